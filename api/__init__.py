@@ -1,0 +1,32 @@
+"""The HTTP API: validates and records jobs, serves their results. It never touches
+LibreOffice: work reaches the workers only as Celery tasks sent by name."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from api import errors, health, jobs, templates
+from api.auth import require_tenant
+from api.services import ApiServices
+from docrender.settings import Settings
+
+
+def create_app(settings: Settings, services: ApiServices | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["docrender"] = services or ApiServices.from_settings(settings)
+    app.extensions["docrender.settings"] = settings
+
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    for blueprint in (templates.bp, jobs.bp):
+        blueprint.before_request(require_tenant)
+        app.register_blueprint(blueprint, url_prefix="/v1")
+    return app
+
+
+def create_app_from_env() -> Flask:
+    """Entry point for gunicorn: ``gunicorn 'api:create_app_from_env()'``."""
+    return create_app(Settings.from_env())

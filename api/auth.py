@@ -1,0 +1,30 @@
+"""Bearer API keys. A key belongs to one tenant; routes read the tenant from ``g.tenant``."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import g, request
+
+from api.services import services
+from docrender.errors import Unauthorized
+
+
+def require_tenant() -> None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, presented = header.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise Unauthorized("Send your API key as 'Authorization: Bearer <key>'.")
+    tenant = _tenant_for(presented.strip())
+    if tenant is None:
+        raise Unauthorized("The API key is not valid; check it or ask for a new one.")
+    g.tenant = tenant
+
+
+def _tenant_for(presented: str) -> str | None:
+    # Compare against every key in constant time, so timing reveals nothing about keys.
+    found = None
+    for key, tenant in services().settings.api_keys.items():
+        if hmac.compare_digest(key.encode(), presented.encode()):
+            found = tenant
+    return found

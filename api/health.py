@@ -1,0 +1,39 @@
+"""Liveness and readiness (no key needed)."""
+
+from __future__ import annotations
+
+import redis.exceptions
+from flask import Blueprint, Response, jsonify
+
+from api.errors import error_response
+from api.services import services
+from docrender.errors import ServiceUnavailable
+
+bp = Blueprint("health", __name__)
+
+# A converter counts as ready if it finished a real conversion this recently. Workers probe
+# idle instances every 20 s, so a healthy one is never older than this.
+CONVERTER_FRESHNESS_SECONDS = 60
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    down: dict[str, str] = {}
+    converters: list[str] = []
+    try:
+        services().redis.ping()
+        converters = services().heartbeats.recent(CONVERTER_FRESHNESS_SECONDS)
+        if not converters:
+            down["converters"] = (
+                f"no converter finished a conversion in the last {CONVERTER_FRESHNESS_SECONDS}s"
+            )
+    except redis.exceptions.RedisError as exc:
+        down["redis"] = f"{exc.__class__.__name__}: {exc}"
+    if down:
+        return error_response(ServiceUnavailable("Not ready: " + "; ".join(down.values()), down))
+    return jsonify({"status": "ready", "converters": len(converters)})

@@ -1,0 +1,42 @@
+"""Request bodies, validated with pydantic. Unknown fields are refused so a typo such as
+``"stirct"`` cannot silently change behaviour."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+
+from docrender.errors import ValidationFailed
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: dict[str, Any]
+    name: str | None = Field(default=None, max_length=200)
+
+
+class JobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template: str = Field(min_length=1, max_length=100)
+    format: Literal["pdf", "docx"] = "pdf"
+    strict: StrictBool = True
+    documents: list[DocumentIn] = Field(min_length=1)
+
+
+def parse_job(body: Any) -> JobIn:
+    try:
+        return JobIn.model_validate(body)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+            for error in exc.errors(include_url=False)
+        ]
+        first = problems[0]
+        raise ValidationFailed(
+            f"The job is not valid: {first['field'] or 'body'}: {first['message']}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            problems,
+        ) from None

@@ -1,0 +1,49 @@
+"""What the routes may use: a narrow set of services, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from flask import current_app
+
+from docrender.heartbeats import ConverterHeartbeats
+from docrender.jobstore import JobStore
+from docrender.queue import DocumentQueue, make_celery
+from docrender.settings import Settings
+from docrender.storage import Storage, storage_from_settings
+from docrender.template_registry import TemplateRegistry
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    settings: Settings
+    redis: redis.Redis
+    storage: Storage
+    templates: TemplateRegistry
+    jobs: JobStore
+    queue: DocumentQueue
+    heartbeats: ConverterHeartbeats
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ApiServices:
+        client = redis.Redis.from_url(
+            settings.require_redis_url(),
+            decode_responses=True,
+            socket_timeout=5,
+            socket_connect_timeout=2,
+        )
+        storage = storage_from_settings(settings)
+        return cls(
+            settings=settings,
+            redis=client,
+            storage=storage,
+            templates=TemplateRegistry(client, storage),
+            jobs=JobStore(client, settings.retention_seconds),
+            queue=DocumentQueue(make_celery(settings)),
+            heartbeats=ConverterHeartbeats(client),
+        )
+
+
+def services() -> ApiServices:
+    return current_app.extensions["docrender"]  # type: ignore[no-any-return]

@@ -1,0 +1,46 @@
+"""/v1/templates: upload (with the variables the template reads), list, get, delete."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from api.services import services
+from docrender.errors import MalformedRequest, NotFound, PayloadTooLarge
+
+bp = Blueprint("templates", __name__)
+
+
+@bp.post("/templates")
+def upload_template() -> tuple[Response, int]:
+    upload = request.files.get("file")
+    if upload is None:
+        raise MalformedRequest("Send the template as a multipart/form-data field named 'file'.")
+    limit = services().settings.max_template_bytes
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"The template is larger than {limit} bytes.", {"limit": limit})
+    name = (request.form.get("name") or PurePath(upload.filename or "").stem or "template")[:200]
+    template, created = services().templates.add(g.tenant, data, name)
+    return jsonify(template.to_dict()), 201 if created else 200
+
+
+@bp.get("/templates")
+def list_templates() -> Response:
+    return jsonify({"templates": [t.to_dict() for t in services().templates.list(g.tenant)]})
+
+
+@bp.get("/templates/<template_id>")
+def get_template(template_id: str) -> Response:
+    template = services().templates.get(g.tenant, template_id)
+    if template is None:
+        raise NotFound(f"There is no template {template_id!r}.")
+    return jsonify(template.to_dict())
+
+
+@bp.delete("/templates/<template_id>")
+def delete_template(template_id: str) -> tuple[str, int]:
+    if not services().templates.delete(g.tenant, template_id):
+        raise NotFound(f"There is no template {template_id!r}.")
+    return "", 204

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One idempotent set-up for `make run` and `make test`: Debian packages, then the two
+# virtualenvs. Fast when nothing changed: each step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEBIAN_PACKAGES=(
+  libreoffice-writer-nogui  # the converter
+  python3-uno               # LibreOffice's Python bridge, for unoserver's server side
+  python3-venv              # to build .venv-uno on Debian's python3
+  fonts-noto-cjk            # CJK faces for Chinese reports
+  redis-server              # broker and job store when none is configured
+  poppler-utils             # pdftotext / pdffonts, used by the tests
+)
+
+missing=()
+for pkg in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The application's virtualenv, rebuilt when its pins change.
+app_stamp=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.stamp 2>/dev/null)" != "$app_stamp" ]; then
+  echo "bootstrap: building .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
+  echo "$app_stamp" > .venv/.stamp
+fi
+
+# unoserver's server imports `uno`, which only Debian's python3 has: its own small venv.
+uno_stamp=$(sha256sum deploy/requirements-uno.txt | cut -d' ' -f1)
+if [ ! -x .venv-uno/bin/unoserver ] || [ "$(cat .venv-uno/.stamp 2>/dev/null)" != "$uno_stamp" ]; then
+  echo "bootstrap: building .venv-uno"
+  /usr/bin/python3 -m venv --system-site-packages .venv-uno
+  .venv-uno/bin/pip install -q -r deploy/requirements-uno.txt
+  echo "$uno_stamp" > .venv-uno/.stamp
+fi
+.venv-uno/bin/python -c 'import uno' || { echo "bootstrap: python3-uno is not importable" >&2; exit 1; }

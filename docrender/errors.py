@@ -1,0 +1,106 @@
+"""Typed errors. Each carries the one HTTP status and the machine code it maps to, and a
+message that tells the caller what to fix. The API turns them into the contract's error body;
+workers record them on the failed document.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DocrenderError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    # Permanent errors fail the document at once; transient ones are retried with backoff.
+    transient: ClassVar[bool] = False
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+# --- request errors (API) ---------------------------------------------------------------
+
+
+class MalformedRequest(DocrenderError):
+    status, code = 400, "malformed_request"
+
+
+class Unauthorized(DocrenderError):
+    status, code = 401, "unauthorized"
+
+
+class NotFound(DocrenderError):
+    status, code = 404, "not_found"
+
+
+class DocumentFailed(DocrenderError):
+    status, code = 404, "document_failed"
+
+
+class NotReady(DocrenderError):
+    status, code = 409, "not_ready"
+
+
+class PayloadTooLarge(DocrenderError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedFileType(DocrenderError):
+    status, code = 415, "unsupported_file_type"
+
+
+class ValidationFailed(DocrenderError):
+    status, code = 422, "validation_failed"
+
+
+class UnknownTemplate(DocrenderError):
+    status, code = 422, "unknown_template"
+
+
+class MissingVariables(DocrenderError):
+    status, code = 422, "missing_variables"
+
+
+class ServiceUnavailable(DocrenderError):
+    status, code = 503, "service_unavailable"
+    retry_after: ClassVar[int] = 5
+
+
+# --- template errors: found at upload, or at render time in a worker ----------------------
+
+
+class InvalidTemplate(DocrenderError):
+    """The file is a zip but not a readable Word document."""
+
+    status, code = 422, "invalid_template"
+
+
+class TemplateSyntaxError(DocrenderError):
+    status, code = 422, "template_syntax_error"
+
+
+class RenderFailed(DocrenderError):
+    """The template could not be filled with this document's data (permanent)."""
+
+    status, code = 422, "render_failed"
+
+
+# --- converter errors (workers) ---------------------------------------------------------
+
+
+class ConversionFailed(DocrenderError):
+    """LibreOffice is healthy but could not convert this document (permanent)."""
+
+    status, code = 422, "conversion_failed"
+
+
+class ConverterUnavailable(DocrenderError):
+    """LibreOffice died, hung or is restarting: try again later (transient)."""
+
+    status, code = 503, "converter_unavailable"
+    transient = True

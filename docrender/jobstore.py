@@ -1,0 +1,230 @@
+"""Jobs and their documents' states, in Redis.
+
+Layout, every key expiring with the job's retention:
+    docrender:job:<id>        hash: tenant, template, format, template_key, created_at,
+                               finished_at, total, done
+    docrender:job:<id>:docs   hash: index -> {"name", "status", "error"} (JSON)
+    docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
+
+State changes of a document are Lua scripts, so that a re-delivered task can neither count a
+document twice nor move a finished document back to running.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+# Returns the document's status after the call: "running" when the caller may work on it,
+# a final status when it is already done (a re-delivered task), nil when the job expired.
+_START_DOCUMENT = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return nil end
+local doc = cjson.decode(raw)
+if doc.status == 'queued' then
+  doc.status = 'running'
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+end
+return doc.status
+"""
+
+# Marks a document finished once; the last one to finish stamps the job's finished_at.
+# Returns 1 when it changed the state, 0 when the document was already final, -1 if gone.
+_FINISH_DOCUMENT = """
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+if not raw then return -1 end
+local doc = cjson.decode(raw)
+if doc.status == 'succeeded' or doc.status == 'failed' or doc.status == 'cancelled' then
+  return 0
+end
+doc.status = ARGV[2]
+doc.error = cjson.decode(ARGV[3])
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
+local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
+if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
+  redis.call('HSET', KEYS[1], 'finished_at', ARGV[4])
+end
+return 1
+"""
+
+
+def utcnow_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    index: int
+    name: str
+    status: str
+    error: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    tenant: str
+    template: str
+    format: str
+    created_at: str
+    finished_at: str | None
+    documents: list[DocumentState]
+
+    @property
+    def succeeded(self) -> int:
+        return sum(doc.status == SUCCEEDED for doc in self.documents)
+
+    @property
+    def failed(self) -> int:
+        return sum(doc.status == FAILED for doc in self.documents)
+
+    @property
+    def status(self) -> str:
+        states = {doc.status for doc in self.documents}
+        if states <= FINAL_STATES:
+            if states == {CANCELLED}:
+                return CANCELLED
+            if SUCCEEDED not in states:
+                return FAILED
+            return "partial" if FAILED in states else SUCCEEDED
+        return QUEUED if states == {QUEUED} else RUNNING
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    name: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """What a worker needs to produce one document."""
+
+    job_id: str
+    index: int
+    format: str
+    template_key: str
+    data: dict[str, Any]
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
+        self.redis = client
+        self.retention_seconds = retention_seconds
+        self._start = client.register_script(_START_DOCUMENT)
+        self._finish = client.register_script(_FINISH_DOCUMENT)
+
+    @staticmethod
+    def _keys(job_id: str) -> tuple[str, str, str]:
+        base = f"docrender:job:{job_id}"
+        return base, f"{base}:docs", f"{base}:data"
+
+    def create(
+        self,
+        job_id: str,
+        tenant: str,
+        template: str,
+        template_key: str,
+        output_format: str,
+        documents: Sequence[NewDocument],
+    ) -> Job:
+        """Write the whole job in one transaction: either all of it exists or none."""
+        job_key, docs_key, data_key = self._keys(job_id)
+        created_at = utcnow_iso()
+        states = [DocumentState(i, doc.name, QUEUED, None) for i, doc in enumerate(documents)]
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(
+            job_key,
+            mapping={
+                "tenant": tenant,
+                "template": template,
+                "template_key": template_key,
+                "format": output_format,
+                "created_at": created_at,
+                "finished_at": "",
+                "total": len(documents),
+                "done": 0,
+            },
+        )
+        pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
+        pipe.hset(
+            data_key,
+            mapping={
+                str(i): json.dumps(doc.data, ensure_ascii=False) for i, doc in enumerate(documents)
+            },
+        )
+        for key in (job_key, docs_key, data_key):
+            pipe.expire(key, self.retention_seconds)
+        pipe.execute()
+        return Job(job_id, tenant, template, output_format, created_at, None, states)
+
+    def get(self, job_id: str, tenant: str) -> Job | None:
+        """The job, or None when it does not exist, expired, or belongs to another tenant."""
+        job_key, docs_key, _ = self._keys(job_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(job_key)
+        pipe.hgetall(docs_key)
+        fields, docs = pipe.execute()
+        if not fields or fields.get("tenant") != tenant:
+            return None
+        documents = []
+        for index, raw in sorted(docs.items(), key=lambda item: int(item[0])):
+            doc = json.loads(raw)
+            documents.append(DocumentState(int(index), doc["name"], doc["status"], doc["error"]))
+        return Job(
+            id=job_id,
+            tenant=fields["tenant"],
+            template=fields["template"],
+            format=fields["format"],
+            created_at=fields["created_at"],
+            finished_at=fields.get("finished_at") or None,
+            documents=documents,
+        )
+
+    def start_document(self, job_id: str, index: int) -> WorkItem | None:
+        """Mark a document running and return its work, or None when there is nothing to do
+        (the job expired, or a re-delivered task finds the document already finished)."""
+        job_key, docs_key, data_key = self._keys(job_id)
+        status = self._start(keys=[docs_key], args=[str(index)])
+        if status != RUNNING:
+            return None
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(job_key, ["format", "template_key"])
+        pipe.hget(data_key, str(index))
+        (output_format, template_key), data = pipe.execute()
+        if output_format is None or data is None:
+            return None
+        return WorkItem(job_id, index, output_format, template_key, json.loads(data))
+
+    def finish_document(
+        self, job_id: str, index: int, status: str, error: dict[str, str] | None = None
+    ) -> bool:
+        """Record a document's final state; False when it was already final or is gone."""
+        if status not in FINAL_STATES:
+            raise ValueError(f"{status!r} is not a final document state")
+        job_key, docs_key, _ = self._keys(job_id)
+        changed = self._finish(
+            keys=[job_key, docs_key],
+            args=[str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso()],
+        )
+        return changed == 1
+
+
+def _doc_json(state: DocumentState) -> str:
+    return json.dumps(
+        {"name": state.name, "status": state.status, "error": state.error}, ensure_ascii=False
+    )

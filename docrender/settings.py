@@ -1,0 +1,148 @@
+"""Settings, built once from the environment and passed in everywhere else.
+
+Nothing outside this module reads ``os.environ`` for configuration. Every variable is
+validated at start-up, and an error names the variable that is wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class SettingsError(ValueError):
+    """A DOCRENDER_* variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / "var"
+    bind: str = "127.0.0.1:8000"
+    # api key -> tenant
+    api_keys: Mapping[str, str] = field(default_factory=dict)
+    retention_seconds: int = 7 * 86400
+    storage: str = "local"
+    # Worker processes, each with its own LibreOffice instance.
+    workers: int = max(os.cpu_count() or 1, 1)
+    api_processes: int = 2
+    max_template_bytes: int = 20 * 1024 * 1024
+    max_request_bytes: int = 50 * 1024 * 1024
+    max_documents_per_job: int = 1000
+    # The timeout ladder: each limit must be longer than the one before it, so that the
+    # innermost watchdog fires first and the outer ones only catch what it missed.
+    conversion_timeout: int = 120
+    converter_client_timeout: int = 135
+    task_soft_time_limit: int = 180
+    task_time_limit: int = 240
+    broker_visibility_timeout: int = 3600
+    converter_recycle_after: int = 200
+    converter_start_timeout: int = 90
+    transient_retries: int = 5
+    unoserver_executable: str = str(PROJECT_ROOT / ".venv-uno" / "bin" / "unoserver")
+    soffice_executable: str = "soffice"
+
+    def __post_init__(self) -> None:
+        ladder = [
+            ("DOCRENDER_CONVERSION_TIMEOUT", self.conversion_timeout),
+            ("DOCRENDER_CONVERTER_CLIENT_TIMEOUT", self.converter_client_timeout),
+            ("DOCRENDER_TASK_SOFT_TIME_LIMIT", self.task_soft_time_limit),
+            ("DOCRENDER_TASK_TIME_LIMIT", self.task_time_limit),
+            ("DOCRENDER_BROKER_VISIBILITY_TIMEOUT", self.broker_visibility_timeout),
+        ]
+        for (inner_name, inner), (outer_name, outer) in itertools.pairwise(ladder):
+            if not inner < outer:
+                raise SettingsError(
+                    f"{outer_name} ({outer}s) must be longer than {inner_name} ({inner}s): "
+                    "each timeout has to outlast the one it guards"
+                )
+        if self.storage != "local":
+            raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+
+        def text(name: str, attr: str) -> None:
+            if env.get(name):
+                values[attr] = env[name]
+
+        def number(name: str, attr: str, duration: bool = False) -> None:
+            if env.get(name):
+                values[attr] = (_parse_duration if duration else _parse_positive_int)(
+                    name, env[name]
+                )
+
+        text("DOCRENDER_REDIS_URL", "redis_url")
+        if env.get("DOCRENDER_DATA_DIR"):
+            values["data_dir"] = Path(env["DOCRENDER_DATA_DIR"]).resolve()
+        text("DOCRENDER_BIND", "bind")
+        if env.get("DOCRENDER_API_KEYS"):
+            values["api_keys"] = parse_api_keys(env["DOCRENDER_API_KEYS"])
+        number("DOCRENDER_RETENTION", "retention_seconds", duration=True)
+        text("DOCRENDER_STORAGE", "storage")
+        number("DOCRENDER_WORKERS", "workers")
+        number("DOCRENDER_API_PROCESSES", "api_processes")
+        number("DOCRENDER_MAX_TEMPLATE_BYTES", "max_template_bytes")
+        number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
+        number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
+        number("DOCRENDER_CONVERSION_TIMEOUT", "conversion_timeout", duration=True)
+        number("DOCRENDER_CONVERTER_CLIENT_TIMEOUT", "converter_client_timeout", duration=True)
+        number("DOCRENDER_TASK_SOFT_TIME_LIMIT", "task_soft_time_limit", duration=True)
+        number("DOCRENDER_TASK_TIME_LIMIT", "task_time_limit", duration=True)
+        number("DOCRENDER_BROKER_VISIBILITY_TIMEOUT", "broker_visibility_timeout", duration=True)
+        number("DOCRENDER_CONVERTER_RECYCLE_AFTER", "converter_recycle_after")
+        number("DOCRENDER_CONVERTER_START_TIMEOUT", "converter_start_timeout", duration=True)
+        number("DOCRENDER_TRANSIENT_RETRIES", "transient_retries")
+        text("DOCRENDER_UNOSERVER", "unoserver_executable")
+        text("DOCRENDER_SOFFICE", "soffice_executable")
+        return cls(**values)  # type: ignore[arg-type]
+
+    def require_redis_url(self) -> str:
+        if not self.redis_url:
+            raise SettingsError(
+                "DOCRENDER_REDIS_URL is not set (make run starts a private Redis and sets it)"
+            )
+        return self.redis_url
+
+
+def parse_api_keys(raw: str) -> dict[str, str]:
+    """Parse ``tenant1:key1,tenant2:key2`` into {key: tenant}."""
+    keys: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        tenant, sep, key = entry.partition(":")
+        if not sep or not tenant.strip() or not key.strip():
+            raise SettingsError(f"DOCRENDER_API_KEYS: {entry!r} is not of the form tenant:key")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tenant.strip()):
+            raise SettingsError(
+                f"DOCRENDER_API_KEYS: tenant {tenant!r} may only use letters, digits, '_', '.', '-'"
+            )
+        keys[key.strip()] = tenant.strip()
+    return keys
+
+
+def _parse_positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise SettingsError(f"{name}={raw!r} must be greater than zero")
+    return value
+
+
+def _parse_duration(name: str, raw: str) -> int:
+    match = _DURATION.match(raw)
+    if not match or int(match.group(1)) <= 0:
+        raise SettingsError(f"{name}={raw!r} is not a duration such as 90, 90s, 15m, 12h or 7d")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]

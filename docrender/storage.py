@@ -1,0 +1,88 @@
+"""Where files live: templates, and each job's rendered documents.
+
+Storage is an interface so that an object store can replace the local directory later. Keys
+are deterministic (``jobs/<job>/<index>.pdf``), so a re-delivered task overwrites its own
+output instead of adding a second copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from docrender.settings import Settings
+
+_KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def read(self, key: str) -> bytes: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def delete_prefix(self, prefix: str) -> None: ...
+
+
+class LocalStorage:
+    """Files under one directory. Writes are atomic: readers never see half a file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        if not _KEY.match(key) or ".." in key.split("/"):
+            raise ValueError(f"invalid storage key {key!r}")
+        return self.root / key
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def open(self, key: str) -> BinaryIO:
+        return self._path(key).open("rb")
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(self._path(prefix.rstrip("/")), ignore_errors=True)
+
+
+def storage_from_settings(settings: Settings) -> Storage:
+    # Settings already refused any backend but "local".
+    return LocalStorage(settings.data_dir / "files")
+
+
+def job_template_key(job_id: str) -> str:
+    """Each job keeps its own copy of the template, so deleting the template later (or
+    uploading a new version) cannot change or break documents already accepted."""
+    return f"jobs/{job_id}/template.docx"
+
+
+def job_document_key(job_id: str, index: int, output_format: str) -> str:
+    return f"jobs/{job_id}/{index}.{output_format}"

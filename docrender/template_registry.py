@@ -1,0 +1,101 @@
+"""A tenant's uploaded templates: metadata in Redis, bytes in storage.
+
+Uploading the same bytes twice gives the same template (same id), decided atomically in Redis
+so that two concurrent uploads cannot create two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict, dataclass
+
+import redis
+
+from docrender.jobstore import utcnow_iso
+from docrender.storage import Storage
+from docrender.templating import inspect_template
+
+# Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.
+_REGISTER = """
+local existing = redis.call('HGET', KEYS[2], ARGV[1])
+if existing then return existing end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return ARGV[2]
+"""
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    name: str
+    sha256: str
+    size: int
+    variables: list[str]
+    created_at: str
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def template_key(tenant: str, template_id: str) -> str:
+    return f"templates/{tenant}/{template_id}.docx"
+
+
+class TemplateRegistry:
+    def __init__(self, client: redis.Redis, storage: Storage) -> None:
+        self.redis = client
+        self.storage = storage
+        self._register = client.register_script(_REGISTER)
+
+    @staticmethod
+    def _keys(tenant: str) -> tuple[str, str]:
+        return f"docrender:templates:{tenant}", f"docrender:templates:{tenant}:by_sha"
+
+    def add(self, tenant: str, data: bytes, name: str) -> tuple[Template, bool]:
+        """Inspect and store a template. Returns it and whether it was new for this tenant."""
+        inspection = inspect_template(data)  # raises the typed upload errors
+        sha256 = hashlib.sha256(data).hexdigest()
+        candidate = Template(
+            id=uuid.uuid4().hex,
+            name=name,
+            sha256=sha256,
+            size=len(data),
+            variables=inspection.variables,
+            created_at=utcnow_iso(),
+        )
+        # Bytes first: once the id is visible in Redis its file must already exist.
+        self.storage.put(template_key(tenant, candidate.id), data)
+        winner = self._register(
+            keys=list(self._keys(tenant)),
+            args=[sha256, candidate.id, json.dumps(candidate.to_dict(), ensure_ascii=False)],
+        )
+        if winner == candidate.id:
+            return candidate, True
+        self.storage.delete(template_key(tenant, candidate.id))
+        existing = self.get(tenant, winner)
+        assert existing is not None, "by_sha and metadata are written together"
+        return existing, False
+
+    def get(self, tenant: str, template_id: str) -> Template | None:
+        raw = self.redis.hget(self._keys(tenant)[0], template_id)
+        return Template(**json.loads(raw)) if raw else None
+
+    def list(self, tenant: str) -> list[Template]:
+        raw = self.redis.hgetall(self._keys(tenant)[0])
+        templates = [Template(**json.loads(value)) for value in raw.values()]
+        return sorted(templates, key=lambda t: (t.created_at, t.id))
+
+    def delete(self, tenant: str, template_id: str) -> bool:
+        template = self.get(tenant, template_id)
+        if template is None:
+            return False
+        meta_key, sha_key = self._keys(tenant)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hdel(meta_key, template_id)
+        pipe.hdel(sha_key, template.sha256)
+        pipe.execute()
+        self.storage.delete(template_key(tenant, template_id))
+        return True

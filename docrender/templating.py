@@ -1,0 +1,111 @@
+"""The Jinja side of a DOCX template, shared by the API (inspect at upload) and the workers
+(render). Both use the same sandboxed environment, so what the API accepts is what a worker
+can render.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+
+import jinja2
+from docx.oxml import parse_xml
+from docxtpl import DocxTemplate
+from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
+
+# Core properties docxtpl renders as templates too (see DocxTemplate.render_properties).
+_RENDERED_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
+_TAG = re.compile(r"\{[{%#].*?[}%#]\}")
+_XML_TAG = re.compile(r"<[^>]+>")
+
+
+def make_environment() -> SandboxedEnvironment:
+    """The one Jinja environment templates run in.
+
+    Sandboxed: a template cannot reach Python internals (``__class__``, ``__globals__``...).
+    Autoescaped: data such as ``A & B <c>`` is written as text, never as WordprocessingML.
+    ChainableUndefined: a value missing under ``strict: false`` (or a missing nested key)
+    renders empty instead of failing the document.
+    """
+    return SandboxedEnvironment(autoescape=True, undefined=jinja2.ChainableUndefined)
+
+
+@dataclass(frozen=True)
+class TemplateInspection:
+    variables: list[str]
+
+
+def inspect_template(data: bytes) -> TemplateInspection:
+    """Check that ``data`` is a DOCX whose Jinja tags parse; list the names it reads."""
+    template = open_template(data)
+    env = make_environment()
+    names: set[str] = set()
+    for part_name, source in _template_sources(template):
+        try:
+            parsed = env.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise _syntax_error(part_name, source, exc) from None
+        names |= meta.find_undeclared_variables(parsed)
+    return TemplateInspection(variables=sorted(names))
+
+
+def open_template(data: bytes) -> DocxTemplate:
+    """Open ``data`` as a docxtpl template, or say why it is not one."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise UnsupportedFileType(
+            "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and upload again."
+        )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if "word/document.xml" not in archive.namelist():
+            raise UnsupportedFileType(
+                "The file is a zip archive but not a Word document (no word/document.xml); "
+                "upload a .docx."
+            )
+    template = DocxTemplate(io.BytesIO(data))
+    try:
+        template.init_docx()
+    except Exception as exc:  # python-docx raises many types for a damaged package
+        raise InvalidTemplate(
+            f"The DOCX could not be read ({exc.__class__.__name__}: {exc}); "
+            "open and re-save it in Word or LibreOffice, then upload again."
+        ) from None
+    return template
+
+
+def _template_sources(template: DocxTemplate) -> list[tuple[str, str]]:
+    """The Jinja sources docxtpl will render: body, headers, footers, core properties.
+
+    Paragraphs start on their own line (as in DocxTemplate.render_xml_part), so that a
+    syntax error's line number points at the paragraph holding the bad tag.
+    """
+    docx = template.docx
+    parts = [("body", template.xml_to_string(docx._element.body))]
+    for rel in docx._part.rels.values():
+        if rel.reltype in (template.HEADER_URI, template.FOOTER_URI) and rel.target_part.blob:
+            kind = "header" if rel.reltype == template.HEADER_URI else "footer"
+            parts.append((kind, template.xml_to_string(parse_xml(rel.target_part.blob))))
+    sources = [
+        (name, re.sub(r"<w:p([ >])", r"\n<w:p\1", template.patch_xml(xml))) for name, xml in parts
+    ]
+    for prop in _RENDERED_PROPERTIES:
+        value = getattr(docx.core_properties, prop) or ""
+        if value:
+            sources.append((f"document property '{prop}'", value))
+    return sources
+
+
+def _syntax_error(part: str, source: str, exc: jinja2.TemplateSyntaxError) -> TemplateSyntaxError:
+    lines = source.splitlines()
+    line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
+    paragraph = _XML_TAG.sub("", line).strip()
+    tags = _TAG.findall(paragraph)
+    where = f" near {', '.join(tags)}" if tags else ""
+    return TemplateSyntaxError(
+        f"Jinja syntax error in the {part}{where}: {exc.message}. Fix the tag and upload again.",
+        details={"part": part, "tags": tags, "paragraph": paragraph[:500], "error": exc.message},
+    )

@@ -1,0 +1,1 @@
+"""Celery workers: fill a template with docxtpl, convert it with LibreOffice, store it."""

@@ -1,0 +1,31 @@
+"""`python -m workers`: a Celery worker with one LibreOffice instance per pool process."""
+
+from __future__ import annotations
+
+import logging
+
+from docrender.queue import RENDER_QUEUE
+from docrender.settings import Settings
+from workers.celery_app import make_worker_celery
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    app = make_worker_celery(settings)
+    app.worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            "--pool=prefork",
+            f"--concurrency={settings.workers}",
+            f"--queues={RENDER_QUEUE}",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=docrender@%h",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Celery wiring, kept at the edge: the task, its retry policy, and the per-process services.
+
+Each prefork child process owns one LibreOffice instance (through unoserver). It is started
+when the child starts, by a keeper thread that then probes it whenever the process has been
+idle for a while, so /readyz always reflects a real round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+from typing import Any
+
+import redis
+from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from docrender.errors import ConverterUnavailable
+from docrender.heartbeats import ConverterHeartbeats
+from docrender.jobstore import JobStore
+from docrender.queue import RENDER_TASK, make_celery
+from docrender.settings import Settings
+from docrender.storage import storage_from_settings
+from workers.converter import UnoserverConverter
+from workers.supervisor import UnoserverConfig, UnoserverProcess
+from workers.tasks import RenderServices, fail_document, render_document
+
+log = logging.getLogger(__name__)
+
+PROBE_INTERVAL_SECONDS = 20.0
+
+
+class WorkerRuntime:
+    """The services of one worker process, built after the fork (sockets and LibreOffice
+    instances must not be shared between processes)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.services: RenderServices | None = None
+        self._converter: UnoserverConverter | None = None
+        self._stopping = threading.Event()
+
+    def start(self, **_: Any) -> None:
+        settings = self.settings
+        client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
+        heartbeats = ConverterHeartbeats(client)
+        name = f"{socket.gethostname()}:{os.getpid()}"
+        instance = UnoserverProcess(
+            UnoserverConfig(
+                unoserver_executable=settings.unoserver_executable,
+                soffice_executable=settings.soffice_executable,
+                conversion_timeout=settings.conversion_timeout,
+                start_timeout=settings.converter_start_timeout,
+                work_dir=settings.data_dir / "run",
+                log_file=settings.data_dir / "logs" / "unoserver.log",
+            )
+        )
+        self._converter = UnoserverConverter(
+            instance,
+            client_timeout=settings.converter_client_timeout,
+            recycle_after=settings.converter_recycle_after,
+            on_round_trip=lambda: heartbeats.beat(name),
+        )
+        self.services = RenderServices(
+            jobs=JobStore(client, settings.retention_seconds),
+            storage=storage_from_settings(settings),
+            converter=self._converter,
+        )
+        # Celery kills a child whose init takes over 4 s; LibreOffice takes longer to start.
+        threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()
+
+    def _keep(self) -> None:
+        converter = self._converter
+        assert converter is not None
+        while not self._stopping.is_set():
+            if converter.seconds_since_round_trip() >= PROBE_INTERVAL_SECONDS:
+                try:
+                    converter.probe()
+                except Exception:
+                    log.exception("converter probe failed")
+            self._stopping.wait(PROBE_INTERVAL_SECONDS / 4)
+
+    def stop(self, **_: Any) -> None:
+        self._stopping.set()
+        if self._converter is not None:
+            self._converter.stop()
+
+
+def make_worker_celery(settings: Settings) -> Celery:
+    app = make_celery(settings)
+    runtime = WorkerRuntime(settings)
+    worker_process_init.connect(runtime.start, weak=False)
+    worker_process_shutdown.connect(runtime.stop, weak=False)
+
+    @app.task(name=RENDER_TASK, bind=True, max_retries=settings.transient_retries)
+    def render_document_task(self: Any, job_id: str, index: int) -> str | None:
+        services = runtime.services
+        assert services is not None, "worker_process_init builds the services"
+        try:
+            return render_document(
+                job_id, index, services, last_attempt=self.request.retries >= self.max_retries
+            )
+        except ConverterUnavailable as exc:
+            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        except SoftTimeLimitExceeded:
+            return fail_document(
+                services.jobs,
+                job_id,
+                index,
+                "time_limit_exceeded",
+                f"Rendering took longer than {settings.task_soft_time_limit}s; "
+                "simplify the template or split the data.",
+            )
+        except Exception:
+            # A bug, not the caller's fault: record it so the document does not stay
+            # "running" forever, and keep the traceback in the worker log.
+            log.exception("job %s document %s: unexpected error", job_id, index)
+            return fail_document(
+                services.jobs,
+                job_id,
+                index,
+                "internal_error",
+                "An unexpected error stopped this document; it has been logged.",
+            )
+
+    return app
+
+
+def _backoff(retries: int) -> float:
+    """Exponential backoff with jitter: 2, 4, 8... seconds (capped), +-25 %."""
+    base = min(2.0 ** (retries + 1), 60.0)
+    return base * random.uniform(0.75, 1.25)

@@ -1,0 +1,128 @@
+"""Converts a DOCX to PDF through this worker process's own unoserver.
+
+The converter keeps its instance healthy: it starts it on first use, restarts it when it died
+or hung (the conversion then fails *transiently*, so the task is retried), and recycles it
+after a number of conversions to bound LibreOffice's memory. It talks plain XML-RPC to
+unoserver rather than through ``unoserver.client.UnoClient``, because that client has no
+socket timeout and retries a refused connection for 50 s: both would hide a dead instance.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.client
+import io
+import logging
+import threading
+import time
+import xmlrpc.client
+from collections.abc import Callable
+from typing import Protocol
+
+import docx
+
+from docrender.errors import ConversionFailed, ConverterUnavailable
+from workers.supervisor import UnoserverProcess, rpc_proxy
+
+log = logging.getLogger(__name__)
+
+
+class Converter(Protocol):
+    def convert(self, document: bytes, output_format: str) -> bytes: ...
+
+
+class UnoserverConverter:
+    def __init__(
+        self,
+        instance: UnoserverProcess,
+        client_timeout: float,
+        recycle_after: int,
+        on_round_trip: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.instance = instance
+        self.client_timeout = client_timeout
+        self.recycle_after = recycle_after
+        self.on_round_trip = on_round_trip
+        self.conversions = 0
+        self._last_round_trip = float("-inf")
+        self._lock = threading.Lock()
+
+    def convert(self, document: bytes, output_format: str = "pdf") -> bytes:
+        with self._lock:
+            self._ensure_running()
+            try:
+                result = rpc_proxy(self.instance.url, self.client_timeout).convert(
+                    None,  # inpath
+                    xmlrpc.client.Binary(document),
+                    None,  # outpath: return the bytes
+                    output_format,
+                    None,  # filtername: chosen from the format
+                    [],  # filter options
+                    True,  # update_index: tables of contents show real page numbers
+                    None,  # infiltername
+                    None,  # password
+                )
+            except xmlrpc.client.Fault as fault:
+                if self.instance.alive():
+                    raise ConversionFailed(
+                        f"LibreOffice could not convert the document: {_fault_reason(fault)}"
+                    ) from None
+                self._restart("it died during a conversion")
+                raise ConverterUnavailable(
+                    f"LibreOffice stopped while converting ({_fault_reason(fault)}); retrying"
+                ) from None
+            except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
+                # Refused, reset or timed out: the instance is dead or hung. Replace it.
+                self._restart(f"{exc.__class__.__name__}: {exc}")
+                raise ConverterUnavailable(
+                    f"LibreOffice did not answer ({exc.__class__.__name__}); retrying"
+                ) from None
+            self.conversions += 1
+            self._last_round_trip = time.monotonic()
+            self.on_round_trip()
+            return bytes(result.data)
+
+    def probe(self) -> None:
+        """A real round trip on a tiny document: proves the instance converts."""
+        self.convert(_probe_document(), "pdf")
+
+    def seconds_since_round_trip(self) -> float:
+        return time.monotonic() - self._last_round_trip
+
+    def stop(self) -> None:
+        with self._lock:
+            self.instance.stop()
+
+    def _ensure_running(self) -> None:
+        if self.instance.alive() and self.conversions >= self.recycle_after:
+            self._restart(f"recycled after {self.conversions} conversions")
+        elif not self.instance.alive():
+            if self.instance.port is not None:
+                log.warning("unoserver is gone; starting a new one")
+            self.instance.stop()
+            self.instance.start()
+            self.conversions = 0
+
+    def _restart(self, reason: str) -> None:
+        log.warning("restarting unoserver: %s", reason)
+        self.instance.stop()
+        self.conversions = 0
+        try:
+            self.instance.start()
+        except ConverterUnavailable:
+            # The next conversion tries again; this one is already failing transiently.
+            log.exception("unoserver did not come back")
+
+
+def _fault_reason(fault: xmlrpc.client.Fault) -> str:
+    text = str(fault.faultString).strip().splitlines()
+    return text[-1][:300] if text else "unknown error"
+
+
+@functools.cache
+def _probe_document() -> bytes:
+    document = docx.Document()
+    document.add_paragraph("docrender probe 探针")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

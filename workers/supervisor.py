@@ -1,0 +1,190 @@
+"""Owns one unoserver + LibreOffice pair: start it, tell whether it lives, stop it.
+
+It knows nothing about jobs or documents (the converter does the converting). Each instance
+gets its own profile directory and ports, so several can run side by side, and a minimal
+environment, so LibreOffice never sees the service's secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from docrender.errors import ConverterUnavailable
+
+log = logging.getLogger(__name__)
+
+# unoserver's XML-RPC API version this client speaks (unoserver 3.x). Checked at start,
+# the way unoserver's own client does, so a mismatched server is refused with a clear error.
+UNOSERVER_API_VERSION = "3"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class UnoserverConfig:
+    unoserver_executable: str
+    soffice_executable: str
+    conversion_timeout: int
+    start_timeout: int
+    work_dir: Path
+    log_file: Path
+
+
+class UnoserverProcess:
+    def __init__(self, config: UnoserverConfig) -> None:
+        self.config = config
+        self._process: subprocess.Popen[bytes] | None = None
+        self._family: list[psutil.Process] = []
+        self._profile: Path | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> None:
+        """Start unoserver and return once it answered a real XML-RPC round trip."""
+        self.config.work_dir.mkdir(parents=True, exist_ok=True)
+        self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
+        self._profile = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=self.config.work_dir))
+        self.port, uno_port = _free_port(), _free_port()
+        command = [
+            self.config.unoserver_executable,
+            "--interface", "127.0.0.1",
+            "--port", str(self.port),
+            "--uno-interface", "127.0.0.1",
+            "--uno-port", str(uno_port),
+            "--user-installation", str(self._profile),
+            "--conversion-timeout", str(self.config.conversion_timeout),
+            "--executable", self.config.soffice_executable,
+        ]  # fmt: skip
+        with self.config.log_file.open("ab") as log_file:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                env=_minimal_environment(self._profile),
+                preexec_fn=_terminate_with_parent,
+            )
+        log.info("unoserver starting (pid %s, port %s)", self._process.pid, self.port)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self._family = _process_tree(self._process.pid)
+
+    def _wait_until_ready(self) -> None:
+        # Poll a real round trip instead of sleeping a fixed time: unoserver answers info()
+        # only once LibreOffice accepted its UNO connection.
+        deadline = time.monotonic() + self.config.start_timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise ConverterUnavailable(
+                    f"unoserver exited during start-up (see {self.config.log_file})"
+                )
+            with contextlib.suppress(OSError, xmlrpc.client.Error):
+                info = xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()
+                if info.get("api") != UNOSERVER_API_VERSION:
+                    raise RuntimeError(
+                        f"unoserver {info.get('unoserver')} speaks API {info.get('api')}, "
+                        f"docrender needs API {UNOSERVER_API_VERSION}: install the pinned version"
+                    )
+                return
+            time.sleep(0.25)
+        raise ConverterUnavailable(
+            f"unoserver did not answer within {self.config.start_timeout}s of starting"
+        )
+
+    def stop(self) -> None:
+        """Stop unoserver and its LibreOffice; nothing of them is left running."""
+        process, self._process = self._process, None
+        if process is not None:
+            family = self._family + _process_tree(process.pid)
+            # unoserver forwards SIGTERM to LibreOffice, which then exits cleanly.
+            with contextlib.suppress(ProcessLookupError):
+                process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            _kill_all(family)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+        self._family = []
+        if self._profile is not None:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            self._profile = None
+
+
+class _Transport(xmlrpc.client.Transport):
+    """xmlrpc's transport with a socket timeout, so a hung LibreOffice cannot hang us."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):  # type: ignore[no-untyped-def]
+        connection = super().make_connection(host)
+        connection.timeout = self._timeout
+        return connection
+
+
+def rpc_proxy(url: str, timeout: float) -> xmlrpc.client.ServerProxy:
+    return xmlrpc.client.ServerProxy(url, transport=_Transport(timeout), allow_none=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _minimal_environment(profile: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(profile),
+        "TMPDIR": str(profile),
+        "LANG": "C.UTF-8",
+        "SAL_USE_VCLPLUGIN": "svp",
+    }
+
+
+def _terminate_with_parent() -> None:
+    # If this worker process is killed (even with SIGKILL), the kernel sends unoserver a
+    # SIGTERM, and unoserver takes its LibreOffice down with it: no orphaned soffice.
+    # The signal follows the *thread* that started the child, so instances are started only
+    # from threads that live as long as the process.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        parent = psutil.Process(pid)
+        return [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _kill_all(processes: list[psutil.Process]) -> None:
+    # psutil checks each process's start time before signalling, so a pid reused by an
+    # unrelated process is never killed.
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=5)
