@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Flask
 
 from api import errors, health, jobs, templates
-from api.auth import require_tenant
 from api.services import ApiServices
 from docrender.settings import Settings
 
@@ -21,9 +20,9 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
 
     errors.register(app)
     app.register_blueprint(health.bp)
-    for blueprint in (templates.bp, jobs.bp):
-        blueprint.before_request(require_tenant)
-        app.register_blueprint(blueprint, url_prefix="/v1")
+    # Every /v1 blueprint checks the API key before its routes run.
+    app.register_blueprint(templates.bp, url_prefix="/v1")
+    app.register_blueprint(jobs.bp, url_prefix="/v1")
     return app
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
+from api.auth import require_tenant
 from api.services import services
 from api.submission import submit_job
 from docrender.errors import DocumentFailed, MalformedRequest, NotFound, NotReady
@@ -15,6 +16,7 @@ from docrender.jobstore import FAILED, SUCCEEDED, Job
 from docrender.storage import job_document_key
 
 bp = Blueprint("jobs", __name__)
+bp.before_request(require_tenant)
 
 MIME_TYPES = {
     "pdf": "application/pdf",

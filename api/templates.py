@@ -6,10 +6,12 @@ from pathlib import PurePath
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from api.auth import require_tenant
 from api.services import services
 from docrender.errors import MalformedRequest, NotFound, PayloadTooLarge
 
 bp = Blueprint("templates", __name__)
+bp.before_request(require_tenant)
 
 
 @bp.post("/templates")

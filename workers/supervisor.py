@@ -55,7 +55,11 @@ class UnoserverProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        """True while unoserver *and* its LibreOffice processes all run. (unoserver itself
+        lingers for a moment after LibreOffice dies, so checking it alone would lie.)"""
+        if self._process is None or self._process.poll() is not None:
+            return False
+        return all(_running(process) for process in self._family)
 
     def start(self) -> None:
         """Start unoserver and return once it answered a real XML-RPC round trip."""
@@ -116,15 +120,15 @@ class UnoserverProcess:
         """Stop unoserver and its LibreOffice; nothing of them is left running."""
         process, self._process = self._process, None
         if process is not None:
-            family = self._family + _process_tree(process.pid)
-            # unoserver forwards SIGTERM to LibreOffice, which then exits cleanly.
-            with contextlib.suppress(ProcessLookupError):
-                process.terminate()
+            family = list({p.pid: p for p in self._family + _process_tree(process.pid)}.values())
+            # SIGTERM to LibreOffice and unoserver together: LibreOffice exits cleanly, and
+            # unoserver's own shutdown can block while a request is in flight.
+            _signal_all(family, signal.SIGTERM)
+            _, alive = psutil.wait_procs(family, timeout=5)
+            _signal_all(alive, signal.SIGKILL)
+            psutil.wait_procs(alive, timeout=5)
             with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
-            _kill_all(family)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=5)
+                process.wait(timeout=1)  # reap it
         self._family = []
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
@@ -181,10 +185,16 @@ def _process_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
-def _kill_all(processes: list[psutil.Process]) -> None:
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _signal_all(processes: list[psutil.Process], signum: int) -> None:
     # psutil checks each process's start time before signalling, so a pid reused by an
-    # unrelated process is never killed.
+    # unrelated process is never signalled.
     for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-    psutil.wait_procs(processes, timeout=5)
+            process.send_signal(signum)

@@ -1,0 +1,123 @@
+"""Job submission and lookup through the API, without needing the workers to run."""
+
+from __future__ import annotations
+
+import redis
+
+from docrender.queue import RENDER_QUEUE
+from tests.conftest import Tenant
+from tests.helpers import make_docx
+
+
+def upload(tenant: Tenant, *paragraphs: str) -> str:
+    return str(tenant.upload(make_docx(*paragraphs)).get_json()["id"])
+
+
+def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) -> None:
+    template = upload(tenant, "{{ unit }}")
+    response = tenant.submit(
+        template,
+        [{"data": {"unit": "沙灣五小"}, "name": "沙灣五小-匯報材料"}, {"data": {"unit": "b"}}],
+    )
+    assert response.status_code == 202
+    job = response.get_json()
+    assert response.headers["Location"] == f"/v1/jobs/{job['id']}"
+    assert set(job) == {
+        "id", "status", "template", "format", "created_at", "finished_at", "progress", "documents",
+    }  # fmt: skip
+    assert job["status"] == "queued" and job["format"] == "pdf" and job["template"] == template
+    assert job["progress"] == {"total": 2, "succeeded": 0, "failed": 0}
+    assert [d["name"] for d in job["documents"]] == ["沙灣五小-匯報材料", "document-1"]
+    assert job["documents"][0] == {
+        "index": 0, "name": "沙灣五小-匯報材料", "status": "queued", "error": None, "url": None,
+    }  # fmt: skip
+    assert tenant.get(f"/v1/jobs/{job['id']}").get_json()["id"] == job["id"]
+
+
+def test_missing_variables_lists_every_document_and_queues_nothing(
+    tenant: Tenant, redis_client: redis.Redis
+) -> None:
+    template = upload(
+        tenant, "{{ unit }} {{ date }}", "{%p for h in honours %}", "{{ h }}", "{%p endfor %}"
+    )
+    queued_before = redis_client.llen(RENDER_QUEUE)
+    response = tenant.submit(
+        template,
+        [
+            {"data": {"unit": "a", "date": "2012", "honours": []}},
+            {"data": {"unit": "b"}},
+            {"data": {}},
+        ],
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "missing_variables"
+    assert error["details"] == [
+        {"document": 1, "missing": ["date", "honours"]},
+        {"document": 2, "missing": ["date", "honours", "unit"]},
+    ]
+    assert redis_client.llen(RENDER_QUEUE) == queued_before
+
+
+def test_not_strict_accepts_missing_values(tenant: Tenant) -> None:
+    template = upload(tenant, "{{ unit }}")
+    response = tenant.submit(template, [{"data": {}}], strict=False, format="docx")
+    assert response.status_code == 202
+    assert response.get_json()["format"] == "docx"
+
+
+def test_malformed_and_invalid_bodies(tenant: Tenant) -> None:
+    template = upload(tenant, "{{ unit }}")
+    not_json = tenant.post(
+        "/v1/jobs",
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
+    assert not_json.status_code == 400
+    assert not_json.get_json()["error"]["code"] == "malformed_request"
+    cases = [
+        ({"template": template, "documents": []}, "documents"),
+        ({"template": template, "documents": [{"data": {"unit": 1}}], "stirct": False}, "stirct"),
+        ({"template": template, "documents": [{"data": {"unit": 1}}], "format": "odt"}, "format"),
+        ({"template": template, "documents": [{"data": "text"}]}, "documents.0.data"),
+        ({"documents": [{"data": {}}]}, "template"),
+    ]
+    for body, field in cases:
+        response = tenant.post("/v1/jobs", json=body)
+        assert response.status_code == 422, body
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_failed"
+        assert field in [problem["field"] for problem in error["details"]], error
+
+
+def test_unknown_template_is_422(tenant: Tenant) -> None:
+    response = tenant.submit("no-such-template", [{"data": {}}])
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "unknown_template"
+
+
+def test_another_tenants_template_cannot_be_used(tenants: tuple[Tenant, Tenant]) -> None:
+    owner, other = tenants
+    template = upload(owner, "{{ unit }}")
+    assert other.submit(template, [{"data": {"unit": "x"}}]).status_code == 422
+
+
+def test_unknown_and_foreign_jobs_are_404(tenants: tuple[Tenant, Tenant]) -> None:
+    owner, other = tenants
+    job = owner.submit(upload(owner, "{{ unit }}"), [{"data": {"unit": "x"}}]).get_json()
+    for url in (f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/documents/0",
+                f"/v1/jobs/{job['id']}/archive"):  # fmt: skip
+        response = other.get(url)
+        assert response.status_code == 404, url
+        assert response.get_json()["error"]["code"] == "not_found"
+    assert owner.get("/v1/jobs/does-not-exist").status_code == 404
+    assert owner.get(f"/v1/jobs/{job['id']}/documents/5").status_code == 404
+
+
+def test_names_are_made_safe_for_file_systems(tenant: Tenant) -> None:
+    template = upload(tenant, "{{ unit }}")
+    job = tenant.submit(
+        template,
+        [{"data": {"unit": "x"}, "name": "../報告/一\x00二"}, {"data": {"unit": "y"}, "name": " "}],
+    ).get_json()
+    assert [d["name"] for d in job["documents"]] == ["_報告_一_二", "document-1"]

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import hashlib
+
+from tests.conftest import Tenant
+from tests.helpers import make_docx
+
+
+def test_upload_returns_the_template_with_its_variables(
+    tenant: Tenant, sample_template: bytes
+) -> None:
+    response = tenant.upload(sample_template, "report.docx")
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"id", "name", "sha256", "size", "variables", "created_at"}
+    assert body["name"] == "report"
+    assert body["sha256"] == hashlib.sha256(sample_template).hexdigest()
+    assert body["size"] == len(sample_template)
+    assert "unit" in body["variables"] and body["variables"] == sorted(body["variables"])
+
+
+def test_same_bytes_again_is_200_with_the_same_id(tenant: Tenant) -> None:
+    template = make_docx("{{ a }}")
+    first = tenant.upload(template).get_json()
+    again = tenant.upload(template, "renamed.docx")
+    assert again.status_code == 200
+    assert again.get_json()["id"] == first["id"]
+
+
+def test_list_get_delete(tenant: Tenant) -> None:
+    created = tenant.upload(make_docx("{{ x }}")).get_json()
+    listed = tenant.get("/v1/templates").get_json()["templates"]
+    assert [t["id"] for t in listed] == [created["id"]]
+    assert tenant.get(f"/v1/templates/{created['id']}").get_json() == created
+    assert tenant.delete(f"/v1/templates/{created['id']}").status_code == 204
+    assert tenant.get(f"/v1/templates/{created['id']}").status_code == 404
+    assert tenant.delete(f"/v1/templates/{created['id']}").status_code == 404
+
+
+def test_another_tenant_sees_none_of_it(tenants: tuple[Tenant, Tenant]) -> None:
+    owner, other = tenants
+    created = owner.upload(make_docx("{{ x }}")).get_json()
+    assert other.get(f"/v1/templates/{created['id']}").status_code == 404
+    assert other.delete(f"/v1/templates/{created['id']}").status_code == 404
+    assert other.get("/v1/templates").get_json() == {"templates": []}
+    # The same bytes uploaded by the other tenant are its own, new template.
+    assert other.upload(make_docx("{{ x }}")).status_code in (200, 201)
+
+
+def test_not_a_docx_is_415(tenant: Tenant) -> None:
+    response = tenant.upload(b"plain text, not a document", "notes.docx")
+    assert response.status_code == 415
+    assert response.get_json()["error"]["code"] == "unsupported_file_type"
+
+
+def test_jinja_syntax_error_is_422_naming_the_tag(tenant: Tenant) -> None:
+    response = tenant.upload(make_docx("ok {{ unit }}", "{% for s in sections %}{{ s }}"))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "template_syntax_error"
+    assert "{% for s in sections %}" in error["message"]
+
+
+def test_upload_without_a_file_field_is_400(tenant: Tenant) -> None:
+    response = tenant.post("/v1/templates", data={"name": "x"})
+    assert response.status_code == 400
+    assert "'file'" in response.get_json()["error"]["message"]

@@ -1,0 +1,153 @@
+"""Fixtures for the real stack: a private Redis, a Celery worker with its LibreOffice
+instances, and the Flask app. Everything started here is stopped at the end of the session,
+and the session fails if any LibreOffice or unoserver process it started is left behind."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import redis
+from flask.testing import FlaskClient
+
+from api import create_app
+from docrender.heartbeats import ConverterHeartbeats
+from docrender.settings import PROJECT_ROOT, Settings
+from docrender.stack import free_port, start_redis, start_worker
+
+SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
+SAMPLE_JOB = PROJECT_ROOT / "templates" / "report-job.json"
+
+
+def processes_using(path: Path) -> list[psutil.Process]:
+    """Processes whose command line mentions ``path`` (our LibreOffice profiles live there)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(path) in part for part in process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("docrender-data")
+
+
+@pytest.fixture(scope="session")
+def redis_url(data_dir: Path) -> Iterator[str]:
+    process, url = start_redis(data_dir, free_port())
+    yield url
+    process.stop(grace_seconds=10)
+
+
+@pytest.fixture(scope="session")
+def base_env(data_dir: Path, redis_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    env.update(
+        DOCRENDER_REDIS_URL=redis_url,
+        DOCRENDER_DATA_DIR=str(data_dir),
+        DOCRENDER_WORKERS="2",
+        DOCRENDER_API_KEYS="tenant1:key1,tenant2:key2",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def settings(base_env: dict[str, str]) -> Settings:
+    return Settings.from_env(base_env)
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_url: str) -> redis.Redis:
+    return redis.Redis.from_url(redis_url, decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) -> Iterator[None]:
+    """A real Celery worker, ready once each of its LibreOffice instances converted a
+    document (the same signal /readyz uses)."""
+    process = start_worker(base_env)
+    heartbeats = ConverterHeartbeats(redis_client)
+    deadline = time.monotonic() + 180
+    while len(heartbeats.recent(60)) < 2:
+        assert process.running(), "the worker exited during start-up"
+        assert time.monotonic() < deadline, "the worker's converters did not become ready"
+        time.sleep(0.2)
+    yield
+    process.stop(grace_seconds=60)
+    leftovers = processes_using(data_dir)
+    assert not leftovers, f"left running after the worker stopped: {leftovers}"
+
+
+@dataclass
+class Tenant:
+    """A test client authenticated as one tenant."""
+
+    client: FlaskClient
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def get(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def post(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def delete(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.delete(url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def upload(self, data: bytes, filename: str = "template.docx") -> Any:
+        return self.post("/v1/templates", data={"file": (io.BytesIO(data), filename)})
+
+    def submit(self, template_id: str, documents: list[dict[str, Any]], **options: Any) -> Any:
+        return self.post(
+            "/v1/jobs", json={"template": template_id, "documents": documents, **options}
+        )
+
+    def wait_for(self, job_id: str, timeout: float = 180) -> dict[str, Any]:
+        """Poll the job until it finishes, as a client would."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(f"/v1/jobs/{job_id}").get_json()
+            if job["finished_at"] is not None:
+                return job  # type: ignore[no-any-return]
+            assert time.monotonic() < deadline, f"job did not finish: {job}"
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def tenants(settings: Settings) -> tuple[Tenant, Tenant]:
+    """Two fresh tenants (unique per test, so templates never collide between tests)."""
+    one, two = f"t{uuid.uuid4().hex[:8]}", f"t{uuid.uuid4().hex[:8]}"
+    keys = {f"key-{one}": one, f"key-{two}": two}
+    app = create_app(dataclasses.replace(settings, api_keys=keys))
+    client = app.test_client()
+    return Tenant(client, f"key-{one}"), Tenant(client, f"key-{two}")
+
+
+@pytest.fixture
+def tenant(tenants: tuple[Tenant, Tenant]) -> Tenant:
+    return tenants[0]
+
+
+@pytest.fixture(scope="session")
+def sample_template() -> bytes:
+    return SAMPLE_TEMPLATE.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def sample_documents() -> list[dict[str, Any]]:
+    return json.loads(SAMPLE_JOB.read_text())["documents"]  # type: ignore[no-any-return]

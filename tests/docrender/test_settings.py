@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from docrender.settings import Settings, SettingsError
+
+
+def test_defaults_hold_a_valid_timeout_ladder() -> None:
+    settings = Settings.from_env({})
+    assert settings.conversion_timeout < settings.converter_client_timeout
+    assert settings.task_time_limit < settings.broker_visibility_timeout
+    assert settings.retention_seconds == 7 * 86400
+
+
+def test_reads_keys_durations_and_numbers() -> None:
+    settings = Settings.from_env(
+        {
+            "DOCRENDER_API_KEYS": "tenant1:key1, tenant2:key2",
+            "DOCRENDER_RETENTION": "2d",
+            "DOCRENDER_WORKERS": "3",
+        }
+    )
+    assert settings.api_keys == {"key1": "tenant1", "key2": "tenant2"}
+    assert settings.retention_seconds == 2 * 86400
+    assert settings.workers == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"DOCRENDER_API_KEYS": "no-colon"}, "DOCRENDER_API_KEYS"),
+        ({"DOCRENDER_API_KEYS": "bad tenant:key"}, "DOCRENDER_API_KEYS"),
+        ({"DOCRENDER_RETENTION": "a week"}, "DOCRENDER_RETENTION"),
+        ({"DOCRENDER_WORKERS": "0"}, "DOCRENDER_WORKERS"),
+        ({"DOCRENDER_STORAGE": "s3"}, "DOCRENDER_STORAGE"),
+        # A conversion timeout longer than the task's limits would never fire.
+        ({"DOCRENDER_CONVERSION_TIMEOUT": "600"}, "DOCRENDER_CONVERTER_CLIENT_TIMEOUT"),
+        ({"DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "60"}, "DOCRENDER_BROKER_VISIBILITY_TIMEOUT"),
+    ],
+)
+def test_refuses_bad_configuration_naming_the_variable(env: dict[str, str], named: str) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

@@ -1,0 +1,50 @@
+"""Small tools the tests share: build DOCX templates, read PDFs the way a user checks them."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import tempfile
+
+import docx
+
+
+def make_docx(*paragraphs: str, footer: str | None = None) -> bytes:
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if footer is not None:
+        document.sections[0].footer.paragraphs[0].text = footer
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def pdf_text(pdf: bytes) -> str:
+    return _poppler("pdftotext", pdf, "-")
+
+
+def pdf_fonts(pdf: bytes) -> list[dict[str, str]]:
+    """pdffonts' table as dicts: name, type, emb (yes/no)..."""
+    lines = _poppler("pdffonts", pdf).splitlines()[2:]
+    fonts = []
+    for line in lines:
+        fields = line.split()
+        # name type... encoding emb sub uni object-id gen: read from the right
+        fonts.append({"name": fields[0], "emb": fields[-5], "uni": fields[-3]})
+    return fonts
+
+
+def squash(text: str) -> str:
+    """Text without white space: pdftotext breaks lines and spaces CJK from Latin."""
+    return re.sub(r"\s+", "", text)
+
+
+def _poppler(tool: str, pdf: bytes, *args: str) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        return subprocess.run(
+            [tool, file.name, *args], check=True, capture_output=True, text=True
+        ).stdout

@@ -1,0 +1,93 @@
+"""The render task called directly, with a real job store and storage and a fake converter
+(the converter itself is tested against real LibreOffice in test_converter.py)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from docrender.errors import ConversionFailed, ConverterUnavailable
+from docrender.jobstore import JobStore, NewDocument
+from docrender.storage import LocalStorage, job_document_key, job_template_key
+from tests.helpers import make_docx
+from workers.tasks import RenderServices, render_document
+
+
+class FakeConverter:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.calls = 0
+
+    def convert(self, document: bytes, output_format: str) -> bytes:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return b"%PDF-fake " + document[:4]
+
+
+@pytest.fixture
+def services(redis_client: redis.Redis, tmp_path: Path) -> RenderServices:
+    return RenderServices(JobStore(redis_client, 3600), LocalStorage(tmp_path), FakeConverter())
+
+
+def new_job(services: RenderServices, data: list[dict], output_format: str = "pdf") -> str:
+    job_id = uuid.uuid4().hex
+    services.storage.put(job_template_key(job_id), make_docx("{{ unit }}"))
+    services.jobs.create(
+        job_id, "t", "tpl", job_template_key(job_id), output_format,
+        [NewDocument(f"d{i}", d) for i, d in enumerate(data)],
+    )  # fmt: skip
+    return job_id
+
+
+def document(services: RenderServices, job_id: str, index: int) -> dict:
+    job = services.jobs.get(job_id, "t")
+    assert job is not None
+    doc = job.documents[index]
+    return {"status": doc.status, "error": doc.error}
+
+
+def test_success_stores_the_converted_file(services: RenderServices) -> None:
+    job_id = new_job(services, [{"unit": "x"}])
+    assert render_document(job_id, 0, services) == "succeeded"
+    assert services.storage.read(job_document_key(job_id, 0, "pdf")).startswith(b"%PDF-fake PK")
+    assert document(services, job_id, 0) == {"status": "succeeded", "error": None}
+
+
+def test_docx_output_skips_the_converter(services: RenderServices) -> None:
+    job_id = new_job(services, [{"unit": "x"}], output_format="docx")
+    render_document(job_id, 0, services)
+    assert services.converter.calls == 0  # type: ignore[attr-defined]
+    assert services.storage.read(job_document_key(job_id, 0, "docx")).startswith(b"PK")
+
+
+def test_permanent_failure_fails_only_that_document(services: RenderServices) -> None:
+    services = RenderServices(services.jobs, services.storage, FakeConverter(
+        ConversionFailed("LibreOffice could not convert the document: bad")))  # fmt: skip
+    job_id = new_job(services, [{"unit": "x"}, {"unit": "y"}])
+    assert render_document(job_id, 0, services) == "failed"
+    assert document(services, job_id, 0)["error"]["code"] == "conversion_failed"
+    assert document(services, job_id, 1)["status"] == "queued"
+
+
+def test_transient_failure_is_raised_for_retry_until_the_last_attempt(
+    services: RenderServices,
+) -> None:
+    services = RenderServices(services.jobs, services.storage,
+                              FakeConverter(ConverterUnavailable("restarting")))  # fmt: skip
+    job_id = new_job(services, [{"unit": "x"}])
+    with pytest.raises(ConverterUnavailable):
+        render_document(job_id, 0, services, last_attempt=False)
+    assert document(services, job_id, 0)["status"] == "running"
+    assert render_document(job_id, 0, services, last_attempt=True) == "failed"
+    assert document(services, job_id, 0)["error"]["code"] == "converter_unavailable"
+
+
+def test_redelivery_of_a_finished_document_does_nothing(services: RenderServices) -> None:
+    job_id = new_job(services, [{"unit": "x"}])
+    render_document(job_id, 0, services)
+    assert render_document(job_id, 0, services) is None
+    assert services.converter.calls == 1  # type: ignore[attr-defined]
