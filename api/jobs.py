@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import zipfile
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
@@ -51,12 +52,14 @@ def download_document(job_id: str, index: int) -> Response:
         )
     if document.status != SUCCEEDED:
         raise NotReady(f"Document {index} is {document.status}; poll the job until it finishes.")
-    return send_file(
+    response = send_file(
         services().storage.open(job_document_key(job.id, index, job.format)),
         mimetype=MIME_TYPES[job.format],
-        as_attachment=True,  # Werkzeug adds RFC 6266 filename* for non-ASCII names
-        download_name=f"{document.name}.{job.format}",
     )
+    response.headers["Content-Disposition"] = attachment(
+        f"{document.name}.{job.format}", fallback=f"document-{index}.{job.format}"
+    )
+    return response
 
 
 @bp.get("/jobs/<job_id>/archive")
@@ -77,6 +80,14 @@ def download_archive(job_id: str) -> Response:
     return send_file(
         archive, mimetype="application/zip", as_attachment=True, download_name=f"{job.id}.zip"
     )
+
+
+def attachment(filename: str, fallback: str) -> str:
+    """Content-Disposition with the UTF-8 name (RFC 6266 ``filename*``) and, for clients
+    that only read ``filename``, a readable ASCII name instead of a name stripped to "-"."""
+    if filename.isascii() and '"' not in filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def zip_entries(job: Job) -> list[tuple[int, str]]:

@@ -48,3 +48,16 @@ def _poppler(tool: str, pdf: bytes, *args: str) -> str:
         return subprocess.run(
             [tool, file.name, *args], check=True, capture_output=True, text=True
         ).stdout
+
+
+def characters_without_glyph(text: str, family: str) -> set[str]:
+    """Characters of ``text`` that the installed font ``family`` has no glyph for: what would
+    print as tofu (or in a substitute face) in the PDF."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    path = subprocess.run(
+        ["fc-match", "-f", "%{file}", family], check=True, capture_output=True, text=True
+    ).stdout
+    fonts = TTCollection(path).fonts if path.endswith(".ttc") else [TTFont(path)]
+    covered = set(fonts[0].getBestCmap())
+    return {ch for ch in set(text) if not ch.isspace() and ord(ch) not in covered}

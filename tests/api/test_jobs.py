@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+
 import redis
 
-from docrender.queue import RENDER_QUEUE
+from docrender.jobstore import JobStore, NewDocument
 from tests.conftest import Tenant
 from tests.helpers import make_docx
 
 
 def upload(tenant: Tenant, *paragraphs: str) -> str:
     return str(tenant.upload(make_docx(*paragraphs)).get_json()["id"])
+
+
+def count_jobs(client: redis.Redis) -> int:
+    return sum(1 for _ in client.scan_iter("docrender:job:*:docs"))
 
 
 def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) -> None:
@@ -40,7 +46,7 @@ def test_missing_variables_lists_every_document_and_queues_nothing(
     template = upload(
         tenant, "{{ unit }} {{ date }}", "{%p for h in honours %}", "{{ h }}", "{%p endfor %}"
     )
-    queued_before = redis_client.llen(RENDER_QUEUE)
+    jobs_before = count_jobs(redis_client)
     response = tenant.submit(
         template,
         [
@@ -56,7 +62,7 @@ def test_missing_variables_lists_every_document_and_queues_nothing(
         {"document": 1, "missing": ["date", "honours"]},
         {"document": 2, "missing": ["date", "honours", "unit"]},
     ]
-    assert redis_client.llen(RENDER_QUEUE) == queued_before
+    assert count_jobs(redis_client) == jobs_before  # nothing recorded, so nothing queued
 
 
 def test_not_strict_accepts_missing_values(tenant: Tenant) -> None:
@@ -121,3 +127,26 @@ def test_names_are_made_safe_for_file_systems(tenant: Tenant) -> None:
         [{"data": {"unit": "x"}, "name": "../報告/一\x00二"}, {"data": {"unit": "y"}, "name": " "}],
     ).get_json()
     assert [d["name"] for d in job["documents"]] == ["_報告_一_二", "document-1"]
+
+
+def test_unfinished_document_and_archive_are_409(tenant: Tenant, redis_client: redis.Redis) -> None:
+    # Recorded straight in the job store and never queued, so it stays unfinished.
+    store = JobStore(redis_client, 3600)
+    tenant_name = tenant.client.application.extensions["docrender.settings"].api_keys[tenant.key]
+    job = store.create(uuid.uuid4().hex, tenant_name, "tpl", "k", "pdf", [NewDocument("a", {})])
+    store.start_document(job.id, 0)
+    for url in (f"/v1/jobs/{job.id}/documents/0", f"/v1/jobs/{job.id}/archive"):
+        response = tenant.get(url)
+        assert response.status_code == 409, url
+        assert response.get_json()["error"]["code"] == "not_ready"
+    assert tenant.get(f"/v1/jobs/{job.id}").get_json()["status"] == "running"
+
+
+def test_attachment_header_carries_utf8_names_with_a_readable_fallback() -> None:
+    from api.jobs import attachment
+
+    assert attachment("report.pdf", "document-0.pdf") == 'attachment; filename="report.pdf"'
+    chinese = attachment("沙灣五小-匯報材料.pdf", "document-0.pdf")
+    assert chinese.startswith("attachment; filename=\"document-0.pdf\"; filename*=UTF-8''")
+    assert "%E6%B2%99%E7%81%A3" in chinese  # 沙灣
+    assert attachment('a"b.pdf', "document-1.pdf").count('"') == 2  # no broken quoting

@@ -1,0 +1,79 @@
+"""`make run`'s stack as a newcomer uses it: the README walk-through against gunicorn, then
+Ctrl-C, after which nothing of the stack may be left running."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from docrender.stack import free_port
+from tests.conftest import SAMPLE_JOB, SAMPLE_TEMPLATE, processes_using
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the stack exited during start-up"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("the stack did not become ready")
+
+
+def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
+    bind = f"127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    env.update(DOCRENDER_DATA_DIR=str(tmp_path), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1")
+    stack = subprocess.Popen(
+        [sys.executable, "-m", "docrender.stack"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://{bind}"
+    try:
+        wait_ready(base, stack)
+        # No DOCRENDER_API_KEYS: a development key was made and kept under the data dir.
+        key = (tmp_path / "dev-api-key").read_text().strip().split(":", 1)[1]
+        auth = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=base, headers=auth, timeout=30) as http:
+            # The sample template was registered at start: uploading it again finds it.
+            upload = http.post("/v1/templates", files={"file": SAMPLE_TEMPLATE.open("rb")})
+            assert upload.status_code == 200
+            body = SAMPLE_JOB.read_text().replace("TEMPLATE_ID", upload.json()["id"])
+            submitted = http.post(
+                "/v1/jobs", content=body, headers={"Content-Type": "application/json"}
+            )
+            assert submitted.status_code == 202
+            job_url = submitted.headers["Location"]
+            while (job := http.get(job_url).json())["finished_at"] is None:
+                time.sleep(0.5)
+            assert job["status"] == "succeeded", job
+            archive = http.get(f"{job_url}/archive")
+            names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+            expected = [d["name"] + ".pdf" for d in json.loads(SAMPLE_JOB.read_text())["documents"]]
+            assert names == expected
+        descendants = psutil.Process(stack.pid).children(recursive=True)
+        names = {p.name() for p in descendants}
+        assert {"redis-server", "soffice.bin", "gunicorn"} <= names, names
+    finally:
+        stack.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        _, errors = stack.communicate(timeout=120)
+    assert stack.returncode == 0, errors.decode()
+    assert b"development API key" in errors
+    assert not [p for p in descendants if p.is_running()], "processes of the stack still run"
+    assert not processes_using(tmp_path)
