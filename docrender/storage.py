@@ -7,10 +7,12 @@ output instead of adding a second copy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -31,6 +33,8 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def delete_prefix(self, prefix: str) -> None: ...
+
+    def delete_jobs_older_than(self, seconds: float) -> int: ...
 
 
 class LocalStorage:
@@ -71,6 +75,19 @@ class LocalStorage:
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self._path(prefix.rstrip("/")), ignore_errors=True)
+
+    def delete_jobs_older_than(self, seconds: float) -> int:
+        """Remove the files of jobs submitted more than ``seconds`` ago (their Redis records
+        expire by TTL); a job's age is that of its template copy, written at submission."""
+        cutoff = time.time() - seconds
+        removed = 0
+        for job_dir in (self.root / "jobs").glob("*"):
+            template = job_dir / "template.docx"
+            with contextlib.suppress(FileNotFoundError):
+                if template.stat().st_mtime < cutoff:
+                    shutil.rmtree(job_dir, ignore_errors=True)
+                    removed += 1
+        return removed
 
 
 def storage_from_settings(settings: Settings) -> Storage:

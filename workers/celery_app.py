@@ -12,6 +12,7 @@ import os
 import random
 import socket
 import threading
+import time
 from typing import Any
 
 import redis
@@ -32,6 +33,7 @@ from workers.tasks import RenderServices, fail_document, render_document
 log = logging.getLogger(__name__)
 
 PROBE_INTERVAL_SECONDS = 20.0
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 class WorkerRuntime:
@@ -74,14 +76,24 @@ class WorkerRuntime:
         threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()
 
     def _keep(self) -> None:
-        converter = self._converter
-        assert converter is not None
+        """Start the instance, probe it when idle, and now and then purge expired files."""
+        converter, services = self._converter, self.services
+        assert converter is not None and services is not None
+        next_purge = time.monotonic()
         while not self._stopping.is_set():
             if converter.seconds_since_round_trip() >= PROBE_INTERVAL_SECONDS:
                 try:
                     converter.probe()
                 except Exception:
                     log.exception("converter probe failed")
+            if time.monotonic() >= next_purge:
+                # An hour's grace past the retention, so a job's record always expires first.
+                removed = services.storage.delete_jobs_older_than(
+                    self.settings.retention_seconds + PURGE_INTERVAL_SECONDS
+                )
+                if removed:
+                    log.info("removed the files of %d expired jobs", removed)
+                next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
             self._stopping.wait(PROBE_INTERVAL_SECONDS / 4)
 
     def stop(self, **_: Any) -> None:
