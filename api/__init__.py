@@ -16,7 +16,6 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["docrender"] = services or ApiServices.from_settings(settings)
-    app.extensions["docrender.settings"] = settings
 
     errors.register(app)
     app.register_blueprint(health.bp)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import uuid
 
 import redis
 
+from api import create_app
 from docrender.jobstore import JobStore, NewDocument
+from docrender.settings import Settings
 from tests.conftest import Tenant
 from tests.helpers import make_docx
 
@@ -132,7 +136,7 @@ def test_names_are_made_safe_for_file_systems(tenant: Tenant) -> None:
 def test_unfinished_document_and_archive_are_409(tenant: Tenant, redis_client: redis.Redis) -> None:
     # Recorded straight in the job store and never queued, so it stays unfinished.
     store = JobStore(redis_client, 3600)
-    tenant_name = tenant.client.application.extensions["docrender.settings"].api_keys[tenant.key]
+    tenant_name = tenant.client.application.extensions["docrender"].settings.api_keys[tenant.key]
     job = store.create(uuid.uuid4().hex, tenant_name, "tpl", "k", "pdf", [NewDocument("a", {})])
     store.start_document(job.id, 0)
     for url in (f"/v1/jobs/{job.id}/documents/0", f"/v1/jobs/{job.id}/archive"):
@@ -150,3 +154,29 @@ def test_attachment_header_carries_utf8_names_with_a_readable_fallback() -> None
     assert chinese.startswith("attachment; filename=\"document-0.pdf\"; filename*=UTF-8''")
     assert "%E6%B2%99%E7%81%A3" in chinese  # 沙灣
     assert attachment('a"b.pdf', "document-1.pdf").count('"') == 2  # no broken quoting
+
+
+def test_limits_answer_413(settings: Settings) -> None:
+    small = dataclasses.replace(
+        settings, api_keys={"k": "limits"}, max_request_bytes=2000, max_documents_per_job=2
+    )
+    client = create_app(small).test_client()
+    auth = {"Authorization": "Bearer k"}
+    template = client.post(
+        "/v1/templates", headers=auth, data={"file": (io.BytesIO(make_docx("{{ a }}")), "t.docx")}
+    )
+    assert template.status_code == 413  # the template alone is over the 2000-byte body limit
+    assert template.get_json()["error"]["code"] == "payload_too_large"
+    huge = client.post("/v1/jobs", headers=auth, json={"template": "x", "documents": [
+        {"data": {"a": "字" * 1000}}]})  # fmt: skip
+    assert huge.status_code == 413
+    many = client.post("/v1/jobs", headers=auth, json={"template": "x", "documents": [
+        {"data": {}}, {"data": {}}, {"data": {}}]})  # fmt: skip
+    assert many.status_code == 413
+    assert many.get_json()["error"]["details"] == {"limit": 2, "documents": 3}
+
+
+def test_a_json_array_is_not_a_job(tenant: Tenant) -> None:
+    response = tenant.post("/v1/jobs", json=[1, 2])
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_failed"
