@@ -44,13 +44,15 @@ class WorkerRuntime:
         self.settings = settings
         self.services: RenderServices | None = None
         self._converter: UnoserverConverter | None = None
+        self._heartbeats: ConverterHeartbeats | None = None
+        self._name = ""  # host:pid of the child process, set in start()
         self._stopping = threading.Event()
 
     def start(self, **_: Any) -> None:
         settings = self.settings
         client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
-        heartbeats = ConverterHeartbeats(client)
-        name = f"{socket.gethostname()}:{os.getpid()}"
+        self._name = f"{socket.gethostname()}:{os.getpid()}"
+        heartbeats = self._heartbeats = ConverterHeartbeats(client)
         instance = UnoserverProcess(
             UnoserverConfig(
                 unoserver_executable=settings.unoserver_executable,
@@ -65,7 +67,7 @@ class WorkerRuntime:
             instance,
             client_timeout=settings.converter_client_timeout,
             recycle_after=settings.converter_recycle_after,
-            on_round_trip=lambda: heartbeats.beat(name),
+            on_round_trip=lambda: heartbeats.beat(self._name),
         )
         self.services = RenderServices(
             jobs=JobStore(client, settings.retention_seconds),
@@ -100,6 +102,8 @@ class WorkerRuntime:
         self._stopping.set()
         if self._converter is not None:
             self._converter.stop()
+        if self._heartbeats is not None:
+            self._heartbeats.forget(self._name)  # /readyz stops counting it at once
 
 
 def make_worker_celery(settings: Settings) -> Celery:

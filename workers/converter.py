@@ -46,9 +46,12 @@ class UnoserverConverter:
         self.conversions = 0
         self._last_round_trip = float("-inf")
         self._lock = threading.Lock()
+        self._closed = False
 
     def convert(self, document: bytes, output_format: str = "pdf") -> bytes:
         with self._lock:
+            if self._closed:  # the worker process is shutting down: start nothing new
+                raise ConverterUnavailable("The converter is shutting down; retrying elsewhere")
             self._ensure_running()
             try:
                 result = rpc_proxy(self.instance.url, self.client_timeout).convert(
@@ -91,6 +94,7 @@ class UnoserverConverter:
 
     def stop(self) -> None:
         with self._lock:
+            self._closed = True
             self.instance.stop()
 
     def _ensure_running(self) -> None:
