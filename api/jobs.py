@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 import zipfile
 from typing import Any
 from urllib.parse import quote
@@ -14,7 +15,7 @@ from api.services import services
 from api.submission import submit_job
 from docrender.errors import DocumentFailed, MalformedRequest, NotFound, NotReady
 from docrender.jobstore import FAILED, SUCCEEDED, Job
-from docrender.storage import job_document_key
+from docrender.storage import job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
 bp.before_request(require_tenant)
@@ -34,9 +35,60 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     return jsonify(job_json(job)), 202, {"Location": f"/v1/jobs/{job.id}"}
 
 
+MAX_WAIT_SECONDS = 60
+
+
 @bp.get("/jobs/<job_id>")
 def get_job(job_id: str) -> Response:
+    """The job; with ``?wait=N``, answered as soon as it finishes or after N seconds at most."""
+    wait = _wait_seconds(request.args.get("wait"))
+    job = _find_job(job_id)
+    if wait and job.finished_at is None:
+        job = _wait_for_finish(job, wait)
+    return jsonify(job_json(job))
+
+
+@bp.post("/jobs/<job_id>/retry")
+def retry_job(job_id: str) -> Response:
+    """Re-queue only the failed documents."""
+    job = _find_job(job_id)
+    again = services().jobs.requeue_failed(job.id)
+    if again:
+        services().storage.delete(job_merged_key(job.id))
+        services().queue.enqueue(job.id, again)
     return jsonify(job_json(_find_job(job_id)))
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel_job(job_id: str) -> Response:
+    """Cancel the queued documents; running ones finish."""
+    job = _find_job(job_id)
+    if services().jobs.cancel_queued(job.id):
+        job = _find_job(job_id)
+        if job.finished_at is not None:
+            services().queue.merge(job.id)
+    return jsonify(job_json(job))
+
+
+@bp.get("/jobs/<job_id>/merged")
+def download_merged(job_id: str) -> Response:
+    """One PDF of every succeeded document, in request order, a bookmark per document."""
+    job = _find_job(job_id)
+    if job.format != "pdf":
+        raise NotFound(f"Job {job_id} made {job.format} files; only PDF jobs have a merged volume.")
+    if job.finished_at is None:
+        raise NotReady(f"Job {job_id} is {job.status}; poll it until it finishes.")
+    if job.succeeded == 0:
+        raise NotFound(f"No document of job {job_id} succeeded, so there is nothing to merge.")
+    if not job.merged:
+        raise NotReady(f"The merged volume of job {job_id} is being built; try again shortly.")
+    response = send_file(
+        services().storage.open(job_merged_key(job.id)), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = attachment(
+        f"{job.id}-merged.pdf", fallback=f"{job.id}-merged.pdf"
+    )
+    return response
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
@@ -73,9 +125,12 @@ def download_archive(job_id: str) -> Response:
     archive = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
         # Python's zipfile sets the UTF-8 flag on non-ASCII names.
-        for document, filename in zip_entries(job):
-            with services().storage.open(job_document_key(job.id, document, job.format)) as src:
-                zipped.writestr(filename, src.read())
+        # Names are unique within a job (api/naming.py).
+        for document in job.documents:
+            if document.status == SUCCEEDED:
+                key = job_document_key(job.id, document.index, job.format)
+                with services().storage.open(key) as src:
+                    zipped.writestr(f"{document.name}.{job.format}", src.read())
     archive.seek(0)
     return send_file(
         archive, mimetype="application/zip", as_attachment=True, download_name=f"{job.id}.zip"
@@ -88,19 +143,6 @@ def attachment(filename: str, fallback: str) -> str:
     if filename.isascii() and '"' not in filename:
         return f'attachment; filename="{filename}"'
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def zip_entries(job: Job) -> list[tuple[int, str]]:
-    """(index, file name) of each succeeded document; repeated names get -2, -3..."""
-    seen: dict[str, int] = {}
-    entries = []
-    for document in job.documents:
-        if document.status != SUCCEEDED:
-            continue
-        count = seen[document.name] = seen.get(document.name, 0) + 1
-        stem = document.name if count == 1 else f"{document.name}-{count}"
-        entries.append((document.index, f"{stem}.{job.format}"))
-    return entries
 
 
 def job_json(job: Job) -> dict[str, Any]:
@@ -129,6 +171,33 @@ def job_json(job: Job) -> dict[str, Any]:
             for doc in job.documents
         ],
     }
+
+
+def _wait_seconds(raw: str | None) -> float:
+    if raw is None:
+        return 0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise MalformedRequest(f"wait={raw!r} is not a number of seconds.") from None
+    if not 0 <= seconds < float("inf"):
+        raise MalformedRequest(
+            f"wait={raw!r} must be a number of seconds from 0; more than 60 counts as 60."
+        )
+    return min(seconds, MAX_WAIT_SECONDS)
+
+
+def _wait_for_finish(job: Job, seconds: float) -> Job:
+    """Block until the job's finished message or the deadline. Subscribing *before* reading
+    the job again closes the gap in which it could finish unseen."""
+    deadline = time.monotonic() + seconds
+    with services().redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+        pubsub.subscribe(services().jobs.finished_channel(job.id))
+        job = _find_job(job.id)
+        while job.finished_at is None and (left := deadline - time.monotonic()) > 0:
+            if pubsub.get_message(timeout=min(left, 5)) is not None:
+                job = _find_job(job.id)
+    return _find_job(job.id)
 
 
 def _find_job(job_id: str) -> Job:

@@ -14,7 +14,8 @@ class DocumentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     data: dict[str, Any]
-    name: str | None = Field(default=None, max_length=200)
+    # The output file's stem, or a pattern over the data: "{{ unit }}-匯報材料".
+    name: str | None = Field(default=None, max_length=500)
 
 
 class JobIn(BaseModel):
@@ -23,6 +24,8 @@ class JobIn(BaseModel):
     template: str = Field(min_length=1, max_length=100)
     format: Literal["pdf", "docx"] = "pdf"
     strict: StrictBool = True
+    # A name pattern for every document without a name of its own.
+    name: str | None = Field(default=None, max_length=500)
     documents: list[DocumentIn] = Field(min_length=1)
 
 

@@ -66,6 +66,18 @@ class MissingVariables(DocrenderError):
     status, code = 422, "missing_variables"
 
 
+class WrongShape(DocrenderError):
+    status, code = 422, "wrong_shape"
+
+
+class InvalidDataFile(DocrenderError):
+    status, code = 422, "invalid_data_file"
+
+
+class InvalidNamePattern(DocrenderError):
+    status, code = 422, "invalid_name_pattern"
+
+
 class ServiceUnavailable(DocrenderError):
     status, code = 503, "service_unavailable"
     retry_after: ClassVar[int] = 5

@@ -2,7 +2,7 @@
 
 Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, format, template_key, created_at,
-                               finished_at, total, done
+                               finished_at, total, done, merged
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
 
@@ -12,6 +12,7 @@ document twice nor move a finished document back to running.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ end
 return doc.status
 """
 
-# Marks a document finished once; the last one to finish stamps the job's finished_at.
-# Returns 1 when it changed the state, 0 when the document was already final, -1 if gone.
+# Marks a document finished once; the last one to finish stamps the job's finished_at and
+# tells long-polling readers. Returns 2 when this finished the job, 1 when it only recorded
+# the document, 0 when the document was already final, -1 when the job is gone.
 _FINISH_DOCUMENT = """
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return -1 end
@@ -57,7 +59,59 @@ redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
 local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
 if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
   redis.call('HSET', KEYS[1], 'finished_at', ARGV[4])
+  redis.call('PUBLISH', KEYS[3], 'finished')
+  return 2
 end
+return 1
+"""
+
+# Cancels every queued document (running ones finish). Returns how many were cancelled.
+_CANCEL_QUEUED = """
+local docs = redis.call('HGETALL', KEYS[2])
+local cancelled = 0
+for i = 1, #docs, 2 do
+  local doc = cjson.decode(docs[i + 1])
+  if doc.status == 'queued' then
+    doc.status = 'cancelled'
+    redis.call('HSET', KEYS[2], docs[i], cjson.encode(doc))
+    cancelled = cancelled + 1
+  end
+end
+if cancelled > 0 then
+  local done = redis.call('HINCRBY', KEYS[1], 'done', cancelled)
+  if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
+    redis.call('HSET', KEYS[1], 'finished_at', ARGV[1])
+    redis.call('PUBLISH', KEYS[3], 'finished')
+  end
+end
+return cancelled
+"""
+
+# Puts every failed document back in the queue; the job is unfinished again and its merged
+# volume, if any, is stale. Returns the indexes to re-queue.
+_RETRY_FAILED = """
+local docs = redis.call('HGETALL', KEYS[2])
+local again = {}
+for i = 1, #docs, 2 do
+  local doc = cjson.decode(docs[i + 1])
+  if doc.status == 'failed' then
+    doc.status = 'queued'
+    doc.error = cjson.null
+    redis.call('HSET', KEYS[2], docs[i], cjson.encode(doc))
+    table.insert(again, tonumber(docs[i]))
+  end
+end
+if #again > 0 then
+  redis.call('HINCRBY', KEYS[1], 'done', -#again)
+  redis.call('HSET', KEYS[1], 'finished_at', '', 'merged', '')
+end
+return again
+"""
+
+
+_MARK_MERGED = """
+if (redis.call('HGET', KEYS[1], 'finished_at') or '') == '' then return 0 end
+redis.call('HSET', KEYS[1], 'merged', '1')
 return 1
 """
 
@@ -83,6 +137,7 @@ class Job:
     created_at: str
     finished_at: str | None
     documents: list[DocumentState]
+    merged: bool = False
 
     @property
     def succeeded(self) -> int:
@@ -96,7 +151,7 @@ class Job:
     def status(self) -> str:
         states = {doc.status for doc in self.documents}
         if states <= FINAL_STATES:
-            if states == {CANCELLED}:
+            if CANCELLED in states:  # whatever finished before the cancel
                 return CANCELLED
             if SUCCEEDED not in states:
                 return FAILED
@@ -127,11 +182,19 @@ class JobStore:
         self.retention_seconds = retention_seconds
         self._start = client.register_script(_START_DOCUMENT)
         self._finish = client.register_script(_FINISH_DOCUMENT)
+        self._cancel = client.register_script(_CANCEL_QUEUED)
+        self._retry = client.register_script(_RETRY_FAILED)
+        self._mark_merged = client.register_script(_MARK_MERGED)
 
     @staticmethod
     def _keys(job_id: str) -> tuple[str, str, str]:
         base = f"docrender:job:{job_id}"
         return base, f"{base}:docs", f"{base}:data"
+
+    @staticmethod
+    def finished_channel(job_id: str) -> str:
+        """Pub/sub channel told when the job finishes (for long polls)."""
+        return f"docrender:job:{job_id}:finished"
 
     def create(
         self,
@@ -172,14 +235,15 @@ class JobStore:
         pipe.execute()
         return Job(job_id, tenant, template, output_format, created_at, None, states)
 
-    def get(self, job_id: str, tenant: str) -> Job | None:
-        """The job, or None when it does not exist, expired, or belongs to another tenant."""
+    def get(self, job_id: str, tenant: str | None) -> Job | None:
+        """The job, or None when it does not exist, expired, or belongs to another tenant.
+        (``tenant=None`` skips the ownership check: for workers, never for requests.)"""
         job_key, docs_key, _ = self._keys(job_id)
         pipe = self.redis.pipeline(transaction=False)
         pipe.hgetall(job_key)
         pipe.hgetall(docs_key)
         fields, docs = pipe.execute()
-        if not fields or fields.get("tenant") != tenant:
+        if not fields or (tenant is not None and fields.get("tenant") != tenant):
             return None
         documents = []
         for index, raw in sorted(docs.items(), key=lambda item: int(item[0])):
@@ -193,6 +257,7 @@ class JobStore:
             created_at=fields["created_at"],
             finished_at=fields.get("finished_at") or None,
             documents=documents,
+            merged=fields.get("merged") == "1",
         )
 
     def start_document(self, job_id: str, index: int) -> WorkItem | None:
@@ -212,16 +277,38 @@ class JobStore:
 
     def finish_document(
         self, job_id: str, index: int, status: str, error: dict[str, str] | None = None
-    ) -> bool:
-        """Record a document's final state; False when it was already final or is gone."""
+    ) -> Finish:
+        """Record a document's final state (once: a second call changes nothing)."""
         if status not in FINAL_STATES:
             raise ValueError(f"{status!r} is not a final document state")
         job_key, docs_key, _ = self._keys(job_id)
-        changed = self._finish(
-            keys=[job_key, docs_key],
+        outcome = self._finish(
+            keys=[job_key, docs_key, self.finished_channel(job_id)],
             args=[str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso()],
         )
-        return changed == 1
+        return Finish(max(int(outcome), 0))
+
+    def cancel_queued(self, job_id: str) -> int:
+        job_key, docs_key, _ = self._keys(job_id)
+        return int(
+            self._cancel(
+                keys=[job_key, docs_key, self.finished_channel(job_id)], args=[utcnow_iso()]
+            )
+        )
+
+    def requeue_failed(self, job_id: str) -> list[int]:
+        job_key, docs_key, _ = self._keys(job_id)
+        return sorted(int(i) for i in self._retry(keys=[job_key, docs_key]))
+
+    def mark_merged(self, job_id: str) -> bool:
+        """Say the merged volume is ready, unless the job was re-opened (retried) meanwhile."""
+        return bool(self._mark_merged(keys=[self._keys(job_id)[0]]))
+
+
+class Finish(enum.IntEnum):
+    UNCHANGED = 0  # already final, or the job is gone
+    RECORDED = 1
+    JOB_FINISHED = 2  # this was the job's last document
 
 
 def _doc_json(state: DocumentState) -> str:

@@ -6,21 +6,26 @@ register the task under the same name.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 from celery import Celery
 
 from docrender.settings import Settings
 
 RENDER_TASK = "docrender.render_document"
-RENDER_QUEUE = "docrender"
+MERGE_TASK = "docrender.merge_job"
+# Small jobs (a person waiting for one report) go to their own queue, which workers always
+# serve first, so they never wait behind a bureau's batch of hundreds.
+INTERACTIVE_QUEUE = "docrender.interactive"
+BULK_QUEUE = "docrender.bulk"
+QUEUES_BY_PRIORITY = (INTERACTIVE_QUEUE, BULK_QUEUE)
 
 
 def make_celery(settings: Settings) -> Celery:
     broker = settings.require_redis_url()
     app = Celery("docrender", broker=broker, set_as_current=False)
     app.conf.update(
-        task_default_queue=RENDER_QUEUE,
+        task_default_queue=BULK_QUEUE,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
@@ -33,7 +38,11 @@ def make_celery(settings: Settings) -> Celery:
         task_time_limit=settings.task_time_limit,
         # Redis re-delivers an unacknowledged message after this long: it must outlast the
         # hard time limit, or a slow task would run twice at once (Settings checks the ladder).
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout,
+            # Always take from the first queue that has work (see QUEUES_BY_PRIORITY).
+            "queue_order_strategy": "priority",
+        },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
@@ -42,12 +51,19 @@ def make_celery(settings: Settings) -> Celery:
 
 
 class DocumentQueue:
-    """Sends one render task per document."""
+    """Sends one render task per document, and the merge task when a job is finished."""
 
-    def __init__(self, celery: Celery) -> None:
+    def __init__(self, celery: Celery, interactive_max_documents: int) -> None:
         self.celery = celery
+        self.interactive_max_documents = interactive_max_documents
 
-    def enqueue(self, job_id: str, indexes: Iterable[int]) -> None:
+    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
+        queue = INTERACTIVE_QUEUE if len(indexes) <= self.interactive_max_documents else BULK_QUEUE
         with self.celery.producer_or_acquire() as producer:
             for index in indexes:
-                self.celery.send_task(RENDER_TASK, args=(job_id, index), producer=producer)
+                self.celery.send_task(
+                    RENDER_TASK, args=(job_id, index), queue=queue, producer=producer
+                )
+
+    def merge(self, job_id: str) -> None:
+        self.celery.send_task(MERGE_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)

@@ -38,6 +38,8 @@ class Settings:
     max_template_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 50 * 1024 * 1024
     max_documents_per_job: int = 1000
+    # Jobs of at most this many documents jump ahead of bulk batches.
+    interactive_max_documents: int = 5
     # The timeout ladder: each limit must be longer than the one before it, so that the
     # innermost watchdog fires first and the outer ones only catch what it missed.
     conversion_timeout: int = 120
@@ -96,6 +98,7 @@ class Settings:
         number("DOCRENDER_MAX_TEMPLATE_BYTES", "max_template_bytes")
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
+        number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
         number("DOCRENDER_CONVERSION_TIMEOUT", "conversion_timeout", duration=True)
         number("DOCRENDER_CONVERTER_CLIENT_TIMEOUT", "converter_client_timeout", duration=True)
         number("DOCRENDER_TASK_SOFT_TIME_LIMIT", "task_soft_time_limit", duration=True)

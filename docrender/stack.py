@@ -101,6 +101,9 @@ def start_api(env: Mapping[str, str], bind: str, processes: int) -> ManagedProce
         str(BIN / "gunicorn"),
         "--bind", bind,
         "--workers", str(processes),
+        # Threads, so that long polls (?wait=) do not hold a whole process each.
+        "--worker-class", "gthread",
+        "--threads", "16",
         "--access-logfile", "-",
         "--graceful-timeout", "20",
         "--no-control-socket",

@@ -103,3 +103,7 @@ def job_template_key(job_id: str) -> str:
 
 def job_document_key(job_id: str, index: int, output_format: str) -> str:
     return f"jobs/{job_id}/{index}.{output_format}"
+
+
+def job_merged_key(job_id: str) -> str:
+    return f"jobs/{job_id}/merged.pdf"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import redis
 
@@ -35,6 +35,7 @@ class Template:
     size: int
     variables: list[str]
     created_at: str
+    loops: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -65,6 +66,7 @@ class TemplateRegistry:
             size=len(data),
             variables=inspection.variables,
             created_at=utcnow_iso(),
+            loops=inspection.loops,
         )
         # Bytes first: once the id is visible in Redis its file must already exist.
         self.storage.put(template_key(tenant, candidate.id), data)

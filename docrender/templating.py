@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import jinja2
 from docx.oxml import parse_xml
 from docxtpl import DocxTemplate
-from jinja2 import meta
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
@@ -38,6 +38,8 @@ def make_environment() -> SandboxedEnvironment:
 @dataclass(frozen=True)
 class TemplateInspection:
     variables: list[str]
+    # What the template loops over: "sections", "sections[].points" (each section's points).
+    loops: list[str]
 
 
 def inspect_template(data: bytes) -> TemplateInspection:
@@ -45,13 +47,47 @@ def inspect_template(data: bytes) -> TemplateInspection:
     template = open_template(data)
     env = make_environment()
     names: set[str] = set()
+    loops: set[str] = set()
     for part_name, source in _template_sources(template):
         try:
             parsed = env.parse(source)
         except jinja2.TemplateSyntaxError as exc:
             raise _syntax_error(part_name, source, exc) from None
         names |= meta.find_undeclared_variables(parsed)
-    return TemplateInspection(variables=sorted(names))
+        loops |= _loop_paths(parsed, {})
+    return TemplateInspection(variables=sorted(names), loops=sorted(loops))
+
+
+def _loop_paths(node: nodes.Node, scope: dict[str, str]) -> set[str]:
+    """The data paths ``{% for %}`` loops iterate over. ``scope`` maps loop variables to the
+    path they stand for (``s`` -> ``sections[]``), so nested loops get full paths."""
+    if isinstance(node, nodes.For):
+        path = _data_path(node.iter, scope)
+        inner = dict(scope)
+        if path and isinstance(node.target, nodes.Name):
+            inner[node.target.name] = f"{path}[]"
+        found = {path} if path else set()
+        for child in [*node.body, *node.else_]:
+            found |= _loop_paths(child, inner)
+        return found
+    found = set()
+    for child in node.iter_child_nodes():
+        found |= _loop_paths(child, scope)
+    return found
+
+
+def _data_path(expr: nodes.Node, scope: dict[str, str]) -> str | None:
+    """``sections`` / ``basic.list`` / ``s.points`` as a data path; None for anything computed
+    (a filter, a call, a literal), whose shape cannot be known before rendering."""
+    if isinstance(expr, nodes.Name):
+        return scope.get(expr.name, expr.name)
+    if isinstance(expr, nodes.Getattr):
+        base = _data_path(expr.node, scope)
+        return f"{base}.{expr.attr}" if base else None
+    if isinstance(expr, nodes.Getitem) and isinstance(expr.arg, nodes.Const):
+        base = _data_path(expr.node, scope)
+        return f"{base}.{expr.arg.value}" if base and isinstance(expr.arg.value, str) else None
+    return None
 
 
 def open_template(data: bytes) -> DocxTemplate:
@@ -106,6 +142,7 @@ def _syntax_error(part: str, source: str, exc: jinja2.TemplateSyntaxError) -> Te
     tags = _TAG.findall(paragraph)
     where = f" near {', '.join(tags)}" if tags else ""
     return TemplateSyntaxError(
-        f"Jinja syntax error in the {part}{where}: {exc.message}. Fix the tag and upload again.",
+        f"Jinja syntax error in the {part}{where}: {(exc.message or '').rstrip('.')}. "
+        "Fix the tag and upload again.",
         details={"part": part, "tags": tags, "paragraph": paragraph[:500], "error": exc.message},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from docrender.queue import RENDER_QUEUE
+from docrender.queue import QUEUES_BY_PRIORITY
 from docrender.settings import Settings
 from workers.celery_app import make_worker_celery
 
@@ -19,7 +19,7 @@ def main() -> None:
             "--loglevel=INFO",
             "--pool=prefork",
             f"--concurrency={settings.workers}",
-            f"--queues={RENDER_QUEUE}",
+            f"--queues={','.join(QUEUES_BY_PRIORITY)}",
             "--without-gossip",
             "--without-mingle",
             "--hostname=docrender@%h",

@@ -23,10 +23,11 @@ from celery.signals import worker_process_init, worker_process_shutdown
 from docrender.errors import ConverterUnavailable
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.jobstore import JobStore
-from docrender.queue import RENDER_TASK, make_celery
+from docrender.queue import MERGE_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from workers.converter import UnoserverConverter
+from workers.merge import build_merged_pdf
 from workers.supervisor import UnoserverConfig, UnoserverProcess
 from workers.tasks import RenderServices, fail_document, render_document
 
@@ -40,8 +41,9 @@ class WorkerRuntime:
     """The services of one worker process, built after the fork (sockets and LibreOffice
     instances must not be shared between processes)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, queue: DocumentQueue) -> None:
         self.settings = settings
+        self.queue = queue
         self.services: RenderServices | None = None
         self._converter: UnoserverConverter | None = None
         self._heartbeats: ConverterHeartbeats | None = None
@@ -73,6 +75,7 @@ class WorkerRuntime:
             jobs=JobStore(client, settings.retention_seconds),
             storage=storage_from_settings(settings),
             converter=self._converter,
+            on_job_finished=self.queue.merge,
         )
         # Celery kills a child whose init takes over 4 s; LibreOffice takes longer to start.
         threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()
@@ -108,7 +111,7 @@ class WorkerRuntime:
 
 def make_worker_celery(settings: Settings) -> Celery:
     app = make_celery(settings)
-    runtime = WorkerRuntime(settings)
+    runtime = WorkerRuntime(settings, DocumentQueue(app, settings.interactive_max_documents))
     worker_process_init.connect(runtime.start, weak=False)
     worker_process_shutdown.connect(runtime.stop, weak=False)
 
@@ -124,7 +127,7 @@ def make_worker_celery(settings: Settings) -> Celery:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
         except SoftTimeLimitExceeded:
             return fail_document(
-                services.jobs,
+                services,
                 job_id,
                 index,
                 "time_limit_exceeded",
@@ -136,12 +139,18 @@ def make_worker_celery(settings: Settings) -> Celery:
             # "running" forever, and keep the traceback in the worker log.
             log.exception("job %s document %s: unexpected error", job_id, index)
             return fail_document(
-                services.jobs,
+                services,
                 job_id,
                 index,
                 "internal_error",
                 "An unexpected error stopped this document; it has been logged.",
             )
+
+    @app.task(name=MERGE_TASK)
+    def merge_job_task(job_id: str) -> bool:
+        services = runtime.services
+        assert services is not None, "worker_process_init builds the services"
+        return build_merged_pdf(job_id, services.jobs, services.storage)
 
     return app
 

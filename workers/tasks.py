@@ -9,10 +9,11 @@ retries them with backoff, until the last attempt, which records the failure.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from docrender.errors import DocrenderError
-from docrender.jobstore import FAILED, SUCCEEDED, JobStore
+from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore
 from docrender.storage import Storage, job_document_key
 from workers.converter import Converter
 from workers.render import render_docx
@@ -25,6 +26,8 @@ class RenderServices:
     jobs: JobStore
     storage: Storage
     converter: Converter
+    # Called once when a document's outcome finished its job (the merged volume is built then).
+    on_job_finished: Callable[[str], None] = lambda job_id: None
 
 
 def render_document(
@@ -45,12 +48,21 @@ def render_document(
     except DocrenderError as exc:
         if exc.transient and not last_attempt:
             raise
-        return fail_document(services.jobs, job_id, index, exc.code, exc.message)
-    services.jobs.finish_document(job_id, index, SUCCEEDED)
+        return fail_document(services, job_id, index, exc.code, exc.message)
+    _finish(services, job_id, index, SUCCEEDED, None)
     return SUCCEEDED
 
 
-def fail_document(jobs: JobStore, job_id: str, index: int, code: str, message: str) -> str:
+def fail_document(
+    services: RenderServices, job_id: str, index: int, code: str, message: str
+) -> str:
     log.warning("job %s document %s failed: %s: %s", job_id, index, code, message)
-    jobs.finish_document(job_id, index, FAILED, {"code": code, "message": message})
+    _finish(services, job_id, index, FAILED, {"code": code, "message": message})
     return FAILED
+
+
+def _finish(
+    services: RenderServices, job_id: str, index: int, status: str, error: dict[str, str] | None
+) -> None:
+    if services.jobs.finish_document(job_id, index, status, error) is Finish.JOB_FINISHED:
+        services.on_job_finished(job_id)

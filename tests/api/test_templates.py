@@ -12,11 +12,12 @@ def test_upload_returns_the_template_with_its_variables(
     response = tenant.upload(sample_template, "report.docx")
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"id", "name", "sha256", "size", "variables", "created_at"}
+    assert set(body) == {"id", "name", "sha256", "size", "variables", "created_at", "loops"}
     assert body["name"] == "report"
     assert body["sha256"] == hashlib.sha256(sample_template).hexdigest()
     assert body["size"] == len(sample_template)
     assert "unit" in body["variables"] and body["variables"] == sorted(body["variables"])
+    assert "sections[].points" in body["loops"]  # what the template iterates, nesting included
 
 
 def test_same_bytes_again_is_200_with_the_same_id(tenant: Tenant) -> None:

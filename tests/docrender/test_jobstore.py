@@ -6,7 +6,7 @@ import uuid
 
 import redis
 
-from docrender.jobstore import FAILED, RUNNING, SUCCEEDED, JobStore, NewDocument
+from docrender.jobstore import FAILED, RUNNING, SUCCEEDED, Finish, JobStore, NewDocument
 
 
 def make_job(store: JobStore, count: int = 2) -> str:
@@ -71,3 +71,39 @@ def test_a_running_document_may_be_restarted_after_a_crash(redis_client: redis.R
     assert store.start_document(job_id, 0) is not None
     # The worker died mid-document; the broker re-delivers: the work is handed out again.
     assert store.start_document(job_id, 0) is not None
+
+
+def test_cancel_stops_queued_documents_and_finishes_the_job(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client, 3600)
+    job_id = make_job(store, 3)
+    store.start_document(job_id, 0)  # running: it will finish normally
+    assert store.cancel_queued(job_id) == 2
+    job = store.get(job_id, "tenant1")
+    assert job is not None and job.finished_at is None
+    assert [d.status for d in job.documents] == ["running", "cancelled", "cancelled"]
+    assert store.start_document(job_id, 1) is None  # a worker picking it up does nothing
+    assert store.finish_document(job_id, 0, SUCCEEDED) == Finish.JOB_FINISHED
+    job = store.get(job_id, "tenant1")
+    assert job is not None and job.status == "cancelled" and job.finished_at is not None
+
+
+def test_retry_requeues_only_failed_documents(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client, 3600)
+    job_id = make_job(store, 3)
+    for index, status in enumerate([SUCCEEDED, FAILED, FAILED]):
+        store.start_document(job_id, index)
+        store.finish_document(
+            job_id, index, status, None if status == SUCCEEDED else {"code": "x", "message": "y"}
+        )
+    assert store.mark_merged(job_id)
+    assert store.requeue_failed(job_id) == [1, 2]
+    job = store.get(job_id, "tenant1")
+    assert job is not None
+    assert job.status == RUNNING and job.finished_at is None and not job.merged
+    assert [d.error for d in job.documents] == [None, None, None]
+    assert not store.mark_merged(job_id)  # a volume built before the retry is not "ready"
+    for index in (1, 2):
+        store.start_document(job_id, index)
+        store.finish_document(job_id, index, SUCCEEDED)
+    job = store.get(job_id, "tenant1")
+    assert job is not None and job.status == SUCCEEDED

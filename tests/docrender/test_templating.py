@@ -64,3 +64,18 @@ def test_syntax_error_names_the_tag() -> None:
 def test_unclosed_block_is_a_syntax_error() -> None:
     with pytest.raises(TemplateSyntaxError, match="endfor"):
         inspect_template(make_docx("{%p for x in items %}", "{{ x }}"))
+
+
+def test_loops_are_listed_with_their_nesting() -> None:
+    template = make_docx(
+        "{%p for s in sections %}",
+        "{%p for p in s.points %}",
+        "{{ p }}",
+        "{%p endfor %}",
+        "{%p endfor %}",
+        "{%p for k in basic.list %}",
+        "{%p endfor %}",
+        "{%p for x in items | sort %}",  # computed: its shape is unknown, so not listed
+        "{%p endfor %}",
+    )
+    assert inspect_template(template).loops == ["basic.list", "sections", "sections[].points"]

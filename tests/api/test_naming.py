@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import pytest
+
+from api.naming import document_names
+from docrender.errors import InvalidNamePattern
+
+
+def test_pattern_over_each_documents_data() -> None:
+    names = document_names(
+        "{{ unit }}-匯報材料", [(None, {"unit": "沙灣五小"}), (None, {"unit": "二中"})]
+    )
+    assert names == ["沙灣五小-匯報材料", "二中-匯報材料"]
+
+
+def test_a_documents_own_name_wins_and_can_be_a_pattern_too() -> None:
+    names = document_names(
+        "{{ unit }}", [("{{ unit }}-附件", {"unit": "甲"}), (None, {"unit": "乙"})]
+    )
+    assert names == ["甲-附件", "乙"]
+
+
+def test_unsafe_characters_and_duplicates() -> None:
+    names = document_names(
+        "{{ unit }}",
+        [(None, {"unit": "a/b\\c:d"}), (None, {"unit": "A/B\\C:D"}), (None, {"unit": ""}),
+         (None, {"unit": "x" * 300}), (None, {"unit": "a_b_c_d"})],
+    )  # fmt: skip
+    assert names == ["a_b_c_d", "A_B_C_D-2", "document-2", "x" * 120, "a_b_c_d-3"]
+
+
+def test_values_are_not_xml_escaped_in_names() -> None:
+    assert document_names("{{ unit }}", [(None, {"unit": "A & B"})]) == ["A & B"]
+
+
+def test_a_broken_pattern_is_refused() -> None:
+    with pytest.raises(InvalidNamePattern):
+        document_names("{{ unit ", [(None, {})])
