@@ -108,7 +108,10 @@ def test_a_failing_document_fails_alone(tenant: Tenant) -> None:
         {"data": {"unit": "二", "honours": 7}},  # not a list: this document cannot render
         {"data": {"unit": "三", "honours": []}},
     ]
-    job = tenant.wait_for(tenant.submit(template, documents).get_json()["id"])
+    # strict (the default) would refuse the whole job up front; without it, it fails alone.
+    refused = tenant.submit(template, documents)
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "wrong_shape"
+    job = tenant.wait_for(tenant.submit(template, documents, strict=False).get_json()["id"])
     assert job["status"] == "partial"
     assert [d["status"] for d in job["documents"]] == ["succeeded", "failed", "succeeded"]
     error = job["documents"][1]["error"]
