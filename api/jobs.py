@@ -14,7 +14,7 @@ from api.auth import require_tenant
 from api.services import services
 from api.submission import submit_job
 from docrender.errors import DocumentFailed, MalformedRequest, NotFound, NotReady
-from docrender.jobstore import FAILED, SUCCEEDED, Job
+from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
 from docrender.storage import job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
@@ -102,6 +102,8 @@ def download_document(job_id: str, index: int) -> Response:
             f"Document {index} failed: {(document.error or {}).get('message', 'no reason')}",
             document.error,
         )
+    if document.status == CANCELLED:
+        raise NotFound(f"Document {index} was cancelled before it was made.")
     if document.status != SUCCEEDED:
         raise NotReady(f"Document {index} is {document.status}; poll the job until it finishes.")
     response = send_file(

@@ -1,0 +1,133 @@
+"""Batches through the real stack: one merged volume, retry, cancel, long polls, and small
+jobs served ahead of a running batch."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+import zipfile
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from docrender.jobstore import JobStore, NewDocument
+from docrender.queue import DocumentQueue, make_celery
+from docrender.settings import Settings
+from docrender.storage import LocalStorage
+from tests.conftest import Tenant
+from tests.helpers import make_docx
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def one_pagers(count: int) -> list[dict[str, Any]]:
+    return [{"data": {"unit": f"單位{i}"}} for i in range(count)]
+
+
+def test_merged_volume_has_a_bookmark_per_document_in_request_order(
+    tenant: Tenant, sample_template: bytes, sample_documents: list[dict[str, Any]]
+) -> None:
+    template = tenant.upload(sample_template).get_json()["id"]
+    documents = [{"data": sample_documents[i % 5]["data"]} for i in range(30)]
+    submitted = tenant.submit(template, documents, name="{{ unit }}-{{ index + 1 }}")
+    job = tenant.wait_for(submitted.get_json()["id"])
+    assert job["status"] == "succeeded"
+
+    deadline = time.monotonic() + 60
+    while (merged := tenant.get(f"/v1/jobs/{job['id']}/merged")).status_code == 409:
+        assert time.monotonic() < deadline, "the merged volume was never built"
+        time.sleep(0.2)  # it is built right after the job finished
+    assert merged.status_code == 200 and merged.mimetype == "application/pdf"
+    volume = PdfReader(io.BytesIO(merged.data))
+    names = [d["name"] for d in job["documents"]]
+    # Top level: one entry per document (each document's own headings nest under it).
+    top_level = [item for item in volume.outline if not isinstance(item, list)]
+    assert [item.title for item in top_level] == names
+    assert names[:2] == ["西戈壁鎮中心校-1", "沙灣縣第五小學-2"]
+    pages = [len(PdfReader(io.BytesIO(tenant.get(d["url"]).data)).pages) for d in job["documents"]]
+    assert len(volume.pages) == sum(pages)
+    # Each bookmark points at the first page of its document.
+    starts = [sum(pages[:i]) for i in range(len(pages))]
+    assert [volume.get_destination_page_number(item) for item in top_level] == starts
+
+
+def test_names_from_a_pattern_are_safe_and_unique_in_the_zip(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    units = ["沙灣/五小", "沙灣/五小", "二中", "二中"]
+    job = tenant.wait_for(
+        tenant.submit(
+            template, [{"data": {"unit": u}} for u in units], name="{{ unit }}-匯報材料"
+        ).get_json()["id"]
+    )
+    expected = ["沙灣_五小-匯報材料", "沙灣_五小-匯報材料-2", "二中-匯報材料", "二中-匯報材料-2"]
+    assert [d["name"] for d in job["documents"]] == expected
+    archive = zipfile.ZipFile(io.BytesIO(tenant.get(f"/v1/jobs/{job['id']}/archive").data))
+    assert archive.namelist() == [f"{name}.pdf" for name in expected]
+
+
+def test_retry_requeues_failed_documents_until_the_job_succeeds(
+    tenant: Tenant, settings: Settings, redis_client: Any
+) -> None:
+    # A job whose template copy is missing: both documents fail in the worker.
+    tenant_name = tenant.client.application.extensions["docrender"].settings.api_keys[tenant.key]
+    job_id = uuid.uuid4().hex
+    template_key = f"jobs/{job_id}/template.docx"
+    JobStore(redis_client, 3600).create(
+        job_id, tenant_name, "tpl", template_key, "pdf",
+        [NewDocument("甲", {"unit": "甲"}), NewDocument("乙", {"unit": "乙"})],
+    )  # fmt: skip
+    queue = DocumentQueue(make_celery(settings), settings.interactive_max_documents)
+    queue.enqueue(job_id, [0, 1])
+    job = tenant.wait_for(job_id)
+    assert job["status"] == "failed"
+    assert {d["error"]["code"] for d in job["documents"]} == {"internal_error"}
+
+    LocalStorage(settings.data_dir / "files").put(template_key, make_docx("{{ unit }}"))
+    retried = tenant.post(f"/v1/jobs/{job_id}/retry")
+    assert retried.status_code == 200
+    assert [d["status"] for d in retried.get_json()["documents"]] in (
+        [s1, s2]
+        for s1 in ("queued", "running", "succeeded")
+        for s2 in ("queued", "running", "succeeded")
+    )
+    job = tenant.wait_for(job_id)
+    assert job["status"] == "succeeded"
+    assert job["progress"] == {"total": 2, "succeeded": 2, "failed": 0}
+
+
+def test_cancel_stops_the_queued_documents(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = tenant.submit(template, one_pagers(60)).get_json()
+    cancelled = tenant.post(f"/v1/jobs/{job['id']}/cancel")
+    assert cancelled.status_code == 200
+    job = tenant.wait_for(job["id"])
+    states = [d["status"] for d in job["documents"]]
+    assert job["status"] == "cancelled"
+    assert "queued" not in states and "running" not in states
+    assert states.count("cancelled") > 0  # 60 documents cannot all be done in a moment
+    first_cancelled = states.index("cancelled")
+    response = tenant.get(f"/v1/jobs/{job['id']}/documents/{first_cancelled}")
+    assert response.status_code == 404
+
+
+def test_long_poll_answers_when_the_job_finishes(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = tenant.submit(template, one_pagers(2)).get_json()
+    finished = tenant.get(f"/v1/jobs/{job['id']}?wait=60").get_json()
+    assert finished["finished_at"] is not None and finished["status"] == "succeeded"
+    assert tenant.get(f"/v1/jobs/{job['id']}?wait=-1").status_code == 400
+
+
+def test_a_small_job_is_not_queued_behind_a_running_batch(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    batch = tenant.submit(template, one_pagers(80)).get_json()
+    single = tenant.submit(template, one_pagers(1)).get_json()
+    single = tenant.get(f"/v1/jobs/{single['id']}?wait=60").get_json()
+    assert single["status"] == "succeeded"
+    # Order of completion: the single document finished while the batch still had work.
+    batch_now = tenant.get(f"/v1/jobs/{batch['id']}").get_json()
+    assert batch_now["finished_at"] is None
+    assert batch_now["progress"]["succeeded"] < 80
+    tenant.post(f"/v1/jobs/{batch['id']}/cancel")  # leave the worker free for other tests
