@@ -12,7 +12,7 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from api.auth import require_tenant
 from api.services import services
-from api.submission import submit_job
+from api.submission import job_body_from_form, submit_job
 from docrender.errors import DocumentFailed, MalformedRequest, NotFound, NotReady
 from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
 from docrender.storage import job_document_key, job_merged_key
@@ -28,9 +28,16 @@ MIME_TYPES = {
 
 @bp.post("/jobs")
 def create_job() -> tuple[Response, int, dict[str, str]]:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise MalformedRequest("The body must be a JSON object (Content-Type: application/json).")
+    """A JSON body, or multipart form data with a data file (.xlsx, .csv, .json)."""
+    if request.mimetype == "multipart/form-data":
+        body = job_body_from_form(request.form, request.files, services().settings)
+    else:
+        body = request.get_json(silent=True)
+        if body is None:
+            raise MalformedRequest(
+                "The body must be JSON (Content-Type: application/json), or multipart form "
+                "data with a 'data' file."
+            )
     job = submit_job(services(), g.tenant, body)
     return jsonify(job_json(job)), 202, {"Location": f"/v1/jobs/{job.id}"}
 

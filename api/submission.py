@@ -6,16 +6,44 @@ Nothing invalid gets past here, and nothing is queued for a request that is refu
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
+
+from werkzeug.datastructures import FileStorage
 
 from api.naming import document_names
 from api.schemas import parse_job
 from api.services import ApiServices
-from docrender.errors import PayloadTooLarge, UnknownTemplate
+from docrender.datafile import read_documents
+from docrender.errors import MalformedRequest, PayloadTooLarge, UnknownTemplate
 from docrender.jobstore import Job, NewDocument
+from docrender.settings import Settings
 from docrender.storage import job_template_key
 from docrender.template_registry import template_key
 from docrender.validation import check_documents
+
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def job_body_from_form(
+    form: Mapping[str, str], files: Mapping[str, FileStorage], settings: Settings
+) -> dict[str, Any]:
+    """The JSON body a multipart job stands for: one document per row of its data file."""
+    upload = files.get("data")
+    if upload is None:
+        raise MalformedRequest("Send the documents' data as a multipart file field named 'data'.")
+    documents = read_documents(upload.filename or "", upload.read(), settings.max_documents_per_job)
+    body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
+    body["documents"] = [{"data": data} for data in documents]
+    for field in ("format", "name"):
+        if form.get(field):
+            body[field] = form[field]
+    if "strict" in form:
+        strict = _BOOLEANS.get(form["strict"].strip().lower())
+        if strict is None:
+            raise MalformedRequest(f"strict={form['strict']!r}: use true or false.")
+        body["strict"] = strict
+    return body
 
 
 def submit_job(services: ApiServices, tenant: str, body: Any) -> Job:
