@@ -1,0 +1,252 @@
+"""`docrender`: the command line for a bureau's batch.
+
+    docrender submit TEMPLATE.docx DATA --out DIR [--merged] [--zip] ...
+    docrender inspect TEMPLATE.docx
+    docrender validate TEMPLATE.docx DATA
+
+Against `make run` on this machine it needs no --server or --key: it reads the development
+key make run keeps under the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from docrender.datafile import read_documents
+from docrender.errors import DocrenderError
+from docrender.settings import PROJECT_ROOT
+from docrender.templating import inspect_template
+from docrender.validation import check_documents
+
+console = Console(stderr=True, highlight=False)
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_ERROR = 0, 1, 2
+MAX_ROWS_OFFLINE = 100_000
+
+
+class CliError(Exception):
+    """Something the user can fix; printed without a traceback."""
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args, transport))
+    except CliError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        _print_details(exc.details)
+        return EXIT_ERROR
+    except DocrenderError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        _print_details(exc.details)
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="docrender", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    submit = commands.add_parser(
+        "submit",
+        help="render one document per row of DATA and download them",
+        description="Upload TEMPLATE (idempotent), submit one document per row of DATA "
+        "(.xlsx, .csv or .json), show progress, download the results into --out. Exits 1 "
+        "when any document failed, 2 when the job was refused.",
+    )
+    submit.add_argument("template", type=Path, help="the .docx template")
+    submit.add_argument("data", type=Path, help="the data: .xlsx, .csv or .json")
+    submit.add_argument("--out", type=Path, required=True, help="folder for the results")
+    submit.add_argument("--merged", action="store_true", help="also download one merged PDF")
+    submit.add_argument("--zip", action="store_true", help="also download all files as a ZIP")
+    submit.add_argument("--format", choices=("pdf", "docx"), default="pdf")
+    submit.add_argument("--name", help='file name pattern, e.g. "{{ unit }}-匯報材料"')
+    submit.add_argument("--no-strict", action="store_true", help="render missing values empty")
+    submit.add_argument("--server", help="docrender's URL (default: make run's)")
+    submit.add_argument("--key", help="API key (default: $DOCRENDER_API_KEY or make run's)")
+    submit.set_defaults(run=_submit)
+
+    inspect = commands.add_parser(
+        "inspect", help="list what a template reads", description="List the variables "
+        "TEMPLATE reads and the values it loops over (offline).",
+    )  # fmt: skip
+    inspect.add_argument("template", type=Path)
+    inspect.set_defaults(run=_inspect)
+
+    validate = commands.add_parser(
+        "validate", help="check DATA against a template, offline",
+        description="Check every row of DATA against TEMPLATE as the service would with "
+        "strict on: every missing variable and every value of the wrong shape. Exits 1 when "
+        "any row does not fit.",
+    )  # fmt: skip
+    validate.add_argument("template", type=Path)
+    validate.add_argument("data", type=Path)
+    validate.set_defaults(run=_validate)
+    return parser
+
+
+# --- offline commands -------------------------------------------------------------------
+
+
+def _inspect(args: argparse.Namespace, _: Any) -> int:
+    inspection = inspect_template(_read(args.template))
+    print(f"{args.template.name} reads {len(inspection.variables)} variables:")
+    for name in inspection.variables:
+        print(f"  {name}")
+    if inspection.loops:
+        print("and loops over (each must be a list):")
+        for path in inspection.loops:
+            depth = path.count("[]")
+            print(f"  {'  ' * depth}{path}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace, _: Any) -> int:
+    inspection = inspect_template(_read(args.template))
+    documents = read_documents(args.data.name, _read(args.data), MAX_ROWS_OFFLINE)
+    try:
+        check_documents(inspection.variables, inspection.loops, documents)
+    except DocrenderError as exc:
+        console.print(f"[red]{exc.message}[/red]")
+        _print_details(exc.details)
+        return EXIT_FAILED_DOCUMENTS
+    print(f"all {len(documents)} documents of {args.data.name} fit {args.template.name}")
+    return EXIT_OK
+
+
+# --- submit -----------------------------------------------------------------------------
+
+
+def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> int:
+    with _client(args, transport) as http:
+        template = _call(
+            http.post("/v1/templates", files={"file": (args.template.name, _read(args.template))})
+        )
+        form = {"template": template["id"], "format": args.format}
+        if args.name:
+            form["name"] = args.name
+        if args.no_strict:
+            form["strict"] = "false"
+        job = _call(
+            http.post("/v1/jobs", data=form, files={"data": (args.data.name, _read(args.data))})
+        )
+        console.print(f"job {job['id']}: {len(job['documents'])} documents")
+        job = _follow(http, job)
+        args.out.mkdir(parents=True, exist_ok=True)
+        _download(http, job, args)
+    failed = [d for d in job["documents"] if d["status"] == "failed"]
+    for doc in failed:
+        console.print(f"[red]✗[/red] {doc['index']} {doc['name']}: {doc['error']['message']}")
+    done = job["progress"]["succeeded"]
+    console.print(f"{done} of {len(job['documents'])} documents in {args.out}" +
+                  (f", {len(failed)} failed" if failed else ""))  # fmt: skip
+    return EXIT_FAILED_DOCUMENTS if failed else EXIT_OK
+
+
+def _client(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> httpx.Client:
+    server = (
+        args.server
+        or os.environ.get("DOCRENDER_SERVER")
+        or (f"http://{os.environ.get('DOCRENDER_BIND', '127.0.0.1:8000')}")
+    )
+    key = args.key or os.environ.get("DOCRENDER_API_KEY") or _development_key()
+    return httpx.Client(
+        base_url=server, headers={"Authorization": f"Bearer {key}"}, timeout=120,
+        transport=transport,
+    )  # fmt: skip
+
+
+def _development_key() -> str:
+    data_dir = Path(os.environ.get("DOCRENDER_DATA_DIR", PROJECT_ROOT / "var"))
+    path = data_dir / "dev-api-key"
+    if not path.exists():
+        raise CliError("no API key: pass --key, set DOCRENDER_API_KEY, or start `make run`")
+    return path.read_text().strip().split(":", 1)[1]
+
+
+def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("rendering", total=len(job["documents"]), failed=0)
+        while job["finished_at"] is None:
+            time.sleep(0.5)
+            job = _call(http.get(f"/v1/jobs/{job['id']}"))
+            done = job["progress"]["succeeded"] + job["progress"]["failed"]
+            progress.update(bar, completed=done, failed=job["progress"]["failed"])
+    return job
+
+
+def _download(http: httpx.Client, job: dict[str, Any], args: argparse.Namespace) -> None:
+    for doc in job["documents"]:
+        if doc["url"]:
+            (args.out / f"{doc['name']}.{job['format']}").write_bytes(_fetch(http, doc["url"]))
+    if args.zip and job["progress"]["succeeded"]:
+        (args.out / f"{args.data.stem}.zip").write_bytes(
+            _fetch(http, f"/v1/jobs/{job['id']}/archive")
+        )
+    if args.merged and job["progress"]["succeeded"] and job["format"] == "pdf":
+        (args.out / f"{args.data.stem}-merged.pdf").write_bytes(
+            _fetch(http, f"/v1/jobs/{job['id']}/merged", wait_while_building=True)
+        )
+
+
+def _fetch(http: httpx.Client, url: str, wait_while_building: bool = False) -> bytes:
+    deadline = time.monotonic() + 120
+    while True:
+        response = http.get(url)
+        if response.status_code == 409 and wait_while_building and time.monotonic() < deadline:
+            time.sleep(0.5)  # the merged volume is built right after the job finishes
+            continue
+        _call(response)
+        return response.content
+
+
+def _call(response: httpx.Response) -> dict[str, Any]:
+    if response.is_success:
+        return response.json() if response.headers.get("content-type", "").startswith(
+            "application/json") else {}  # fmt: skip
+    try:
+        error = response.json()["error"]
+    except (ValueError, KeyError, TypeError):
+        raise CliError(f"{response.status_code} from {response.url}") from None
+    raise CliError(f"{error['message']} ({error['code']})", error.get("details"))
+
+
+def _print_details(details: Any) -> None:
+    if isinstance(details, list):
+        for item in details:
+            if isinstance(item, dict) and "document" in item:
+                parts = []
+                if item.get("missing"):
+                    parts.append("missing " + ", ".join(item["missing"]))
+                parts += [
+                    f"{shape['variable']} is {shape['got']}, not a list"
+                    for shape in item.get("wrong_shape", [])
+                ]
+                console.print(f"  document {item['document']}: " + "; ".join(parts))
+            else:
+                console.print(f"  {item}")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

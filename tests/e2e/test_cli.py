@@ -1,0 +1,98 @@
+"""The `docrender` command against the real stack (the API app in-process over WSGI, the
+real worker and LibreOffice behind it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import httpx
+import pytest
+from pypdf import PdfReader
+
+from docrender.cli import main
+from docrender.settings import PROJECT_ROOT
+from tests.conftest import Tenant
+
+pytestmark = pytest.mark.usefixtures("worker")
+SAMPLES = PROJECT_ROOT / "templates"
+
+
+def run_cli(tenant: Tenant, *args: str) -> int:
+    transport = httpx.WSGITransport(app=tenant.client.application)
+    return main(
+        [*args, "--server", "http://docrender.test", "--key", tenant.key], transport=transport
+    )
+
+
+def test_submit_downloads_every_file_the_zip_and_the_merged_volume(
+    tenant: Tenant, tmp_path: Path
+) -> None:
+    out = tmp_path / "輸出 報告"  # Chinese and a space in the path
+    status = run_cli(
+        tenant, "submit", str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units.xlsx"),
+        "--out", str(out), "--name", "{{ unit }}-基本情況表", "--zip", "--merged",
+    )  # fmt: skip
+    assert status == 0
+    pdfs = sorted(p.name for p in out.glob("*-基本情況表.pdf"))
+    assert len(pdfs) == 5 and "沙灣縣第五小學-基本情況表.pdf" in pdfs
+    assert len(zipfile.ZipFile(out / "units.zip").namelist()) == 5
+    merged = PdfReader(out / "units-merged.pdf")
+    units = [
+        "西戈壁鎮中心校",
+        "沙灣縣第五小學",
+        "阜康市第二中學",
+        "阜康市衛生局",
+        "昌吉州安全生產監督管理局",
+    ]
+    titles = [i.title for i in merged.outline if not isinstance(i, list)]
+    assert titles == [f"{unit}-基本情況表" for unit in units]  # the spreadsheet's row order
+
+
+def test_failed_documents_are_reported_and_the_exit_status_says_so(
+    tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "units.csv"
+    data.write_text("unit,signature,date,honours.1,facts\n甲,甲,2012,,\n乙,乙,2012,,5\n")
+    status = run_cli(
+        tenant, "submit", str(SAMPLES / "unit-summary.docx"), str(data),
+        "--out", str(tmp_path / "out"), "--no-strict",
+    )  # fmt: skip
+    assert status == 1
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["document-0.pdf"]
+    assert "not iterable" in capsys.readouterr().err
+
+
+def test_a_refused_job_prints_every_problem(
+    tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "units.csv"
+    data.write_text("unit\n甲\n")
+    status = run_cli(
+        tenant, "submit", str(SAMPLES / "unit-summary.docx"), str(data), "--out", str(tmp_path)
+    )
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "missing_variables" in err and "missing date, facts, honours, signature" in err
+
+
+def test_inspect_and_validate_work_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["inspect", str(SAMPLES / "report.docx")]) == 0
+    assert "sections[].points[].paragraphs" in capsys.readouterr().out
+    assert (
+        main(["validate", str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units-gbk.csv")]) == 0
+    )
+    bad = tmp_path / "壞.csv"
+    bad.write_text("unit,facts\n沙灣,x\n")
+    assert main(["validate", str(SAMPLES / "unit-summary.docx"), str(bad)]) == 1
+    assert "facts is text, not a list" in capsys.readouterr().err
+
+
+def test_installed_as_a_console_script() -> None:
+    script = Path(sys.executable).parent / "docrender"
+    result = subprocess.run([str(script), "submit", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--merged" in result.stdout
