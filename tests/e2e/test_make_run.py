@@ -67,6 +67,17 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
             names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
             expected = [d["name"] + ".pdf" for d in json.loads(SAMPLE_JOB.read_text())["documents"]]
             assert names == expected
+        # The CLI against make run's stack needs no --server or --key (it reads the same
+        # DOCRENDER_BIND and data dir as the stack).
+        out = tmp_path / "out"
+        cli = subprocess.run(
+            [str(Path(sys.executable).parent / "docrender"), "submit",
+             str(SAMPLE_TEMPLATE.with_name("unit-summary.docx")),
+             str(SAMPLE_TEMPLATE.with_name("units.xlsx")), "--out", str(out), "--merged"],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert cli.returncode == 0, cli.stderr
+        assert len(list(out.glob("*.pdf"))) == 6  # five documents and the merged volume
         descendants = psutil.Process(stack.pid).children(recursive=True)
         names = {p.name() for p in descendants}
         assert {"redis-server", "soffice.bin", "gunicorn"} <= names, names
