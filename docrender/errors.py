@@ -92,6 +92,12 @@ class InvalidTemplate(DocrenderError):
     status, code = 422, "invalid_template"
 
 
+class UnsafeTemplate(DocrenderError):
+    """Macros, embedded objects, linked files: things a template must not make LibreOffice do."""
+
+    status, code = 422, "unsafe_template"
+
+
 class TemplateSyntaxError(DocrenderError):
     status, code = 422, "template_syntax_error"
 

@@ -42,6 +42,9 @@ class Settings:
     interactive_max_documents: int = 5
     # The timeout ladder: each limit must be longer than the one before it, so that the
     # innermost watchdog fires first and the outer ones only catch what it missed.
+    # A render cut off after this (runaway loops); it runs before the conversion, so together
+    # they must fit in the task's soft limit.
+    render_timeout: int = 30
     conversion_timeout: int = 120
     converter_client_timeout: int = 135
     task_soft_time_limit: int = 180
@@ -67,6 +70,12 @@ class Settings:
                     f"{outer_name} ({outer}s) must be longer than {inner_name} ({inner}s): "
                     "each timeout has to outlast the one it guards"
                 )
+        if self.render_timeout + self.converter_client_timeout >= self.task_soft_time_limit:
+            raise SettingsError(
+                f"DOCRENDER_TASK_SOFT_TIME_LIMIT ({self.task_soft_time_limit}s) must be longer "
+                f"than DOCRENDER_RENDER_TIMEOUT plus DOCRENDER_CONVERTER_CLIENT_TIMEOUT "
+                f"({self.render_timeout}s + {self.converter_client_timeout}s)"
+            )
         if self.storage != "local":
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
 
@@ -99,6 +108,7 @@ class Settings:
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
         number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
+        number("DOCRENDER_RENDER_TIMEOUT", "render_timeout", duration=True)
         number("DOCRENDER_CONVERSION_TIMEOUT", "conversion_timeout", duration=True)
         number("DOCRENDER_CONVERTER_CLIENT_TIMEOUT", "converter_client_timeout", duration=True)
         number("DOCRENDER_TASK_SOFT_TIME_LIMIT", "task_soft_time_limit", duration=True)

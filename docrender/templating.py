@@ -9,30 +9,59 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 import jinja2
 from docx.oxml import parse_xml
 from docxtpl import DocxTemplate
 from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
+from docrender.package_check import check_package
 
 # Core properties docxtpl renders as templates too (see DocxTemplate.render_properties).
 _RENDERED_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
+_FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
 _TAG = re.compile(r"\{[{%#].*?[}%#]\}")
 _XML_TAG = re.compile(r"<[^>]+>")
+
+
+# Results a template may build with * or ** before the sandbox stops it (memory, not taste).
+MAX_REPEATED_LENGTH = 1_000_000
+MAX_POWER_EXPONENT = 1_000
+
+
+class LimitedSandbox(SandboxedEnvironment):
+    """Jinja's sandbox, plus limits on the operators that build huge values in one step:
+    ``"x" * 10**9`` or ``10 ** 10**6`` fail the document instead of the worker's memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                repeats = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if repeats and len(seq) * times > MAX_REPEATED_LENGTH:
+                    raise SecurityError(
+                        f"repeating a value {times} times exceeds {MAX_REPEATED_LENGTH} items"
+                    )
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
+            raise SecurityError(f"an exponent over {MAX_POWER_EXPONENT}")
+        return super().call_binop(context, operator, left, right)
 
 
 def make_environment() -> SandboxedEnvironment:
     """The one Jinja environment templates run in.
 
-    Sandboxed: a template cannot reach Python internals (``__class__``, ``__globals__``...).
+    Sandboxed: a template cannot reach Python internals (``__class__``, ``__globals__``...),
+    nor build giant values with ``*`` and ``**`` (range() is capped by Jinja itself).
     Autoescaped: data such as ``A & B <c>`` is written as text, never as WordprocessingML.
     ChainableUndefined: a value missing under ``strict: false`` (or a missing nested key)
     renders empty instead of failing the document.
     """
-    return SandboxedEnvironment(autoescape=True, undefined=jinja2.ChainableUndefined)
+    return LimitedSandbox(autoescape=True, undefined=jinja2.ChainableUndefined)
 
 
 @dataclass(frozen=True)
@@ -43,7 +72,9 @@ class TemplateInspection:
 
 
 def inspect_template(data: bytes) -> TemplateInspection:
-    """Check that ``data`` is a DOCX whose Jinja tags parse; list the names it reads."""
+    """Check that ``data`` is a safe DOCX whose Jinja tags parse; list what it reads."""
+    _require_docx(data)
+    check_package(data)  # before any parser inflates it; a job's copy was checked at upload
     template = open_template(data)
     env = make_environment()
     names: set[str] = set()
@@ -92,16 +123,7 @@ def _data_path(expr: nodes.Node, scope: dict[str, str]) -> str | None:
 
 def open_template(data: bytes) -> DocxTemplate:
     """Open ``data`` as a docxtpl template, or say why it is not one."""
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise UnsupportedFileType(
-            "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and upload again."
-        )
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if "word/document.xml" not in archive.namelist():
-            raise UnsupportedFileType(
-                "The file is a zip archive but not a Word document (no word/document.xml); "
-                "upload a .docx."
-            )
+    _require_docx(data)
     template = DocxTemplate(io.BytesIO(data))
     try:
         template.init_docx()
@@ -113,8 +135,21 @@ def open_template(data: bytes) -> DocxTemplate:
     return template
 
 
+def _require_docx(data: bytes) -> None:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise UnsupportedFileType(
+            "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and upload again."
+        )
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if "word/document.xml" not in archive.namelist():
+            raise UnsupportedFileType(
+                "The file is a zip archive but not a Word document (no word/document.xml); "
+                "upload a .docx."
+            )
+
+
 def _template_sources(template: DocxTemplate) -> list[tuple[str, str]]:
-    """The Jinja sources docxtpl will render: body, headers, footers, core properties.
+    """The Jinja sources docxtpl will render: body, headers, footers, footnotes, properties.
 
     Paragraphs start on their own line (as in DocxTemplate.render_xml_part), so that a
     syntax error's line number points at the paragraph holding the bad tag.
@@ -125,6 +160,9 @@ def _template_sources(template: DocxTemplate) -> list[tuple[str, str]]:
         if rel.reltype in (template.HEADER_URI, template.FOOTER_URI) and rel.target_part.blob:
             kind = "header" if rel.reltype == template.HEADER_URI else "footer"
             parts.append((kind, template.xml_to_string(parse_xml(rel.target_part.blob))))
+    for part in docx.part.package.parts:
+        if part.content_type == _FOOTNOTES:
+            parts.append(("footnotes", part.blob.decode("utf-8")))
     sources = [
         (name, re.sub(r"<w:p([ >])", r"\n<w:p\1", template.patch_xml(xml))) for name, xml in parts
     ]

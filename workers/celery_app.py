@@ -76,6 +76,7 @@ class WorkerRuntime:
             storage=storage_from_settings(settings),
             converter=self._converter,
             on_job_finished=self.queue.merge,
+            render_timeout=settings.render_timeout,
         )
         # Celery kills a child whose init takes over 4 s; LibreOffice takes longer to start.
         threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()

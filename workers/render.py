@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import re
+import signal
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import jinja2
@@ -10,12 +15,26 @@ import jinja2
 from docrender.errors import RenderFailed
 from docrender.templating import make_environment, open_template
 
+# Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
+# non-characters). They would make the DOCX invalid, so they are dropped from the data.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-def render_docx(template: bytes, data: dict[str, Any]) -> bytes:
+
+class RenderTimeout(Exception):
+    pass
+
+
+def render_docx(template: bytes, data: dict[str, Any], timeout_seconds: float = 30) -> bytes:
     """Return the filled DOCX. A template or data problem raises RenderFailed (permanent)."""
     document = open_template(template)
     try:
-        document.render(data, jinja_env=make_environment())
+        with _deadline(timeout_seconds):
+            document.render(xml_safe(data), jinja_env=make_environment())
+    except RenderTimeout:
+        raise RenderFailed(
+            f"Filling the template took longer than {timeout_seconds:g}s; look for loops "
+            "that run far more often than the data needs."
+        ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise RenderFailed(
             f"The template tried something the sandbox forbids ({exc}); remove that tag."
@@ -29,3 +48,34 @@ def render_docx(template: bytes, data: dict[str, Any]) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def xml_safe(value: Any) -> Any:
+    """The data with characters XML cannot hold removed, at every depth."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, dict):
+        return {xml_safe(k): xml_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [xml_safe(item) for item in value]
+    return value
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Interrupt a runaway render (nested loops over huge ranges) with SIGALRM. Only the main
+    thread receives signals, which is where Celery's prefork children run tasks."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise RenderTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -28,6 +28,7 @@ class RenderServices:
     converter: Converter
     # Called once when a document's outcome finished its job (the merged volume is built then).
     on_job_finished: Callable[[str], None] = lambda job_id: None
+    render_timeout: float = 30
 
 
 def render_document(
@@ -39,7 +40,8 @@ def render_document(
     if work is None:
         return None
     try:
-        filled = render_docx(services.storage.read(work.template_key), work.data)
+        template = services.storage.read(work.template_key)
+        filled = render_docx(template, work.data, services.render_timeout)
         output = (
             filled if work.format == "docx" else services.converter.convert(filled, work.format)
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import docx
 import pytest
@@ -8,6 +9,8 @@ import pytest
 from docrender.errors import RenderFailed
 from tests.helpers import make_docx
 from workers.render import render_docx
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 
 
 def text_of(document: bytes) -> str:
@@ -52,3 +55,57 @@ def test_data_of_the_wrong_shape_is_a_render_failure() -> None:
     template = make_docx("{%p for s in sections %}", "{{ s.heading }}", "{%p endfor %}")
     with pytest.raises(RenderFailed, match="not iterable"):
         render_docx(template, {"sections": 5})
+
+
+INJECTION = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+
+
+def test_injection_in_header_footnote_and_properties_runs_nothing() -> None:
+    import zipfile
+
+    import docx as python_docx
+
+    header = python_docx.Document()
+    header.add_paragraph("{{ unit }}")
+    header.sections[0].header.paragraphs[0].text = INJECTION
+    properties = python_docx.Document()
+    properties.add_paragraph("{{ unit }}")
+    properties.core_properties.title = INJECTION
+    templates = []
+    for document in (header, properties):
+        out = io.BytesIO()
+        document.save(out)
+        templates.append(out.getvalue())
+    # The footnote reads {{ cycler.__init__.__globals__.os }}: the sandbox renders it empty.
+    templates.append((FIXTURES / "footnote-injection.docx").read_bytes())
+    for template in templates:
+        try:
+            out = render_docx(template, {"unit": "x", "note": "N"})
+        except RenderFailed as refused:
+            assert "sandbox forbids" in refused.message
+            continue
+        archive = zipfile.ZipFile(io.BytesIO(out))
+        text = "".join(archive.read(n).decode() for n in archive.namelist() if n.endswith(".xml"))
+        assert "FOOTNOTE  N" in text  # the rest of the footnote rendered
+        assert "module" not in text and "uid=" not in text and "function" not in text
+
+
+@pytest.mark.parametrize(
+    "tag",
+    ["{{ 'x' * 1000000000 }}", "{{ [1, 2] * 900000000 }}", "{{ 10 ** 1000000 }}"],
+)
+def test_giant_values_are_refused_by_the_sandbox(tag: str) -> None:
+    with pytest.raises(RenderFailed, match="sandbox forbids"):
+        render_docx(make_docx(tag), {})
+
+
+def test_runaway_loops_are_cut_off_by_the_render_timeout() -> None:
+    loops = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+    with pytest.raises(RenderFailed, match="took longer than 1s"):
+        render_docx(make_docx(loops), {}, timeout_seconds=1)
+
+
+def test_characters_xml_cannot_hold_are_dropped_and_the_docx_stays_valid() -> None:
+    value = "A\x00B\x0bC\x1fD\ud800E\ufffeF\tG"
+    out = render_docx(make_docx("{{ v }}"), {"v": value})
+    assert text_of(out) == "ABCDEF\tG"

@@ -1,0 +1,82 @@
+"""Hostile DOCX packages are refused at upload, before any parser inflates them."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from docrender.errors import PayloadTooLarge, UnsafeTemplate
+from docrender.templating import inspect_template
+from tests.helpers import make_docx
+
+RELS = "word/_rels/document.xml.rels"
+
+
+def tamper(extra: dict[str, bytes] | None = None, rels: bytes = b"", body: bytes = b"") -> bytes:
+    """A clean template with parts added: extra files, relationships, document XML."""
+    source = zipfile.ZipFile(io.BytesIO(make_docx("{{ unit }}")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == RELS:
+                data = data.replace(b"</Relationships>", rels + b"</Relationships>")
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:body>", body + b"</w:body>")
+            archive.writestr(item, data)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def external(kind: str, target: str) -> bytes:
+    return (
+        f'<Relationship Id="rIdX{kind}" TargetMode="External" Target="{target}" '
+        f'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}"/>'
+    ).encode()
+
+
+def field(*parts: str) -> bytes:
+    runs = "".join(f"<w:r><w:instrText>{part}</w:instrText></w:r>" for part in parts)
+    return f"<w:p>{runs}</w:p>".encode()
+
+
+def test_a_clean_template_with_a_web_link_passes() -> None:
+    inspect_template(tamper(rels=external("hyperlink", "https://example.org/")))
+
+
+@pytest.mark.parametrize(
+    ("package", "problem"),
+    [
+        (tamper({"word/vbaProject.bin": b"\xd0\xcf"}), "macros"),
+        (tamper({"word/embeddings/oleObject1.bin": b"\xd0\xcf"}), "embedded OLE object"),
+        (tamper({"word/activeX/activeX1.xml": b"<x/>"}), "ActiveX"),
+        (tamper({"../../etc/evil": b"x"}), "outside the document"),
+        (tamper(rels=external("image", "http://127.0.0.1:9/canary.png")), "external image"),
+        (tamper(rels=external("hyperlink", "file:///etc/passwd")), "external hyperlink"),
+        (tamper(rels=external("attachedTemplate", "file:///x.dotm")), "attachedTemplate"),
+        (tamper(body=field(" INCLUDE", 'PICTURE "http://127.0.0.1:9/x.png" ')), "INCLUDEPICTURE"),
+        (tamper(body=field(' INCLUDETEXT "/etc/passwd" ')), "INCLUDETEXT"),
+        (tamper(body=b'<w:p><w:fldSimple w:instr=" DDEAUTO cmd x "/></w:p>'), "DDEAUTO"),
+    ],
+)
+def test_hostile_parts_are_refused_naming_them(package: bytes, problem: str) -> None:
+    with pytest.raises(UnsafeTemplate) as caught:
+        inspect_template(package)
+    assert problem in caught.value.message
+    assert caught.value.details
+
+
+def test_zip_bomb_is_refused_before_inflating() -> None:
+    bomb = tamper({"word/media/padding.xml": b"\0" * (50 * 1024 * 1024)})
+    assert len(bomb) < 1024 * 1024  # small on the wire...
+    with pytest.raises(PayloadTooLarge, match="zip bombs"):
+        inspect_template(bomb)
+
+
+def test_huge_entry_counts_are_refused() -> None:
+    many = tamper({f"customXml/extra{i}.xml": b"<a/>" for i in range(2100)})
+    with pytest.raises(PayloadTooLarge, match="holds"):
+        inspect_template(many)
