@@ -26,6 +26,20 @@ from docrender.errors import ConverterUnavailable
 
 log = logging.getLogger(__name__)
 
+# Written into every fresh profile: no macros ever run, links in documents are never updated
+# (no file or URL is fetched when a document loads), and links from documents that are not in
+# a trusted location are blocked.
+HARDENED_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+           xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
 # unoserver's XML-RPC API version this client speaks (unoserver 3.x). Checked at start,
 # the way unoserver's own client does, so a mismatched server is refused with a clear error.
 UNOSERVER_API_VERSION = "3"
@@ -66,6 +80,8 @@ class UnoserverProcess:
         self.config.work_dir.mkdir(parents=True, exist_ok=True)
         self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
         self._profile = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=self.config.work_dir))
+        (self._profile / "user").mkdir()
+        (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
         self.port, uno_port = _free_port(), _free_port()
         command = [
             self.config.unoserver_executable,

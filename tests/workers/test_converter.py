@@ -80,3 +80,103 @@ def test_recycled_after_n_conversions(converter: UnoserverConverter) -> None:
     before = soffice_of(converter).pid
     assert converts(converter)  # the 4th runs on a fresh instance (recycle_after=3)
     assert soffice_of(converter).pid != before
+
+
+class Canary:
+    """An HTTP listener on loopback that records every request it gets."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        canary = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                canary.requests.append(self.path)
+                self.send_response(404)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def linking_document(url: str) -> bytes:
+    """A DOCX that asks to fetch ``url``: a linked (not embedded) image, an INCLUDEPICTURE
+    and an INCLUDETEXT field. Uploads refuse such files; this checks the layer below."""
+    import io
+    import zipfile
+
+    import docx as python_docx
+
+    document = python_docx.Document()
+    document.add_paragraph("before")
+    document.add_picture(io.BytesIO(_tiny_png()))
+    document.add_paragraph("after")
+    out = io.BytesIO()
+    document.save(out)
+    source = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    linked = io.BytesIO()
+    with zipfile.ZipFile(linked, "w") as archive:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b'r:embed="', b'r:link="rIdCanary" r:dummy="')
+                fields = (
+                    f"<w:p><w:fldSimple w:instr=' INCLUDEPICTURE \"{url}/field.png\" \\d '/></w:p>"
+                    f"<w:p><w:fldSimple w:instr=' INCLUDETEXT \"{url}/text.docx\" '/></w:p>"
+                ).encode()
+                data = data.replace(b"<w:sectPr", fields + b"<w:sectPr", 1)
+            if item.filename == "word/_rels/document.xml.rels":
+                data = data.replace(b"</Relationships>", (
+                    f'<Relationship Id="rIdCanary" TargetMode="External" Target="{url}/linked.png" '
+                    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/>'
+                    "</Relationships>").encode())  # fmt: skip
+            archive.writestr(item, data)
+    return linked.getvalue()
+
+
+def _tiny_png() -> bytes:
+    import base64
+
+    return base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+
+
+def test_libreoffice_fetches_nothing_a_document_links_to(converter: UnoserverConverter) -> None:
+    canary = Canary()
+    try:
+        pdf = converter.convert(linking_document(canary.url), "pdf")
+        assert pdf.startswith(b"%PDF") and "after" in pdf_text(pdf)
+        assert canary.requests == []
+    finally:
+        canary.close()
+
+
+def test_instances_are_hardened_listen_on_loopback_and_see_no_secrets(
+    converter: UnoserverConverter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCRENDER_API_KEYS", "tenant:secret-canary")
+    converter.instance.stop()  # start again with the secret in our own environment
+    assert converts(converter)
+    profile = converter.instance._profile  # type: ignore[attr-defined]
+    settings = (profile / "user" / "registrymodifications.xcu").read_text()
+    assert '"DisableMacrosExecution" oor:op="fuse"><value>true' in settings
+    family = [psutil.Process(converter.instance._process.pid)]  # type: ignore[union-attr]
+    family += family[0].children(recursive=True)
+    for process in family:
+        environment = Path(f"/proc/{process.pid}/environ").read_bytes()
+        assert b"secret-canary" not in environment and b"DOCRENDER" not in environment
+        for connection in process.net_connections(kind="inet"):
+            if connection.status == psutil.CONN_LISTEN:
+                assert connection.laddr.ip == "127.0.0.1", (process.name(), connection)
