@@ -11,9 +11,16 @@ from urllib.parse import quote
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from api.auth import require_tenant
+from api.schemas import parse_json
 from api.services import services
 from api.submission import job_body_from_form, submit_job
-from docrender.errors import DocumentFailed, MalformedRequest, NotFound, NotReady
+from docrender.errors import (
+    DocumentFailed,
+    MalformedRequest,
+    NotFound,
+    NotReady,
+    UnsupportedFileType,
+)
 from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
 from docrender.storage import job_document_key, job_merged_key
 
@@ -31,13 +38,13 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     """A JSON body, or multipart form data with a data file (.xlsx, .csv, .json)."""
     if request.mimetype == "multipart/form-data":
         body = job_body_from_form(request.form, request.files, services().settings)
+    elif request.mimetype == "application/json":
+        body = parse_json(request.get_data(cache=False))
     else:
-        body = request.get_json(silent=True)
-        if body is None:
-            raise MalformedRequest(
-                "The body must be JSON (Content-Type: application/json), or multipart form "
-                "data with a 'data' file."
-            )
+        raise UnsupportedFileType(
+            "Send the job as JSON (Content-Type: application/json), or as multipart form data "
+            "with a 'data' file."
+        )
     job = submit_job(services(), g.tenant, body)
     return jsonify(job_json(job)), 202, {"Location": f"/v1/jobs/{job.id}"}
 

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from docrender.errors import ValidationFailed
+from docrender.errors import MalformedRequest, ValidationFailed
 
 
 class DocumentIn(BaseModel):
@@ -27,6 +29,49 @@ class JobIn(BaseModel):
     # A name pattern for every document without a name of its own.
     name: str | None = Field(default=None, max_length=500)
     documents: list[DocumentIn] = Field(min_length=1)
+
+
+MAX_NESTING = 32
+
+
+def parse_json(raw: bytes) -> Any:
+    """Standard JSON only: UTF-8, finite numbers, nested at most MAX_NESTING deep."""
+    try:
+        body = json.loads(
+            raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
+        )
+    except UnicodeDecodeError:
+        raise MalformedRequest("The body is not UTF-8 text.") from None
+    except RecursionError:
+        raise MalformedRequest(f"The JSON is nested deeper than {MAX_NESTING} levels.") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer with thousands of digits
+        raise MalformedRequest(f"The body is not valid JSON: {exc}.") from None
+    if _depth(body) > MAX_NESTING:
+        raise MalformedRequest(f"The JSON is nested deeper than {MAX_NESTING} levels.")
+    return body
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
+def _depth(value: Any) -> int:
+    # Iterative, so that the check itself cannot overflow the stack.
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def parse_job(body: Any) -> JobIn:

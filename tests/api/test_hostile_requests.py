@@ -1,0 +1,66 @@
+"""Malformed and hostile requests get the contract's 4xx error, never a 500."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import Tenant
+from tests.helpers import make_docx
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{not json", JSON, 400),
+        (b"[" * 100_000 + b"]" * 100_000, JSON, 400),  # deeper than the parser's stack
+        (
+            b'{"template": "t", "documents": [{"data": '
+            + b'{"a": ' * 40
+            + b"1"
+            + b"}" * 41
+            + b"]}",
+            JSON,
+            400,
+        ),
+        (b'{"template": "t", "documents": [{"data": {"a": 1e999}}]}', JSON, 400),
+        (b'{"template": "t", "documents": [{"data": {"a": NaN}}]}', JSON, 400),
+        (b'{"template": "t", "documents": [{"data": {"a": ' + b"9" * 5000 + b"}}]}", JSON, 400),
+        (b'\xff\xfe{"template": "t"}', JSON, 400),
+        (b'{"template": 5, "documents": "x"}', JSON, 422),
+        (b'{"template": "t", "documents": [{"data": {}}], "surprise": 1}', JSON, 422),
+        (b'{"template": "t", "documents": [{"data": {}}]}', {"Content-Type": "text/plain"}, 415),
+        (b"", JSON, 400),
+    ],
+)
+def test_malformed_job_requests(tenant: Tenant, body: bytes, headers: dict, status: int) -> None:
+    response = tenant.post("/v1/jobs", data=body, headers=headers)
+    assert response.status_code == status, response.get_json()
+    assert set(response.get_json()["error"]) == {"code", "message", "details"}
+
+
+def test_oversized_body_is_413(tenant: Tenant) -> None:
+    limit = tenant.client.application.config["MAX_CONTENT_LENGTH"]
+    response = tenant.post("/v1/jobs", data=b" " * (limit + 1), headers=JSON)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_another_tenant_can_touch_nothing(tenants: tuple[Tenant, Tenant]) -> None:
+    owner, other = tenants
+    template = owner.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = owner.submit(template, [{"data": {"unit": "x"}}]).get_json()
+    assert re.fullmatch(r"[0-9a-f]{32}", job["id"]) and re.fullmatch(r"[0-9a-f]{32}", template)
+    for method, url in [
+        ("get", f"/v1/templates/{template}"), ("delete", f"/v1/templates/{template}"),
+        ("get", f"/v1/jobs/{job['id']}"), ("get", f"/v1/jobs/{job['id']}/documents/0"),
+        ("get", f"/v1/jobs/{job['id']}/archive"), ("get", f"/v1/jobs/{job['id']}/merged"),
+        ("post", f"/v1/jobs/{job['id']}/retry"), ("post", f"/v1/jobs/{job['id']}/cancel"),
+    ]:  # fmt: skip
+        response = getattr(other, method)(url)
+        assert response.status_code == 404, (method, url)
+    assert other.get("/v1/templates").get_json() == {"templates": []}
+    assert owner.get(f"/v1/jobs/{job['id']}").status_code == 200  # still the owner's
