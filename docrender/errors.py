@@ -117,6 +117,12 @@ class ConversionFailed(DocrenderError):
     status, code = 422, "conversion_failed"
 
 
+class DocumentQuarantined(DocrenderError):
+    """Deliveries of this document keep killing their worker (permanent)."""
+
+    status, code = 422, "quarantined"
+
+
 class ConverterUnavailable(DocrenderError):
     """LibreOffice died, hung or is restarting: try again later (transient)."""
 

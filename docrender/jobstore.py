@@ -21,6 +21,8 @@ from typing import Any
 
 import redis
 
+from docrender.errors import DocumentQuarantined
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
     "running",
@@ -31,16 +33,33 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 # Returns the document's status after the call: "running" when the caller may work on it,
-# a final status when it is already done (a re-delivered task), nil when the job expired.
+# a final status when it is already done (a re-delivered task), nil when the job expired, or
+# "quarantine" when deliveries of it keep dying (ARGV[2] times found still running: each time
+# the worker died while making it), and the caller must fail it instead.
 _START_DOCUMENT = """
 local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return nil end
 local doc = cjson.decode(raw)
-if doc.status == 'queued' then
+if doc.status == 'running' then
+  doc.crashes = (doc.crashes or 0) + 1
+  redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+  if doc.crashes >= tonumber(ARGV[2]) then return 'quarantine' end
+elseif doc.status == 'queued' then
   doc.status = 'running'
   redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
 end
 return doc.status
+"""
+
+# A transient failure hands the document back to the queue until its retry starts it again.
+_RETURN_TO_QUEUE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local doc = cjson.decode(raw)
+if doc.status ~= 'running' then return 0 end
+doc.status = 'queued'
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+return 1
 """
 
 # Marks a document finished once; the last one to finish stamps the job's finished_at and
@@ -183,6 +202,7 @@ class JobStore:
         self._start = client.register_script(_START_DOCUMENT)
         self._finish = client.register_script(_FINISH_DOCUMENT)
         self._cancel = client.register_script(_CANCEL_QUEUED)
+        self._return = client.register_script(_RETURN_TO_QUEUE)
         self._retry = client.register_script(_RETRY_FAILED)
         self._mark_merged = client.register_script(_MARK_MERGED)
 
@@ -260,11 +280,18 @@ class JobStore:
             merged=fields.get("merged") == "1",
         )
 
-    def start_document(self, job_id: str, index: int) -> WorkItem | None:
+    def start_document(self, job_id: str, index: int, max_crashes: int = 3) -> WorkItem | None:
         """Mark a document running and return its work, or None when there is nothing to do
-        (the job expired, or a re-delivered task finds the document already finished)."""
+        (the job expired, or a re-delivered task finds the document already finished).
+        Raises DocumentQuarantined when ``max_crashes`` deliveries of it died mid-work."""
         job_key, docs_key, data_key = self._keys(job_id)
-        status = self._start(keys=[docs_key], args=[str(index)])
+        status = self._start(keys=[docs_key], args=[str(index), str(max_crashes)])
+        if status == "quarantine":
+            raise DocumentQuarantined(
+                f"The worker died {max_crashes} times while making this document, so it is "
+                "set aside instead of tried again; check the template and data for what makes "
+                "rendering or LibreOffice crash.",
+            )
         if status != RUNNING:
             return None
         pipe = self.redis.pipeline(transaction=False)
@@ -287,6 +314,9 @@ class JobStore:
             args=[str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso()],
         )
         return Finish(max(int(outcome), 0))
+
+    def return_to_queue(self, job_id: str, index: int) -> None:
+        self._return(keys=[self._keys(job_id)[1]], args=[str(index)])
 
     def cancel_queued(self, job_id: str) -> int:
         job_key, docs_key, _ = self._keys(job_id)

@@ -53,6 +53,8 @@ class Settings:
     converter_recycle_after: int = 200
     converter_start_timeout: int = 90
     transient_retries: int = 5
+    # A document whose deliveries died this many times (its worker crashed) is quarantined.
+    max_crashes: int = 3
     unoserver_executable: str = str(PROJECT_ROOT / ".venv-uno" / "bin" / "unoserver")
     soffice_executable: str = "soffice"
 
@@ -117,6 +119,7 @@ class Settings:
         number("DOCRENDER_CONVERTER_RECYCLE_AFTER", "converter_recycle_after")
         number("DOCRENDER_CONVERTER_START_TIMEOUT", "converter_start_timeout", duration=True)
         number("DOCRENDER_TRANSIENT_RETRIES", "transient_retries")
+        number("DOCRENDER_MAX_CRASHES", "max_crashes")
         text("DOCRENDER_UNOSERVER", "unoserver_executable")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]

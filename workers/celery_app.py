@@ -77,6 +77,7 @@ class WorkerRuntime:
             converter=self._converter,
             on_job_finished=self.queue.merge,
             render_timeout=settings.render_timeout,
+            max_crashes=settings.max_crashes,
         )
         # Celery kills a child whose init takes over 4 s; LibreOffice takes longer to start.
         threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from docrender.errors import DocrenderError
+from docrender.errors import DocrenderError, DocumentQuarantined
 from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore
 from docrender.storage import Storage, job_document_key
 from workers.converter import Converter
@@ -29,6 +29,8 @@ class RenderServices:
     # Called once when a document's outcome finished its job (the merged volume is built then).
     on_job_finished: Callable[[str], None] = lambda job_id: None
     render_timeout: float = 30
+    # Deliveries that may die mid-document before it is quarantined.
+    max_crashes: int = 3
 
 
 def render_document(
@@ -36,7 +38,10 @@ def render_document(
 ) -> str | None:
     """Produce document ``index`` of job ``job_id``; return its final state, or None when
     there was nothing to do (job expired, or a re-delivered task for a finished document)."""
-    work = services.jobs.start_document(job_id, index)
+    try:
+        work = services.jobs.start_document(job_id, index, services.max_crashes)
+    except DocumentQuarantined as exc:
+        return fail_document(services, job_id, index, exc.code, exc.message)
     if work is None:
         return None
     try:
@@ -49,6 +54,8 @@ def render_document(
         services.storage.put(job_document_key(job_id, index, work.format), output)
     except DocrenderError as exc:
         if exc.transient and not last_attempt:
+            # Queued again until the retry starts it: "running" now would mean it crashed.
+            services.jobs.return_to_queue(job_id, index)
             raise
         return fail_document(services, job_id, index, exc.code, exc.message)
     _finish(services, job_id, index, SUCCEEDED, None)

@@ -81,7 +81,7 @@ def test_transient_failure_is_raised_for_retry_until_the_last_attempt(
     job_id = new_job(services, [{"unit": "x"}])
     with pytest.raises(ConverterUnavailable):
         render_document(job_id, 0, services, last_attempt=False)
-    assert document(services, job_id, 0)["status"] == "running"
+    assert document(services, job_id, 0)["status"] == "queued"  # until the retry starts it
     assert render_document(job_id, 0, services, last_attempt=True) == "failed"
     assert document(services, job_id, 0)["error"]["code"] == "converter_unavailable"
 
@@ -91,3 +91,16 @@ def test_redelivery_of_a_finished_document_does_nothing(services: RenderServices
     render_document(job_id, 0, services)
     assert render_document(job_id, 0, services) is None
     assert services.converter.calls == 1  # type: ignore[attr-defined]
+
+
+def test_a_document_whose_worker_keeps_dying_is_quarantined(services: RenderServices) -> None:
+    job_id = new_job(services, [{"unit": "x"}])
+    # Three deliveries each started the document and then died without a word.
+    for _ in range(3):
+        services.jobs.start_document(job_id, 0, services.max_crashes)
+    assert render_document(job_id, 0, services) == "failed"
+    error = document(services, job_id, 0)["error"]
+    assert error["code"] == "quarantined" and "died 3 times" in error["message"]
+    assert services.converter.calls == 0  # type: ignore[attr-defined]
+    job = services.jobs.get(job_id, "t")
+    assert job is not None and job.finished_at is not None
