@@ -55,9 +55,10 @@ class ManagedProcess:
         return self.process.poll() is None
 
     def stop(self, grace_seconds: float) -> None:
-        """SIGTERM, wait for a clean exit, then SIGKILL the whole group."""
+        """SIGTERM to the process itself (Celery's and gunicorn's main processes then stop
+        their children gracefully), wait for a clean exit, then SIGKILL the whole group."""
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=grace_seconds)
         # Stragglers of the group (a LibreOffice that ignored SIGTERM) go now.

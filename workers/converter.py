@@ -66,6 +66,13 @@ class UnoserverConverter:
                     None,  # password
                 )
             except xmlrpc.client.Fault as fault:
+                if "TimeoutError" in fault.faultString:
+                    # unoserver gave up on a LibreOffice that hangs; it may not be dead yet.
+                    self._restart("a conversion timed out")
+                    raise ConverterUnavailable(
+                        "LibreOffice did not finish converting in time; retrying on a fresh "
+                        "instance"
+                    ) from None
                 if self.instance.alive():
                     raise ConversionFailed(
                         f"LibreOffice could not convert the document: {_fault_reason(fault)}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import logging
+import os
+import re
 import shutil
 import signal
 import socket
@@ -44,6 +46,7 @@ HARDENED_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 # the way unoserver's own client does, so a mismatched server is refused with a clear error.
 UNOSERVER_API_VERSION = "3"
 _PR_SET_PDEATHSIG = 1
+_PROFILE_OWNER = re.compile(r"^lo-profile-(\d+)-")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,11 @@ class UnoserverProcess:
         """Start unoserver and return once it answered a real XML-RPC round trip."""
         self.config.work_dir.mkdir(parents=True, exist_ok=True)
         self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
-        self._profile = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=self.config.work_dir))
+        remove_stale_profiles(self.config.work_dir)
+        # The owner's pid in the name lets a later process tell a dead owner's profile.
+        self._profile = Path(
+            tempfile.mkdtemp(prefix=f"lo-profile-{os.getpid()}-", dir=self.config.work_dir)
+        )
         (self._profile / "user").mkdir()
         (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
         self.port, uno_port = _free_port(), _free_port()
@@ -149,6 +156,14 @@ class UnoserverProcess:
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
+
+
+def remove_stale_profiles(work_dir: Path) -> None:
+    """Delete profiles whose owning worker process is gone (killed with SIGKILL, say)."""
+    for profile in work_dir.glob("lo-profile-*"):
+        owner = _PROFILE_OWNER.match(profile.name)
+        if owner and not psutil.pid_exists(int(owner.group(1))):
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 class _Transport(xmlrpc.client.Transport):
