@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from docrender.errors import MalformedRequest, ValidationFailed
+from docrender.strict_json import parse_strict_json
 
 
 class DocumentIn(BaseModel):
@@ -31,47 +30,11 @@ class JobIn(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1)
 
 
-MAX_NESTING = 32
-
-
 def parse_json(raw: bytes) -> Any:
-    """Standard JSON only: UTF-8, finite numbers, nested at most MAX_NESTING deep."""
     try:
-        body = json.loads(
-            raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
-        )
-    except UnicodeDecodeError:
-        raise MalformedRequest("The body is not UTF-8 text.") from None
-    except RecursionError:
-        raise MalformedRequest(f"The JSON is nested deeper than {MAX_NESTING} levels.") from None
-    except ValueError as exc:  # JSONDecodeError, or an integer with thousands of digits
-        raise MalformedRequest(f"The body is not valid JSON: {exc}.") from None
-    if _depth(body) > MAX_NESTING:
-        raise MalformedRequest(f"The JSON is nested deeper than {MAX_NESTING} levels.")
-    return body
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"{text[:20]} is too large a number")
-    return value
-
-
-def _depth(value: Any) -> int:
-    # Iterative, so that the check itself cannot overflow the stack.
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
+        return parse_strict_json(raw)
+    except ValueError as exc:
+        raise MalformedRequest(str(exc)) from None
 
 
 def parse_job(body: Any) -> JobIn:

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import itertools
-import json
 import re
 import zipfile
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from pathlib import PurePath
 from typing import Any
 
 from docrender.errors import InvalidDataFile, PayloadTooLarge, UnsupportedFileType
+from docrender.strict_json import InvalidJson, parse_strict_json
 
 SUFFIXES = (".xlsx", ".csv", ".json")
 # In CSV a plain decimal without leading zeros is a number; "00123" or "1e3" stay text.
@@ -55,8 +55,8 @@ def read_documents(filename: str, data: bytes, max_rows: int) -> list[dict[str, 
 
 def _json_documents(data: bytes) -> list[dict[str, Any]]:
     try:
-        parsed = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        parsed = parse_strict_json(data)
+    except InvalidJson as exc:
         raise InvalidDataFile(f"The JSON data file could not be read: {exc}") from None
     if isinstance(parsed, dict) and isinstance(parsed.get("documents"), list):
         parsed = [d.get("data") if isinstance(d, dict) else d for d in parsed["documents"]]

@@ -58,6 +58,7 @@ def base_env(data_dir: Path, redis_url: str) -> dict[str, str]:
         DOCRENDER_DATA_DIR=str(data_dir),
         DOCRENDER_WORKERS="2",
         DOCRENDER_API_KEYS="tenant1:key1,tenant2:key2",
+        DOCRENDER_RENDER_TIMEOUT="5",  # so a runaway template is cut off within a test
     )
     return env
 

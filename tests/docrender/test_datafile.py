@@ -75,6 +75,8 @@ def test_json_lists_and_job_bodies() -> None:
         ("units.xlsx", b"not a workbook", InvalidDataFile),
         ("units.json", b"{broken", InvalidDataFile),
         ("units.json", b'{"unit": "a"}', InvalidDataFile),
+        ("units.json", b'[{"unit": "\\ud800"}]', InvalidDataFile),  # a lone surrogate
+        ("units.json", b'[{"unit": 1e999}]', InvalidDataFile),
         ("units.csv", b"unit\n" + b"a\n" * 11, PayloadTooLarge),
         ("units.csv", b"unit,a..b\nx,y\n", InvalidDataFile),
     ],
