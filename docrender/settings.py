@@ -49,7 +49,8 @@ class Settings:
     converter_client_timeout: int = 135
     task_soft_time_limit: int = 180
     task_time_limit: int = 240
-    broker_visibility_timeout: int = 3600
+    # Also how long the documents of a worker that died outright wait to be re-delivered.
+    broker_visibility_timeout: int = 600
     converter_recycle_after: int = 200
     converter_start_timeout: int = 90
     transient_retries: int = 5
