@@ -5,6 +5,7 @@ can render.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -33,6 +34,11 @@ MAX_REPEATED_LENGTH = 1_000_000
 MAX_POWER_EXPONENT = 1_000
 
 
+# Autoescape: data is text, never WordprocessingML. ChainableUndefined: a missing value (or
+# missing nested key) renders empty instead of failing the document.
+ENVIRONMENT_OPTIONS: dict[str, Any] = {"autoescape": True, "undefined": jinja2.ChainableUndefined}
+
+
 class LimitedSandbox(SandboxedEnvironment):
     """Jinja's sandbox, plus limits on the operators that build huge values in one step:
     ``"x" * 10**9`` or ``10 ** 10**6`` fail the document instead of the worker's memory."""
@@ -52,6 +58,21 @@ class LimitedSandbox(SandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
+class CompilingOnceSandbox(LimitedSandbox):
+    """The same sandbox, remembering compiled templates by their source. docxtpl hands the
+    environment the patched XML of each part for every document; for the documents of one
+    template that source is the same, so Jinja compiles it once instead of per document."""
+
+    @functools.lru_cache(maxsize=128)  # noqa: B019 (one long-lived environment per process)
+    def _compile_source(self, source: str) -> jinja2.Template:
+        return super().from_string(source)
+
+    def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
+        if globals is None and template_class is None and isinstance(source, str):
+            return self._compile_source(source)
+        return super().from_string(source, globals, template_class)
+
+
 def make_environment() -> SandboxedEnvironment:
     """The one Jinja environment templates run in.
 
@@ -61,7 +82,7 @@ def make_environment() -> SandboxedEnvironment:
     ChainableUndefined: a value missing under ``strict: false`` (or a missing nested key)
     renders empty instead of failing the document.
     """
-    return LimitedSandbox(autoescape=True, undefined=jinja2.ChainableUndefined)
+    return LimitedSandbox(**ENVIRONMENT_OPTIONS)
 
 
 @dataclass(frozen=True)

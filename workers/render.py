@@ -13,11 +13,15 @@ from typing import Any
 import jinja2
 
 from docrender.errors import RenderFailed
-from docrender.templating import make_environment, open_template
+from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
 
 # Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
 # non-characters). They would make the DOCX invalid, so they are dropped from the data.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+# One per worker process, so that each template part is compiled once, not per document.
+_ENVIRONMENT = CompilingOnceSandbox(**ENVIRONMENT_OPTIONS)
 
 
 class RenderTimeout(Exception):
@@ -29,7 +33,7 @@ def render_docx(template: bytes, data: dict[str, Any], timeout_seconds: float = 
     document = open_template(template)
     try:
         with _deadline(timeout_seconds):
-            document.render(xml_safe(data), jinja_env=make_environment())
+            document.render(xml_safe(data), jinja_env=_ENVIRONMENT)
     except RenderTimeout:
         raise RenderFailed(
             f"Filling the template took longer than {timeout_seconds:g}s; look for loops "
