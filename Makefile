@@ -1,4 +1,4 @@
-.PHONY: bootstrap run test lint
+.PHONY: bootstrap run test lint bench
 
 bootstrap:
 	@bash deploy/bootstrap.sh
@@ -14,3 +14,7 @@ test: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+
+# Benchmarks write their results under bench/results/.
+bench: bootstrap
+	.venv/bin/python bench/converter_tuning.py

@@ -57,7 +57,7 @@ class WorkerRuntime:
         heartbeats = self._heartbeats = ConverterHeartbeats(client)
         instance = UnoserverProcess(
             UnoserverConfig(
-                unoserver_executable=settings.unoserver_executable,
+                unoserver_python=settings.unoserver_python,
                 soffice_executable=settings.soffice_executable,
                 conversion_timeout=settings.conversion_timeout,
                 start_timeout=settings.converter_start_timeout,

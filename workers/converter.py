@@ -13,9 +13,11 @@ import functools
 import http.client
 import io
 import logging
+import re
 import threading
 import time
 import xmlrpc.client
+import zipfile
 from collections.abc import Callable
 from typing import Protocol
 
@@ -61,7 +63,7 @@ class UnoserverConverter:
                     output_format,
                     None,  # filtername: chosen from the format
                     [],  # filter options
-                    True,  # update_index: tables of contents show real page numbers
+                    has_index(document),  # refresh tables of contents only where there are some
                     None,  # infiltername
                     None,  # password
                 )
@@ -123,6 +125,22 @@ class UnoserverConverter:
         except ConverterUnavailable:
             # The next conversion tries again; this one is already failing transiently.
             log.exception("unoserver did not come back")
+
+
+_INDEX_FIELD = re.compile(
+    rb"(instrText[^>]*>\s*(TOC|INDEX)\b|w:instr=\"\s*(TOC|INDEX)\b|Table of Contents)"
+)
+
+
+def has_index(document: bytes) -> bool:
+    """Whether the DOCX has a table of contents or an index, whose page numbers LibreOffice
+    must recompute. Most reports have none, and the refresh costs about a tenth of a
+    conversion."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(document)) as archive:
+            return bool(_INDEX_FIELD.search(archive.read("word/document.xml")))
+    except (zipfile.BadZipFile, KeyError):
+        return True  # unknown: let LibreOffice do the safe thing
 
 
 def _fault_reason(fault: xmlrpc.client.Fault) -> str:

@@ -24,7 +24,7 @@ DOCUMENT = make_docx("轉換測試 conversion test")
 @pytest.fixture
 def converter(settings: Settings, tmp_path: Path) -> Iterator[UnoserverConverter]:
     config = UnoserverConfig(
-        unoserver_executable=settings.unoserver_executable,
+        unoserver_python=settings.unoserver_python,
         soffice_executable=settings.soffice_executable,
         conversion_timeout=20,
         start_timeout=90,
@@ -180,3 +180,22 @@ def test_instances_are_hardened_listen_on_loopback_and_see_no_secrets(
         for connection in process.net_connections(kind="inet"):
             if connection.status == psutil.CONN_LISTEN:
                 assert connection.laddr.ip == "127.0.0.1", (process.name(), connection)
+
+
+def test_index_refresh_only_for_documents_with_a_table_of_contents() -> None:
+    from workers.converter import has_index
+
+    assert not has_index(DOCUMENT)
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(make_docx("目錄")))  # a plain document...
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":  # ...given a TOC field
+                field = b'<w:p><w:r><w:instrText xml:space="preserve"> TOC \\o "1-3" </w:instrText></w:r></w:p>'
+                data = data.replace(b"<w:sectPr", field + b"<w:sectPr", 1)
+            archive.writestr(item, data)
+    assert has_index(out.getvalue())
