@@ -18,3 +18,4 @@ lint: bootstrap
 # Benchmarks write their results under bench/results/.
 bench: bootstrap
 	.venv/bin/python bench/converter_tuning.py
+	.venv/bin/python bench/run.py
