@@ -10,7 +10,8 @@
    wall time after start-up;
 3. latency: one-document jobs, submit to downloaded PDF, median of 20, against the bare
    conversion of the same document on a warm instance.
-Page counts of docrender's and the floor's PDFs are compared.
+Page counts of docrender's and the floor's PDFs are compared. BENCH_WORKERS sets the number of
+worker processes (each with its own LibreOffice); the default is one per core.
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
-        env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=str(CORES),
+        workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
+        env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
                    DOCRENDER_API_KEYS=f"bench:{KEY}")  # fmt: skip
         redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
         bind = f"127.0.0.1:{free_port()}"
