@@ -32,8 +32,6 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def delete_prefix(self, prefix: str) -> None: ...
-
     def delete_jobs_older_than(self, seconds: float) -> int: ...
 
 
@@ -72,9 +70,6 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
-
-    def delete_prefix(self, prefix: str) -> None:
-        shutil.rmtree(self._path(prefix.rstrip("/")), ignore_errors=True)
 
     def delete_jobs_older_than(self, seconds: float) -> int:
         """Remove the files of jobs submitted more than ``seconds`` ago (their Redis records
