@@ -213,7 +213,8 @@ def _wait_for_finish(job: Job, seconds: float) -> Job:
         while job.finished_at is None and (left := deadline - time.monotonic()) > 0:
             if pubsub.get_message(timeout=min(left, 5)) is not None:
                 job = _find_job(job.id)
-    return _find_job(job.id)
+    # Unfinished at the deadline: answer with its progress as it is now.
+    return job if job.finished_at is not None else _find_job(job.id)
 
 
 def _find_job(job_id: str) -> Job:

@@ -101,6 +101,11 @@ class Tenant:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}"}
 
+    @property
+    def name(self) -> str:
+        """The tenant this client's key belongs to."""
+        return self.client.application.extensions["docrender"].settings.api_keys[self.key]  # type: ignore[no-any-return]
+
     def get(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         return self.client.get(url, headers={**self.headers, **(headers or {})}, **kwargs)
 
@@ -117,6 +122,14 @@ class Tenant:
         return self.post(
             "/v1/jobs", json={"template": template_id, "documents": documents, **options}
         )
+
+    def merged(self, job_id: str, timeout: float = 60) -> Any:
+        """The merged volume, once the merge task that follows the job's end has built it."""
+        deadline = time.monotonic() + timeout
+        while (response := self.get(f"/v1/jobs/{job_id}/merged")).status_code == 409:
+            assert time.monotonic() < deadline, "the merged volume was never built"
+            time.sleep(0.2)
+        return response
 
     def wait_for(self, job_id: str, timeout: float = 180) -> dict[str, Any]:
         """Poll the job until it finishes, as a client would."""

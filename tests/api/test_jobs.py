@@ -136,8 +136,7 @@ def test_names_are_made_safe_for_file_systems(tenant: Tenant) -> None:
 def test_unfinished_document_and_archive_are_409(tenant: Tenant, redis_client: redis.Redis) -> None:
     # Recorded straight in the job store and never queued, so it stays unfinished.
     store = JobStore(redis_client, 3600)
-    tenant_name = tenant.client.application.extensions["docrender"].settings.api_keys[tenant.key]
-    job = store.create(uuid.uuid4().hex, tenant_name, "tpl", "k", "pdf", [NewDocument("a", {})])
+    job = store.create(uuid.uuid4().hex, tenant.name, "tpl", "k", "pdf", [NewDocument("a", {})])
     store.start_document(job.id, 0)
     for url in (f"/v1/jobs/{job.id}/documents/0", f"/v1/jobs/{job.id}/archive"):
         response = tenant.get(url)

@@ -4,7 +4,6 @@ jobs served ahead of a running batch."""
 from __future__ import annotations
 
 import io
-import time
 import uuid
 import zipfile
 from typing import Any
@@ -35,10 +34,7 @@ def test_merged_volume_has_a_bookmark_per_document_in_request_order(
     job = tenant.wait_for(submitted.get_json()["id"])
     assert job["status"] == "succeeded"
 
-    deadline = time.monotonic() + 60
-    while (merged := tenant.get(f"/v1/jobs/{job['id']}/merged")).status_code == 409:
-        assert time.monotonic() < deadline, "the merged volume was never built"
-        time.sleep(0.2)  # it is built right after the job finished
+    merged = tenant.merged(job["id"])
     assert merged.status_code == 200 and merged.mimetype == "application/pdf"
     volume = PdfReader(io.BytesIO(merged.data))
     names = [d["name"] for d in job["documents"]]
@@ -72,12 +68,11 @@ def test_a_partial_job_is_retried_to_success(
 ) -> None:
     # Three documents; two are made to fail as a converter outage would leave them (the
     # failure is injected in the job store; everything after it is the real stack).
-    tenant_name = tenant.client.application.extensions["docrender"].settings.api_keys[tenant.key]
     store = JobStore(redis_client, 3600)
     job_id = uuid.uuid4().hex
     LocalStorage(settings.data_dir / "files").put(job_template_key(job_id), make_docx("{{ unit }}"))
     store.create(
-        job_id, tenant_name, "tpl", job_template_key(job_id), "pdf",
+        job_id, tenant.name, "tpl", job_template_key(job_id), "pdf",
         [NewDocument(name, {"unit": name}) for name in ("甲", "乙", "丙")],
     )  # fmt: skip
     outage = {"code": "converter_unavailable", "message": "LibreOffice did not answer"}
@@ -97,10 +92,7 @@ def test_a_partial_job_is_retried_to_success(
     job = tenant.wait_for(job_id)
     assert job["status"] == "succeeded"
     assert job["progress"] == {"total": 3, "succeeded": 3, "failed": 0}
-    deadline = time.monotonic() + 60
-    while (merged := tenant.get(f"/v1/jobs/{job_id}/merged")).status_code == 409:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    merged = tenant.merged(job_id)
     titles = [i.title for i in PdfReader(io.BytesIO(merged.data)).outline]
     assert titles == ["甲", "乙", "丙"]  # rebuilt after the retry, not the one-document volume
 
