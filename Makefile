@@ -17,5 +17,6 @@ lint: bootstrap
 
 # Benchmarks write their results under bench/results/.
 bench: bootstrap
+	@bash bench/bootstrap.sh
 	.venv/bin/python bench/converter_tuning.py
 	.venv/bin/python bench/run.py

@@ -1,34 +1,47 @@
-"""docrender against LibreOffice's own limit, on this machine, in one run.
+"""docrender against LibreOffice's own limit and against Carbone, on this machine, in one run.
 
-    make bench        (writes bench/results/bench.json and prints a table)
+    make bench                       (all sections; writes bench/results/bench.json and .png)
+    .venv/bin/python bench/run.py --only docrender,floor     (some sections, others kept)
 
-1. docrender, warm, through HTTP (gunicorn, Redis, Celery, one LibreOffice per core):
-   100 sample reports (3-11 pages) and 500 one-page scoring sheets, from the POST to the last
-   PDF downloaded;
-2. the raw LibreOffice floor: the same 100 rendered reports converted by
-   `soffice --headless --convert-to pdf`, one batch process per core with its own profile,
-   wall time after start-up;
-3. latency: one-document jobs, submit to downloaded PDF, median of 20, against the bare
-   conversion of the same document on a warm instance.
-Page counts of docrender's and the floor's PDFs are compared. BENCH_WORKERS sets the number of
-worker processes (each with its own LibreOffice); the default is one per core.
+Sections:
+  docrender  100 sample reports (3-11 pages) and 500 one-page scoring sheets through HTTP
+             (gunicorn, Redis, Celery, one LibreOffice per core), warm, from the POST to the last
+             PDF downloaded;
+  floor      the same 100 rendered reports converted by `soffice --headless --convert-to pdf`,
+             one batch process per core with its own profile, wall time after start-up; the
+             median of three runs;
+  carbone    Carbone 3.8.2 (bench/carbone, `factories` = cores) on equivalent templates
+             (bench/carbone_templates.py), the same 100 reports and 500 sheets;
+  latency    one-document jobs, submit to downloaded PDF, median of 20, against the bare
+             conversion of the same document on a warm instance;
+  endurance  1,000 reports in one job: throughput of the first and last hundred (from the
+             stored files' times), LibreOffice's resident memory over the run;
+  api        job submissions and status polls per second with wrk on loopback, against an API
+             and Redis of their own with no worker (so LibreOffice does not share the cores).
+Each batch reports wall time, documents/s, CPU seconds per document (split by process) and peak
+memory. Page counts of docrender's, the floor's and Carbone's PDFs are compared.
+BENCH_WORKERS sets the number of worker processes (each with its own LibreOffice); default: cores.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import io
 import json
 import os
 import platform
+import re
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import xmlrpc.client
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,53 +52,84 @@ from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import carbone_templates  # noqa: E402
 
 from docrender.settings import Settings  # noqa: E402
 from docrender.stack import free_port, start_api, start_redis, start_worker  # noqa: E402
-from workers.converter import has_index  # noqa: E402
+from workers.converter import UnoserverConverter  # noqa: E402
 from workers.render import render_docx  # noqa: E402
-from workers.supervisor import UnoserverConfig, UnoserverProcess, rpc_proxy  # noqa: E402
+from workers.supervisor import UnoserverConfig, UnoserverProcess  # noqa: E402
 
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
+RESULTS = ROOT / "bench" / "results"
+SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api")
+CARBONE_DIR = ROOT / "bench" / "carbone"
+# Carbone finds soffice.bin on PATH and needs a python3 that imports uno (Debian's).
+CARBONE_PATH = "/usr/lib/libreoffice/program:/usr/bin:/bin"
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def process_kind(process: psutil.Process) -> str:
+    name, command = process.name(), " ".join(process.cmdline())
+    if name in ("soffice.bin", "oosplash"):
+        return "libreoffice"
+    for kind, mark in (("unoserver", "unoserver"), ("api", "gunicorn"), ("redis", "redis-server"),
+                       ("carbone", "node"), ("carbone", "converter.py")):  # fmt: skip
+        if mark in command:
+            return kind
+    return "worker"
 
 
 class Sampler:
-    """Peak resident memory and CPU seconds of a process tree while a workload runs."""
+    """CPU seconds by kind of process, peak resident memory, and LibreOffice's resident memory
+    over time, of the process trees under ``roots`` while a workload runs."""
 
-    def __init__(self, roots: list[int]) -> None:
-        self.roots, self.peak_rss, self._stop = roots, 0, threading.Event()
-        self._cpu: dict[int, float] = {}
+    def __init__(self, roots: list[int], interval: float = 0.2) -> None:
+        self.roots, self.interval = roots, interval
+        self.peak_rss = 0
+        self.libreoffice_rss: list[tuple[float, int]] = []
+        self._cpu: dict[int, tuple[str, float]] = {}
+        self._start_cpu: dict[int, float] = {}
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+        self._started = time.perf_counter()
 
     def _processes(self) -> list[psutil.Process]:
         found = []
         for pid in self.roots:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 root = psutil.Process(pid)
                 found += [root, *root.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
         return found
 
     def _sample(self) -> None:
-        rss = 0
+        rss = office_rss = 0
         for process in self._processes():
-            try:
-                rss += process.memory_info().rss
-                times = process.cpu_times()
-                self._cpu[process.pid] = times.user + times.system + times.children_user
-            except psutil.NoSuchProcess:
-                pass
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
+                memory, times, kind = process.memory_info().rss, process.cpu_times(), None
+                kind = (
+                    self._cpu[process.pid][0] if process.pid in self._cpu else process_kind(process)
+                )
+                self._cpu[process.pid] = (kind, times.user + times.system)
+                rss += memory
+                office_rss += memory if kind == "libreoffice" else 0
         self.peak_rss = max(self.peak_rss, rss)
+        self.libreoffice_rss.append((time.perf_counter() - self._started, office_rss))
 
     def _run(self) -> None:
-        while not self._stop.wait(0.2):
+        while not self._stop.wait(self.interval):
             self._sample()
 
     def __enter__(self) -> Sampler:
         self._sample()
-        self._start_cpu = dict(self._cpu)
+        self._start_cpu = {pid: cpu for pid, (_, cpu) in self._cpu.items()}
+        self._started = time.perf_counter()
+        self.libreoffice_rss = []
         self._thread.start()
         return self
 
@@ -94,9 +138,39 @@ class Sampler:
         self._thread.join()
         self._sample()
 
-    @property
-    def cpu_seconds(self) -> float:
-        return sum(cpu - self._start_cpu.get(pid, 0.0) for pid, cpu in self._cpu.items())
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds spent while sampling. A process that exited between two samples loses
+        its last fraction of a second; recycled LibreOffice instances are counted until then."""
+        totals: dict[str, float] = defaultdict(float)
+        for pid, (kind, cpu) in self._cpu.items():
+            totals[kind] += cpu - self._start_cpu.get(pid, 0.0)
+        return dict(totals)
+
+
+def batch_result(count: int, wall: float, sampler: Sampler) -> dict[str, Any]:
+    by_kind = sampler.cpu_by_kind()
+    return {
+        "documents": count,
+        "wall_s": round(wall, 2),
+        "documents_per_s": round(count / wall, 2),
+        "cpu_s_per_document": round(sum(by_kind.values()) / count, 3),
+        "cpu_ms_per_document_by_process": {
+            kind: round(cpu / count * 1000, 1) for kind, cpu in sorted(by_kind.items())
+        },
+        "peak_rss_mib": round(sampler.peak_rss / 2**20),
+    }
+
+
+def pages(pdf: bytes) -> int:
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- workloads -------------------------------------------------------------------------------
 
 
 def scoring_sheet_template() -> bytes:
@@ -124,27 +198,211 @@ def scoring_rows(i: int) -> dict[str, Any]:
             "date": "2012年5月"}  # fmt: skip
 
 
-def run_batch(http: httpx.Client, template: str, documents: list[dict[str, Any]],
-              roots: list[int]) -> tuple[dict[str, Any], list[bytes]]:  # fmt: skip
-    with Sampler(roots) as sampler:
-        started = time.perf_counter()
-        job = http.post("/v1/jobs", json={"template": template, "documents": documents}).json()
-        while job["finished_at"] is None:
-            job = http.get(f"/v1/jobs/{job['id']}?wait=60").json()
-        pdfs = [http.get(d["url"]).content for d in job["documents"]]
-        wall = time.perf_counter() - started
+@dataclass(frozen=True)
+class Workloads:
+    report_template: bytes
+    reports: list[dict[str, Any]]  # data of the 100 reports
+    sheets: list[dict[str, Any]]  # data of the 500 one-page sheets
+
+    @classmethod
+    def load(cls) -> Workloads:
+        seeds = json.loads((ROOT / "templates" / "report-job.json").read_text())["documents"]
+        return cls(
+            report_template=(ROOT / "templates" / "report.docx").read_bytes(),
+            reports=[seeds[i % 5]["data"] for i in range(100)],
+            sheets=[scoring_rows(i) for i in range(500)],
+        )
+
+
+# -- docrender through HTTP ------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    http: httpx.Client
+    roots: list[int]
+    files: Path  # where the stack stores documents
+    settings: Settings
+
+
+@contextlib.contextmanager
+def docrender_stack(
+    work: Path, *, with_worker: bool = True, api_processes: int = 2
+) -> Iterator[Stack]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
+    env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
+               DOCRENDER_API_KEYS=f"bench:{KEY}")  # fmt: skip
+    redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
+    bind = f"127.0.0.1:{free_port()}"
+    # Logs to files, as a deployment keeps them (gunicorn writes an access log line a request).
+    worker = start_worker(env, work / "worker.log") if with_worker else None
+    api = start_api(env, bind, api_processes, work / "api.log")
+    roots = [api.process.pid, redis_process.process.pid]
+    roots += [worker.process.pid] if worker else []
+    try:
+        with httpx.Client(base_url=f"http://{bind}", headers={"Authorization": f"Bearer {KEY}"},
+                          timeout=120) as http:  # fmt: skip
+            if worker:
+                while http.get("/readyz").status_code != 200:
+                    time.sleep(0.5)
+            yield Stack(http, roots, work / "data" / "files", Settings.from_env(env))
+    finally:
+        api.stop(20)
+        if worker:
+            worker.stop(60)
+        redis_process.stop(10)
+
+
+def upload(stack: Stack, name: str, template: bytes) -> str:
+    response = stack.http.post("/v1/templates", files={"file": (name, template)})
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def wait_for_job(stack: Stack, job: dict[str, Any]) -> dict[str, Any]:
+    while job["finished_at"] is None:
+        job = stack.http.get(f"/v1/jobs/{job['id']}?wait=60").json()
     assert job["status"] == "succeeded", job["progress"]
-    count = len(documents)
+    return job
+
+
+def run_batch(
+    stack: Stack, template: str, documents: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[bytes], dict[str, Any]]:
+    """One job through HTTP, from the POST to the last PDF downloaded."""
+    body = {"template": template, "documents": [{"data": data} for data in documents]}
+    with Sampler(stack.roots) as sampler:
+        started = time.perf_counter()
+        job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
+        pdfs = [stack.http.get(document["url"]).content for document in job["documents"]]
+        wall = time.perf_counter() - started
+    return batch_result(len(documents), wall, sampler), pdfs, job
+
+
+def bench_docrender(stack: Stack, work: Workloads) -> tuple[dict[str, Any], list[int]]:
+    report = upload(stack, "report.docx", work.report_template)
+    sheet = upload(stack, "sheet.docx", scoring_sheet_template())
+    run_batch(stack, report, work.reports[:10])  # warm-up
+    reports, pdfs, _ = run_batch(stack, report, work.reports)
+    run_batch(stack, sheet, work.sheets[:10])
+    sheets, _, _ = run_batch(stack, sheet, work.sheets)
+    return {"100_reports": reports, "500_one_page": sheets}, [pages(pdf) for pdf in pdfs]
+
+
+def bench_latency(stack: Stack, work: Workloads) -> dict[str, Any]:
+    report = upload(stack, "report.docx", work.report_template)
+    latencies = []
+    for _ in range(21):
+        started = time.perf_counter()
+        body = {"template": report, "documents": [{"data": work.reports[0]}]}
+        job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
+        stack.http.get(job["documents"][0]["url"]).raise_for_status()
+        latencies.append(time.perf_counter() - started)
+    job_ms = statistics.median(latencies[1:]) * 1000
+    bare_ms = bare_conversion_ms(render_docx(work.report_template, work.reports[0]), stack.settings)
     return {
-        "documents": count,
-        "wall_s": round(wall, 2),
-        "documents_per_s": round(count / wall, 2),
-        "cpu_s_per_document": round(sampler.cpu_seconds / count, 3),
-        "peak_rss_mib": round(sampler.peak_rss / 2**20),
-    }, pdfs
+        "single_document_job_median_ms": round(job_ms),
+        "bare_conversion_median_ms": round(bare_ms),
+        "ratio": round(job_ms / bare_ms, 2),
+    }
 
 
-def libreoffice_floor(documents: list[bytes], work: Path) -> tuple[dict[str, Any], list[bytes]]:
+def bare_conversion_ms(document: bytes, settings: Settings) -> float:
+    """The same document through a warm converter of the worker's kind, nothing around it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = UnoserverProcess(UnoserverConfig(
+            unoserver_python=settings.unoserver_python,
+            soffice_executable=settings.soffice_executable, conversion_timeout=120,
+            start_timeout=120, work_dir=Path(tmp), log_file=Path(tmp) / "uno.log",
+        ))  # fmt: skip
+        converter = UnoserverConverter(instance, client_timeout=120, recycle_after=10**6)
+        try:
+            times = []
+            for _ in range(21):
+                started = time.perf_counter()
+                converter.convert(document, "pdf")
+                times.append(time.perf_counter() - started)
+            return statistics.median(times[1:]) * 1000
+        finally:
+            converter.stop()
+
+
+def bench_endurance(stack: Stack, work: Workloads) -> dict[str, Any]:
+    report = upload(stack, "report.docx", work.report_template)
+    thousand = [work.reports[i % 100] for i in range(1000)]
+    body = {"template": report, "documents": [{"data": data} for data in thousand]}
+    with Sampler(stack.roots, interval=0.5) as sampler:
+        started = time.perf_counter()
+        job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
+        wall = time.perf_counter() - started
+    # When each PDF was stored: the spans of the first and of the last hundred completions.
+    stored = sorted(p.stat().st_mtime for p in (stack.files / "jobs" / job["id"]).glob("*.pdf")
+                    if p.stem.isdigit())  # fmt: skip
+    first, last = 100 / (stored[100] - stored[0]), 100 / (stored[-1] - stored[-101])
+    office_mib = [round(rss / 2**20) for _, rss in sampler.libreoffice_rss]
+    return {
+        **batch_result(len(thousand), wall, sampler),
+        "first_hundred_documents_per_s": round(first, 2),
+        "last_hundred_documents_per_s": round(last, 2),
+        "last_over_first_time": round(first / last, 2),
+        "recycle_after_conversions": stack.settings.recycle_after,
+        "libreoffice_rss_mib": {
+            "interval_s": 0.5,
+            "peak": max(office_mib),
+            "first_minute_peak": max(office_mib[:120]),
+            "last_minute_peak": max(office_mib[-120:]),
+            "series": office_mib,
+        },
+    }
+
+
+# -- API capacity ----------------------------------------------------------------------------
+
+
+def bench_api(stack: Stack, work: Path) -> dict[str, Any]:
+    sheet = upload(stack, "sheet.docx", scoring_sheet_template())
+    submit = json.dumps({"template": sheet, "documents": [{"data": scoring_rows(0)}]})
+    job = stack.http.post("/v1/jobs", json={
+        "template": sheet, "documents": [{"data": scoring_rows(i)} for i in range(5)],
+    }).json()  # fmt: skip
+    base = str(stack.http.base_url).rstrip("/")
+    script = work / "submit.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(submit, ensure_ascii=True)}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {KEY}"\n'
+    )
+    auth = ["-H", f"Authorization: Bearer {KEY}"]
+    # Polls first: the thousands of jobs the submissions leave make Redis rewrite its log.
+    polls = wrk([*auth, f"{base}/v1/jobs/{job['id']}"])
+    return {
+        "gunicorn": f"{CORES} processes x 16 threads (gthread), access log to a file",
+        "load": "wrk, 2 threads, 32 connections, 10 s, on the same two cores",
+        "status_polls_5_document_job": polls,
+        "job_submissions": wrk(["-s", str(script), f"{base}/v1/jobs"]),
+    }
+
+
+def wrk(arguments: list[str]) -> dict[str, Any]:
+    command = ["wrk", "-t", "2", "-c", "32", "-d", "10s", "--latency", *arguments]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_s": round(float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])),  # type: ignore[index]
+        "p50_latency": re.search(r"^\s+50%\s+(\S+)", output, re.M)[1],  # type: ignore[index]
+        "p99_latency": re.search(r"^\s+99%\s+(\S+)", output, re.M)[1],  # type: ignore[index]
+        "non_2xx": int(errors[1]) if errors else 0,
+    }
+
+
+# -- LibreOffice alone, and Carbone -----------------------------------------------------------
+
+
+def libreoffice_floor(
+    documents: list[bytes], work: Path, runs: int = 3
+) -> tuple[dict[str, Any], list[int]]:
     """One `soffice --convert-to` batch per core, each with its own (already created)
     profile; the start-up of a batch is measured on a one-file batch and taken off."""
     batches = [list(range(i, len(documents), CORES)) for i in range(CORES)]
@@ -164,128 +422,149 @@ def libreoffice_floor(documents: list[bytes], work: Path) -> tuple[dict[str, Any
     def timed(batch_files: list[list[Path]], outdir: Path) -> tuple[float, float]:
         """Wall seconds and CPU seconds (of the finished children) of one parallel run."""
         before, started = _children_cpu(), time.perf_counter()
-        runs = [soffice(p, files, outdir) for p, files in zip(profiles, batch_files, strict=True)]
-        for run in runs:
-            run.wait()
+        running = [
+            soffice(p, files, outdir) for p, files in zip(profiles, batch_files, strict=True)
+        ]
+        for process in running:
+            process.wait()
         return time.perf_counter() - started, _children_cpu() - before
 
     first = [[inputs / "000.docx"] for _ in profiles]
     timed(first, work / "warm")  # creates the profiles
-    startup, startup_cpu = timed(first, work / "startup")
     files = [[inputs / f"{i:03d}.docx" for i in batch] for batch in batches]
-    wall, batch_cpu = timed(files, work / "out")
-    after_startup = wall - startup
-    pdfs = [(work / "out" / f"{i:03d}.pdf").read_bytes() for i in range(len(documents))]
+    measured = []
+    for run in range(runs):
+        startup, startup_cpu = timed(first, work / "startup")
+        wall, cpu = timed(files, work / f"out-{run}")
+        measured.append((wall - startup, wall, (cpu - startup_cpu) / len(documents)))
+    after_startup, with_startup, cpu_per_document = sorted(measured)[runs // 2]  # the median run
+    page_counts = [
+        pages((work / "out-0" / f"{i:03d}.pdf").read_bytes()) for i in range(len(documents))
+    ]
     return {
         "documents": len(documents),
         "processes": CORES,
+        "runs": [round(m[0], 2) for m in measured],
         "wall_s": round(after_startup, 2),
-        "wall_with_startup_s": round(wall, 2),
+        "wall_with_startup_s": round(with_startup, 2),
         "documents_per_s": round(len(documents) / after_startup, 2),
-        "cpu_s_per_document": round((batch_cpu - startup_cpu) / len(documents), 3),
-    }, pdfs
+        "cpu_s_per_document": round(cpu_per_document, 3),
+    }, page_counts
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def carbone_batch(
+    template: bytes, documents: list[dict[str, Any]], work: Path
+) -> tuple[dict[str, Any], list[int]]:
+    work.mkdir(parents=True)
+    (work / "template.docx").write_bytes(template)
+    (work / "data.json").write_text(json.dumps(documents, ensure_ascii=False))
+    (work / "out").mkdir()
+    env = {**os.environ, "PATH": CARBONE_PATH}
+    node = subprocess.Popen(
+        ["node", str(CARBONE_DIR / "render.js"), str(work / "template.docx"),
+         str(work / "data.json"), str(work / "out"), str(CORES)],
+        stdout=subprocess.PIPE, env=env, cwd=CARBONE_DIR,
+    )  # fmt: skip
+    # The sampler spans Carbone's start-up too; its CPU and memory then include one warm-up
+    # render per factory, which its own timer (wall_s) leaves out.
+    with Sampler([node.pid]) as sampler:
+        output, _ = node.communicate()
+    if node.returncode != 0:
+        raise RuntimeError(f"carbone exited with {node.returncode}")
+    wall = json.loads(output)["wall_s"]
+    page_counts = [pages(p.read_bytes()) for p in sorted((work / "out").glob("*.pdf"))]
+    return batch_result(len(documents), wall, sampler), page_counts
 
 
-def bare_conversion_ms(document: bytes, settings: Settings, work: Path) -> float:
-    instance = UnoserverProcess(UnoserverConfig(
-        unoserver_python=settings.unoserver_python, soffice_executable=settings.soffice_executable,
-        conversion_timeout=120, start_timeout=120, work_dir=work, log_file=work / "uno.log",
-    ))  # fmt: skip
-    instance.start()
-    try:
-        proxy, times = rpc_proxy(instance.url, 120), []
-        for _ in range(21):
-            started = time.perf_counter()
-            proxy.convert(None, xmlrpc.client.Binary(document), None, "pdf", None, [],
-                          has_index(document), None, None)  # fmt: skip
-            times.append(time.perf_counter() - started)
-        return statistics.median(times[1:]) * 1000
-    finally:
-        instance.stop()
+def bench_carbone(work: Workloads, tmp: Path) -> tuple[dict[str, Any], list[int]]:
+    reports, page_counts = carbone_batch(
+        carbone_templates.report_template(),
+        [carbone_templates.carbone_data(data) for data in work.reports],
+        tmp / "carbone-reports",
+    )
+    sheets, _ = carbone_batch(
+        carbone_templates.scoring_sheet_template(), work.sheets, tmp / "carbone-sheets"
+    )
+    return {"version": carbone_version(), "factories": CORES, "100_reports": reports,
+            "500_one_page": sheets}, page_counts  # fmt: skip
 
 
-def pages(pdf: bytes) -> int:
-    return len(PdfReader(io.BytesIO(pdf)).pages)
+def carbone_version() -> str:
+    package = CARBONE_DIR / "node_modules" / "carbone" / "package.json"
+    return str(json.loads(package.read_text())["version"])
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+def ratios(result: dict[str, Any]) -> dict[str, Any]:
+    """The issue's targets, computed from whatever sections are present."""
+    ours = result.get("docrender", {})
+    floor, carbone = result.get("libreoffice_floor_100_reports"), result.get("carbone")
+    out: dict[str, Any] = {}
+    if ours and floor:
+        out["docrender_wall_over_floor"] = round(ours["100_reports"]["wall_s"] / floor["wall_s"], 2)
+    if ours and carbone:
+        for workload in ("100_reports", "500_one_page"):
+            out[f"docrender_over_carbone_throughput_{workload}"] = round(
+                ours[workload]["documents_per_s"] / carbone[workload]["documents_per_s"], 2
+            )
+    if "latency" in result:
+        out["latency_over_bare_conversion"] = result["latency"]["ratio"]
+    if "endurance" in result:
+        out["endurance_last_hundred_time_over_first"] = result["endurance"]["last_over_first_time"]
+    if "api" in result:
+        out["job_submissions_per_s"] = result["api"]["job_submissions"]["requests_per_s"]
+        out["status_polls_per_s"] = result["api"]["status_polls_5_document_job"]["requests_per_s"]
+    return out
 
 
 def main() -> None:
-    reports = json.loads((ROOT / "templates" / "report-job.json").read_text())["documents"]
-    report_template = (ROOT / "templates" / "report.docx").read_bytes()
-    hundred = [{"data": reports[i % 5]["data"], "name": f"report-{i:03d}"} for i in range(100)]
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
-        workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
-        env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
-                   DOCRENDER_API_KEYS=f"bench:{KEY}")  # fmt: skip
-        redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
-        bind = f"127.0.0.1:{free_port()}"
-        worker = start_worker(env)
-        api = start_api(env, bind, 2)
-        roots = [worker.process.pid, api.process.pid, redis_process.process.pid]
-        settings = Settings.from_env(env)
-        try:
-            with httpx.Client(base_url=f"http://{bind}", headers={"Authorization": f"Bearer {KEY}"},
-                              timeout=120) as http:  # fmt: skip
-                while http.get("/readyz").status_code != 200:
-                    time.sleep(0.5)
-                upload = http.post("/v1/templates", files={"file": ("r.docx", report_template)})
-                template = upload.json()["id"]
-                run_batch(http, template, hundred[:10], roots)  # warm-up
-                reports_result, our_pdfs = run_batch(http, template, hundred, roots)
-                sheet = http.post(
-                    "/v1/templates", files={"file": ("s.docx", scoring_sheet_template())}
-                )
-                sheets = [{"data": scoring_rows(i)} for i in range(500)]
-                run_batch(http, sheet.json()["id"], sheets[:10], roots)  # warm-up
-                sheets_result, _ = run_batch(http, sheet.json()["id"], sheets, roots)
-                latencies = []
-                for i in range(20):
-                    started = time.perf_counter()
-                    job = http.post("/v1/jobs", json={"template": template,
-                                                      "documents": [hundred[i % 5]]}).json()  # fmt: skip
-                    while job["finished_at"] is None:
-                        job = http.get(f"/v1/jobs/{job['id']}?wait=60").json()
-                    http.get(job["documents"][0]["url"]).raise_for_status()
-                    latencies.append(time.perf_counter() - started)
-        finally:
-            api.stop(20)
-            worker.stop(60)
-            redis_process.stop(10)
-        rendered = [render_docx(report_template, d["data"]) for d in hundred]
-        floor, floor_pdfs = libreoffice_floor(rendered, work / "floor")
-        bare = bare_conversion_ms(rendered[0], settings, work / "bare")
-        shutil.rmtree(work / "floor", ignore_errors=True)
-
-    latency_ms = statistics.median(latencies) * 1000
-    result = {
-        "machine": f"{platform.machine()}, {CORES} cores, {psutil.virtual_memory().total // 2**30} GiB",
-        "docrender_100_reports": reports_result,
-        "docrender_500_one_page": sheets_result,
-        "libreoffice_floor_100_reports": floor,
-        "latency": {
-            "single_document_job_median_ms": round(latency_ms),
-            "bare_conversion_median_ms": round(bare),
-            "ratio": round(latency_ms / bare, 2),
-        },
-        "ratios": {
-            "docrender_wall_over_floor": round(reports_result["wall_s"] / floor["wall_s"], 2),
-        },
-        "same_page_counts": [pages(p) for p in our_pdfs] == [pages(p) for p in floor_pdfs],
-        "not_measured_yet": [
-            "carbone",
-            "endurance (see tests/e2e/test_faults.py soak)",
-            "API submissions/polls per second",
-        ],
-    }
-    out = ROOT / "bench" / "results" / "bench.json"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections of {SECTIONS}")  # fmt: skip
+    sections = set(parser.parse_args().only.split(","))
+    out = RESULTS / "bench.json"
+    result: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+    result["machine"] = (
+        f"{platform.machine()}, {CORES} cores, {psutil.virtual_memory().total // 2**30} GiB"
+    )
+    result.pop("not_measured_yet", None)
+    work = Workloads.load()
+    page_counts: dict[str, list[int]] = dict(result.get("page_counts_100_reports", {}))
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if sections & {"docrender", "latency", "endurance"}:
+            with docrender_stack(tmp / "stack") as stack:
+                if "docrender" in sections:
+                    result["docrender"], page_counts["docrender"] = bench_docrender(stack, work)
+                if "latency" in sections:
+                    result["latency"] = bench_latency(stack, work)
+                if "endurance" in sections:
+                    result["endurance"] = bench_endurance(stack, work)
+        if "api" in sections:
+            with docrender_stack(tmp / "api", with_worker=False, api_processes=CORES) as stack:
+                result["api"] = bench_api(stack, tmp)
+        if "floor" in sections:
+            rendered = [render_docx(work.report_template, data) for data in work.reports]
+            result["libreoffice_floor_100_reports"], page_counts["libreoffice"] = libreoffice_floor(
+                rendered, tmp / "floor"
+            )
+        if "carbone" in sections:
+            result["carbone"], page_counts["carbone"] = bench_carbone(work, tmp)
+    result["page_counts_100_reports"] = page_counts
+    result["same_page_counts"] = len({tuple(counts) for counts in page_counts.values()}) == 1
+    result["ratios"] = ratios(result)
+    RESULTS.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    import chart  # matplotlib is slow to import; only when there is something to draw
+
+    chart.draw(result, RESULTS / "bench.png")
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k != "endurance"}, ensure_ascii=False, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -93,11 +93,13 @@ def start_redis(data_dir: Path, port: int) -> tuple[ManagedProcess, str]:
     return process, url
 
 
-def start_worker(env: Mapping[str, str]) -> ManagedProcess:
-    return ManagedProcess("worker", [str(BIN / "python"), "-m", "workers"], env)
+def start_worker(env: Mapping[str, str], log: Path | None = None) -> ManagedProcess:
+    return ManagedProcess("worker", [str(BIN / "python"), "-m", "workers"], env, log)
 
 
-def start_api(env: Mapping[str, str], bind: str, processes: int) -> ManagedProcess:
+def start_api(
+    env: Mapping[str, str], bind: str, processes: int, log: Path | None = None
+) -> ManagedProcess:
     command = [
         str(BIN / "gunicorn"),
         "--bind", bind,
@@ -110,7 +112,7 @@ def start_api(env: Mapping[str, str], bind: str, processes: int) -> ManagedProce
         "--no-control-socket",
         "api:create_app_from_env()",
     ]  # fmt: skip
-    process = ManagedProcess("api", command, env)
+    process = ManagedProcess("api", command, env, log)
     wait_until(lambda: _http_ok(f"http://{bind}/healthz"), 30, "the API did not start", process)
     return process
 
