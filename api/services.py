@@ -40,7 +40,7 @@ class ApiServices:
             storage=storage,
             templates=TemplateRegistry(client, storage),
             jobs=JobStore(client, settings.retention_seconds),
-            queue=DocumentQueue(make_celery(settings), settings.interactive_max_documents),
+            queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
         )
 

@@ -280,6 +280,12 @@ class JobStore:
             merged=fields.get("merged") == "1",
         )
 
+    def interrupted(self, job_id: str, indexes: list[int]) -> bool:
+        """Whether any of these documents is "running" before its task started it: a delivery
+        that made it died mid-work."""
+        raws = self.redis.hmget(self._keys(job_id)[1], [str(index) for index in indexes])
+        return any(raw and json.loads(raw)["status"] == RUNNING for raw in raws)
+
     def start_document(self, job_id: str, index: int, max_crashes: int = 3) -> WorkItem | None:
         """Mark a document running and return its work, or None when there is nothing to do
         (the job expired, or a re-delivered task finds the document already finished).

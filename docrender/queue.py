@@ -12,7 +12,7 @@ from celery import Celery
 
 from docrender.settings import Settings
 
-RENDER_TASK = "docrender.render_document"
+RENDER_TASK = "docrender.render_documents"
 MERGE_TASK = "docrender.merge_job"
 # Small jobs (a person waiting for one report) go to their own queue, which workers always
 # serve first, so they never wait behind a bureau's batch of hundreds.
@@ -53,17 +53,25 @@ def make_celery(settings: Settings) -> Celery:
 class DocumentQueue:
     """Sends one render task per document, and the merge task when a job is finished."""
 
-    def __init__(self, celery: Celery, interactive_max_documents: int) -> None:
+    def __init__(self, celery: Celery, settings: Settings) -> None:
         self.celery = celery
-        self.interactive_max_documents = interactive_max_documents
+        self.interactive_max_documents = settings.interactive_max_documents
+        self.batch_size = settings.batch_size
+        self.converters = settings.workers
 
     def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
         queue = INTERACTIVE_QUEUE if len(indexes) <= self.interactive_max_documents else BULK_QUEUE
         with self.celery.producer_or_acquire() as producer:
-            for index in indexes:
+            for group in self.groups(indexes):
                 self.celery.send_task(
-                    RENDER_TASK, args=(job_id, index), queue=queue, producer=producer
+                    RENDER_TASK, args=(job_id, group), queue=queue, producer=producer
                 )
+
+    def groups(self, indexes: Sequence[int]) -> list[list[int]]:
+        """Consecutive groups of at most ``batch_size`` documents, small enough that every
+        converter gets a share of a small job (5 documents on 2 converters: 3 + 2)."""
+        size = max(1, min(self.batch_size, -(-len(indexes) // self.converters)))
+        return [list(indexes[i : i + size]) for i in range(0, len(indexes), size)]
 
     def merge(self, job_id: str) -> None:
         self.celery.send_task(MERGE_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)

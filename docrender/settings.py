@@ -40,6 +40,8 @@ class Settings:
     max_documents_per_job: int = 1000
     # Jobs of at most this many documents jump ahead of bulk batches.
     interactive_max_documents: int = 5
+    # Documents of one job a task makes, converted together where they can be (1: one each).
+    batch_size: int = 8
     # The timeout ladder: each limit must be longer than the one before it, so that the
     # innermost watchdog fires first and the outer ones only catch what it missed.
     # A render cut off after this (runaway loops); it runs before the conversion, so together
@@ -112,6 +114,7 @@ class Settings:
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
         number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
+        number("DOCRENDER_BATCH_SIZE", "batch_size")
         number("DOCRENDER_RENDER_TIMEOUT", "render_timeout", duration=True)
         number("DOCRENDER_CONVERSION_TIMEOUT", "conversion_timeout", duration=True)
         number("DOCRENDER_CONVERTER_CLIENT_TIMEOUT", "converter_client_timeout", duration=True)

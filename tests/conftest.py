@@ -73,11 +73,16 @@ def redis_client(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url, decode_responses=True)
 
 
+def worker_log(data_dir: Path) -> Path:
+    """Where the session's worker writes its log (tests read what it did there)."""
+    return data_dir / "logs" / "worker.log"
+
+
 @pytest.fixture(scope="session")
 def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) -> Iterator[None]:
     """A real Celery worker, ready once each of its LibreOffice instances converted a
     document (the same signal /readyz uses)."""
-    process = start_worker(base_env)
+    process = start_worker(base_env, worker_log(data_dir))
     heartbeats = ConverterHeartbeats(redis_client)
     deadline = time.monotonic() + 180
     while len(heartbeats.recent(60)) < 2:

@@ -29,7 +29,7 @@ from docrender.storage import storage_from_settings
 from workers.converter import UnoserverConverter
 from workers.merge import build_merged_pdf
 from workers.supervisor import UnoserverConfig, UnoserverProcess
-from workers.tasks import RenderServices, fail_document, render_document
+from workers.tasks import RenderServices, fail_documents, render_documents
 
 log = logging.getLogger(__name__)
 
@@ -113,37 +113,38 @@ class WorkerRuntime:
 
 def make_worker_celery(settings: Settings) -> Celery:
     app = make_celery(settings)
-    runtime = WorkerRuntime(settings, DocumentQueue(app, settings.interactive_max_documents))
+    runtime = WorkerRuntime(settings, DocumentQueue(app, settings))
     worker_process_init.connect(runtime.start, weak=False)
     worker_process_shutdown.connect(runtime.stop, weak=False)
 
     @app.task(name=RENDER_TASK, bind=True, max_retries=settings.transient_retries)
-    def render_document_task(self: Any, job_id: str, index: int) -> str | None:
+    def render_documents_task(self: Any, job_id: str, indexes: list[int]) -> list[str | None]:
         services = runtime.services
         assert services is not None, "worker_process_init builds the services"
         try:
-            return render_document(
-                job_id, index, services, last_attempt=self.request.retries >= self.max_retries
+            return render_documents(
+                job_id, indexes, services, last_attempt=self.request.retries >= self.max_retries
             )
         except ConverterUnavailable as exc:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
         except SoftTimeLimitExceeded:
-            return fail_document(
+            # Documents already finished keep their outcome (a final state is never changed).
+            return fail_documents(
                 services,
                 job_id,
-                index,
+                indexes,
                 "time_limit_exceeded",
                 f"Rendering took longer than {settings.task_soft_time_limit}s; "
                 "simplify the template or split the data.",
             )
         except Exception:
-            # A bug, not the caller's fault: record it so the document does not stay
+            # A bug, not the caller's fault: record it so the documents do not stay
             # "running" forever, and keep the traceback in the worker log.
-            log.exception("job %s document %s: unexpected error", job_id, index)
-            return fail_document(
+            log.exception("job %s documents %s: unexpected error", job_id, indexes)
+            return fail_documents(
                 services,
                 job_id,
-                index,
+                indexes,
                 "internal_error",
                 "An unexpected error stopped this document; it has been logged.",
             )

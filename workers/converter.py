@@ -5,6 +5,11 @@ or hung (the conversion then fails *transiently*, so the task is retried), and r
 after a number of conversions to bound LibreOffice's memory. It talks plain XML-RPC to
 unoserver rather than through ``unoserver.client.UnoClient``, because that client has no
 socket timeout and retries a refused connection for 50 s: both would hide a dead instance.
+
+Documents travel as files in the instance's scratch directory (unoserver's ``inpath`` and
+``outpath``), not as bytes in the XML-RPC messages: the worker and its unoserver share the
+machine, and the bytes would be base64-encoded, gzipped by unoserver's XML-RPC server and
+parsed back, which cost more CPU per report than rendering it (bench/results).
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ import threading
 import time
 import xmlrpc.client
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import docx
@@ -30,7 +36,9 @@ log = logging.getLogger(__name__)
 
 
 class Converter(Protocol):
-    def convert(self, document: bytes, output_format: str) -> bytes: ...
+    def convert(
+        self, document: bytes, output_format: str, filter_options: Sequence[str] = ()
+    ) -> bytes: ...
 
 
 class UnoserverConverter:
@@ -50,23 +58,29 @@ class UnoserverConverter:
         self._lock = threading.Lock()
         self._closed = False
 
-    def convert(self, document: bytes, output_format: str = "pdf") -> bytes:
+    def convert(
+        self, document: bytes, output_format: str = "pdf", filter_options: Sequence[str] = ()
+    ) -> bytes:
+        """``filter_options`` are unoserver's "Name=value" export filter settings."""
         with self._lock:
             if self._closed:  # the worker process is shutting down: start nothing new
                 raise ConverterUnavailable("The converter is shutting down; retrying elsewhere")
             self._ensure_running()
+            source, target = self._scratch_paths(output_format)
             try:
-                result = rpc_proxy(self.instance.url, self.client_timeout).convert(
-                    None,  # inpath
-                    xmlrpc.client.Binary(document),
-                    None,  # outpath: return the bytes
+                source.write_bytes(document)
+                rpc_proxy(self.instance.url, self.client_timeout).convert(
+                    str(source),  # inpath
+                    None,  # indata
+                    str(target),  # outpath
                     output_format,
                     None,  # filtername: chosen from the format
-                    [],  # filter options
+                    list(filter_options),
                     has_index(document),  # refresh tables of contents only where there are some
                     None,  # infiltername
                     None,  # password
                 )
+                result = target.read_bytes()
             except xmlrpc.client.Fault as fault:
                 if "TimeoutError" in fault.faultString:
                     # unoserver gave up on a LibreOffice that hangs; it may not be dead yet.
@@ -89,10 +103,13 @@ class UnoserverConverter:
                 raise ConverterUnavailable(
                     f"LibreOffice did not answer ({exc.__class__.__name__}); retrying"
                 ) from None
+            finally:
+                source.unlink(missing_ok=True)
+                target.unlink(missing_ok=True)
             self.conversions += 1
             self._last_round_trip = time.monotonic()
             self.on_round_trip()
-            return bytes(result.data)
+            return result
 
     def probe(self) -> None:
         """A real round trip on a tiny document: proves the instance converts."""
@@ -105,6 +122,11 @@ class UnoserverConverter:
         with self._lock:
             self._closed = True
             self.instance.stop()
+
+    def _scratch_paths(self, output_format: str) -> tuple[Path, Path]:
+        # One conversion at a time per instance (the lock), so one pair of names suffices.
+        directory = self.instance.scratch_dir
+        return directory / "document.docx", directory / f"document.{output_format}"
 
     def _ensure_running(self) -> None:
         if self.instance.alive() and self.conversions >= self.recycle_after:

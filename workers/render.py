@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import jinja2
+from docx.document import Document
 
 from docrender.errors import RenderFailed
 from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
@@ -30,6 +31,19 @@ class RenderTimeout(Exception):
 
 def render_docx(template: bytes, data: dict[str, Any], timeout_seconds: float = 30) -> bytes:
     """Return the filled DOCX. A template or data problem raises RenderFailed (permanent)."""
+    return docx_bytes(fill_template(template, data, timeout_seconds))
+
+
+def docx_bytes(document: Document) -> bytes:
+    # python-docx's save: docxtpl's own save only adds replace_pic/replace_media, unused here.
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def fill_template(template: bytes, data: dict[str, Any], timeout_seconds: float = 30) -> Document:
+    """The filled document, not yet saved (several can be combined before one conversion).
+    A template or data problem raises RenderFailed (permanent)."""
     document = open_template(template)
     try:
         with _deadline(timeout_seconds):
@@ -49,9 +63,7 @@ def render_docx(template: bytes, data: dict[str, Any], timeout_seconds: float = 
         raise RenderFailed(
             f"The data does not fit the template ({exc.__class__.__name__}: {exc})"
         ) from None
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+    return document.docx
 
 
 def xml_safe(value: Any) -> Any:

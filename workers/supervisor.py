@@ -74,6 +74,14 @@ class UnoserverProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def scratch_dir(self) -> Path:
+        """Where documents are handed to this instance and its output picked up: inside its
+        profile, so whatever a crash leaves there goes with the profile."""
+        if self._profile is None:
+            raise ConverterUnavailable("unoserver is not running")
+        return self._profile / "scratch"
+
     def alive(self) -> bool:
         """True while unoserver *and* its LibreOffice processes all run. (unoserver itself
         lingers for a moment after LibreOffice dies, so checking it alone would lie.)"""
@@ -92,6 +100,7 @@ class UnoserverProcess:
         )
         (self._profile / "user").mkdir()
         (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
+        (self._profile / "scratch").mkdir()
         self.port, uno_port = _free_port(), _free_port()
         command = [
             self.config.unoserver_python,

@@ -1,22 +1,37 @@
 """The render task: a thin function over injected services, so tests can call it directly.
 
-One document: read its work item -> fill the template -> convert -> store -> record the
-outcome. Permanent errors (template or data, a document LibreOffice cannot convert) fail the
-document at once; transient ones (the converter is restarting) propagate so the Celery wiring
-retries them with backoff, until the last attempt, which records the failure.
+A task makes a few documents of one job (the queue hands out small groups of indexes).
+Each document is still its own unit: started, filled and recorded on its own, failing alone.
+Only the PDF conversion is shared: documents whose filled DOCX can sit side by side go through
+LibreOffice as one combined document and are cut apart again (workers/batching.py), which
+saves most of LibreOffice's fixed cost per document.
+
+Permanent errors (template or data, a document LibreOffice cannot convert) fail the document at
+once; transient ones (the converter is restarting) propagate so the Celery wiring retries the
+task with backoff, until the last attempt, which records the failure. A delivery that finds one
+of its documents left "running" by a delivery that died makes its documents one at a time, so
+that the crash counts (and the quarantine) land on the document that causes them.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from docrender.errors import DocrenderError, DocumentQuarantined
-from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore
+from docx.document import Document
+
+from docrender.errors import (
+    ConversionFailed,
+    ConverterUnavailable,
+    DocrenderError,
+    DocumentQuarantined,
+)
+from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key
+from workers import batching
 from workers.converter import Converter
-from workers.render import render_docx
+from workers.render import docx_bytes, fill_template
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +48,20 @@ class RenderServices:
     max_crashes: int = 3
 
 
+def render_documents(
+    job_id: str, indexes: list[int], services: RenderServices, *, last_attempt: bool = True
+) -> list[str | None]:
+    """Produce documents ``indexes`` of job ``job_id``; return each one's final state, or None
+    where there was nothing to do (job expired, or the document already finished)."""
+    if len(indexes) == 1 or services.jobs.interrupted(job_id, indexes):
+        return [render_document(job_id, i, services, last_attempt=last_attempt) for i in indexes]
+    return _render_together(job_id, indexes, services, last_attempt)
+
+
 def render_document(
     job_id: str, index: int, services: RenderServices, *, last_attempt: bool = True
 ) -> str | None:
-    """Produce document ``index`` of job ``job_id``; return its final state, or None when
-    there was nothing to do (job expired, or a re-delivered task for a finished document)."""
+    """Produce one document on its own."""
     try:
         work = services.jobs.start_document(job_id, index, services.max_crashes)
     except DocumentQuarantined as exc:
@@ -46,32 +70,155 @@ def render_document(
         return None
     try:
         template = services.storage.read(work.template_key)
-        filled = render_docx(template, work.data, services.render_timeout)
+        filled = docx_bytes(fill_template(template, work.data, services.render_timeout))
         output = (
             filled if work.format == "docx" else services.converter.convert(filled, work.format)
         )
-        # Deterministic key: a re-delivered task overwrites its own output.
-        services.storage.put(job_document_key(job_id, index, work.format), output)
+        _store(services, work, output)
     except DocrenderError as exc:
-        if exc.transient and not last_attempt:
-            # Queued again until the retry starts it: "running" now would mean it crashed.
-            services.jobs.return_to_queue(job_id, index)
-            raise
-        return fail_document(services, job_id, index, exc.code, exc.message)
-    _finish(services, job_id, index, SUCCEEDED, None)
+        return _failed(services, [work], exc, last_attempt)[0]
+    return _succeeded(services, work)
+
+
+def _render_together(
+    job_id: str, indexes: list[int], services: RenderServices, last_attempt: bool
+) -> list[str | None]:
+    outcomes: dict[int, str | None] = {}
+    works: list[WorkItem] = []
+    for index in indexes:
+        try:
+            work = services.jobs.start_document(job_id, index, services.max_crashes)
+        except DocumentQuarantined as exc:
+            outcomes[index] = fail_document(services, job_id, index, exc.code, exc.message)
+            continue
+        if work is None:
+            outcomes[index] = None
+        else:
+            works.append(work)
+    if works:
+        unfinished = list(works)
+        try:
+            template = services.storage.read(works[0].template_key)
+            for work, status in _produce(services, template, works):
+                outcomes[work.index] = status
+                unfinished.remove(work)
+        except DocrenderError as exc:
+            statuses = _failed(services, unfinished, exc, last_attempt)
+            outcomes.update(
+                (work.index, status) for work, status in zip(unfinished, statuses, strict=True)
+            )
+    return [outcomes[index] for index in indexes]
+
+
+def _produce(
+    services: RenderServices, template: bytes, works: list[WorkItem]
+) -> Iterator[tuple[WorkItem, str]]:
+    """Fill, convert and store ``works``, yielding (work, final state) as each finishes.
+    Raises only transient errors; the documents not yet yielded are then unfinished."""
+    filled: list[tuple[WorkItem, Document]] = []
+    for work in works:
+        try:
+            filled.append((work, fill_template(template, work.data, services.render_timeout)))
+        except DocrenderError as exc:
+            yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
+    output_format = works[0].format
+    if output_format == "docx":
+        for work, document in filled:
+            _store(services, work, docx_bytes(document))
+            yield work, _succeeded(services, work)
+        return
+    together, alone = _group_for_conversion(filled)
+    if len(together) > 1:
+        try:
+            pdfs = _convert_combined([document for _, document in together], services.converter)
+        except ConverterUnavailable:
+            raise  # transient: the whole task is retried
+        except Exception as exc:
+            # Combining is an optimisation, and one document may be what LibreOffice rejects:
+            # convert each alone, the reference path, so that only that one fails.
+            log.warning("combined conversion failed (%r); converting one by one", exc)
+            alone += [(work, fill_template(template, work.data, services.render_timeout))
+                      for work, _ in together]  # fmt: skip
+        else:
+            log.info("job %s: documents %s converted in one LibreOffice load",
+                     works[0].job_id, [work.index for work, _ in together])  # fmt: skip
+            for (work, _), pdf in zip(together, pdfs, strict=True):
+                _store(services, work, pdf)
+                yield work, _succeeded(services, work)
+    else:
+        alone += together
+    for work, document in alone:
+        try:
+            _store(services, work, services.converter.convert(docx_bytes(document), output_format))
+        except ConversionFailed as exc:
+            yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
+        else:
+            yield work, _succeeded(services, work)
+
+
+def _group_for_conversion(
+    filled: list[tuple[WorkItem, Document]],
+) -> tuple[list[tuple[WorkItem, Document]], list[tuple[WorkItem, Document]]]:
+    """The documents that can share one conversion (batchable, and compatible with the first
+    such), and the rest."""
+    together: list[tuple[WorkItem, Document]] = []
+    alone: list[tuple[WorkItem, Document]] = []
+    for work, document in filled:
+        fits = batching.batchable(document) and (
+            not together or batching.compatible(together[0][1], document)
+        )
+        (together if fits else alone).append((work, document))
+    return together, alone
+
+
+def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes]:
+    combined = docx_bytes(batching.combine(documents))
+    pdf = converter.convert(combined, "pdf", batching.SPLIT_FILTER_OPTIONS)
+    return batching.split(pdf, documents)
+
+
+def _store(services: RenderServices, work: WorkItem, output: bytes) -> None:
+    # Deterministic key: a re-delivered task overwrites its own output.
+    services.storage.put(job_document_key(work.job_id, work.index, work.format), output)
+
+
+def _succeeded(services: RenderServices, work: WorkItem) -> str:
+    _finish(services, work.job_id, work.index, SUCCEEDED, None)
     return SUCCEEDED
+
+
+def _failed(
+    services: RenderServices, works: list[WorkItem], exc: DocrenderError, last_attempt: bool
+) -> list[str]:
+    """Record ``exc`` on unfinished ``works``; a transient error before the last attempt
+    hands them back to the queue and propagates, for the retry."""
+    if exc.transient and not last_attempt:
+        for work in works:
+            # Queued again until the retry starts it: "running" now would mean it crashed.
+            services.jobs.return_to_queue(work.job_id, work.index)
+        raise exc
+    return [fail_document(services, w.job_id, w.index, exc.code, exc.message) for w in works]
+
+
+def fail_documents(
+    services: RenderServices, job_id: str, indexes: list[int], code: str, message: str
+) -> list[str | None]:
+    """Fail those of ``indexes`` not finished yet; their final states."""
+    return [fail_document(services, job_id, index, code, message) for index in indexes]
 
 
 def fail_document(
     services: RenderServices, job_id: str, index: int, code: str, message: str
 ) -> str:
-    log.warning("job %s document %s failed: %s: %s", job_id, index, code, message)
-    _finish(services, job_id, index, FAILED, {"code": code, "message": message})
+    if _finish(services, job_id, index, FAILED, {"code": code, "message": message}):
+        log.warning("job %s document %s failed: %s: %s", job_id, index, code, message)
     return FAILED
 
 
 def _finish(
     services: RenderServices, job_id: str, index: int, status: str, error: dict[str, str] | None
-) -> None:
-    if services.jobs.finish_document(job_id, index, status, error) is Finish.JOB_FINISHED:
+) -> Finish:
+    outcome = services.jobs.finish_document(job_id, index, status, error)
+    if outcome is Finish.JOB_FINISHED:
         services.on_job_finished(job_id)
+    return outcome

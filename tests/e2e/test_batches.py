@@ -79,7 +79,7 @@ def test_a_partial_job_is_retried_to_success(
     for index in (1, 2):
         store.start_document(job_id, index)
         store.finish_document(job_id, index, "failed", outage)
-    queue = DocumentQueue(make_celery(settings), settings.interactive_max_documents)
+    queue = DocumentQueue(make_celery(settings), settings)
     queue.enqueue(job_id, [0])
     job = tenant.wait_for(job_id)
     assert job["status"] == "partial"

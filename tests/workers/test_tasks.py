@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import io
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
+import docx
 import pytest
 import redis
 
@@ -13,18 +16,28 @@ from docrender.errors import ConversionFailed, ConverterUnavailable
 from docrender.jobstore import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key, job_template_key
 from tests.helpers import make_docx
-from workers.tasks import RenderServices, render_document
+from workers.tasks import RenderServices, render_document, render_documents
 
 
 class FakeConverter:
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
-        self.calls = 0
+    """Converts one document to fake PDF bytes. ``rejects``: text that makes LibreOffice
+    "refuse" any document holding it, combined or alone."""
 
-    def convert(self, document: bytes, output_format: str) -> bytes:
+    def __init__(self, error: Exception | None = None, rejects: str | None = None) -> None:
+        self.error = error
+        self.rejects = rejects
+        self.calls = 0
+        self.combined_calls = 0
+
+    def convert(
+        self, document: bytes, output_format: str, filter_options: Sequence[str] = ()
+    ) -> bytes:
         self.calls += 1
+        self.combined_calls += bool(filter_options)
         if self.error is not None:
             raise self.error
+        if self.rejects and self.rejects in docx_text(document):
+            raise ConversionFailed("LibreOffice could not convert the document: bad")
         return b"%PDF-fake " + document[:4]
 
 
@@ -104,3 +117,43 @@ def test_a_document_whose_worker_keeps_dying_is_quarantined(services: RenderServ
     assert services.converter.calls == 0  # type: ignore[attr-defined]
     job = services.jobs.get(job_id, "t")
     assert job is not None and job.finished_at is not None
+
+
+def docx_text(document: bytes) -> str:
+    return "".join(p.text for p in docx.Document(io.BytesIO(document)).paragraphs)
+
+
+def test_a_group_that_libreoffice_rejects_combined_is_converted_one_by_one(
+    services: RenderServices,
+) -> None:
+    converter = FakeConverter(rejects="壞")
+    services = RenderServices(services.jobs, services.storage, converter)
+    job_id = new_job(services, [{"unit": "甲"}, {"unit": "壞"}, {"unit": "丙"}])
+    assert render_documents(job_id, [0, 1, 2], services) == ["succeeded", "failed", "succeeded"]
+    assert converter.combined_calls == 1  # tried together once, then each alone
+    assert converter.calls == 4
+    assert document(services, job_id, 1)["error"]["code"] == "conversion_failed"
+
+
+def test_a_group_left_running_by_a_dead_delivery_is_made_one_at_a_time(
+    services: RenderServices,
+) -> None:
+    converter = FakeConverter()
+    services = RenderServices(services.jobs, services.storage, converter)
+    job_id = new_job(services, [{"unit": "甲"}, {"unit": "乙"}, {"unit": "丙"}])
+    services.jobs.start_document(job_id, 1, services.max_crashes)  # the delivery that died
+    assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
+    # One at a time, so that a crash is counted on the document that causes it only.
+    assert converter.combined_calls == 0 and converter.calls == 3
+
+
+def test_a_transient_failure_hands_the_whole_group_back_for_the_retry(
+    services: RenderServices,
+) -> None:
+    services = RenderServices(services.jobs, services.storage,
+                              FakeConverter(ConverterUnavailable("restarting")))  # fmt: skip
+    job_id = new_job(services, [{"unit": "甲"}, {"unit": "乙"}, {"unit": "丙"}])
+    with pytest.raises(ConverterUnavailable):
+        render_documents(job_id, [0, 1, 2], services, last_attempt=False)
+    assert [document(services, job_id, i)["status"] for i in range(3)] == ["queued"] * 3
+    assert render_documents(job_id, [0, 1, 2], services, last_attempt=True) == ["failed"] * 3

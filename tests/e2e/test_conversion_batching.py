@@ -1,0 +1,39 @@
+"""Through the real stack: the documents of a job are converted several to one LibreOffice
+load (workers/batching.py), and each one a user downloads is the document it would have been
+alone: same pages, same text, its own footer and page numbers."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import Tenant, worker_log
+from tests.helpers import pdf_text, squash
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def test_a_jobs_reports_converted_together_read_like_each_converted_alone(
+    tenant: Tenant, data_dir: Path, sample_template: bytes, sample_documents: list[dict[str, Any]]
+) -> None:
+    template = tenant.upload(sample_template, "report.docx").get_json()["id"]
+    together = tenant.wait_for(tenant.submit(template, sample_documents).get_json()["id"])
+    # One document per job: nothing to combine it with.
+    alone = [tenant.wait_for(tenant.submit(template, [sent]).get_json()["id"])
+             for sent in sample_documents]  # fmt: skip
+
+    log = worker_log(data_dir).read_text()
+    assert f"job {together['id']}: documents [" in log, "no group was converted together"
+    assert not any(f"job {job['id']}: documents [" in log for job in alone)
+    for document, single, sent in zip(together["documents"], alone, sample_documents, strict=True):
+        cut = tenant.get(document["url"]).data
+        reference = tenant.get(single["documents"][0]["url"]).data
+        cut_pages = PdfReader(io.BytesIO(cut)).pages
+        assert len(cut_pages) == len(PdfReader(io.BytesIO(reference)).pages)
+        assert squash(pdf_text(cut)) == squash(pdf_text(reference))
+        last = len(cut_pages)
+        assert squash(f"{sent['data']['unit']}·第{last}頁") in squash(cut_pages[-1].extract_text())

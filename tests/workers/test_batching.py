@@ -1,0 +1,159 @@
+"""Combining documents into one conversion: which filled documents qualify, and, against a real
+LibreOffice, that each document cut from a combined PDF reads exactly like the same document
+converted alone (pages, text, its own footer and page numbers, its own title)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import docx
+import pytest
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docxtpl import DocxTemplate, RichText
+from pypdf import PdfReader
+
+from docrender.settings import Settings
+from tests.helpers import make_docx, pdf_text, squash
+from workers import batching
+from workers.converter import UnoserverConverter
+from workers.render import docx_bytes, fill_template
+from workers.supervisor import UnoserverConfig, UnoserverProcess
+
+
+def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
+    return fill_template(template, data)
+
+
+def with_field(instruction: str) -> bytes:
+    document = docx.Document()
+    paragraph = document.add_paragraph("{{ unit }} ")
+    field = OxmlElement("w:fldSimple")
+    field.set(qn("w:instr"), instruction)
+    paragraph._p.append(field)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_a_plain_template_with_bullets_and_page_numbers_qualifies() -> None:
+    assert batching.batchable(filled(with_field("PAGE"), {"unit": "甲"}))
+    bullets = docx.Document()
+    bullets.add_paragraph("{{ unit }}", style="List Bullet")
+    assert batching.batchable(filled(_saved(bullets), {"unit": "甲"}))
+
+
+@pytest.mark.parametrize(
+    "why, template",
+    [
+        ("NUMPAGES counts the whole combined document", with_field("NUMPAGES")),
+        ("a table of contents spans documents", with_field('TOC \\o "1-3"')),
+        ("a numbered list would count on", None),
+        ("two sections", None),
+        ("a bookmark's name would repeat", None),
+    ],
+)
+def test_templates_that_would_read_differently_combined_do_not_qualify(
+    why: str, template: bytes | None
+) -> None:
+    if template is None:
+        document = docx.Document()
+        document.add_paragraph("{{ unit }}")
+        if why.startswith("a numbered list"):
+            document.add_paragraph("第一條", style="List Number")
+        elif why == "two sections":
+            document.add_section()
+            document.add_paragraph("附件")
+        else:
+            start = OxmlElement("w:bookmarkStart")
+            start.set(qn("w:id"), "1")
+            start.set(qn("w:name"), "附件一")
+            document.paragraphs[0]._p.append(start)
+        template = _saved(document)
+    assert not batching.batchable(filled(template, {"unit": "甲"})), why
+
+
+def test_documents_whose_data_added_relationships_do_not_combine() -> None:
+    template = make_docx("{{ unit }}{{ link }}")
+    plain = filled(template, {"unit": "甲", "link": ""})
+    assert batching.compatible(plain, filled(template, {"unit": "乙", "link": ""}))
+    # A hyperlink made from the data adds a relationship the first document does not have.
+    linked = DocxTemplate(io.BytesIO(template))
+    link = RichText("網站", url_id=linked.build_url_id("https://example.org"))
+    linked.render({"unit": "乙", "link": link})
+    assert not batching.compatible(plain, linked.docx)
+
+
+@pytest.fixture(scope="module")
+def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnoserverConverter]:
+    settings = Settings.from_env({})
+    work = tmp_path_factory.mktemp("batching")
+    config = UnoserverConfig(
+        unoserver_python=settings.unoserver_python,
+        soffice_executable=settings.soffice_executable,
+        conversion_timeout=60,
+        start_timeout=90,
+        work_dir=work / "run",
+        log_file=work / "unoserver.log",
+    )
+    converter = UnoserverConverter(UnoserverProcess(config), 90, recycle_after=1000)
+    yield converter
+    converter.stop()
+
+
+def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
+    converter: UnoserverConverter, sample_template: bytes, sample_documents: list[dict[str, Any]]
+) -> None:
+    data = [document["data"] for document in sample_documents]
+    alone = [converter.convert(docx_bytes(filled(sample_template, d)), "pdf") for d in data]
+    documents = [filled(sample_template, d) for d in data]
+    assert all(batching.batchable(d) for d in documents)
+    combined = converter.convert(
+        docx_bytes(batching.combine(documents)), "pdf", batching.SPLIT_FILTER_OPTIONS
+    )
+    parts = batching.split(combined, [filled(sample_template, d) for d in data])
+
+    for one, part, unit in zip(alone, parts, data, strict=True):
+        single, cut = PdfReader(io.BytesIO(one)), PdfReader(io.BytesIO(part))
+        assert len(cut.pages) == len(single.pages)
+        assert squash(pdf_text(part)) == squash(pdf_text(one))
+        # Its own footer on every page, numbered from 1 (not the first document's footer).
+        for number, page in enumerate(cut.pages, start=1):
+            assert squash(f"{unit['unit']}·第{number}頁") in squash(page.extract_text())
+        assert cut.metadata.title == single.metadata.title == unit["title"]
+        assert [o.title for o in cut.outline if not isinstance(o, list)] == [
+            o.title for o in single.outline if not isinstance(o, list)
+        ]
+        assert not cut.named_destinations, "the cut markers stay out of the documents"
+
+
+def test_a_document_that_opens_with_a_table_is_cut_at_its_table(
+    converter: UnoserverConverter,
+) -> None:
+    document = docx.Document()
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "單位", "{{ unit }}"
+    document.add_paragraph("第一頁")
+    document.add_page_break()
+    document.add_paragraph("第二頁 {{ unit }}")
+    template = _saved(document)
+    units = ["甲校", "乙校", "丙校"]
+    combined = converter.convert(
+        docx_bytes(batching.combine([filled(template, {"unit": u}) for u in units])),
+        "pdf",
+        batching.SPLIT_FILTER_OPTIONS,
+    )
+    parts = batching.split(combined, [filled(template, {"unit": u}) for u in units])
+    for unit, part in zip(units, parts, strict=True):
+        reader = PdfReader(io.BytesIO(part))
+        assert len(reader.pages) == 2
+        assert squash(reader.pages[0].extract_text()).startswith(f"單位{unit}")
+        assert squash(f"第二頁{unit}") in squash(reader.pages[1].extract_text())
+
+
+def _saved(document: Any) -> bytes:
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
