@@ -21,6 +21,7 @@ from docrender.errors import (
     NotReady,
     UnsupportedFileType,
 )
+from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
 from docrender.storage import job_document_key, job_merged_key
 
@@ -45,8 +46,23 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
             "Send the job as JSON (Content-Type: application/json), or as multipart form data "
             "with a 'data' file."
         )
-    job = submit_job(services(), g.tenant, body)
-    return jsonify(job_json(job)), 202, {"Location": f"/v1/jobs/{job.id}"}
+    job, replayed = submit_job(services(), g.tenant, body, _idempotency_key())
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if replayed:  # the job an earlier request with this key made, as it is now
+        return jsonify(job_json(job)), 200, headers | {"Idempotent-Replayed": "true"}
+    return jsonify(job_json(job)), 202, headers
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
+        raise MalformedRequest(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters "
+            "(a UUID is a good choice)."
+        )
+    return key
 
 
 MAX_WAIT_SECONDS = 60

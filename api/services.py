@@ -8,6 +8,7 @@ import redis
 from flask import current_app
 
 from docrender.heartbeats import ConverterHeartbeats
+from docrender.idempotency import IdempotencyKeys
 from docrender.jobstore import JobStore
 from docrender.queue import DocumentQueue, make_celery
 from docrender.settings import Settings
@@ -22,6 +23,7 @@ class ApiServices:
     storage: Storage
     templates: TemplateRegistry
     jobs: JobStore
+    idempotency: IdempotencyKeys
     queue: DocumentQueue
     heartbeats: ConverterHeartbeats
 
@@ -40,6 +42,7 @@ class ApiServices:
             storage=storage,
             templates=TemplateRegistry(client, storage),
             jobs=JobStore(client, settings.retention_seconds),
+            idempotency=IdempotencyKeys(client, settings.retention_seconds),
             queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
         )

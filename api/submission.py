@@ -12,10 +12,17 @@ from typing import Any
 from werkzeug.datastructures import FileStorage
 
 from api.naming import document_names
-from api.schemas import parse_job
+from api.schemas import JobIn, parse_job
 from api.services import ApiServices
 from docrender.datafile import read_documents
-from docrender.errors import MalformedRequest, PayloadTooLarge, UnknownTemplate
+from docrender.errors import (
+    IdempotencyKeyReused,
+    MalformedRequest,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UnknownTemplate,
+)
+from docrender.idempotency import Claim, fingerprint, wait_for
 from docrender.jobstore import Job, NewDocument
 from docrender.settings import Settings
 from docrender.storage import job_template_key
@@ -46,7 +53,11 @@ def job_body_from_form(
     return body
 
 
-def submit_job(services: ApiServices, tenant: str, body: Any) -> Job:
+def submit_job(
+    services: ApiServices, tenant: str, body: Any, idempotency_key: str | None = None
+) -> tuple[Job, bool]:
+    """Validate, record and queue a job; return it and whether it is an earlier request's
+    (same ``idempotency_key`` and body) rather than a new one."""
     request = parse_job(body)
     limit = services.settings.max_documents_per_job
     if len(request.documents) > limit:
@@ -65,14 +76,52 @@ def submit_job(services: ApiServices, tenant: str, body: Any) -> Job:
 
     names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
     job_id = uuid.uuid4().hex
+    if idempotency_key is not None:
+        claim = services.idempotency.claim(tenant, idempotency_key, fingerprint(body), job_id)
+        if not claim.owner:
+            return _earlier_job(services, tenant, body, idempotency_key, claim), True
+        try:
+            return _create(services, tenant, job_id, template.id, request, names), False
+        except BaseException:
+            services.idempotency.release(tenant, idempotency_key, job_id)
+            raise
+    return _create(services, tenant, job_id, template.id, request, names), False
+
+
+def _earlier_job(services: ApiServices, tenant: str, body: Any, key: str, claim: Claim) -> Job:
+    if not claim.same_request:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different job request; send a new "
+            "key for a new job, or the same body to get the earlier job back."
+        )
+    # The first request may still be writing its job: wait for it, briefly.
+    job = wait_for(lambda: services.jobs.get(claim.job_id, tenant), seconds=10)
+    if job is not None:
+        return job
+    if not services.idempotency.still_claimed(tenant, key, claim.job_id):
+        # It failed and let the key go: this request makes the job itself.
+        return submit_job(services, tenant, body, key)[0]
+    raise ServiceUnavailable(
+        "An earlier request with this Idempotency-Key is still creating its job; retry shortly."
+    )
+
+
+def _create(
+    services: ApiServices,
+    tenant: str,
+    job_id: str,
+    template_id: str,
+    request: JobIn,
+    names: list[str],
+) -> Job:
     # The job keeps its own copy of the template (see job_template_key).
     services.storage.put(
-        job_template_key(job_id), services.storage.read(template_key(tenant, template.id))
+        job_template_key(job_id), services.storage.read(template_key(tenant, template_id))
     )
     job = services.jobs.create(
         job_id=job_id,
         tenant=tenant,
-        template=template.id,
+        template=template_id,
         template_key=job_template_key(job_id),
         output_format=request.format,
         documents=[

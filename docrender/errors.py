@@ -46,6 +46,10 @@ class NotReady(DocrenderError):
     status, code = 409, "not_ready"
 
 
+class IdempotencyKeyReused(DocrenderError):
+    status, code = 409, "idempotency_key_reused"
+
+
 class PayloadTooLarge(DocrenderError):
     status, code = 413, "payload_too_large"
 
