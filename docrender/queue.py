@@ -33,6 +33,10 @@ def make_celery(settings: Settings) -> Celery:
         # and goes back to the queue if the worker process dies while holding it.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # A task killed by the hard time limit goes back to the queue too (Celery would ack it
+        # as failed, leaving its documents "running" forever); the job store's crash count
+        # quarantines a document that keeps running into the limit.
+        task_acks_on_timeout=False,
         worker_prefetch_multiplier=1,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,

@@ -84,7 +84,7 @@ class UnoserverConverter:
             except xmlrpc.client.Fault as fault:
                 if "TimeoutError" in fault.faultString:
                     # unoserver gave up on a LibreOffice that hangs; it may not be dead yet.
-                    self._restart("a conversion timed out")
+                    self._discard("a conversion timed out", hung=True)
                     raise ConverterUnavailable(
                         "LibreOffice did not finish converting in time; retrying on a fresh "
                         "instance"
@@ -93,13 +93,13 @@ class UnoserverConverter:
                     raise ConversionFailed(
                         f"LibreOffice could not convert the document: {_fault_reason(fault)}"
                     ) from None
-                self._restart("it died during a conversion")
+                self._discard("it died during a conversion")
                 raise ConverterUnavailable(
                     f"LibreOffice stopped while converting ({_fault_reason(fault)}); retrying"
                 ) from None
             except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
                 # Refused, reset or timed out: the instance is dead or hung. Replace it.
-                self._restart(f"{exc.__class__.__name__}: {exc}")
+                self._discard(f"{exc.__class__.__name__}: {exc}", hung=True)
                 raise ConverterUnavailable(
                     f"LibreOffice did not answer ({exc.__class__.__name__}); retrying"
                 ) from None
@@ -130,23 +130,20 @@ class UnoserverConverter:
 
     def _ensure_running(self) -> None:
         if self.instance.alive() and self.conversions >= self.recycle_after:
-            self._restart(f"recycled after {self.conversions} conversions")
-        elif not self.instance.alive():
+            self._discard(f"recycled after {self.conversions} conversions")
+        if not self.instance.alive():
             if self.instance.port is not None:
                 log.warning("unoserver is gone; starting a new one")
             self.instance.stop()
             self.instance.start()
             self.conversions = 0
 
-    def _restart(self, reason: str) -> None:
-        log.warning("restarting unoserver: %s", reason)
-        self.instance.stop()
+    def _discard(self, reason: str, hung: bool = False) -> None:
+        """Stop the instance; the next conversion starts a new one. Not starting it here
+        keeps the failing task short: its retry (or the idle probe) pays for the start-up."""
+        log.warning("stopping unoserver: %s; the next conversion starts a new one", reason)
+        self.instance.stop(graceful=not hung)
         self.conversions = 0
-        try:
-            self.instance.start()
-        except ConverterUnavailable:
-            # The next conversion tries again; this one is already failing transiently.
-            log.exception("unoserver did not come back")
 
 
 _INDEX_FIELD = re.compile(

@@ -152,15 +152,17 @@ class UnoserverProcess:
             f"unoserver did not answer within {self.config.start_timeout}s of starting"
         )
 
-    def stop(self) -> None:
-        """Stop unoserver and its LibreOffice; nothing of them is left running."""
+    def stop(self, graceful: bool = True) -> None:
+        """Stop unoserver and its LibreOffice; nothing of them is left running. Not
+        ``graceful`` for an instance that hangs: a stopped or stuck LibreOffice would only
+        spend the grace period ignoring SIGTERM, time the task may not have."""
         process, self._process = self._process, None
         if process is not None:
             family = list({p.pid: p for p in self._family + _process_tree(process.pid)}.values())
             # SIGTERM to LibreOffice and unoserver together: LibreOffice exits cleanly, and
             # unoserver's own shutdown can block while a request is in flight.
-            _signal_all(family, signal.SIGTERM)
-            _, alive = psutil.wait_procs(family, timeout=5)
+            _signal_all(family, signal.SIGTERM if graceful else signal.SIGKILL)
+            _, alive = psutil.wait_procs(family, timeout=5 if graceful else 0)
             _signal_all(alive, signal.SIGKILL)
             psutil.wait_procs(alive, timeout=5)
             with contextlib.suppress(subprocess.TimeoutExpired):
