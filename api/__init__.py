@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api import errors, health, jobs, templates
+from api import errors, health, jobs, templates, tracing
 from api.services import ApiServices
+from docrender import logs
 from docrender.settings import Settings
 
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
     app.extensions["docrender"] = services or ApiServices.from_settings(settings)
 
     errors.register(app)
+    tracing.register(app)
     app.register_blueprint(health.bp)
     # Every /v1 blueprint checks the API key before its routes run.
     app.register_blueprint(templates.bp, url_prefix="/v1")
@@ -27,4 +29,5 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
 
 def create_app_from_env() -> Flask:
     """Entry point for gunicorn: ``gunicorn 'api:create_app_from_env()'``."""
+    logs.configure("api")
     return create_app(Settings.from_env())

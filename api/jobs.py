@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
+from api import tracing
 from api.auth import require_tenant
 from api.schemas import parse_json
 from api.services import services
@@ -46,7 +47,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
             "Send the job as JSON (Content-Type: application/json), or as multipart form data "
             "with a 'data' file."
         )
-    job, replayed = submit_job(services(), g.tenant, body, _idempotency_key())
+    job, replayed = submit_job(services(), g.tenant, body, _idempotency_key(), tracing.request_id())
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if replayed:  # the job an earlier request with this key made, as it is now
         return jsonify(job_json(job)), 200, headers | {"Idempotent-Replayed": "true"}

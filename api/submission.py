@@ -54,7 +54,11 @@ def job_body_from_form(
 
 
 def submit_job(
-    services: ApiServices, tenant: str, body: Any, idempotency_key: str | None = None
+    services: ApiServices,
+    tenant: str,
+    body: Any,
+    idempotency_key: str | None = None,
+    request_id: str = "",
 ) -> tuple[Job, bool]:
     """Validate, record and queue a job; return it and whether it is an earlier request's
     (same ``idempotency_key`` and body) rather than a new one."""
@@ -79,16 +83,18 @@ def submit_job(
     if idempotency_key is not None:
         claim = services.idempotency.claim(tenant, idempotency_key, fingerprint(body), job_id)
         if not claim.owner:
-            return _earlier_job(services, tenant, body, idempotency_key, claim), True
+            return _earlier_job(services, tenant, body, idempotency_key, claim, request_id), True
         try:
-            return _create(services, tenant, job_id, template.id, request, names), False
+            return _create(services, tenant, job_id, template.id, request, names, request_id), False
         except BaseException:
             services.idempotency.release(tenant, idempotency_key, job_id)
             raise
-    return _create(services, tenant, job_id, template.id, request, names), False
+    return _create(services, tenant, job_id, template.id, request, names, request_id), False
 
 
-def _earlier_job(services: ApiServices, tenant: str, body: Any, key: str, claim: Claim) -> Job:
+def _earlier_job(
+    services: ApiServices, tenant: str, body: Any, key: str, claim: Claim, request_id: str
+) -> Job:
     if not claim.same_request:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used for a different job request; send a new "
@@ -100,7 +106,7 @@ def _earlier_job(services: ApiServices, tenant: str, body: Any, key: str, claim:
         return job
     if not services.idempotency.still_claimed(tenant, key, claim.job_id):
         # It failed and let the key go: this request makes the job itself.
-        return submit_job(services, tenant, body, key)[0]
+        return submit_job(services, tenant, body, key, request_id)[0]
     raise ServiceUnavailable(
         "An earlier request with this Idempotency-Key is still creating its job; retry shortly."
     )
@@ -113,6 +119,7 @@ def _create(
     template_id: str,
     request: JobIn,
     names: list[str],
+    request_id: str,
 ) -> Job:
     # The job keeps its own copy of the template (see job_template_key).
     services.storage.put(
@@ -127,6 +134,7 @@ def _create(
         documents=[
             NewDocument(name, doc.data) for name, doc in zip(names, request.documents, strict=True)
         ],
+        request_id=request_id,
     )
     services.queue.enqueue(job_id, list(range(len(request.documents))))
     return job

@@ -193,6 +193,8 @@ class WorkItem:
     format: str
     template_key: str
     data: dict[str, Any]
+    tenant: str = ""
+    request_id: str = ""  # of the request that submitted the job
 
 
 class JobStore:
@@ -224,8 +226,10 @@ class JobStore:
         template_key: str,
         output_format: str,
         documents: Sequence[NewDocument],
+        request_id: str = "",
     ) -> Job:
-        """Write the whole job in one transaction: either all of it exists or none."""
+        """Write the whole job in one transaction: either all of it exists or none.
+        ``request_id``: the submitting request's X-Request-ID, for the workers' logs."""
         job_key, docs_key, data_key = self._keys(job_id)
         created_at = utcnow_iso()
         states = [DocumentState(i, doc.name, QUEUED, None) for i, doc in enumerate(documents)]
@@ -241,6 +245,7 @@ class JobStore:
                 "finished_at": "",
                 "total": len(documents),
                 "done": 0,
+                "request_id": request_id,
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -301,12 +306,14 @@ class JobStore:
         if status != RUNNING:
             return None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(job_key, ["format", "template_key"])
+        pipe.hmget(job_key, ["format", "template_key", "tenant", "request_id"])
         pipe.hget(data_key, str(index))
-        (output_format, template_key), data = pipe.execute()
+        (output_format, template_key, tenant, request_id), data = pipe.execute()
         if output_format is None or data is None:
             return None
-        return WorkItem(job_id, index, output_format, template_key, json.loads(data))
+        return WorkItem(
+            job_id, index, output_format, template_key, json.loads(data), tenant, request_id or ""
+        )
 
     def finish_document(
         self, job_id: str, index: int, status: str, error: dict[str, str] | None = None

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import logging
-
+from docrender import logs
 from docrender.queue import QUEUES_BY_PRIORITY
 from docrender.settings import Settings
 from workers.celery_app import make_worker_celery
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure("worker")
     settings = Settings.from_env()
     app = make_worker_celery(settings)
     app.worker_main(

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from docx.document import Document
 
+from docrender import logs
 from docrender.errors import (
     ConversionFailed,
     ConverterUnavailable,
@@ -53,9 +54,12 @@ def render_documents(
 ) -> list[str | None]:
     """Produce documents ``indexes`` of job ``job_id``; return each one's final state, or None
     where there was nothing to do (job expired, or the document already finished)."""
-    if len(indexes) == 1 or services.jobs.interrupted(job_id, indexes):
-        return [render_document(job_id, i, services, last_attempt=last_attempt) for i in indexes]
-    return _render_together(job_id, indexes, services, last_attempt)
+    with logs.bind(job_id=job_id):
+        if len(indexes) == 1 or services.jobs.interrupted(job_id, indexes):
+            return [
+                render_document(job_id, i, services, last_attempt=last_attempt) for i in indexes
+            ]
+        return _render_together(job_id, indexes, services, last_attempt)
 
 
 def render_document(
@@ -68,6 +72,11 @@ def render_document(
         return fail_document(services, job_id, index, exc.code, exc.message)
     if work is None:
         return None
+    with logs.bind(job_id=job_id, document=index, tenant=work.tenant, request_id=work.request_id):
+        return _make_alone(services, work, last_attempt)
+
+
+def _make_alone(services: RenderServices, work: WorkItem, last_attempt: bool) -> str:
     try:
         template = services.storage.read(work.template_key)
         filled = docx_bytes(fill_template(template, work.data, services.render_timeout))
@@ -96,18 +105,30 @@ def _render_together(
         else:
             works.append(work)
     if works:
-        unfinished = list(works)
-        try:
-            template = services.storage.read(works[0].template_key)
-            for work, status in _produce(services, template, works):
-                outcomes[work.index] = status
-                unfinished.remove(work)
-        except DocrenderError as exc:
-            statuses = _failed(services, unfinished, exc, last_attempt)
-            outcomes.update(
-                (work.index, status) for work, status in zip(unfinished, statuses, strict=True)
-            )
+        with logs.bind(tenant=works[0].tenant, request_id=works[0].request_id,
+                       documents=[work.index for work in works]):  # fmt: skip
+            _make_together(services, works, outcomes, last_attempt)
     return [outcomes[index] for index in indexes]
+
+
+def _make_together(
+    services: RenderServices,
+    works: list[WorkItem],
+    outcomes: dict[int, str | None],
+    last_attempt: bool,
+) -> None:
+    """Record each of ``works``' final state in ``outcomes`` as it is reached."""
+    unfinished = list(works)
+    try:
+        template = services.storage.read(works[0].template_key)
+        for work, status in _produce(services, template, works):
+            outcomes[work.index] = status
+            unfinished.remove(work)
+    except DocrenderError as exc:
+        statuses = _failed(services, unfinished, exc, last_attempt)
+        outcomes.update(
+            (work.index, status) for work, status in zip(unfinished, statuses, strict=True)
+        )
 
 
 def _produce(

@@ -5,6 +5,7 @@ alone: same pages, same text, its own footer and page numbers."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import Tenant, worker_log
-from tests.helpers import pdf_text, squash
+from tests.helpers import make_docx, pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -37,3 +38,24 @@ def test_a_jobs_reports_converted_together_read_like_each_converted_alone(
         assert squash(pdf_text(cut)) == squash(pdf_text(reference))
         last = len(cut_pages)
         assert squash(f"{sent['data']['unit']}·第{last}頁") in squash(cut_pages[-1].extract_text())
+
+
+def test_the_workers_log_lines_name_the_request_tenant_job_and_documents(
+    tenant: Tenant, data_dir: Path
+) -> None:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    submitted = tenant.post(
+        "/v1/jobs",
+        json={"template": template, "documents": [{"data": {"unit": u}} for u in "甲乙丙"]},
+        headers={"X-Request-ID": "trace-batching-1"},
+    ).get_json()
+    tenant.wait_for(submitted["id"])
+    lines = [json.loads(line) for line in worker_log(data_dir).read_text().splitlines()
+             if line.startswith("{")]  # fmt: skip
+    about_job = [line for line in lines if line.get("job_id") == submitted["id"]]
+    assert about_job, "no structured log line names the job"
+    for line in about_job:
+        assert line["request_id"] == "trace-batching-1"
+        assert line["tenant"] == tenant.name
+        assert line["service"] == "worker"
+        assert set(line["documents"]) <= {0, 1, 2}
