@@ -18,6 +18,7 @@ def require_tenant() -> None:
     tenant = _tenant_for(presented.strip())
     if tenant is None:
         raise Unauthorized("The API key is not valid; check it or ask for a new one.")
+    services().rate_limit.check(tenant)
     g.tenant = tenant
 
 

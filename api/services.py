@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import redis
 from flask import current_app
 
+from api.rate_limit import TenantRateLimit
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.idempotency import IdempotencyKeys
 from docrender.jobstore import JobStore
@@ -26,6 +27,7 @@ class ApiServices:
     idempotency: IdempotencyKeys
     queue: DocumentQueue
     heartbeats: ConverterHeartbeats
+    rate_limit: TenantRateLimit
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiServices:
@@ -45,6 +47,7 @@ class ApiServices:
             idempotency=IdempotencyKeys(client, settings.retention_seconds),
             queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
+            rate_limit=TenantRateLimit(settings.require_redis_url(), settings.rate_limit),
         )
 
 

@@ -82,6 +82,14 @@ class InvalidNamePattern(DocrenderError):
     status, code = 422, "invalid_name_pattern"
 
 
+class RateLimited(DocrenderError):
+    status, code = 429, "rate_limited"
+
+    def __init__(self, message: str, details: Any = None, retry_after: int = 1) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(DocrenderError):
     status, code = 503, "service_unavailable"
     retry_after: ClassVar[int] = 5

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import limits
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -38,6 +40,8 @@ class Settings:
     max_template_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 50 * 1024 * 1024
     max_documents_per_job: int = 1000
+    # Requests per tenant (every /v1 route), across all API processes: the `limits` syntax.
+    rate_limit: str = "100/second"
     # Jobs of at most this many documents jump ahead of bulk batches.
     interactive_max_documents: int = 5
     # Documents of one job a task makes, converted together where they can be (1: one each).
@@ -84,6 +88,13 @@ class Settings:
             )
         if self.storage != "local":
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
+        try:
+            limits.parse(self.rate_limit)
+        except ValueError:
+            raise SettingsError(
+                f"DOCRENDER_RATE_LIMIT={self.rate_limit!r} is not a rate such as 100/second "
+                "or 3000/minute"
+            ) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -113,6 +124,7 @@ class Settings:
         number("DOCRENDER_MAX_TEMPLATE_BYTES", "max_template_bytes")
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
+        text("DOCRENDER_RATE_LIMIT", "rate_limit")
         number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
         number("DOCRENDER_BATCH_SIZE", "batch_size")
         number("DOCRENDER_RENDER_TIMEOUT", "render_timeout", duration=True)
