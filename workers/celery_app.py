@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 from celery import Celery
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from docrender.errors import ConverterUnavailable
@@ -111,6 +111,9 @@ class WorkerRuntime:
             self._heartbeats.forget(self._name)  # /readyz stops counting it at once
 
 
+REDIS_OUTAGE_PAUSE_SECONDS = 2
+
+
 def make_worker_celery(settings: Settings) -> Celery:
     app = make_celery(settings)
     runtime = WorkerRuntime(settings, DocumentQueue(app, settings))
@@ -127,6 +130,15 @@ def make_worker_celery(settings: Settings) -> Celery:
             )
         except ConverterUnavailable as exc:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            # The job store is out of reach, so no outcome can be recorded: give the message
+            # back (if even that fails, Redis restores it after the visibility timeout) and
+            # make these documents once Redis is back. The pause keeps an outage from
+            # turning into a tight loop of deliveries.
+            log.warning("job %s documents %s: job store unreachable (%s); requeued",
+                        job_id, indexes, exc)  # fmt: skip
+            time.sleep(REDIS_OUTAGE_PAUSE_SECONDS)
+            raise Reject(exc, requeue=True) from None
         except SoftTimeLimitExceeded:
             # Documents already finished keep their outcome (a final state is never changed).
             return fail_documents(
