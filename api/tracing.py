@@ -29,8 +29,7 @@ def _start() -> None:
     given = request.headers.get(HEADER, "")
     # An unusable id is replaced rather than refused: tracing must never fail a request.
     g.request_id = given if _ACCEPTABLE.match(given) else uuid.uuid4().hex
-    g.log_context = logs.bind(request_id=g.request_id)
-    g.log_context.__enter__()
+    g.log_token = logs.push(request_id=g.request_id)
 
 
 def _echo(response: Response) -> Response:
@@ -39,6 +38,6 @@ def _echo(response: Response) -> Response:
 
 
 def _end(_: BaseException | None) -> None:
-    context = g.pop("log_context", None)
-    if context is not None:
-        context.__exit__(None, None, None)
+    token = g.pop("log_token", None)
+    if token is not None:
+        logs.pop(token)

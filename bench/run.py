@@ -111,7 +111,7 @@ class Sampler:
         rss = office_rss = 0
         for process in self._processes():
             with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess):
-                memory, times, kind = process.memory_info().rss, process.cpu_times(), None
+                memory, times = process.memory_info().rss, process.cpu_times()
                 kind = (
                     self._cpu[process.pid][0] if process.pid in self._cpu else process_kind(process)
                 )

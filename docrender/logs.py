@@ -23,15 +23,20 @@ _CONTEXT: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("log_c
 
 @contextlib.contextmanager
 def bind(**fields: Any) -> Iterator[None]:
-    token = _CONTEXT.set({**_CONTEXT.get(), **fields})
+    token = push(**fields)
     try:
         yield
     finally:
-        _CONTEXT.reset(token)
+        pop(token)
 
 
-def bound() -> dict[str, Any]:
-    return dict(_CONTEXT.get())
+def push(**fields: Any) -> contextvars.Token[dict[str, Any]]:
+    """``bind`` for a context that opens and closes in separate hooks (a Flask request)."""
+    return _CONTEXT.set({**_CONTEXT.get(), **fields})
+
+
+def pop(token: contextvars.Token[dict[str, Any]]) -> None:
+    _CONTEXT.reset(token)
 
 
 class _ContextFilter(logging.Filter):

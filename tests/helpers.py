@@ -6,8 +6,12 @@ import io
 import re
 import subprocess
 import tempfile
+from pathlib import Path
 
 import docx
+
+from docrender.settings import Settings
+from workers.supervisor import UnoserverConfig
 
 
 def make_docx(*paragraphs: str, footer: str | None = None) -> bytes:
@@ -61,3 +65,16 @@ def characters_without_glyph(text: str, family: str) -> set[str]:
     fonts = TTCollection(path).fonts if path.endswith(".ttc") else [TTFont(path)]
     covered = set(fonts[0].getBestCmap())
     return {ch for ch in set(text) if not ch.isspace() and ord(ch) not in covered}
+
+
+def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
+    """A converter instance of the tests' own, with its profile and log under ``work``."""
+    settings = Settings.from_env({})
+    return UnoserverConfig(
+        unoserver_python=settings.unoserver_python,
+        soffice_executable=settings.soffice_executable,
+        conversion_timeout=conversion_timeout,
+        start_timeout=90,
+        work_dir=work / "run",
+        log_file=work / "unoserver.log",
+    )

@@ -72,21 +72,10 @@ def render_document(
         return fail_document(services, job_id, index, exc.code, exc.message)
     if work is None:
         return None
+    outcomes: dict[int, str | None] = {}
     with logs.bind(job_id=job_id, document=index, tenant=work.tenant, request_id=work.request_id):
-        return _make_alone(services, work, last_attempt)
-
-
-def _make_alone(services: RenderServices, work: WorkItem, last_attempt: bool) -> str:
-    try:
-        template = services.storage.read(work.template_key)
-        filled = docx_bytes(fill_template(template, work.data, services.render_timeout))
-        output = (
-            filled if work.format == "docx" else services.converter.convert(filled, work.format)
-        )
-        _store(services, work, output)
-    except DocrenderError as exc:
-        return _failed(services, [work], exc, last_attempt)[0]
-    return _succeeded(services, work)
+        _make(services, [work], outcomes, last_attempt)
+    return outcomes[index]
 
 
 def _render_together(
@@ -107,11 +96,11 @@ def _render_together(
     if works:
         with logs.bind(tenant=works[0].tenant, request_id=works[0].request_id,
                        documents=[work.index for work in works]):  # fmt: skip
-            _make_together(services, works, outcomes, last_attempt)
+            _make(services, works, outcomes, last_attempt)
     return [outcomes[index] for index in indexes]
 
 
-def _make_together(
+def _make(
     services: RenderServices,
     works: list[WorkItem],
     outcomes: dict[int, str | None],
@@ -148,7 +137,8 @@ def _produce(
             _store(services, work, docx_bytes(document))
             yield work, _succeeded(services, work)
         return
-    together, alone = _group_for_conversion(filled)
+    # One document has nothing to share a conversion with: skip the checks.
+    together, alone = _group_for_conversion(filled) if len(filled) > 1 else ([], filled)
     if len(together) > 1:
         try:
             pdfs = _convert_combined([document for _, document in together], services.converter)

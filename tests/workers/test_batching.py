@@ -15,12 +15,12 @@ from docx.oxml.ns import qn
 from docxtpl import DocxTemplate, RichText
 from pypdf import PdfReader
 
-from docrender.settings import Settings
-from tests.helpers import make_docx, pdf_text, squash
+from tests.conftest import processes_using
+from tests.helpers import make_docx, pdf_text, squash, unoserver_config
 from workers import batching
 from workers.converter import UnoserverConverter
 from workers.render import docx_bytes, fill_template
-from workers.supervisor import UnoserverConfig, UnoserverProcess
+from workers.supervisor import UnoserverProcess
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
@@ -88,19 +88,13 @@ def test_documents_whose_data_added_relationships_do_not_combine() -> None:
 
 @pytest.fixture(scope="module")
 def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnoserverConverter]:
-    settings = Settings.from_env({})
     work = tmp_path_factory.mktemp("batching")
-    config = UnoserverConfig(
-        unoserver_python=settings.unoserver_python,
-        soffice_executable=settings.soffice_executable,
-        conversion_timeout=60,
-        start_timeout=90,
-        work_dir=work / "run",
-        log_file=work / "unoserver.log",
+    converter = UnoserverConverter(
+        UnoserverProcess(unoserver_config(work, conversion_timeout=60)), 90, recycle_after=1000
     )
-    converter = UnoserverConverter(UnoserverProcess(config), 90, recycle_after=1000)
     yield converter
     converter.stop()
+    assert not processes_using(work), "LibreOffice or unoserver left running"
 
 
 def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(

@@ -12,25 +12,17 @@ import psutil
 import pytest
 
 from docrender.errors import ConverterUnavailable
-from docrender.settings import Settings
 from tests.conftest import processes_using
-from tests.helpers import make_docx, pdf_text
+from tests.helpers import make_docx, pdf_text, unoserver_config
 from workers.converter import UnoserverConverter
-from workers.supervisor import UnoserverConfig, UnoserverProcess
+from workers.supervisor import UnoserverProcess
 
 DOCUMENT = make_docx("轉換測試 conversion test")
 
 
 @pytest.fixture
-def converter(settings: Settings, tmp_path: Path) -> Iterator[UnoserverConverter]:
-    config = UnoserverConfig(
-        unoserver_python=settings.unoserver_python,
-        soffice_executable=settings.soffice_executable,
-        conversion_timeout=20,
-        start_timeout=90,
-        work_dir=tmp_path / "run",
-        log_file=tmp_path / "unoserver.log",
-    )
+def converter(tmp_path: Path) -> Iterator[UnoserverConverter]:
+    config = unoserver_config(tmp_path, conversion_timeout=20)
     converter = UnoserverConverter(UnoserverProcess(config), client_timeout=5, recycle_after=3)
     yield converter
     converter.stop()
