@@ -6,6 +6,8 @@ import io
 import re
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
@@ -78,3 +80,11 @@ def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
         work_dir=work / "run",
         log_file=work / "unoserver.log",
     )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not true within {timeout}s"
+        time.sleep(0.05)

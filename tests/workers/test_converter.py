@@ -13,7 +13,7 @@ import pytest
 
 from docrender.errors import ConverterUnavailable
 from tests.conftest import processes_using
-from tests.helpers import make_docx, pdf_text, unoserver_config
+from tests.helpers import make_docx, pdf_text, unoserver_config, wait_until
 from workers.converter import UnoserverConverter
 from workers.supervisor import UnoserverProcess
 
@@ -51,6 +51,10 @@ def test_killed_libreoffice_is_replaced_before_the_next_document(
     assert converts(converter)
     first = soffice_of(converter)
     os.kill(first.pid, signal.SIGKILL)
+    # SIGKILL lands asynchronously: wait until the death is visible, as it is to a worker
+    # picking up its next document. (A conversion already in flight when LibreOffice dies fails
+    # transiently instead, and its task is retried: test_tasks and the fault tests cover that.)
+    wait_until(lambda: not converter.instance.alive())
     # The converter notices the dead instance and starts a new one: the document converts.
     assert converts(converter)
     assert soffice_of(converter).pid != first.pid
