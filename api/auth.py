@@ -1,4 +1,5 @@
-"""Bearer API keys. A key belongs to one tenant; routes read the tenant from ``g.tenant``."""
+"""Bearer API keys, from the configuration or the key store (docrender/keystore.py). A key
+belongs to one tenant; routes read the tenant from ``g.tenant``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ def require_tenant() -> None:
 
 
 def _tenant_for(presented: str) -> str | None:
-    # Compare against every key in constant time, so timing reveals nothing about keys.
+    """The tenant of a configured key (DOCRENDER_API_KEYS) or of a live key in the store."""
+    # Compare against every configured key in constant time, so timing reveals nothing.
     found = None
     for key, tenant in services().settings.api_keys.items():
         if hmac.compare_digest(key.encode(), presented.encode()):
             found = tenant
-    return found
+    return found or services().keys.tenant_for(presented)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 import time
 import zipfile
-from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
@@ -23,6 +22,7 @@ from docrender.errors import (
     UnsupportedFileType,
 )
 from docrender.idempotency import MAX_KEY_LENGTH
+from docrender.job_json import job_json
 from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
 from docrender.storage import job_document_key, job_merged_key
 
@@ -176,34 +176,6 @@ def attachment(filename: str, fallback: str) -> str:
     if filename.isascii() and '"' not in filename:
         return f'attachment; filename="{filename}"'
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
-def job_json(job: Job) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "status": job.status,
-        "template": job.template,
-        "format": job.format,
-        "created_at": job.created_at,
-        "finished_at": job.finished_at,
-        "progress": {
-            "total": len(job.documents),
-            "succeeded": job.succeeded,
-            "failed": job.failed,
-        },
-        "documents": [
-            {
-                "index": doc.index,
-                "name": doc.name,
-                "status": doc.status,
-                "error": doc.error,
-                "url": f"/v1/jobs/{job.id}/documents/{doc.index}"
-                if doc.status == SUCCEEDED
-                else None,
-            }
-            for doc in job.documents
-        ],
-    }
 
 
 def _wait_seconds(raw: str | None) -> float:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from docrender.errors import MalformedRequest, ValidationFailed
 from docrender.strict_json import parse_strict_json
+from docrender.webhooks import MAX_URL_LENGTH
 
 
 class DocumentIn(BaseModel):
@@ -28,6 +29,8 @@ class JobIn(BaseModel):
     # A name pattern for every document without a name of its own.
     name: str | None = Field(default=None, max_length=500)
     documents: list[DocumentIn] = Field(min_length=1)
+    # POSTed the finished job, signed (docrender/webhooks.py).
+    callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
 
 
 def parse_json(raw: bytes) -> Any:

@@ -11,10 +11,12 @@ from api.rate_limit import TenantRateLimit
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.idempotency import IdempotencyKeys
 from docrender.jobstore import JobStore
+from docrender.keystore import KeyStore
 from docrender.queue import DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
 from docrender.template_registry import TemplateRegistry
+from docrender.webhooks import WebhookSecrets
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class ApiServices:
     queue: DocumentQueue
     heartbeats: ConverterHeartbeats
     rate_limit: TenantRateLimit
+    keys: KeyStore
+    webhook_secrets: WebhookSecrets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ApiServices:
@@ -38,6 +42,7 @@ class ApiServices:
             socket_connect_timeout=2,
         )
         storage = storage_from_settings(settings)
+        keys = KeyStore(client)
         return cls(
             settings=settings,
             redis=client,
@@ -48,6 +53,8 @@ class ApiServices:
             queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
             rate_limit=TenantRateLimit(settings.require_redis_url(), settings.rate_limit),
+            keys=keys,
+            webhook_secrets=WebhookSecrets(settings.webhook_secrets, keys),
         )
 
 

@@ -20,7 +20,9 @@ from docrender.errors import (
     MalformedRequest,
     PayloadTooLarge,
     ServiceUnavailable,
+    TooManyQueuedDocuments,
     UnknownTemplate,
+    WebhookSecretMissing,
 )
 from docrender.idempotency import Claim, fingerprint, wait_for
 from docrender.jobstore import Job, NewDocument
@@ -28,6 +30,7 @@ from docrender.settings import Settings
 from docrender.storage import job_template_key
 from docrender.template_registry import template_key
 from docrender.validation import check_documents
+from docrender.webhooks import check_callback_url
 
 _BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -77,6 +80,8 @@ def submit_job(
         )
     if request.strict:
         check_documents(template.variables, template.loops, [d.data for d in request.documents])
+    if request.callback_url is not None:
+        _check_callback(services, tenant, request.callback_url)
 
     names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
     job_id = uuid.uuid4().hex
@@ -112,6 +117,26 @@ def _earlier_job(
     )
 
 
+def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
+    check_callback_url(url, services.settings.webhook_allow_private)
+    if services.webhook_secrets.for_tenant(tenant) is None:
+        raise WebhookSecretMissing(
+            f"Tenant {tenant!r} has no webhook secret to sign callbacks with; ask the operator "
+            "to run 'docrender keys create' for it or to set DOCRENDER_WEBHOOK_SECRETS.",
+        )
+
+
+def _reserve_room(services: ApiServices, tenant: str, count: int) -> None:
+    cap = services.settings.max_queued_documents
+    if not services.jobs.reserve_unfinished(tenant, count, cap):
+        raise TooManyQueuedDocuments(
+            f"Your jobs already hold nearly {cap} unfinished documents, the most a tenant may "
+            f"queue; wait for some to finish before adding {count} more.",
+            {"limit": cap, "documents": count},
+            retry_after=30,
+        )
+
+
 def _create(
     services: ApiServices,
     tenant: str,
@@ -121,20 +146,27 @@ def _create(
     names: list[str],
     request_id: str,
 ) -> Job:
-    # The job keeps its own copy of the template (see job_template_key).
-    services.storage.put(
-        job_template_key(job_id), services.storage.read(template_key(tenant, template_id))
-    )
-    job = services.jobs.create(
-        job_id=job_id,
-        tenant=tenant,
-        template=template_id,
-        template_key=job_template_key(job_id),
-        output_format=request.format,
-        documents=[
-            NewDocument(name, doc.data) for name, doc in zip(names, request.documents, strict=True)
-        ],
-        request_id=request_id,
-    )
+    _reserve_room(services, tenant, len(request.documents))
+    try:
+        # The job keeps its own copy of the template (see job_template_key).
+        services.storage.put(
+            job_template_key(job_id), services.storage.read(template_key(tenant, template_id))
+        )
+        job = services.jobs.create(
+            job_id=job_id,
+            tenant=tenant,
+            template=template_id,
+            template_key=job_template_key(job_id),
+            output_format=request.format,
+            documents=[
+                NewDocument(name, doc.data)
+                for name, doc in zip(names, request.documents, strict=True)
+            ],
+            request_id=request_id,
+            callback_url=request.callback_url,
+        )
+    except BaseException:
+        services.jobs.release_unfinished(tenant, len(request.documents))
+        raise
     services.queue.enqueue(job_id, list(range(len(request.documents))))
     return job

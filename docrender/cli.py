@@ -3,9 +3,11 @@
     docrender submit TEMPLATE.docx DATA --out DIR [--merged] [--zip] ...
     docrender inspect TEMPLATE.docx
     docrender validate TEMPLATE.docx DATA
+    docrender keys create TENANT | keys list | keys revoke KEY_ID
 
 Against `make run` on this machine it needs no --server or --key: it reads the development
-key make run keeps under the data directory.
+key make run keeps under the data directory. `keys` talks to Redis directly (an operator's
+tool): DOCRENDER_REDIS_URL, or the private Redis `make run` started.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import redis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from docrender.datafile import read_documents
 from docrender.errors import DocrenderError
-from docrender.settings import PROJECT_ROOT
+from docrender.keystore import KeyStore
+from docrender.settings import PROJECT_ROOT, TENANT_NAME, Settings, SettingsError
+from docrender.stack import REDIS_URL_FILE
 from docrender.templating import inspect_template
 from docrender.validation import check_documents
 
@@ -52,6 +57,9 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
     except DocrenderError as exc:
         console.print(f"[red]error:[/red] {exc.message}")
         _print_details(exc.details)
+        return EXIT_ERROR
+    except redis.RedisError as exc:
+        console.print(f"[red]error:[/red] Redis: {exc}")
         return EXIT_ERROR
 
 
@@ -94,6 +102,23 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("template", type=Path)
     validate.add_argument("data", type=Path)
     validate.set_defaults(run=_validate)
+
+    keys = commands.add_parser(
+        "keys", help="manage API keys in the key store",
+        description="API keys kept in Redis, besides DOCRENDER_API_KEYS. A key is shown "
+        "once, when created; the store keeps only its hash.",
+    )  # fmt: skip
+    key_commands = keys.add_subparsers(required=True, metavar="ACTION")
+    create = key_commands.add_parser(
+        "create", help="a new key for TENANT (and its webhook secret, made on first use)"
+    )
+    create.add_argument("tenant")
+    create.set_defaults(run=_keys_create)
+    listing = key_commands.add_parser("list", help="every key: id, tenant, created, revoked")
+    listing.set_defaults(run=_keys_list)
+    revoke = key_commands.add_parser("revoke", help="refuse KEY_ID from the next request on")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=_keys_revoke)
     return parser
 
 
@@ -124,6 +149,56 @@ def _validate(args: argparse.Namespace, _: Any) -> int:
         return EXIT_FAILED_DOCUMENTS
     print(f"all {len(documents)} documents of {args.data.name} fit {args.template.name}")
     return EXIT_OK
+
+
+# --- keys -------------------------------------------------------------------------------
+
+
+def _keys_create(args: argparse.Namespace, _: Any) -> int:
+    if not TENANT_NAME.fullmatch(args.tenant):
+        raise CliError(f"tenant {args.tenant!r} may only use letters, digits, '_', '.', '-'")
+    store = _key_store()
+    record, key = store.create(args.tenant)
+    secret = store.ensure_webhook_secret(args.tenant)
+    print(f"key id:         {record.id}")
+    print(f"tenant:         {record.tenant}")
+    print(f"API key:        {key}")
+    print(f"webhook secret: {secret}")
+    console.print("The API key is shown only now; store it safely.")
+    return EXIT_OK
+
+
+def _keys_list(args: argparse.Namespace, _: Any) -> int:
+    records = _key_store().list()
+    if not records:
+        console.print("no keys in the store (keys from DOCRENDER_API_KEYS are not listed)")
+    for record in records:
+        state = f"revoked {record.revoked_at}" if record.revoked_at else "live"
+        print(f"{record.id}  {record.tenant:<20} created {record.created_at}  {state}")
+    return EXIT_OK
+
+
+def _keys_revoke(args: argparse.Namespace, _: Any) -> int:
+    if not _key_store().revoke(args.key_id):
+        raise CliError(f"there is no live key {args.key_id!r}; `docrender keys list` shows them")
+    print(f"revoked {args.key_id}")
+    return EXIT_OK
+
+
+def _key_store() -> KeyStore:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise CliError(f"configuration: {exc}") from None
+    url = settings.redis_url or _make_run_redis_url(settings.data_dir)
+    return KeyStore(redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3))
+
+
+def _make_run_redis_url(data_dir: Path) -> str:
+    path = data_dir / REDIS_URL_FILE
+    if not path.exists():
+        raise CliError("no Redis: set DOCRENDER_REDIS_URL, or start `make run`")
+    return path.read_text().strip()
 
 
 # --- submit -----------------------------------------------------------------------------

@@ -82,12 +82,24 @@ class InvalidNamePattern(DocrenderError):
     status, code = 422, "invalid_name_pattern"
 
 
+class CallbackUrlRefused(DocrenderError):
+    status, code = 422, "callback_url_refused"
+
+
+class WebhookSecretMissing(DocrenderError):
+    status, code = 422, "webhook_secret_missing"
+
+
 class RateLimited(DocrenderError):
     status, code = 429, "rate_limited"
 
     def __init__(self, message: str, details: Any = None, retry_after: int = 1) -> None:
         super().__init__(message, details)
         self.retry_after = retry_after
+
+
+class TooManyQueuedDocuments(RateLimited):
+    code = "too_many_queued_documents"
 
 
 class ServiceUnavailable(DocrenderError):

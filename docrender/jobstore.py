@@ -2,12 +2,18 @@
 
 Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, format, template_key, created_at,
-                               finished_at, total, done, merged
+                               finished_at, total, done, merged, request_id, callback_url,
+                               callback_status, callback_attempts, callback_last_error,
+                               callback_delivery
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
 
 State changes of a document are Lua scripts, so that a re-delivered task can neither count a
 document twice nor move a finished document back to running.
+
+Per tenant, ``docrender:tenant:<tenant>:unfinished`` counts its documents accepted and not yet
+finished (the cap on queued documents). The scripts that finish, cancel or re-queue documents
+keep it in step; they build its key from the job's tenant, which a standalone Redis allows.
 """
 
 from __future__ import annotations
@@ -75,6 +81,8 @@ end
 doc.status = ARGV[2]
 doc.error = cjson.decode(ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+if tenant then redis.call('DECR', 'docrender:tenant:' .. tenant .. ':unfinished') end
 local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
 if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
   redis.call('HSET', KEYS[1], 'finished_at', ARGV[4])
@@ -97,6 +105,10 @@ for i = 1, #docs, 2 do
   end
 end
 if cancelled > 0 then
+  local tenant = redis.call('HGET', KEYS[1], 'tenant')
+  if tenant then
+    redis.call('DECRBY', 'docrender:tenant:' .. tenant .. ':unfinished', cancelled)
+  end
   local done = redis.call('HINCRBY', KEYS[1], 'done', cancelled)
   if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
     redis.call('HSET', KEYS[1], 'finished_at', ARGV[1])
@@ -121,12 +133,44 @@ for i = 1, #docs, 2 do
   end
 end
 if #again > 0 then
+  local tenant = redis.call('HGET', KEYS[1], 'tenant')
+  if tenant then
+    redis.call('INCRBY', 'docrender:tenant:' .. tenant .. ':unfinished', #again)
+  end
   redis.call('HINCRBY', KEYS[1], 'done', -#again)
   redis.call('HSET', KEYS[1], 'finished_at', '', 'merged', '')
 end
 return again
 """
 
+
+# Reserves room for ARGV[1] more unfinished documents of a tenant, unless that would pass the
+# cap ARGV[2]. Returns 1 when reserved, 0 when over the cap.
+_RESERVE_UNFINISHED = """
+local unfinished = tonumber(redis.call('GET', KEYS[1]) or '0')
+if unfinished + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+return 1
+"""
+
+# A finished job's webhook: a new delivery (ARGV[1]) replaces any earlier one, whose
+# remaining retries then stop. Returns the callback URL, or nil when the job has none.
+_START_CALLBACK = """
+local url = redis.call('HGET', KEYS[1], 'callback_url')
+if not url or url == '' then return nil end
+redis.call('HSET', KEYS[1], 'callback_delivery', ARGV[1], 'callback_status', 'pending',
+           'callback_attempts', 0, 'callback_last_error', '')
+return url
+"""
+
+# Records one attempt of delivery ARGV[1]: its outcome ARGV[2] and error ARGV[3]. Returns 0
+# when a newer delivery replaced this one (the caller stops), 1 otherwise.
+_RECORD_CALLBACK_ATTEMPT = """
+if redis.call('HGET', KEYS[1], 'callback_delivery') ~= ARGV[1] then return 0 end
+redis.call('HINCRBY', KEYS[1], 'callback_attempts', 1)
+redis.call('HSET', KEYS[1], 'callback_status', ARGV[2], 'callback_last_error', ARGV[3])
+return 1
+"""
 
 _MARK_MERGED = """
 if (redis.call('HGET', KEYS[1], 'finished_at') or '') == '' then return 0 end
@@ -148,6 +192,14 @@ class DocumentState:
 
 
 @dataclass(frozen=True)
+class CallbackState:
+    url: str
+    status: str  # pending, retrying, succeeded, failed
+    attempts: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
 class Job:
     id: str
     tenant: str
@@ -157,6 +209,8 @@ class Job:
     finished_at: str | None
     documents: list[DocumentState]
     merged: bool = False
+    request_id: str = ""
+    callback: CallbackState | None = None
 
     @property
     def succeeded(self) -> int:
@@ -207,6 +261,9 @@ class JobStore:
         self._return = client.register_script(_RETURN_TO_QUEUE)
         self._retry = client.register_script(_RETRY_FAILED)
         self._mark_merged = client.register_script(_MARK_MERGED)
+        self._reserve = client.register_script(_RESERVE_UNFINISHED)
+        self._start_callback = client.register_script(_START_CALLBACK)
+        self._record_callback = client.register_script(_RECORD_CALLBACK_ATTEMPT)
 
     @staticmethod
     def _keys(job_id: str) -> tuple[str, str, str]:
@@ -227,9 +284,11 @@ class JobStore:
         output_format: str,
         documents: Sequence[NewDocument],
         request_id: str = "",
+        callback_url: str | None = None,
     ) -> Job:
         """Write the whole job in one transaction: either all of it exists or none.
-        ``request_id``: the submitting request's X-Request-ID, for the workers' logs."""
+        ``request_id``: the submitting request's X-Request-ID, for the workers' logs and the
+        webhook. The caller reserved room for its documents (``reserve_unfinished``)."""
         job_key, docs_key, data_key = self._keys(job_id)
         created_at = utcnow_iso()
         states = [DocumentState(i, doc.name, QUEUED, None) for i, doc in enumerate(documents)]
@@ -246,6 +305,10 @@ class JobStore:
                 "total": len(documents),
                 "done": 0,
                 "request_id": request_id,
+                "callback_url": callback_url or "",
+                "callback_status": "pending" if callback_url else "",
+                "callback_attempts": 0,
+                "callback_last_error": "",
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -258,7 +321,23 @@ class JobStore:
         for key in (job_key, docs_key, data_key):
             pipe.expire(key, self.retention_seconds)
         pipe.execute()
-        return Job(job_id, tenant, template, output_format, created_at, None, states)
+        callback = CallbackState(callback_url, "pending", 0, None) if callback_url else None
+        return Job(
+            job_id, tenant, template, output_format, created_at, None, states,
+            request_id=request_id, callback=callback,
+        )  # fmt: skip
+
+    @staticmethod
+    def unfinished_key(tenant: str) -> str:
+        return f"docrender:tenant:{tenant}:unfinished"
+
+    def reserve_unfinished(self, tenant: str, count: int, cap: int) -> bool:
+        """Count ``count`` more unfinished documents for ``tenant`` unless that passes ``cap``."""
+        return bool(self._reserve(keys=[self.unfinished_key(tenant)], args=[count, cap]))
+
+    def release_unfinished(self, tenant: str, count: int) -> None:
+        """Give back a reservation whose job was never created."""
+        self.redis.decrby(self.unfinished_key(tenant), count)
 
     def get(self, job_id: str, tenant: str | None) -> Job | None:
         """The job, or None when it does not exist, expired, or belongs to another tenant.
@@ -283,6 +362,8 @@ class JobStore:
             finished_at=fields.get("finished_at") or None,
             documents=documents,
             merged=fields.get("merged") == "1",
+            request_id=fields.get("request_id", ""),
+            callback=_callback_state(fields),
         )
 
     def interrupted(self, job_id: str, indexes: list[int]) -> bool:
@@ -343,9 +424,34 @@ class JobStore:
         job_key, docs_key, _ = self._keys(job_id)
         return sorted(int(i) for i in self._retry(keys=[job_key, docs_key]))
 
+    def start_callback(self, job_id: str, delivery_id: str) -> str | None:
+        """Begin delivery ``delivery_id`` of the finished job's webhook; its URL, or None."""
+        return self._start_callback(keys=[self._keys(job_id)[0]], args=[delivery_id])  # type: ignore[no-any-return]
+
+    def record_callback_attempt(
+        self, job_id: str, delivery_id: str, status: str, error: str | None
+    ) -> bool:
+        """Count an attempt and its outcome; False when a newer delivery replaced this one."""
+        return bool(
+            self._record_callback(
+                keys=[self._keys(job_id)[0]], args=[delivery_id, status, error or ""]
+            )
+        )
+
     def mark_merged(self, job_id: str) -> bool:
         """Say the merged volume is ready, unless the job was re-opened (retried) meanwhile."""
         return bool(self._mark_merged(keys=[self._keys(job_id)[0]]))
+
+
+def _callback_state(fields: dict[str, str]) -> CallbackState | None:
+    if not fields.get("callback_url"):
+        return None
+    return CallbackState(
+        url=fields["callback_url"],
+        status=fields.get("callback_status") or "pending",
+        attempts=int(fields.get("callback_attempts") or 0),
+        last_error=fields.get("callback_last_error") or None,
+    )
 
 
 class Finish(enum.IntEnum):

@@ -14,6 +14,10 @@ from docrender.settings import Settings
 
 RENDER_TASK = "docrender.render_documents"
 MERGE_TASK = "docrender.merge_job"
+CALLBACK_TASK = "docrender.deliver_callback"
+# Webhooks have a worker of their own (workers/callback_worker.py), so a slow receiver never
+# holds a process that could be converting.
+CALLBACK_QUEUE = "docrender.callbacks"
 # Small jobs (a person waiting for one report) go to their own queue, which workers always
 # serve first, so they never wait behind a bureau's batch of hundreds.
 INTERACTIVE_QUEUE = "docrender.interactive"
@@ -55,7 +59,7 @@ def make_celery(settings: Settings) -> Celery:
 
 
 class DocumentQueue:
-    """Sends one render task per document, and the merge task when a job is finished."""
+    """Sends the render tasks of a job, the merge task when it is finished, and webhooks."""
 
     def __init__(self, celery: Celery, settings: Settings) -> None:
         self.celery = celery
@@ -78,4 +82,10 @@ class DocumentQueue:
         return [list(indexes[i : i + size]) for i in range(0, len(indexes), size)]
 
     def merge(self, job_id: str) -> None:
+        """What follows a job's end: its merged volume, then its webhook."""
         self.celery.send_task(MERGE_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)
+
+    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
+        self.celery.send_task(
+            CALLBACK_TASK, args=(job_id, delivery_id), queue=CALLBACK_QUEUE, countdown=countdown
+        )

@@ -17,6 +17,7 @@ import limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+TENANT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -42,6 +43,15 @@ class Settings:
     max_documents_per_job: int = 1000
     # Requests per tenant (every /v1 route), across all API processes: the `limits` syntax.
     rate_limit: str = "100/second"
+    # Documents accepted but not yet finished, per tenant, across all its jobs.
+    max_queued_documents: int = 5000
+    # Webhooks: tenant -> signing secret (the key store holds more), delivery attempts, the
+    # first retry's delay (doubling after each failed attempt), and one attempt's timeout.
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict)
+    webhook_allow_private: bool = False
+    webhook_attempts: int = 8
+    webhook_retry_delay: int = 2
+    webhook_timeout: int = 10
     # Jobs of at most this many documents jump ahead of bulk batches.
     interactive_max_documents: int = 5
     # Documents of one job a task makes, converted together where they can be (1: one each).
@@ -86,6 +96,17 @@ class Settings:
                 f"than DOCRENDER_RENDER_TIMEOUT plus DOCRENDER_CONVERTER_CLIENT_TIMEOUT "
                 f"({self.render_timeout}s + {self.converter_client_timeout}s)"
             )
+        longest_retry_delay = self.webhook_retry_delay * 2 ** max(self.webhook_attempts - 2, 0)
+        if longest_retry_delay * 1.25 >= self.broker_visibility_timeout:
+            # Redis hands a message held longer than the visibility timeout to another
+            # worker, so a retry scheduled further out would be delivered twice.
+            raise SettingsError(
+                f"DOCRENDER_WEBHOOK_ATTEMPTS={self.webhook_attempts} with "
+                f"DOCRENDER_WEBHOOK_RETRY_DELAY={self.webhook_retry_delay}s waits up to "
+                f"{longest_retry_delay * 1.25:.0f}s before the last retry, longer than "
+                f"DOCRENDER_BROKER_VISIBILITY_TIMEOUT ({self.broker_visibility_timeout}s); "
+                "use fewer attempts or a shorter delay"
+            )
         if self.storage != "local":
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
         try:
@@ -116,7 +137,12 @@ class Settings:
             values["data_dir"] = Path(env["DOCRENDER_DATA_DIR"]).resolve()
         text("DOCRENDER_BIND", "bind")
         if env.get("DOCRENDER_API_KEYS"):
-            values["api_keys"] = parse_api_keys(env["DOCRENDER_API_KEYS"])
+            values["api_keys"] = {
+                key: tenant
+                for tenant, key in parse_tenant_pairs(
+                    "DOCRENDER_API_KEYS", env["DOCRENDER_API_KEYS"]
+                )
+            }
         number("DOCRENDER_RETENTION", "retention_seconds", duration=True)
         text("DOCRENDER_STORAGE", "storage")
         number("DOCRENDER_WORKERS", "workers")
@@ -124,6 +150,18 @@ class Settings:
         number("DOCRENDER_MAX_TEMPLATE_BYTES", "max_template_bytes")
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
+        number("DOCRENDER_MAX_QUEUED_DOCUMENTS", "max_queued_documents")
+        if env.get("DOCRENDER_WEBHOOK_SECRETS"):
+            values["webhook_secrets"] = dict(
+                parse_tenant_pairs("DOCRENDER_WEBHOOK_SECRETS", env["DOCRENDER_WEBHOOK_SECRETS"])
+            )
+        if env.get("DOCRENDER_WEBHOOK_ALLOW_PRIVATE"):
+            values["webhook_allow_private"] = _parse_flag(
+                "DOCRENDER_WEBHOOK_ALLOW_PRIVATE", env["DOCRENDER_WEBHOOK_ALLOW_PRIVATE"]
+            )
+        number("DOCRENDER_WEBHOOK_ATTEMPTS", "webhook_attempts")
+        number("DOCRENDER_WEBHOOK_RETRY_DELAY", "webhook_retry_delay", duration=True)
+        number("DOCRENDER_WEBHOOK_TIMEOUT", "webhook_timeout", duration=True)
         text("DOCRENDER_RATE_LIMIT", "rate_limit")
         number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
         number("DOCRENDER_BATCH_SIZE", "batch_size")
@@ -149,19 +187,27 @@ class Settings:
         return self.redis_url
 
 
-def parse_api_keys(raw: str) -> dict[str, str]:
-    """Parse ``tenant1:key1,tenant2:key2`` into {key: tenant}."""
-    keys: dict[str, str] = {}
+def parse_tenant_pairs(name: str, raw: str) -> list[tuple[str, str]]:
+    """Parse ``tenant1:value1,tenant2:value2`` (API keys, webhook secrets) into
+    [(tenant, value), ...]."""
+    pairs: list[tuple[str, str]] = []
     for entry in filter(None, (part.strip() for part in raw.split(","))):
-        tenant, sep, key = entry.partition(":")
-        if not sep or not tenant.strip() or not key.strip():
-            raise SettingsError(f"DOCRENDER_API_KEYS: {entry!r} is not of the form tenant:key")
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", tenant.strip()):
+        tenant, sep, value = entry.partition(":")
+        if not sep or not tenant.strip() or not value.strip():
+            raise SettingsError(f"{name}: {entry!r} is not of the form tenant:value")
+        if not TENANT_NAME.fullmatch(tenant.strip()):
             raise SettingsError(
-                f"DOCRENDER_API_KEYS: tenant {tenant!r} may only use letters, digits, '_', '.', '-'"
+                f"{name}: tenant {tenant!r} may only use letters, digits, '_', '.', '-'"
             )
-        keys[key.strip()] = tenant.strip()
-    return keys
+        pairs.append((tenant.strip(), value.strip()))
+    return pairs
+
+
+def _parse_flag(name: str, raw: str) -> bool:
+    flag = raw.strip().lower()
+    if flag not in ("1", "0", "true", "false", "yes", "no"):
+        raise SettingsError(f"{name}={raw!r}: use 1 or 0")
+    return flag in ("1", "true", "yes")
 
 
 def _parse_positive_int(name: str, raw: str) -> int:

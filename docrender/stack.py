@@ -1,8 +1,8 @@
 """`make run`: the whole stack in the foreground, and the process helpers tests reuse.
 
 Starts, in order: Redis (a private one under the data dir unless DOCRENDER_REDIS_URL is set),
-the Celery worker (which starts one LibreOffice per pool process), and the API under
-gunicorn. Ctrl-C or SIGTERM stops them all, in reverse order, and leaves nothing running.
+the Celery worker (which starts one LibreOffice per pool process), the webhook worker, and the
+API under gunicorn. Ctrl-C or SIGTERM stops them all, in reverse order, and leaves nothing running.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from docrender.storage import storage_from_settings
 from docrender.template_registry import TemplateRegistry
 
 SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
+# Under the data dir: the private Redis of the running `make run`, for `docrender keys`.
+REDIS_URL_FILE = "redis-url"
 BIN = Path(sys.executable).parent
 
 
@@ -95,6 +97,11 @@ def start_redis(data_dir: Path, port: int) -> tuple[ManagedProcess, str]:
 
 def start_worker(env: Mapping[str, str], log: Path | None = None) -> ManagedProcess:
     return ManagedProcess("worker", [str(BIN / "python"), "-m", "workers"], env, log)
+
+
+def start_callback_worker(env: Mapping[str, str], log: Path | None = None) -> ManagedProcess:
+    command = [str(BIN / "python"), "-m", "workers.callback_worker"]
+    return ManagedProcess("callbacks", command, env, log)
 
 
 def start_api(
@@ -182,11 +189,13 @@ def main() -> int:
         if not settings.redis_url:
             redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(settings.data_dir, free_port())
             started.append(redis_process)
+            (settings.data_dir / REDIS_URL_FILE).write_text(env["DOCRENDER_REDIS_URL"] + "\n")
         if not settings.api_keys:
             env["DOCRENDER_API_KEYS"] = development_key(settings.data_dir)
         settings = Settings.from_env(env)
         samples = register_sample_template(settings)
         started.append(start_worker(env))
+        started.append(start_callback_worker(env))
         started.append(start_api(env, settings.bind, settings.api_processes))
         _print_banner(settings, env, samples)
         while not stopping and all(p.running() for p in started):

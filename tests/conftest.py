@@ -8,10 +8,12 @@ import dataclasses
 import io
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.settings import PROJECT_ROOT, Settings
-from docrender.stack import free_port, start_redis, start_worker
+from docrender.stack import free_port, start_callback_worker, start_redis, start_worker
 
 SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
 SAMPLE_JOB = PROJECT_ROOT / "templates" / "report-job.json"
@@ -59,6 +61,9 @@ def base_env(data_dir: Path, redis_url: str) -> dict[str, str]:
         DOCRENDER_WORKERS="2",
         DOCRENDER_API_KEYS="tenant1:key1,tenant2:key2",
         DOCRENDER_RENDER_TIMEOUT="5",  # so a runaway template is cut off within a test
+        # Webhook receivers in tests listen on loopback; retries come quickly.
+        DOCRENDER_WEBHOOK_ALLOW_PRIVATE="1",
+        DOCRENDER_WEBHOOK_RETRY_DELAY="1",
     )
     return env
 
@@ -83,6 +88,7 @@ def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) 
     """A real Celery worker, ready once each of its LibreOffice instances converted a
     document (the same signal /readyz uses)."""
     process = start_worker(base_env, worker_log(data_dir))
+    callbacks = start_callback_worker(base_env, data_dir / "logs" / "callbacks.log")
     heartbeats = ConverterHeartbeats(redis_client)
     deadline = time.monotonic() + 180
     while len(heartbeats.recent(60)) < 2:
@@ -90,6 +96,7 @@ def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) 
         assert time.monotonic() < deadline, "the worker's converters did not become ready"
         time.sleep(0.2)
     yield
+    callbacks.stop(grace_seconds=20)
     process.stop(grace_seconds=60)
     leftovers = processes_using(data_dir)
     assert not leftovers, f"left running after the worker stopped: {leftovers}"
@@ -170,3 +177,42 @@ def sample_template() -> bytes:
 @pytest.fixture(scope="session")
 def sample_documents() -> list[dict[str, Any]]:
     return json.loads(SAMPLE_JOB.read_text())["documents"]  # type: ignore[no-any-return]
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint on loopback that answers with ``statuses`` in turn (then 200)."""
+
+    statuses: list[int] = field(default_factory=list)
+    calls: list[Received] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.calls.append(Received(dict(self.headers.items()), body))
+            self.send_response(state.statuses.pop(0) if state.statuses else 200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/docrender"
+    yield state
+    server.shutdown()
+    server.server_close()

@@ -26,6 +26,7 @@ from docrender.jobstore import JobStore
 from docrender.queue import MERGE_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
+from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter
 from workers.merge import build_merged_pdf
 from workers.supervisor import UnoserverConfig, UnoserverProcess
@@ -165,7 +166,11 @@ def make_worker_celery(settings: Settings) -> Celery:
     def merge_job_task(job_id: str) -> bool:
         services = runtime.services
         assert services is not None, "worker_process_init builds the services"
-        return build_merged_pdf(job_id, services.jobs, services.storage)
+        try:
+            return build_merged_pdf(job_id, services.jobs, services.storage)
+        finally:
+            # After the volume, so a receiver told "finished" can fetch /merged at once.
+            schedule_callback(job_id, services.jobs, runtime.queue.deliver_callback)
 
     return app
 

@@ -1,0 +1,110 @@
+"""Webhooks: where a job's callback may go, and how its body is signed.
+
+Shared by the API, which checks a ``callback_url`` when the job is submitted, and the callback
+worker, which checks it again right before each attempt (a name can resolve elsewhere by then)
+and connects to exactly the address it checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from docrender.errors import CallbackUrlRefused
+from docrender.keystore import KeyStore
+
+SIGNATURE_HEADER = "X-Docrender-Signature"
+MAX_URL_LENGTH = 2000
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """``t=<unix seconds>,v1=<hex>``: HMAC-SHA256 over ``<t>.`` followed by the raw body."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A callback URL and the address checked for it, to connect to and nowhere else."""
+
+    url: httpx.URL
+    address: str
+
+    @property
+    def pinned_url(self) -> httpx.URL:
+        """The URL with the checked address in place of the host name. The request still
+        says ``Host: <name>`` and TLS still verifies the certificate for the name."""
+        return self.url.copy_with(host=self.address)
+
+
+def check_callback_url(raw: str, allow_private: bool) -> Destination:
+    """Resolve ``raw`` and refuse it unless every address it resolves to is public (or
+    ``allow_private``). Raises CallbackUrlRefused saying why."""
+    url = _parse(raw)
+    try:
+        infos = socket.getaddrinfo(
+            url.host, url.port or _default_port(url), type=socket.SOCK_STREAM
+        )
+    except (socket.gaierror, UnicodeError) as exc:
+        raise _refused(raw, f"its host name {url.host!r} does not resolve ({exc})") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_private:
+        # Every address, not just the first: the connection could use any of them.
+        for address in addresses:
+            if not _is_public(ipaddress.ip_address(address.split("%")[0])):
+                raise _refused(
+                    raw,
+                    f"it points to {address}, which is not a public address (loopback, private, "
+                    "link-local or reserved); callbacks go to public addresses only (DOCRENDER_WEBHOOK_ALLOW_PRIVATE=1 "
+                    "lifts this for trusted networks)",
+                )
+    return Destination(url, addresses[0])
+
+
+def _parse(raw: str) -> httpx.URL:
+    if len(raw) > MAX_URL_LENGTH:
+        raise _refused(raw[:100] + "...", f"it is longer than {MAX_URL_LENGTH} characters")
+    try:
+        url = httpx.URL(raw)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise _refused(raw, f"it is not a URL ({exc})") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise _refused(raw, "it must be an absolute http:// or https:// URL")
+    if url.userinfo:
+        raise _refused(raw, "it must not carry a user name or password; verify the signature")
+    if url.fragment:
+        raise _refused(raw, "it must not have a #fragment")
+    return url
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    return address.is_global and not address.is_multicast
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def _refused(url: str, reason: str) -> CallbackUrlRefused:
+    return CallbackUrlRefused(
+        f"callback_url is refused: {reason}.", {"callback_url": url, "reason": reason}
+    )
+
+
+class WebhookSecrets:
+    """A tenant's signing secret: DOCRENDER_WEBHOOK_SECRETS first, then the key store."""
+
+    def __init__(self, configured: Mapping[str, str], store: KeyStore) -> None:
+        self.configured = configured
+        self.store = store
+
+    def for_tenant(self, tenant: str) -> str | None:
+        return self.configured.get(tenant) or self.store.webhook_secret(tenant)

@@ -1,0 +1,108 @@
+"""Webhooks through the real stack: a receiver on loopback gets one signed POST per finished
+job, verifies it the way the README shows, and a receiver that fails twice gets a third
+attempt. The job shows every attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from docrender.keystore import KeyStore
+from tests.conftest import Receiver, Tenant
+from tests.helpers import make_docx, pdf_text, wait_until
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
+    """What the README tells a receiver to do."""
+    parts = dict(part.split("=", 1) for part in header.split(","))
+    timestamp = int(parts["t"])
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    fresh = abs(time.time() - timestamp) <= tolerance
+    return fresh and hmac.compare_digest(expected.hexdigest(), parts["v1"])
+
+
+def submit_with_callback(tenant: Tenant, url: str) -> dict[str, Any]:
+    template = tenant.upload(make_docx("單位：{{ unit }}")).get_json()["id"]
+    response = tenant.post(
+        "/v1/jobs",
+        json={"template": template, "documents": [{"data": {"unit": "沙灣五小"}}],
+              "callback_url": url},
+        headers={"X-Request-ID": "req-webhook-1"},
+    )  # fmt: skip
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def test_a_finished_job_is_posted_once_signed(
+    tenant: Tenant, receiver: Receiver, redis_client: redis.Redis
+) -> None:
+    secret = KeyStore(redis_client).ensure_webhook_secret(tenant.name)
+    job = submit_with_callback(tenant, receiver.url)
+    assert job["callback"] == {
+        "url": receiver.url, "status": "pending", "attempts": 0, "last_error": None,
+    }  # fmt: skip
+
+    wait_until(lambda: len(receiver.calls) == 1, timeout=120)
+    wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
+               == "succeeded")  # fmt: skip
+    time.sleep(2)  # and no second POST follows
+    assert len(receiver.calls) == 1
+
+    call = receiver.calls[0]
+    assert verify(secret, call.headers["X-Docrender-Signature"], call.body)
+    assert not verify("another secret", call.headers["X-Docrender-Signature"], call.body)
+    assert call.headers["Content-Type"].startswith("application/json")
+    assert call.headers["X-Request-ID"] == "req-webhook-1"
+    assert call.headers["X-Docrender-Event"] == "job.finished"
+    posted = json.loads(call.body)
+    assert posted["id"] == job["id"] and posted["status"] == "succeeded"
+    # The receiver can fetch the document the POST names, with its own key.
+    pdf = tenant.get(posted["documents"][0]["url"])
+    assert "沙灣五小" in pdf_text(pdf.data)
+
+    shown = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
+    assert shown == {"url": receiver.url, "status": "succeeded", "attempts": 1,
+                     "last_error": None}  # fmt: skip
+
+
+def test_a_receiver_failing_twice_gets_a_third_attempt(
+    tenant: Tenant, receiver: Receiver, redis_client: redis.Redis
+) -> None:
+    secret = KeyStore(redis_client).ensure_webhook_secret(tenant.name)
+    receiver.statuses = [503, 500]
+    job = submit_with_callback(tenant, receiver.url)
+
+    wait_until(lambda: len(receiver.calls) == 3, timeout=120)
+    wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
+               == "succeeded")  # fmt: skip
+    time.sleep(2)
+    assert len(receiver.calls) == 3
+    # One delivery: the same id on each attempt, each freshly signed.
+    assert len({call.headers["X-Docrender-Delivery"] for call in receiver.calls}) == 1
+    assert all(verify(secret, c.headers["X-Docrender-Signature"], c.body) for c in receiver.calls)
+    callback = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
+    assert callback["attempts"] == 3 and callback["last_error"] is None
+
+
+def test_a_receiver_that_refuses_is_not_retried(
+    tenant: Tenant, receiver: Receiver, redis_client: redis.Redis
+) -> None:
+    KeyStore(redis_client).ensure_webhook_secret(tenant.name)
+    receiver.statuses = [410]
+    job = submit_with_callback(tenant, receiver.url)
+
+    wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
+               == "failed", timeout=120)  # fmt: skip
+    time.sleep(2)
+    assert len(receiver.calls) == 1
+    callback = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
+    assert callback["attempts"] == 1
+    assert "410" in callback["last_error"]

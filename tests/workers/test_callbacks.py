@@ -1,0 +1,114 @@
+"""The webhook task called directly, over a real job store and a fake network."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from docrender.jobstore import JobStore, NewDocument
+from docrender.keystore import KeyStore
+from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
+from tests.conftest import Receiver
+from workers.callbacks import (
+    Attempt,
+    CallbackServices,
+    deliver_callback,
+    post_pinned,
+    retry_delay,
+    schedule_callback,
+)
+
+Post = Callable[[Destination, bytes, dict[str, str], float], int]
+
+
+def finished_job(jobs: JobStore, url: str) -> str:
+    job_id = uuid.uuid4().hex
+    jobs.create(job_id, "hooks", "t", "k", "pdf", [NewDocument("a", {})], callback_url=url)
+    jobs.finish_document(job_id, 0, "succeeded")
+    return job_id
+
+
+def services(redis_client: redis.Redis, post: Post, **overrides: Any) -> CallbackServices:
+    options: dict[str, Any] = {
+        "jobs": JobStore(redis_client, 600),
+        "secrets": WebhookSecrets({"hooks": "s"}, KeyStore(redis_client)),
+        "allow_private": True, "max_attempts": 3, "timeout": 1, "post": post,
+    } | overrides  # fmt: skip
+    return CallbackServices(**options)
+
+
+def start(svc: CallbackServices, job_id: str) -> str:
+    sent: list[str] = []
+    assert schedule_callback(job_id, svc.jobs, lambda _, delivery: sent.append(delivery))
+    return sent[0]
+
+
+def unreachable(*_: Any) -> int:
+    raise httpx.ConnectError("connection refused")
+
+
+def test_network_errors_are_retried_until_the_last_attempt(redis_client: redis.Redis) -> None:
+    svc = services(redis_client, unreachable)
+    job_id = finished_job(svc.jobs, "http://127.0.0.1:9/h")
+    delivery = start(svc, job_id)
+    outcomes = [deliver_callback(job_id, delivery, svc) for _ in range(3)]
+    assert outcomes == [Attempt.RETRY, Attempt.RETRY, Attempt.GAVE_UP]
+    callback = svc.jobs.get(job_id, None).callback  # type: ignore[union-attr]
+    assert (callback.status, callback.attempts) == ("failed", 3)  # type: ignore[union-attr]
+    assert "ConnectError" in callback.last_error  # type: ignore[union-attr, operator]
+
+
+@pytest.mark.parametrize(("status", "retried"), [(500, True), (502, True), (429, True),
+                                                  (408, True), (404, False), (301, False)])  # fmt: skip
+def test_which_answers_are_retried(redis_client: redis.Redis, status: int, retried: bool) -> None:
+    svc = services(redis_client, lambda *_: status)
+    job_id = finished_job(svc.jobs, "http://127.0.0.1:9/h")
+    outcome = deliver_callback(job_id, start(svc, job_id), svc)
+    assert outcome == (Attempt.RETRY if retried else Attempt.GAVE_UP)
+
+
+def test_a_url_that_now_points_inside_is_not_called(redis_client: redis.Redis) -> None:
+    posted: list[Any] = []
+    svc = services(redis_client, lambda *a: posted.append(a) or 200, allow_private=False)
+    job_id = finished_job(svc.jobs, "http://localhost:9/h")  # accepted earlier, say
+    assert deliver_callback(job_id, start(svc, job_id), svc) == Attempt.GAVE_UP
+    assert not posted
+    assert "not a public address" in svc.jobs.get(job_id, None).callback.last_error  # type: ignore[union-attr, operator]
+
+
+def test_a_newer_delivery_stops_the_older_one(redis_client: redis.Redis) -> None:
+    posted: list[Any] = []
+    svc = services(redis_client, lambda *a: posted.append(a) or 200)
+    job_id = finished_job(svc.jobs, "http://127.0.0.1:9/h")
+    old = start(svc, job_id)
+    new = start(svc, job_id)  # the job was retried and finished again
+    assert deliver_callback(job_id, old, svc) == Attempt.STALE
+    assert deliver_callback(job_id, new, svc) == Attempt.DELIVERED
+    assert svc.jobs.get(job_id, None).callback.attempts == 1  # type: ignore[union-attr]
+
+
+def test_jobs_without_callback_schedule_nothing(redis_client: redis.Redis) -> None:
+    jobs = JobStore(redis_client, 600)
+    job_id = uuid.uuid4().hex
+    jobs.create(job_id, "hooks", "t", "k", "pdf", [NewDocument("a", {})])
+    assert not schedule_callback(job_id, jobs, lambda *_: pytest.fail("sent"))
+
+
+def test_the_pinned_request_names_the_host_it_was_sent_for(receiver: Receiver) -> None:
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    destination = check_callback_url(url, allow_private=True)
+    assert destination.address in ("127.0.0.1", "::1")
+    destination = Destination(destination.url, "127.0.0.1")
+    assert post_pinned(destination, b"{}", {"X-Test": "1"}, 5) == 200
+    assert receiver.calls[0].headers["Host"] == url.split("/")[2]  # localhost:<port>
+
+
+def test_backoff_doubles_with_jitter() -> None:
+    delays = [retry_delay(2, retries) for retries in range(4)]
+    for retries, delay in enumerate(delays):
+        assert 0.75 * 2 * 2**retries <= delay <= 1.25 * 2 * 2**retries

@@ -1,0 +1,70 @@
+"""`python -m workers.callback_worker`: the Celery worker that delivers webhooks.
+
+It serves only the callbacks queue, with a pool of threads (delivering is waiting on the
+network), and starts no LibreOffice. Render workers never wait on a receiver.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from celery import Celery
+
+from docrender import logs
+from docrender.jobstore import JobStore
+from docrender.keystore import KeyStore
+from docrender.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
+from docrender.settings import Settings
+from docrender.webhooks import WebhookSecrets
+from workers.callbacks import Attempt, CallbackServices, deliver_callback, retry_delay
+
+log = logging.getLogger(__name__)
+
+DELIVERY_THREADS = 8
+
+
+def make_callback_celery(settings: Settings) -> Celery:
+    app = make_celery(settings)
+    client = redis.Redis.from_url(
+        settings.require_redis_url(), decode_responses=True, socket_timeout=10
+    )
+    services = CallbackServices(
+        jobs=JobStore(client, settings.retention_seconds),
+        secrets=WebhookSecrets(settings.webhook_secrets, KeyStore(client)),
+        allow_private=settings.webhook_allow_private,
+        max_attempts=settings.webhook_attempts,
+        timeout=settings.webhook_timeout,
+    )
+
+    @app.task(name=CALLBACK_TASK, bind=True, max_retries=None)
+    def deliver_callback_task(self: Any, job_id: str, delivery_id: str) -> str:
+        attempt = deliver_callback(job_id, delivery_id, services)
+        if attempt is Attempt.RETRY:
+            delay = retry_delay(settings.webhook_retry_delay, self.request.retries)
+            raise self.retry(countdown=delay)
+        return attempt.value
+
+    return app
+
+
+def main() -> None:
+    logs.configure("callbacks")
+    settings = Settings.from_env()
+    make_callback_celery(settings).worker_main(
+        [
+            "worker",
+            "--loglevel=INFO",
+            "--pool=threads",
+            f"--concurrency={DELIVERY_THREADS}",
+            f"--queues={CALLBACK_QUEUE}",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname=docrender-callbacks@%h",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
