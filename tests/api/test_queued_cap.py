@@ -1,0 +1,61 @@
+"""The cap on a tenant's unfinished documents: 429 with Retry-After past it, room again as
+documents finish or are cancelled."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import pytest
+
+from api import create_app
+from docrender.settings import Settings
+from tests.conftest import Tenant
+from tests.helpers import make_docx
+
+
+def capped_tenant(settings: Settings, cap: int) -> Tenant:
+    name = f"t{uuid.uuid4().hex[:8]}"
+    capped = dataclasses.replace(settings, api_keys={f"key-{name}": name}, max_queued_documents=cap)
+    return Tenant(create_app(capped).test_client(), f"key-{name}")
+
+
+def submit(tenant: Tenant, count: int) -> object:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    return tenant.submit(template, [{"data": {"unit": str(i)}} for i in range(count)])
+
+
+def test_past_the_cap_is_429_and_a_cancel_makes_room(settings: Settings) -> None:
+    tenant = capped_tenant(settings, cap=3)
+    first = submit(tenant, 2)
+    assert first.status_code == 202  # type: ignore[attr-defined]
+    refused = submit(tenant, 2)
+    assert refused.status_code == 429  # type: ignore[attr-defined]
+    assert refused.headers["Retry-After"].isdigit()  # type: ignore[attr-defined]
+    error = refused.get_json()["error"]  # type: ignore[attr-defined]
+    assert error["code"] == "too_many_queued_documents"
+    assert error["details"] == {"limit": 3, "documents": 2}
+    assert submit(tenant, 1).status_code == 202  # type: ignore[attr-defined]  # exactly 3
+
+    job_id = first.get_json()["id"]  # type: ignore[attr-defined]
+    tenant.post(f"/v1/jobs/{job_id}/cancel")  # (unless the worker already made them)
+    assert submit(tenant, 2).status_code == 202  # type: ignore[attr-defined]
+
+
+def test_the_cap_is_per_tenant(settings: Settings) -> None:
+    one, two = capped_tenant(settings, cap=1), capped_tenant(settings, cap=1)
+    assert submit(one, 1).status_code == 202  # type: ignore[attr-defined]
+    assert submit(two, 1).status_code == 202  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("worker")
+def test_finished_and_failed_documents_make_room(settings: Settings) -> None:
+    tenant = capped_tenant(settings, cap=2)
+    template = tenant.upload(make_docx("{{ unit }}{{ 1 / n }}")).get_json()["id"]
+    job = tenant.submit(template, [{"data": {"unit": "甲", "n": 1}},
+                                   {"data": {"unit": "乙", "n": 0}}], strict=False)  # fmt: skip
+    assert job.status_code == 202
+    finished = tenant.wait_for(job.get_json()["id"])
+    assert finished["progress"] == {"total": 2, "succeeded": 1, "failed": 1}
+    again = tenant.submit(template, [{"data": {"unit": "丙", "n": 1}}] * 2)
+    assert again.status_code == 202, again.get_json()
