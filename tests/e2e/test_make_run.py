@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +33,20 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 180
             pass
         time.sleep(0.5)
     pytest.fail("the stack did not become ready")
+
+
+def oversized_body_refused_unread(bind: str, key: str) -> bool:
+    """Announce a 1 GB body and send none of it: gunicorn + Flask answer 413 at once,
+    from the Content-Length alone, instead of waiting to read it."""
+    host, port = bind.split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(
+            b"POST /v1/jobs HTTP/1.1\r\nHost: " + bind.encode() + b"\r\n"
+            b"Authorization: Bearer " + key.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n"
+        )
+        status_line = connection.recv(4096).split(b"\r\n", 1)[0]
+    return status_line.startswith(b"HTTP/1.1 413")
 
 
 def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
@@ -78,6 +93,20 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
         )  # fmt: skip
         assert cli.returncode == 0, cli.stderr
         assert len(list(out.glob("*.pdf"))) == 6  # five documents and the merged volume
+
+        # An operator makes a key for a new tenant against make run's own Redis, and
+        # revokes it: gunicorn refuses it on the next request.
+        docrender = str(Path(sys.executable).parent / "docrender")
+        created = subprocess.run([docrender, "keys", "create", "bureau-2"], env=env,
+                                 capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+        fields = dict(line.split(":", 1) for line in created.stdout.splitlines())
+        new_key = {"Authorization": f"Bearer {fields['API key'].strip()}"}
+        assert httpx.get(f"{base}/v1/templates", headers=new_key).status_code == 200
+        subprocess.run([docrender, "keys", "revoke", fields["key id"].strip()], env=env,
+                       capture_output=True, timeout=60, check=True)  # fmt: skip
+        assert httpx.get(f"{base}/v1/templates", headers=new_key).status_code == 401
+
+        assert oversized_body_refused_unread(bind, key)
         descendants = psutil.Process(stack.pid).children(recursive=True)
         names = {p.name() for p in descendants}
         assert {"redis-server", "soffice.bin", "gunicorn"} <= names, names
