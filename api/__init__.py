@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from api import errors, health, jobs, templates, tracing
+from api import errors, health, jobs, openapi, templates, tracing
 from api.services import ApiServices
 from docrender import logs
 from docrender.settings import Settings
@@ -24,6 +24,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
     # Every /v1 blueprint checks the API key before its routes run.
     app.register_blueprint(templates.bp, url_prefix="/v1")
     app.register_blueprint(jobs.bp, url_prefix="/v1")
+    openapi.register(app)
     return app
 
 

@@ -6,6 +6,8 @@ import redis.exceptions
 from flask import Blueprint, Response, jsonify
 
 from api.errors import error_response
+from api.openapi import documented
+from api.schemas import Health, Readiness
 from api.services import services
 from docrender.errors import ServiceUnavailable
 
@@ -17,12 +19,18 @@ CONVERTER_FRESHNESS_SECONDS = 60
 
 
 @bp.get("/healthz")
+@documented(tags=("health",), ok={200: Health}, public=True)
 def healthz() -> Response:
+    """Liveness: 200 while the process lives."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@documented(tags=("health",), ok={200: Readiness}, public=True)
 def readyz() -> Response:
+    """Readiness: Redis answers and a converter made a real conversion recently.
+
+    503 names what is down in ``details``."""
     down: dict[str, str] = {}
     converters: list[str] = []
     try:

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from api import tracing
 from api.auth import require_tenant
-from api.schemas import parse_json
+from api.openapi import documented
+from api.schemas import JobHeaders, JobIn, JobOut, JobUpload, WaitQuery, parse_json
 from api.services import services
 from api.submission import job_body_from_form, submit_job
 from docrender.errors import (
@@ -36,8 +37,17 @@ MIME_TYPES = {
 
 
 @bp.post("/jobs")
+@documented(tags=("jobs",), ok={200: JobOut, 202: JobOut}, errors=(409, 413, 415, 422),
+            json=JobIn, form=JobUpload, headers=JobHeaders)  # fmt: skip
 def create_job() -> tuple[Response, int, dict[str, str]]:
-    """A JSON body, or multipart form data with a data file (.xlsx, .csv, .json)."""
+    """Submit a job.
+
+    A JSON body, or multipart form data with a data file (.xlsx, .csv, .json): one document
+    per row. 202 with the job and its Location; 200 with the earlier job when an
+    Idempotency-Key repeats an earlier request. With ``strict`` (the default), data missing a
+    variable the template reads is refused (422 ``missing_variables``, every document and
+    name listed). A ``callback_url`` is POSTed the finished job, signed
+    (``X-Docrender-Signature``)."""
     if request.mimetype == "multipart/form-data":
         body = job_body_from_form(request.form, request.files, services().settings)
     elif request.mimetype == "application/json":
@@ -70,6 +80,7 @@ MAX_WAIT_SECONDS = 60
 
 
 @bp.get("/jobs/<job_id>")
+@documented(tags=("jobs",), ok={200: JobOut}, errors=(404,), query=WaitQuery)
 def get_job(job_id: str) -> Response:
     """The job; with ``?wait=N``, answered as soon as it finishes or after N seconds at most."""
     wait = _wait_seconds(request.args.get("wait"))
@@ -80,6 +91,7 @@ def get_job(job_id: str) -> Response:
 
 
 @bp.post("/jobs/<job_id>/retry")
+@documented(tags=("jobs",), ok={200: JobOut}, errors=(404,))
 def retry_job(job_id: str) -> Response:
     """Re-queue only the failed documents."""
     job = _find_job(job_id)
@@ -91,6 +103,7 @@ def retry_job(job_id: str) -> Response:
 
 
 @bp.post("/jobs/<job_id>/cancel")
+@documented(tags=("jobs",), ok={200: JobOut}, errors=(404,))
 def cancel_job(job_id: str) -> Response:
     """Cancel the queued documents; running ones finish."""
     job = _find_job(job_id)
@@ -102,6 +115,7 @@ def cancel_job(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/merged")
+@documented(tags=("files",), ok={200: None}, errors=(404, 409))
 def download_merged(job_id: str) -> Response:
     """One PDF of every succeeded document, in request order, a bookmark per document."""
     job = _find_job(job_id)
@@ -123,7 +137,10 @@ def download_merged(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
+@documented(tags=("files",), ok={200: None}, errors=(404, 409))
 def download_document(job_id: str, index: int) -> Response:
+    """One document: application/pdf or the DOCX type, its UTF-8 name in
+    Content-Disposition. 409 while it is not finished, 404 when it failed."""
     job = _find_job(job_id)
     if index >= len(job.documents):
         raise NotFound(f"Job {job_id} has no document {index}.")
@@ -148,7 +165,9 @@ def download_document(job_id: str, index: int) -> Response:
 
 
 @bp.get("/jobs/<job_id>/archive")
+@documented(tags=("files",), ok={200: None}, errors=(404, 409))
 def download_archive(job_id: str) -> Response:
+    """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
     if job.finished_at is None:
         raise NotReady(f"Job {job_id} is {job.status}; poll it until it finishes.")

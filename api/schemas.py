@@ -1,13 +1,15 @@
-"""Request bodies, validated with pydantic. Unknown fields are refused so a typo such as
-``"stirct"`` cannot silently change behaviour."""
+"""Request bodies, validated with pydantic (unknown fields are refused, so a typo such as
+``"stirct"`` cannot silently change behaviour), and the shapes of the responses. The OpenAPI
+document (api/openapi.py) is generated from these same models."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
 
 from docrender.errors import MalformedRequest, ValidationFailed
+from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.strict_json import parse_strict_json
 from docrender.webhooks import MAX_URL_LENGTH
 
@@ -31,6 +33,119 @@ class JobIn(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1)
     # POSTed the finished job, signed (docrender/webhooks.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
+
+
+# --- the other ways in: form uploads, query strings, headers ---------------------------------
+
+UploadedFile = Annotated[Any, WithJsonSchema({"type": "string", "format": "binary"})]
+
+
+class TemplateUpload(BaseModel):
+    file: UploadedFile = Field(description="The .docx template")
+    name: str | None = Field(default=None, max_length=200)
+
+
+class JobUpload(BaseModel):
+    """A job as form data: one document per row of a data file."""
+
+    template: str
+    data: UploadedFile = Field(description="The documents' data: .xlsx, .csv or .json")
+    format: Literal["pdf", "docx"] = "pdf"
+    strict: Literal["true", "false", "1", "0", "yes", "no"] = "true"
+    name: str | None = None
+
+
+class JobHeaders(BaseModel):
+    idempotency_key: str | None = Field(
+        default=None,
+        alias="Idempotency-Key",
+        pattern=rf"^[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}$",  # what api/jobs.py accepts
+        description="The same key and body within the retention period return the same job",
+    )
+
+
+class WaitQuery(BaseModel):
+    wait: float | None = Field(
+        default=None, ge=0, description="Answer once the job finishes or after this many "
+        "seconds (at most 60)",
+    )  # fmt: skip
+
+
+# --- responses --------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="snake_case, stable: what went wrong")
+    message: str = Field(description="One sentence a person can act on")
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class TemplateOut(BaseModel):
+    id: str
+    name: str
+    sha256: str
+    size: int
+    variables: list[str] = Field(description="The top-level names the template reads, sorted")
+    created_at: str
+    loops: list[str] = Field(description="The values the template loops over")
+
+
+class TemplateList(BaseModel):
+    templates: list[TemplateOut]
+
+
+class Progress(BaseModel):
+    total: int
+    succeeded: int
+    failed: int
+
+
+class DocumentError(BaseModel):
+    code: str
+    message: str
+
+
+DocumentStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class DocumentOut(BaseModel):
+    index: int
+    name: str
+    status: DocumentStatus
+    error: DocumentError | None
+    url: str | None
+
+
+class CallbackOut(BaseModel):
+    url: str
+    status: Literal["pending", "retrying", "succeeded", "failed"]
+    attempts: int
+    last_error: str | None
+
+
+class JobOut(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "partial", "failed", "cancelled"]
+    template: str
+    format: Literal["pdf", "docx"]
+    created_at: str
+    finished_at: str | None
+    progress: Progress
+    documents: list[DocumentOut]
+    callback: CallbackOut | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    converters: int
 
 
 def parse_json(raw: bytes) -> Any:

@@ -7,6 +7,8 @@ from pathlib import PurePath
 from flask import Blueprint, Response, g, jsonify, request
 
 from api.auth import require_tenant
+from api.openapi import documented
+from api.schemas import TemplateList, TemplateOut, TemplateUpload
 from api.services import services
 from docrender.errors import MalformedRequest, NotFound, PayloadTooLarge
 
@@ -15,7 +17,14 @@ bp.before_request(require_tenant)
 
 
 @bp.post("/templates")
+@documented(tags=("templates",), ok={200: TemplateOut, 201: TemplateOut},
+            errors=(413, 415, 422), form=TemplateUpload)  # fmt: skip
 def upload_template() -> tuple[Response, int]:
+    """Upload a template.
+
+    201 for a new template; 200 with the earlier id when this tenant already has the same
+    bytes. A file that is not a Word document, is unsafe, or has a Jinja syntax error is
+    refused with the reason."""
     upload = request.files.get("file")
     if upload is None:
         raise MalformedRequest("Send the template as a multipart/form-data field named 'file'.")
@@ -29,12 +38,16 @@ def upload_template() -> tuple[Response, int]:
 
 
 @bp.get("/templates")
+@documented(tags=("templates",), ok={200: TemplateList})
 def list_templates() -> Response:
+    """This tenant's templates."""
     return jsonify({"templates": [t.to_dict() for t in services().templates.list(g.tenant)]})
 
 
 @bp.get("/templates/<template_id>")
+@documented(tags=("templates",), ok={200: TemplateOut}, errors=(404,))
 def get_template(template_id: str) -> Response:
+    """One template."""
     template = services().templates.get(g.tenant, template_id)
     if template is None:
         raise NotFound(f"There is no template {template_id!r}.")
@@ -42,7 +55,9 @@ def get_template(template_id: str) -> Response:
 
 
 @bp.delete("/templates/<template_id>")
+@documented(tags=("templates",), ok={204: None}, errors=(404,))
 def delete_template(template_id: str) -> tuple[str, int]:
+    """Delete a template (jobs made from it keep their own copy)."""
     if not services().templates.delete(g.tenant, template_id):
         raise NotFound(f"There is no template {template_id!r}.")
     return "", 204

@@ -1,0 +1,106 @@
+"""The OpenAPI document: it describes every route, and schemathesis, generating requests
+from it against the real app (and Redis), finds no 5xx and no answer that breaks it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import hypothesis
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis.strategies import SearchStrategy
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from api import create_app
+from docrender.settings import Settings
+from tests.conftest import Tenant
+from tests.helpers import make_docx
+
+KEY = "openapi-key"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+def schema_app(settings: Settings) -> Flask:
+    # A generous rate limit: hypothesis sends hundreds of requests a second.
+    return create_app(
+        dataclasses.replace(settings, api_keys={KEY: "openapi"}, rate_limit="100000/second")
+    )
+
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def run_cases(strategy: SearchStrategy[schemathesis.Case], examples: int = 60) -> None:
+    @hypothesis.given(case=strategy)
+    @hypothesis.settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        derandomize=True,  # the same requests every run: a failure reproduces
+        database=None,
+    )
+    def answers_within_the_document(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=AUTH, checks=CHECKS)
+
+    answers_within_the_document()
+
+
+def real_resources(app: Flask) -> dict[str, object]:
+    """A template and a finished job of the tenant, so that requests also reach answers
+    other than 404: a job, a document, an archive, a merged volume."""
+    client = Tenant(app.test_client(), KEY)
+    template = client.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = client.submit(template, [{"data": {"unit": "甲"}}]).get_json()["id"]
+    client.wait_for(job)
+    client.merged(job)
+    return {"template_id": template, "job_id": job, "index": 0}
+
+
+@pytest.mark.usefixtures("worker")  # so /readyz is ready: a 503 there is no bug but counts
+def test_no_5xx_and_every_answer_fits_the_document(settings: Settings) -> None:
+    # Each operation in turn, with hypothesis driving schemathesis's strategies for it.
+    # (schemathesis's pytest integration, from_fixture, breaks on pytest 9.)
+    app = schema_app(settings)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    known = real_resources(app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) == 13
+    for operation in operations:
+        run_cases(operation.as_strategy())  # requests that fit the document
+        try:  # requests that break it on purpose
+            run_cases(operation.as_strategy(generation_mode=schemathesis.GenerationMode.NEGATIVE))
+        except hypothesis.errors.Unsatisfiable:
+            assert "{" not in operation.path and operation.method == "get", operation.label
+        ids = {name: value for name, value in known.items() if f"{{{name}}}" in operation.path}
+        if ids:  # the tenant's real template and job
+            run_cases(operation.as_strategy(path_parameters=ids), examples=10)
+
+
+def test_the_document_is_openapi_3_1_and_names_every_route(settings: Settings) -> None:
+    app = schema_app(settings)
+    document = app.test_client().get("/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    documented = {(method.upper(), path) for path, ops in document["paths"].items()
+                  for method in ops}  # fmt: skip
+    routes = {
+        (method, rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}"))
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}  # type: ignore[operator]
+        if rule.endpoint != "static" and not rule.rule.startswith(("/openapi", "/docs", "/apidoc"))
+    }
+    assert routes == documented
+    job_in = document["components"]["schemas"]["JobIn"]
+    assert job_in["additionalProperties"] is False and "callback_url" in job_in["properties"]
+    page = app.test_client().get("/docs")
+    assert page.status_code == 200 and b"/openapi.json" in page.data
