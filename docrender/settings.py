@@ -96,17 +96,6 @@ class Settings:
                 f"than DOCRENDER_RENDER_TIMEOUT plus DOCRENDER_CONVERTER_CLIENT_TIMEOUT "
                 f"({self.render_timeout}s + {self.converter_client_timeout}s)"
             )
-        longest_retry_delay = self.webhook_retry_delay * 2 ** max(self.webhook_attempts - 2, 0)
-        if longest_retry_delay * 1.25 >= self.broker_visibility_timeout:
-            # Redis hands a message held longer than the visibility timeout to another
-            # worker, so a retry scheduled further out would be delivered twice.
-            raise SettingsError(
-                f"DOCRENDER_WEBHOOK_ATTEMPTS={self.webhook_attempts} with "
-                f"DOCRENDER_WEBHOOK_RETRY_DELAY={self.webhook_retry_delay}s waits up to "
-                f"{longest_retry_delay * 1.25:.0f}s before the last retry, longer than "
-                f"DOCRENDER_BROKER_VISIBILITY_TIMEOUT ({self.broker_visibility_timeout}s); "
-                "use fewer attempts or a shorter delay"
-            )
         if self.storage != "local":
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
         try:

@@ -38,11 +38,15 @@ def make_callback_celery(settings: Settings) -> Celery:
         timeout=settings.webhook_timeout,
     )
 
+    # Redis hands a message its worker held longer than the visibility timeout to another
+    # worker, and a retry waits in its worker until due: so no wait may come near that.
+    longest_delay = settings.broker_visibility_timeout / 2
+
     @app.task(name=CALLBACK_TASK, bind=True, max_retries=None)
     def deliver_callback_task(self: Any, job_id: str, delivery_id: str) -> str:
         attempt = deliver_callback(job_id, delivery_id, services)
         if attempt is Attempt.RETRY:
-            delay = retry_delay(settings.webhook_retry_delay, self.request.retries)
+            delay = retry_delay(settings.webhook_retry_delay, self.request.retries, longest_delay)
             raise self.retry(countdown=delay)
         return attempt.value
 

@@ -168,7 +168,7 @@ def schedule_callback(job_id: str, jobs: JobStore, send: Callable[[str, str], No
     return True
 
 
-def retry_delay(first_delay: float, retries: int) -> float:
-    """Exponential backoff with jitter: first_delay, 2x, 4x... each +-25 %, so receivers
-    coming back from an outage are not hit by every sender at the same instant."""
-    return first_delay * 2**retries * random.uniform(0.75, 1.25)
+def retry_delay(first_delay: float, retries: int, longest: float) -> float:
+    """Exponential backoff with jitter: first_delay, 2x, 4x... up to ``longest``, each
+    +-25 %, so receivers coming back from an outage are not hit by every sender at once."""
+    return min(first_delay * 2**retries, longest) * random.uniform(0.75, 1.25)

@@ -25,6 +25,21 @@ def test_reads_keys_durations_and_numbers() -> None:
     assert settings.workers == 3
 
 
+def test_reads_the_webhook_and_queue_settings() -> None:
+    settings = Settings.from_env(
+        {
+            "DOCRENDER_WEBHOOK_SECRETS": "bureau:s1, other:s2",
+            "DOCRENDER_WEBHOOK_ALLOW_PRIVATE": "1",
+            "DOCRENDER_WEBHOOK_ATTEMPTS": "3",
+            "DOCRENDER_MAX_QUEUED_DOCUMENTS": "200",
+        }
+    )
+    assert settings.webhook_secrets == {"bureau": "s1", "other": "s2"}
+    assert settings.webhook_allow_private and settings.webhook_attempts == 3
+    assert settings.max_queued_documents == 200
+    assert not Settings.from_env({}).webhook_allow_private
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
@@ -33,6 +48,9 @@ def test_reads_keys_durations_and_numbers() -> None:
         ({"DOCRENDER_RETENTION": "a week"}, "DOCRENDER_RETENTION"),
         ({"DOCRENDER_WORKERS": "0"}, "DOCRENDER_WORKERS"),
         ({"DOCRENDER_STORAGE": "s3"}, "DOCRENDER_STORAGE"),
+        ({"DOCRENDER_WEBHOOK_SECRETS": "tenant-without-secret"}, "DOCRENDER_WEBHOOK_SECRETS"),
+        ({"DOCRENDER_WEBHOOK_ALLOW_PRIVATE": "maybe"}, "DOCRENDER_WEBHOOK_ALLOW_PRIVATE"),
+        ({"DOCRENDER_MAX_QUEUED_DOCUMENTS": "-5"}, "DOCRENDER_MAX_QUEUED_DOCUMENTS"),
         # A conversion timeout longer than the task's limits would never fire.
         ({"DOCRENDER_CONVERSION_TIMEOUT": "600"}, "DOCRENDER_CONVERTER_CLIENT_TIMEOUT"),
         ({"DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "60"}, "DOCRENDER_BROKER_VISIBILITY_TIMEOUT"),

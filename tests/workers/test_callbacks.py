@@ -108,7 +108,8 @@ def test_the_pinned_request_names_the_host_it_was_sent_for(receiver: Receiver) -
     assert receiver.calls[0].headers["Host"] == url.split("/")[2]  # localhost:<port>
 
 
-def test_backoff_doubles_with_jitter() -> None:
-    delays = [retry_delay(2, retries) for retries in range(4)]
+def test_backoff_doubles_with_jitter_up_to_the_longest_wait() -> None:
+    delays = [retry_delay(2, retries, longest=300) for retries in range(4)]
     for retries, delay in enumerate(delays):
         assert 0.75 * 2 * 2**retries <= delay <= 1.25 * 2 * 2**retries
+    assert 225 <= retry_delay(2, 20, longest=300) <= 375
