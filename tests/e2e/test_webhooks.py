@@ -111,3 +111,20 @@ def test_a_receiver_that_refuses_is_not_retried(
     callback = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
     assert callback["attempts"] == 1
     assert "410" in callback["last_error"]
+
+
+def test_a_cancelled_job_is_posted_too(
+    tenant: Tenant, receiver: Receiver, redis_client: redis.Redis
+) -> None:
+    KeyStore(redis_client).ensure_webhook_secret(tenant.name)
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = tenant.post("/v1/jobs", json={
+        "template": template, "documents": [{"data": {"unit": str(i)}} for i in range(60)],
+        "callback_url": receiver.url}).get_json()  # fmt: skip
+    tenant.post(f"/v1/jobs/{job['id']}/cancel")
+
+    wait_until(lambda: len(receiver.calls) == 1, timeout=120)
+    posted = json.loads(receiver.calls[0].body)
+    final = tenant.get(f"/v1/jobs/{job['id']}").get_json()
+    assert posted["status"] == final["status"]  # cancelled (or done, had the worker been quick)
+    assert posted["finished_at"] == final["finished_at"] is not None
