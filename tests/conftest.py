@@ -91,13 +91,15 @@ def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) 
     callbacks = start_callback_worker(base_env, data_dir / "logs" / "callbacks.log")
     heartbeats = ConverterHeartbeats(redis_client)
     deadline = time.monotonic() + 180
-    while len(heartbeats.recent(60)) < 2:
-        assert process.running(), "the worker exited during start-up"
-        assert time.monotonic() < deadline, "the worker's converters did not become ready"
-        time.sleep(0.2)
-    yield
-    callbacks.stop(grace_seconds=20)
-    process.stop(grace_seconds=60)
+    try:
+        while len(heartbeats.recent(60)) < 2:
+            assert process.running(), "the worker exited during start-up"
+            assert time.monotonic() < deadline, "the worker's converters did not become ready"
+            time.sleep(0.2)
+        yield
+    finally:  # also when start-up failed: nothing the session started may outlive it
+        callbacks.stop(grace_seconds=20)
+        process.stop(grace_seconds=60)
     leftovers = processes_using(data_dir)
     assert not leftovers, f"left running after the worker stopped: {leftovers}"
 

@@ -95,11 +95,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
                DOCRENDER_API_KEYS="faults:key", DOCRENDER_TRANSIENT_RETRIES="5")  # fmt: skip
     fault_stack = FaultStack(data_dir, port, env)
     fault_stack.start_redis()
-    fault_stack.start_worker()
-    yield fault_stack
-    fault_stack.stop_worker()
-    assert fault_stack.redis is not None
-    fault_stack.redis.stop(grace_seconds=10)
+    try:
+        fault_stack.start_worker()
+        yield fault_stack
+    finally:  # also when the worker failed to start: nothing of the stack may outlive it
+        fault_stack.stop_worker()
+        assert fault_stack.redis is not None
+        fault_stack.redis.stop(grace_seconds=10)
     assert not processes_using(data_dir), "processes of the fault stack are still running"
     assert not list((data_dir / "run").iterdir()), "LibreOffice profiles left behind"
 
