@@ -84,6 +84,15 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class FontOut(BaseModel):
+    requested: str = Field(description="A font the template names")
+    used: str | None = Field(description="The face it is rendered with (null: unknown)")
+    exact: bool = Field(description="The requested font itself is installed")
+    different_style: bool = Field(
+        description="Rendered in another style than asked for (a fallback to check)"
+    )
+
+
 class TemplateOut(BaseModel):
     id: str
     name: str
@@ -92,6 +101,7 @@ class TemplateOut(BaseModel):
     variables: list[str] = Field(description="The top-level names the template reads, sorted")
     created_at: str
     loops: list[str] = Field(description="The values the template loops over")
+    fonts: list[FontOut] = Field(description="The fonts it names, and what renders each")
 
 
 class TemplateList(BaseModel):

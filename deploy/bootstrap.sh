@@ -8,7 +8,10 @@ DEBIAN_PACKAGES=(
   libreoffice-writer-nogui  # the converter
   python3-uno               # LibreOffice's Python bridge, for unoserver's server side
   python3-venv              # to build .venv-uno on Debian's python3
-  fonts-noto-cjk            # CJK faces for Chinese reports
+  fonts-noto-cjk            # CJK Song (serif) and Hei (sans) faces, SC and TC
+  fonts-cwtex-fs            # a FangSong face, for 仿宋 (docrender/fonts.py maps the names)
+  fonts-arphic-ukai         # Kai faces (CN and TW forms), for 楷体
+  fontconfig                # fc-match, for the font report on template upload
   redis-server              # broker and job store when none is configured
   poppler-utils             # pdftotext / pdffonts, used by the tests
 )

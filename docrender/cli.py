@@ -30,6 +30,7 @@ from docrender.errors import DocrenderError
 from docrender.keystore import KeyStore
 from docrender.settings import PROJECT_ROOT, TENANT_NAME, Settings, SettingsError
 from docrender.stack import REDIS_URL_FILE
+from docrender.template_fonts import font_report
 from docrender.templating import inspect_template
 from docrender.validation import check_documents
 
@@ -88,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
     inspect = commands.add_parser(
         "inspect", help="list what a template reads", description="List the variables "
-        "TEMPLATE reads and the values it loops over (offline).",
+        "TEMPLATE reads, the values it loops over, and the fonts it names with the face "
+        "each is rendered with (offline).",
     )  # fmt: skip
     inspect.add_argument("template", type=Path)
     inspect.set_defaults(run=_inspect)
@@ -135,6 +137,12 @@ def _inspect(args: argparse.Namespace, _: Any) -> int:
         for path in inspection.loops:
             depth = path.count("[]")
             print(f"  {'  ' * depth}{path}")
+    print("fonts (requested -> rendered with):")
+    for use in font_report(_read(args.template)):
+        note = "exact" if use.exact else "substitute"
+        if use.different_style:
+            note += ", DIFFERENT STYLE: check the output"
+        print(f"  {use.requested} -> {use.used or 'unknown (no fontconfig here)'} ({note})")
     return EXIT_OK
 
 

@@ -15,6 +15,7 @@ import redis
 
 from docrender.jobstore import utcnow_iso
 from docrender.storage import Storage
+from docrender.template_fonts import font_report
 from docrender.templating import inspect_template
 
 # Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.
@@ -36,6 +37,8 @@ class Template:
     variables: list[str]
     created_at: str
     loops: list[str] = field(default_factory=list)
+    # The fonts it names and what each is rendered with (docrender/template_fonts.py).
+    fonts: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -67,6 +70,7 @@ class TemplateRegistry:
             variables=inspection.variables,
             created_at=utcnow_iso(),
             loops=inspection.loops,
+            fonts=[use.to_dict() for use in font_report(data)],
         )
         # Bytes first: once the id is visible in Redis its file must already exist.
         self.storage.put(template_key(tenant, candidate.id), data)

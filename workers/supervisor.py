@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 
 from docrender.errors import ConverterUnavailable
+from docrender.fonts import fontconfig_rules
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,8 @@ class UnoserverProcess:
         (self._profile / "user").mkdir()
         (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
         (self._profile / "scratch").mkdir()
+        # Chinese document fonts -> installed faces of the same style (docrender/fonts.py).
+        (self._profile / "fonts.conf").write_text(fontconfig_rules())
         self.port, uno_port = _free_port(), _free_port()
         command = [
             self.config.unoserver_python,
@@ -211,6 +214,7 @@ def _minimal_environment(profile: Path) -> dict[str, str]:
         "TMPDIR": str(profile),
         "LANG": "C.UTF-8",
         "SAL_USE_VCLPLUGIN": "svp",
+        "FONTCONFIG_FILE": str(profile / "fonts.conf"),
     }
 
 

@@ -12,7 +12,16 @@ def test_upload_returns_the_template_with_its_variables(
     response = tenant.upload(sample_template, "report.docx")
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"id", "name", "sha256", "size", "variables", "created_at", "loops"}
+    assert set(body) == {
+        "id",
+        "name",
+        "sha256",
+        "size",
+        "variables",
+        "created_at",
+        "loops",
+        "fonts",
+    }
     assert body["name"] == "report"
     assert body["sha256"] == hashlib.sha256(sample_template).hexdigest()
     assert body["size"] == len(sample_template)

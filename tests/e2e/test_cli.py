@@ -83,6 +83,10 @@ def test_inspect_and_validate_work_offline(
 ) -> None:
     assert main(["inspect", str(SAMPLES / "report.docx")]) == 0
     assert "sections[].points[].paragraphs" in capsys.readouterr().out
+    assert main(["inspect", str(SAMPLES / "gongwen.docx")]) == 0
+    fonts = capsys.readouterr().out.split("fonts (requested -> rendered with):")[1]
+    assert "仿宋_GB2312 -> cwTeXFangSong (substitute)" in fonts
+    assert "楷体_GB2312 -> AR PL UKai TW (substitute)" in fonts
     assert (
         main(["validate", str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units-gbk.csv")]) == 0
     )

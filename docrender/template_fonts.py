@@ -1,0 +1,120 @@
+"""Which fonts a DOCX asks for, and in which Chinese script its text is written by default:
+the font report of a template upload (and of ``docrender inspect``).
+
+Fonts are named in run and style properties (``w:rFonts``) of the body, headers, footers,
+styles and numbering, directly or through the theme (``w:eastAsiaTheme="minorEastAsia"`` ->
+the theme's East Asian face for the document's script).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+from docx.oxml import parse_xml
+from docx.oxml.ns import qn
+
+from docrender.fonts import FontUse, Script, script_of, substitute
+
+_FONT_ATTRIBUTES = ("ascii", "hAnsi", "eastAsia")
+_THEME_ATTRIBUTES = ("asciiTheme", "hAnsiTheme", "eastAsiaTheme")
+_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+_MAX_PART_BYTES = 20 * 1024 * 1024
+
+
+def font_report(docx: bytes) -> list[FontUse]:
+    """Every font the document names (sorted), with what it will be rendered with."""
+    script, names = requested_fonts(docx)
+    return [substitute(name, script) for name in names]
+
+
+def requested_fonts(docx: bytes) -> tuple[Script, list[str]]:
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        parts = {name: package.read(name) for name in _font_parts(package)}
+    content = [parse_xml(xml) for name, xml in parts.items()
+               if name.startswith(("word/document", "word/header", "word/footer"))]  # fmt: skip
+    styles = parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
+    script = script_of(_default_language(styles)) if styles is not None else Script.SIMPLIFIED
+    theme = _theme_faces(parts.get("word/theme/theme1.xml"), script)
+    # Where fonts are named: the content, and only the styles it uses (Word's default
+    # template defines dozens of styles no document shows).
+    sources = content + (_used_styles(styles, content) if styles is not None else [])
+    names: set[str] = set()
+    for element in sources:
+        for fonts in element.iter(qn("w:rFonts")):
+            names |= {fonts.get(qn(f"w:{a}")) or "" for a in _FONT_ATTRIBUTES}
+            names |= {theme.get(fonts.get(qn(f"w:{a}")) or "", "") for a in _THEME_ATTRIBUTES}
+    return script, sorted(name for name in names if name.strip())
+
+
+def _used_styles(styles: Any, content: list[Any]) -> list[Any]:
+    """The document defaults, the default styles, the styles the content names, and the
+    styles those are based on."""
+    by_id = {style.get(qn("w:styleId")): style for style in styles.iter(qn("w:style"))}
+    wanted = {sid for sid, style in by_id.items() if style.get(qn("w:default")) == "1"}
+    for element in content:
+        for tag in ("w:pStyle", "w:rStyle", "w:tblStyle"):
+            wanted |= {ref.get(qn("w:val")) for ref in element.iter(qn(tag))}
+    used, queue = {}, list(wanted)
+    while queue:
+        style = by_id.get(queue.pop())
+        if style is None or style.get(qn("w:styleId")) in used:
+            continue
+        used[style.get(qn("w:styleId"))] = style
+        for link in ("w:basedOn", "w:link"):
+            ref = style.find(qn(link))
+            if ref is not None:
+                queue.append(ref.get(qn("w:val")))
+    defaults = styles.find(qn("w:docDefaults"))
+    return [*([defaults] if defaults is not None else []), *used.values()]
+
+
+def _font_parts(package: zipfile.ZipFile) -> list[str]:
+    wanted = []
+    for info in package.infolist():
+        name = info.filename
+        is_part = name in ("word/document.xml", "word/styles.xml", "word/numbering.xml",
+                           "word/theme/theme1.xml") or (
+            name.startswith(("word/header", "word/footer")) and name.endswith(".xml"))  # fmt: skip
+        if is_part and info.file_size <= _MAX_PART_BYTES:
+            wanted.append(name)
+    return wanted
+
+
+def _default_language(styles: Any) -> str | None:
+    """The East Asian language of the default paragraph style, which overrides the document
+    defaults, or else of the document defaults."""
+    candidates = [
+        style.find(qn("w:rPr"))
+        for style in styles.iter(qn("w:style"))
+        if style.get(qn("w:default")) == "1" and style.get(qn("w:type")) == "paragraph"
+    ]
+    candidates.append(styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}"))
+    for run_properties in candidates:
+        lang = None if run_properties is None else run_properties.find(qn("w:lang"))
+        if lang is not None and lang.get(qn("w:eastAsia")):
+            return str(lang.get(qn("w:eastAsia")))
+    return None
+
+
+def _theme_faces(theme_xml: bytes | None, script: Script) -> dict[str, str]:
+    """Theme references (``minorEastAsia``...) -> the face the theme names for them."""
+    if theme_xml is None:
+        return {}
+    theme = parse_xml(theme_xml)
+    faces: dict[str, str] = {}
+    script_tag = "Hant" if script is Script.TRADITIONAL else "Hans"
+    for kind in ("major", "minor"):
+        font = theme.find(f".//{_A}{kind}Font")
+        if font is None:
+            continue
+        latin, east_asian = font.find(f"{_A}latin"), font.find(f"{_A}ea")
+        if latin is not None:
+            faces[f"{kind}HAnsi"] = faces[f"{kind}Ascii"] = latin.get("typeface", "")
+        ea_face = east_asian.get("typeface", "") if east_asian is not None else ""
+        for by_script in font.findall(f"{_A}font"):
+            if by_script.get("script") == script_tag:
+                ea_face = ea_face or by_script.get("typeface", "")
+        faces[f"{kind}EastAsia"] = ea_face
+    return faces

@@ -1,0 +1,82 @@
+"""The font table and the fontconfig rules made from it, checked with the real fontconfig
+(fc-match) and the installed faces."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from docrender.fonts import (
+    NAMES,
+    Script,
+    fontconfig_rules,
+    pattern_name,
+    script_of,
+    style_of,
+    substitute,
+)
+from docrender.settings import PROJECT_ROOT
+from docrender.template_fonts import requested_fonts
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("fontconfig") / "fonts.conf"
+    path.write_text(fontconfig_rules())
+    return path
+
+
+def fc_match(rules: Path, pattern: str) -> str:
+    return subprocess.run(
+        ["fc-match", "--format=%{family[0]}:%{weight}", pattern],
+        env={"FONTCONFIG_FILE": str(rules), "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+@pytest.mark.parametrize("script", list(Script))
+def test_every_known_name_resolves_to_its_styles_installed_face(
+    rules: Path, script: Script
+) -> None:
+    wrong = {}
+    for style, names in NAMES.items():
+        for name in names:
+            family, weight = fc_match(rules, f"{pattern_name(name)}:lang={script.value}").split(":")
+            if family != style.family(script) or (style.bold and int(weight) < 200):
+                wrong[name] = family
+    assert not wrong, f"mapped to the wrong face: {wrong}"
+
+
+def test_the_rules_produce_no_fontconfig_warnings(rules: Path) -> None:
+    checked = subprocess.run(["fc-match", "仿宋_GB2312"], capture_output=True, text=True,
+                             env={"FONTCONFIG_FILE": str(rules), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    assert checked.stderr == ""
+
+
+@pytest.mark.parametrize(
+    ("language", "script"),
+    [("zh-CN", Script.SIMPLIFIED), ("zh-TW", Script.TRADITIONAL), ("zh-HK", Script.TRADITIONAL),
+     ("zh-Hant", Script.TRADITIONAL), ("zh-Hans", Script.SIMPLIFIED), (None, Script.SIMPLIFIED),
+     ("en-US", Script.SIMPLIFIED)],
+)  # fmt: skip
+def test_script_of_a_language(language: str | None, script: Script) -> None:
+    assert script_of(language) is script
+
+
+def test_names_are_matched_as_word_and_fontconfig_do() -> None:
+    assert style_of(" simsun ") is style_of("SimSun") is not None
+    assert style_of("Arial") is None
+
+
+def test_simplified_fangsong_is_reported_as_another_style() -> None:
+    # No packaged FangSong face has Simplified glyphs: the report must say so.
+    assert substitute("仿宋_GB2312", Script.SIMPLIFIED).different_style
+    assert not substitute("仿宋_GB2312", Script.TRADITIONAL).different_style
+
+
+def test_a_template_names_its_fonts_and_language() -> None:
+    script, names = requested_fonts((PROJECT_ROOT / "templates" / "gongwen.docx").read_bytes())
+    assert script is Script.TRADITIONAL
+    assert {"仿宋_GB2312", "楷体_GB2312", "方正小标宋简体", "黑体"} <= set(names)

@@ -1,0 +1,86 @@
+"""Chinese documents through the real stack look as their author made them: the 公文 fonts a
+Linux server lacks are drawn with faces of the same style, and the glyph forms follow the
+text's language (checked by rendering, since pdffonts names every Noto CJK face "jp")."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+
+import docx
+import pytest
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+
+from docrender.settings import PROJECT_ROOT
+from tests.conftest import Tenant
+from tests.helpers import pdf_fonts, pdf_text, squash
+
+pytestmark = pytest.mark.usefixtures("worker")
+GONGWEN = PROJECT_ROOT / "templates" / "gongwen.docx"
+GONGWEN_JOB = PROJECT_ROOT / "templates" / "gongwen-job.json"
+# Characters whose Simplified and Traditional (and Japanese) forms differ.
+TELLING = "骨直令角微"
+
+
+def test_the_gongwen_sample_uses_a_face_of_each_style(tenant: Tenant) -> None:
+    upload = tenant.upload(GONGWEN.read_bytes(), "gongwen.docx").get_json()
+    report = {font["requested"]: font for font in upload["fonts"]}
+    assert report["仿宋_GB2312"]["used"] == "cwTeXFangSong"
+    assert report["楷体_GB2312"]["used"] == "AR PL UKai TW"  # the template is zh-TW
+    assert report["方正小标宋简体"]["used"] == "Noto Serif CJK TC Bold"
+    assert report["黑体"]["used"] == "Noto Sans CJK TC"
+    for name in ("仿宋_GB2312", "楷体_GB2312", "方正小标宋简体", "黑体"):
+        assert report[name]["exact"] is False and report[name]["different_style"] is False
+
+    data = json.loads(GONGWEN_JOB.read_text())["documents"][0]["data"]
+    job = tenant.wait_for(tenant.submit(upload["id"], [{"data": data}]).get_json()["id"])
+    assert job["status"] == "succeeded", job
+    pdf = tenant.get(job["documents"][0]["url"]).data
+
+    faces = {font["name"].split("+", 1)[-1] for font in pdf_fonts(pdf)}
+    assert "cwTeXFangSong" in faces  # body: FangSong
+    assert "UKaiTW" in faces  # 楷体 headings: Kai, Traditional forms
+    assert any(f.startswith("NotoSerifCJK") and "-Bold" in f for f in faces)  # 小标宋: bold serif
+    assert any(f.startswith("NotoSansCJK") for f in faces)  # 黑体 headings: sans
+    assert not any("DejaVu" in face for face in faces)  # nothing fell back to a Latin face
+    text = squash(pdf_text(pdf))
+    for passage in (data["title"], data["doc_number"], *data["opening"]):
+        assert squash(passage) in text
+
+
+def one_paragraph(font: str, language: str) -> bytes:
+    document = docx.Document()
+    run = document.add_paragraph().add_run(TELLING * 4)
+    properties = run._r.get_or_add_rPr()
+    fonts = OxmlElement("w:rFonts")
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia"):
+        fonts.set(qn(attribute), font)
+    properties.append(fonts)
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:eastAsia"), language)
+    properties.append(lang)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def rendered(tenant: Tenant, template: bytes) -> bytes:
+    """The first page as a grey-scale bitmap (PGM bytes)."""
+    template_id = tenant.upload(template).get_json()["id"]
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": {}}]).get_json()["id"])
+    pdf = tenant.get(job["documents"][0]["url"]).data
+    return subprocess.run(["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-"],
+                          input=pdf, capture_output=True, check=True).stdout  # fmt: skip
+
+
+def test_glyph_forms_follow_the_language_never_the_japanese_face(tenant: Tenant) -> None:
+    simplified = rendered(tenant, one_paragraph("宋体", "zh-CN"))
+    traditional = rendered(tenant, one_paragraph("宋体", "zh-TW"))
+    # References: the intended faces named directly.
+    assert simplified == rendered(tenant, one_paragraph("Noto Serif CJK SC", "zh-CN"))
+    assert traditional == rendered(tenant, one_paragraph("Noto Serif CJK TC", "zh-TW"))
+    assert simplified != traditional  # the forms really differ for these characters
+    japanese = rendered(tenant, one_paragraph("Noto Serif CJK JP", "ja-JP"))
+    assert japanese not in (simplified, traditional)
