@@ -84,3 +84,18 @@ def test_glyph_forms_follow_the_language_never_the_japanese_face(tenant: Tenant)
     assert simplified != traditional  # the forms really differ for these characters
     japanese = rendered(tenant, one_paragraph("Noto Serif CJK JP", "ja-JP"))
     assert japanese not in (simplified, traditional)
+
+
+def test_the_gongwen_page_holds_22_lines_of_28_characters(tenant: Tenant) -> None:
+    template = tenant.upload(GONGWEN.read_bytes(), "gongwen.docx").get_json()["id"]
+    data = json.loads(GONGWEN_JOB.read_text())["documents"][0]["data"]
+    sentence = "為深入貫徹落實鑄牢中華民族共同體意識的工作要求進一步鞏固和發展平等團結互助和諧"
+    data["opening"] = [sentence * 8] * 4  # body text well past the first page
+    job = tenant.wait_for(tenant.submit(template, [{"data": data}]).get_json()["id"])
+    pdf = tenant.get(job["documents"][0]["url"]).data
+    page_two = subprocess.run(["pdftotext", "-f", "2", "-l", "2", "-", "-"], input=pdf,
+                              capture_output=True, check=True).stdout.decode()  # fmt: skip
+    lines = [line for line in page_two.splitlines() if line.strip()]
+    assert len(lines) == 22  # GB/T 9704: 22 lines a page
+    assert max(len(line) for line in lines) == 28  # of 28 characters
+    assert sum(len(line) == 28 for line in lines) >= 15
