@@ -31,6 +31,11 @@ class JobIn(BaseModel):
     # A name pattern for every document without a name of its own.
     name: str | None = Field(default=None, max_length=500)
     documents: list[DocumentIn] = Field(min_length=1)
+    # The East Asian language of the documents' text where the template does not say it on
+    # the run: it picks Simplified or Traditional glyph forms (docrender/fonts.py).
+    language: Literal["zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "zh-MO", "zh-SG"] | None = (
+        None
+    )
     # POSTed the finished job, signed (docrender/webhooks.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
 
@@ -53,6 +58,10 @@ class JobUpload(BaseModel):
     format: Literal["pdf", "docx"] = "pdf"
     strict: Literal["true", "false", "1", "0", "yes", "no"] = "true"
     name: str | None = None
+    language: Literal["zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "zh-MO", "zh-SG"] | None = (
+        None
+    )
+    callback_url: str | None = None
 
 
 class JobHeaders(BaseModel):

@@ -24,6 +24,7 @@ from docrender.errors import (
     UnknownTemplate,
     WebhookSecretMissing,
 )
+from docrender.fonts import word_language
 from docrender.idempotency import Claim, fingerprint, wait_for
 from docrender.jobstore import Job, NewDocument
 from docrender.settings import Settings
@@ -45,7 +46,7 @@ def job_body_from_form(
     documents = read_documents(upload.filename or "", upload.read(), settings.max_documents_per_job)
     body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
     body["documents"] = [{"data": data} for data in documents]
-    for field in ("format", "name"):
+    for field in ("format", "name", "language", "callback_url"):
         if form.get(field):
             body[field] = form[field]
     if "strict" in form:
@@ -164,6 +165,7 @@ def _create(
             ],
             request_id=request_id,
             callback_url=request.callback_url,
+            language=word_language(request.language),
         )
     except BaseException:
         services.jobs.release_unfinished(tenant, len(request.documents))

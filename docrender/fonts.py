@@ -105,6 +105,11 @@ def script_of(language: str | None) -> Script:
     return Script.TRADITIONAL if traditional else Script.SIMPLIFIED
 
 
+def word_language(tag: str | None) -> str | None:
+    """A language tag as Word writes it in a document (zh-Hans -> zh-CN, zh-Hant -> zh-TW)."""
+    return {"zh-Hans": "zh-CN", "zh-Hant": "zh-TW"}.get(tag or "", tag)
+
+
 @dataclass(frozen=True)
 class FontUse:
     """What a font a template asks for is rendered with."""

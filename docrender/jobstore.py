@@ -249,6 +249,7 @@ class WorkItem:
     data: dict[str, Any]
     tenant: str = ""
     request_id: str = ""  # of the request that submitted the job
+    language: str = ""  # the job's East Asian language option ("zh-TW"...), if any
 
 
 class JobStore:
@@ -285,6 +286,7 @@ class JobStore:
         documents: Sequence[NewDocument],
         request_id: str = "",
         callback_url: str | None = None,
+        language: str | None = None,
     ) -> Job:
         """Write the whole job in one transaction: either all of it exists or none.
         ``request_id``: the submitting request's X-Request-ID, for the workers' logs and the
@@ -309,6 +311,7 @@ class JobStore:
                 "callback_status": "pending" if callback_url else "",
                 "callback_attempts": 0,
                 "callback_last_error": "",
+                "language": language or "",
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -387,14 +390,15 @@ class JobStore:
         if status != RUNNING:
             return None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(job_key, ["format", "template_key", "tenant", "request_id"])
+        pipe.hmget(job_key, ["format", "template_key", "tenant", "request_id", "language"])
         pipe.hget(data_key, str(index))
-        (output_format, template_key, tenant, request_id), data = pipe.execute()
+        (output_format, template_key, tenant, request_id, language), data = pipe.execute()
         if output_format is None or data is None:
             return None
         return WorkItem(
-            job_id, index, output_format, template_key, json.loads(data), tenant, request_id or ""
-        )
+            job_id, index, output_format, template_key, json.loads(data), tenant,
+            request_id or "", language or "",
+        )  # fmt: skip
 
     def finish_document(
         self, job_id: str, index: int, status: str, error: dict[str, str] | None = None

@@ -12,6 +12,8 @@ from typing import Any
 
 import jinja2
 from docx.document import Document
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
 
 from docrender.errors import RenderFailed
 from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
@@ -41,8 +43,11 @@ def docx_bytes(document: Document) -> bytes:
     return out.getvalue()
 
 
-def fill_template(template: bytes, data: dict[str, Any], timeout_seconds: float = 30) -> Document:
+def fill_template(
+    template: bytes, data: dict[str, Any], timeout_seconds: float = 30, language: str = ""
+) -> Document:
     """The filled document, not yet saved (several can be combined before one conversion).
+    ``language`` ("zh-TW"...) replaces the template's default East Asian language.
     A template or data problem raises RenderFailed (permanent)."""
     document = open_template(template)
     try:
@@ -63,7 +68,25 @@ def fill_template(template: bytes, data: dict[str, Any], timeout_seconds: float 
         raise RenderFailed(
             f"The data does not fit the template ({exc.__class__.__name__}: {exc})"
         ) from None
+    if language:
+        set_default_language(document.docx, language)
     return document.docx
+
+
+def set_default_language(document: Document, language: str) -> None:
+    """Make ``language`` the East Asian language of the document defaults and of every style
+    (the template's defaults); a language set on a run of text by its author stays. The
+    language picks the glyph forms of the mapped Chinese faces (docrender/fonts.py)."""
+    styles = document.styles.element
+    run_properties = [styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")]
+    run_properties += [style.get_or_add_rPr() for style in styles.iter(qn("w:style"))
+                       if style.get(qn("w:type")) in ("paragraph", "character")]  # fmt: skip
+    for properties in filter(lambda p: p is not None, run_properties):
+        lang = properties.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            properties.append(lang)
+        lang.set(qn("w:eastAsia"), language)
 
 
 def xml_safe(value: Any) -> Any:

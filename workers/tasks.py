@@ -128,7 +128,9 @@ def _produce(
     filled: list[tuple[WorkItem, Document]] = []
     for work in works:
         try:
-            filled.append((work, fill_template(template, work.data, services.render_timeout)))
+            filled.append(
+                (work, fill_template(template, work.data, services.render_timeout, work.language))
+            )
         except DocrenderError as exc:
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
     output_format = works[0].format
@@ -148,7 +150,7 @@ def _produce(
             # Combining is an optimisation, and one document may be what LibreOffice rejects:
             # convert each alone, the reference path, so that only that one fails.
             log.warning("combined conversion failed (%r); converting one by one", exc)
-            alone += [(work, fill_template(template, work.data, services.render_timeout))
+            alone += [(work, fill_template(template, work.data, services.render_timeout, work.language))
                       for work, _ in together]  # fmt: skip
         else:
             log.info("job %s: documents %s converted in one LibreOffice load",

@@ -50,7 +50,8 @@ def test_the_gongwen_sample_uses_a_face_of_each_style(tenant: Tenant) -> None:
         assert squash(passage) in text
 
 
-def one_paragraph(font: str, language: str) -> bytes:
+def one_paragraph(font: str, language: str | None) -> bytes:
+    """``TELLING`` in ``font``; ``language`` on the run, or (None) nowhere in the document."""
     document = docx.Document()
     run = document.add_paragraph().add_run(TELLING * 4)
     properties = run._r.get_or_add_rPr()
@@ -58,18 +59,24 @@ def one_paragraph(font: str, language: str) -> bytes:
     for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia"):
         fonts.set(qn(attribute), font)
     properties.append(fonts)
-    lang = OxmlElement("w:lang")
-    lang.set(qn("w:eastAsia"), language)
-    properties.append(lang)
+    if language is not None:
+        lang = OxmlElement("w:lang")
+        lang.set(qn("w:eastAsia"), language)
+        properties.append(lang)
+    else:  # python-docx's default template declares zh-CN in its defaults
+        for lang in document.styles.element.iter(qn("w:lang")):
+            lang.attrib.pop(qn("w:eastAsia"), None)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
 
 
-def rendered(tenant: Tenant, template: bytes) -> bytes:
+def rendered(tenant: Tenant, template: bytes, **options: str) -> bytes:
     """The first page as a grey-scale bitmap (PGM bytes)."""
     template_id = tenant.upload(template).get_json()["id"]
-    job = tenant.wait_for(tenant.submit(template_id, [{"data": {}}]).get_json()["id"])
+    submitted = tenant.submit(template_id, [{"data": {}}], **options)
+    assert submitted.status_code == 202, submitted.get_json()
+    job = tenant.wait_for(submitted.get_json()["id"])
     pdf = tenant.get(job["documents"][0]["url"]).data
     return subprocess.run(["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-"],
                           input=pdf, capture_output=True, check=True).stdout  # fmt: skip
@@ -99,3 +106,12 @@ def test_the_gongwen_page_holds_22_lines_of_28_characters(tenant: Tenant) -> Non
     assert len(lines) == 22  # GB/T 9704: 22 lines a page
     assert max(len(line) for line in lines) == 28  # of 28 characters
     assert sum(len(line) == 28 for line in lines) >= 15
+
+
+def test_the_job_language_picks_the_forms_where_the_template_says_none(tenant: Tenant) -> None:
+    traditional = rendered(tenant, one_paragraph("Noto Serif CJK TC", "zh-TW"))
+    simplified = rendered(tenant, one_paragraph("Noto Serif CJK SC", "zh-CN"))
+    unmarked = one_paragraph("宋体", None)
+    assert rendered(tenant, unmarked, language="zh-Hant") == traditional
+    assert rendered(tenant, unmarked, language="zh-Hans") == simplified
+    assert rendered(tenant, unmarked) == simplified  # no language anywhere: Simplified
