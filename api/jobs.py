@@ -22,6 +22,7 @@ from docrender.errors import (
     NotReady,
     UnsupportedFileType,
 )
+from docrender.formats import FORMATS
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.job_json import job_json
 from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
@@ -29,11 +30,6 @@ from docrender.storage import job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
 bp.before_request(require_tenant)
-
-MIME_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
 
 
 @bp.post("/jobs")
@@ -120,7 +116,10 @@ def download_merged(job_id: str) -> Response:
     """One PDF of every succeeded document, in request order, a bookmark per document."""
     job = _find_job(job_id)
     if job.format != "pdf":
-        raise NotFound(f"Job {job_id} made {job.format} files; only PDF jobs have a merged volume.")
+        raise NotFound(
+            f"Job {job_id} made {job.format} files; only pdf jobs have a merged volume (a "
+            "merged PDF/A would no longer be one)."
+        )
     if job.finished_at is None:
         raise NotReady(f"Job {job_id} is {job.status}; poll it until it finishes.")
     if job.succeeded == 0:
@@ -154,12 +153,13 @@ def download_document(job_id: str, index: int) -> Response:
         raise NotFound(f"Document {index} was cancelled before it was made.")
     if document.status != SUCCEEDED:
         raise NotReady(f"Document {index} is {document.status}; poll the job until it finishes.")
+    output = FORMATS[job.format]
     response = send_file(
         services().storage.open(job_document_key(job.id, index, job.format)),
-        mimetype=MIME_TYPES[job.format],
+        mimetype=output.mime_type,
     )
     response.headers["Content-Disposition"] = attachment(
-        f"{document.name}.{job.format}", fallback=f"document-{index}.{job.format}"
+        f"{document.name}.{output.extension}", fallback=f"document-{index}.{output.extension}"
     )
     return response
 
@@ -182,7 +182,8 @@ def download_archive(job_id: str) -> Response:
             if document.status == SUCCEEDED:
                 key = job_document_key(job.id, document.index, job.format)
                 with services().storage.open(key) as src:
-                    zipped.writestr(f"{document.name}.{job.format}", src.read())
+                    name = f"{document.name}.{FORMATS[job.format].extension}"
+                    zipped.writestr(name, src.read())
     archive.seek(0)
     return send_file(
         archive, mimetype="application/zip", as_attachment=True, download_name=f"{job.id}.zip"

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
 
 from docrender.errors import MalformedRequest, ValidationFailed
+from docrender.formats import FormatName
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.strict_json import parse_strict_json
 from docrender.webhooks import MAX_URL_LENGTH
@@ -22,11 +23,20 @@ class DocumentIn(BaseModel):
     name: str | None = Field(default=None, max_length=500)
 
 
+class PdfOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tagged: StrictBool = Field(default=False, description="A tagged (accessible) PDF")
+    bookmarks: StrictBool = Field(default=True, description="An outline from the headings")
+
+
 class JobIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     template: str = Field(min_length=1, max_length=100)
-    format: Literal["pdf", "docx"] = "pdf"
+    # pdfa: PDF/A-2b (docrender/formats.py).
+    format: FormatName = "pdf"
+    pdf_options: PdfOptions | None = None
     strict: StrictBool = True
     # A name pattern for every document without a name of its own.
     name: str | None = Field(default=None, max_length=500)
@@ -55,7 +65,7 @@ class JobUpload(BaseModel):
 
     template: str
     data: UploadedFile = Field(description="The documents' data: .xlsx, .csv or .json")
-    format: Literal["pdf", "docx"] = "pdf"
+    format: FormatName = "pdf"
     strict: Literal["true", "false", "1", "0", "yes", "no"] = "true"
     name: str | None = None
     language: Literal["zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "zh-MO", "zh-SG"] | None = (
@@ -150,7 +160,7 @@ class JobOut(BaseModel):
     id: str
     status: Literal["queued", "running", "succeeded", "partial", "failed", "cancelled"]
     template: str
-    format: Literal["pdf", "docx"]
+    format: FormatName
     created_at: str
     finished_at: str | None
     progress: Progress

@@ -166,6 +166,7 @@ def _create(
             request_id=request_id,
             callback_url=request.callback_url,
             language=word_language(request.language),
+            pdf_options=request.pdf_options.model_dump() if request.pdf_options else None,
         )
     except BaseException:
         services.jobs.release_unfinished(tenant, len(request.documents))

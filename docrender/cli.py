@@ -27,6 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from docrender.datafile import read_documents
 from docrender.errors import DocrenderError
+from docrender.formats import FORMATS
 from docrender.keystore import KeyStore
 from docrender.settings import PROJECT_ROOT, TENANT_NAME, Settings, SettingsError
 from docrender.stack import REDIS_URL_FILE
@@ -80,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--out", type=Path, required=True, help="folder for the results")
     submit.add_argument("--merged", action="store_true", help="also download one merged PDF")
     submit.add_argument("--zip", action="store_true", help="also download all files as a ZIP")
-    submit.add_argument("--format", choices=("pdf", "docx"), default="pdf")
+    submit.add_argument("--format", choices=("pdf", "pdfa", "docx"), default="pdf",
+                        help="pdfa: PDF/A-2b, for archives")  # fmt: skip
     submit.add_argument("--name", help='file name pattern, e.g. "{{ unit }}-匯報材料"')
     submit.add_argument("--no-strict", action="store_true", help="render missing values empty")
     submit.add_argument("--server", help="docrender's URL (default: make run's)")
@@ -275,7 +277,8 @@ def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
 def _download(http: httpx.Client, job: dict[str, Any], args: argparse.Namespace) -> None:
     for doc in job["documents"]:
         if doc["url"]:
-            (args.out / f"{doc['name']}.{job['format']}").write_bytes(_fetch(http, doc["url"]))
+            extension = FORMATS[job["format"]].extension
+            (args.out / f"{doc['name']}.{extension}").write_bytes(_fetch(http, doc["url"]))
     if args.zip and job["progress"]["succeeded"]:
         (args.out / f"{args.data.stem}.zip").write_bytes(
             _fetch(http, f"/v1/jobs/{job['id']}/archive")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -250,6 +250,7 @@ class WorkItem:
     tenant: str = ""
     request_id: str = ""  # of the request that submitted the job
     language: str = ""  # the job's East Asian language option ("zh-TW"...), if any
+    pdf_options: dict[str, bool] = field(default_factory=dict)  # docrender/formats.py
 
 
 class JobStore:
@@ -287,6 +288,7 @@ class JobStore:
         request_id: str = "",
         callback_url: str | None = None,
         language: str | None = None,
+        pdf_options: dict[str, bool] | None = None,
     ) -> Job:
         """Write the whole job in one transaction: either all of it exists or none.
         ``request_id``: the submitting request's X-Request-ID, for the workers' logs and the
@@ -312,6 +314,7 @@ class JobStore:
                 "callback_attempts": 0,
                 "callback_last_error": "",
                 "language": language or "",
+                "pdf_options": json.dumps(pdf_options or {}),
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -390,14 +393,18 @@ class JobStore:
         if status != RUNNING:
             return None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(job_key, ["format", "template_key", "tenant", "request_id", "language"])
+        pipe.hmget(
+            job_key, ["format", "template_key", "tenant", "request_id", "language", "pdf_options"]
+        )
         pipe.hget(data_key, str(index))
-        (output_format, template_key, tenant, request_id, language), data = pipe.execute()
+        (output_format, template_key, tenant, request_id, language, pdf_options), data = (
+            pipe.execute()
+        )
         if output_format is None or data is None:
             return None
         return WorkItem(
             job_id, index, output_format, template_key, json.loads(data), tenant,
-            request_id or "", language or "",
+            request_id or "", language or "", json.loads(pdf_options or "{}"),
         )  # fmt: skip
 
     def finish_document(

@@ -28,6 +28,7 @@ from docrender.errors import (
     DocrenderError,
     DocumentQuarantined,
 )
+from docrender.formats import FORMATS, export_options, plain_pdf
 from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key
 from workers import batching
@@ -133,14 +134,15 @@ def _produce(
             )
         except DocrenderError as exc:
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
-    output_format = works[0].format
-    if output_format == "docx":
+    output_format, pdf_options = works[0].format, works[0].pdf_options  # the same for a job
+    if not FORMATS[output_format].converted:
         for work, document in filled:
             _store(services, work, docx_bytes(document))
             yield work, _succeeded(services, work)
         return
     # One document has nothing to share a conversion with: skip the checks.
-    together, alone = _group_for_conversion(filled) if len(filled) > 1 else ([], filled)
+    shared = len(filled) > 1 and plain_pdf(output_format, pdf_options)
+    together, alone = _group_for_conversion(filled) if shared else ([], filled)
     if len(together) > 1:
         try:
             pdfs = _convert_combined([document for _, document in together], services.converter)
@@ -160,9 +162,10 @@ def _produce(
                 yield work, _succeeded(services, work)
     else:
         alone += together
+    options = export_options(output_format, pdf_options)
     for work, document in alone:
         try:
-            _store(services, work, services.converter.convert(docx_bytes(document), output_format))
+            _store(services, work, services.converter.convert(docx_bytes(document), "pdf", options))
         except ConversionFailed as exc:
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
         else:

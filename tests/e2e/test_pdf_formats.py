@@ -1,0 +1,76 @@
+"""PDF/A and PDF options through the real stack, checked in the files a user downloads."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from pypdf import PdfReader
+
+from docrender.settings import PROJECT_ROOT
+from tests.conftest import Tenant
+from tests.helpers import pdf_fonts, pdf_text, squash
+
+pytestmark = pytest.mark.usefixtures("worker")
+GONGWEN = PROJECT_ROOT / "templates" / "gongwen.docx"
+
+
+def gongwen_job(tenant: Tenant, count: int = 1, **options: object) -> tuple[dict, list[bytes]]:  # type: ignore[type-arg]
+    template = tenant.upload(GONGWEN.read_bytes(), "gongwen.docx").get_json()["id"]
+    data = json.loads((PROJECT_ROOT / "templates" / "gongwen-job.json").read_text())
+    documents = [{"data": data["documents"][0]["data"], "name": f"通知-{i}"} for i in range(count)]
+    submitted = tenant.submit(template, documents, **options)
+    assert submitted.status_code == 202, submitted.get_json()
+    job = tenant.wait_for(submitted.get_json()["id"])
+    assert job["status"] == "succeeded", job
+    return job, [tenant.get(doc["url"]).data for doc in job["documents"]]
+
+
+def pdfa_identification(pdf: bytes) -> tuple[str | None, str | None]:
+    """(part, conformance) from the PDF's XMP metadata, as PDF/A validators read them."""
+    metadata = PdfReader(io.BytesIO(pdf)).xmp_metadata
+    if metadata is None:
+        return None, None
+    xml = metadata.rdf_root.toxml()
+    part = xml.split("pdfaid:part>")[1].split("<")[0] if "pdfaid:part>" in xml else None
+    conformance = (
+        xml.split("pdfaid:conformance>")[1].split("<")[0] if "pdfaid:conformance>" in xml else None
+    )
+    return part, conformance
+
+
+def test_pdfa_documents_carry_the_pdfa_2b_identification_and_embed_every_font(
+    tenant: Tenant,
+) -> None:
+    job, pdfs = gongwen_job(tenant, count=3, format="pdfa")  # several: none may lose it
+    assert job["format"] == "pdfa"
+    response = tenant.get(job["documents"][0]["url"])
+    assert response.mimetype == "application/pdf"
+    assert ".pdf" in response.headers["Content-Disposition"]
+    for pdf in pdfs:
+        assert pdfa_identification(pdf) == ("2", "B")
+        fonts = pdf_fonts(pdf)
+        assert fonts and all(font["emb"] == "yes" for font in fonts)
+        assert squash("關於開展民族團結進步創建示範單位評選工作的通知") in squash(pdf_text(pdf))
+    # An ordinary PDF is not a PDF/A.
+    assert pdfa_identification(gongwen_job(tenant)[1][0]) == (None, None)
+
+
+def test_tagged_pdf_and_bookmarks_on_request(tenant: Tenant) -> None:
+    plain = PdfReader(io.BytesIO(gongwen_job(tenant)[1][0]))
+    tagged = PdfReader(io.BytesIO(gongwen_job(tenant, pdf_options={"tagged": True})[1][0]))
+    bare = PdfReader(io.BytesIO(gongwen_job(tenant, pdf_options={"bookmarks": False})[1][0]))
+    assert "/StructTreeRoot" in tagged.trailer["/Root"]
+    assert tagged.trailer["/Root"]["/MarkInfo"]["/Marked"]
+    assert "/StructTreeRoot" not in plain.trailer["/Root"]
+    # Bookmarks from the headings (一、總體要求 ...) by default, none when turned off.
+    assert any("總體要求" in item.title for item in plain.outline if not isinstance(item, list))
+    assert bare.outline == []
+
+
+def test_unknown_pdf_options_are_refused(tenant: Tenant) -> None:
+    template = tenant.upload(GONGWEN.read_bytes(), "gongwen.docx").get_json()["id"]
+    response = tenant.submit(template, [{"data": {}}], pdf_options={"tagged": "yes"}, strict=False)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "validation_failed"
