@@ -141,11 +141,20 @@ class DocumentError(BaseModel):
 DocumentStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
+class DocumentWarning(BaseModel):
+    code: str = Field(description="missing_glyphs: characters that print as empty boxes")
+    message: str
+    characters: list[str] = Field(default_factory=list)
+
+
 class DocumentOut(BaseModel):
     index: int
     name: str
     status: DocumentStatus
     error: DocumentError | None
+    warnings: list[DocumentWarning] = Field(
+        default_factory=list, description="What to check in a document that succeeded"
+    )
     url: str | None
 
 

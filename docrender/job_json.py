@@ -26,6 +26,7 @@ def job_json(job: Job) -> dict[str, Any]:
                 "name": doc.name,
                 "status": doc.status,
                 "error": doc.error,
+                "warnings": doc.warnings,
                 "url": f"/v1/jobs/{job.id}/documents/{doc.index}"
                 if doc.status == SUCCEEDED
                 else None,

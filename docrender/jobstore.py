@@ -80,6 +80,7 @@ if doc.status == 'succeeded' or doc.status == 'failed' or doc.status == 'cancell
 end
 doc.status = ARGV[2]
 doc.error = cjson.decode(ARGV[3])
+if ARGV[5] ~= '' then doc.warnings = cjson.decode(ARGV[5]) end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant then redis.call('DECR', 'docrender:tenant:' .. tenant .. ':unfinished') end
@@ -189,6 +190,8 @@ class DocumentState:
     name: str
     status: str
     error: dict[str, str] | None
+    # Things to check in a succeeded document (missing glyphs...): {"code", "message", ...}.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -358,7 +361,11 @@ class JobStore:
         documents = []
         for index, raw in sorted(docs.items(), key=lambda item: int(item[0])):
             doc = json.loads(raw)
-            documents.append(DocumentState(int(index), doc["name"], doc["status"], doc["error"]))
+            documents.append(
+                DocumentState(
+                    int(index), doc["name"], doc["status"], doc["error"], doc.get("warnings") or []
+                )
+            )
         return Job(
             id=job_id,
             tenant=fields["tenant"],
@@ -408,7 +415,12 @@ class JobStore:
         )  # fmt: skip
 
     def finish_document(
-        self, job_id: str, index: int, status: str, error: dict[str, str] | None = None
+        self,
+        job_id: str,
+        index: int,
+        status: str,
+        error: dict[str, str] | None = None,
+        warnings: list[dict[str, Any]] | None = None,
     ) -> Finish:
         """Record a document's final state (once: a second call changes nothing)."""
         if status not in FINAL_STATES:
@@ -416,8 +428,12 @@ class JobStore:
         job_key, docs_key, _ = self._keys(job_id)
         outcome = self._finish(
             keys=[job_key, docs_key, self.finished_channel(job_id)],
-            args=[str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso()],
-        )
+            args=[
+                str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso(),
+                # Only a non-empty list: Lua's cjson would store an empty one as {}.
+                json.dumps(warnings, ensure_ascii=False) if warnings else "",
+            ],
+        )  # fmt: skip
         return Finish(max(int(outcome), 0))
 
     def return_to_queue(self, job_id: str, index: int) -> None:

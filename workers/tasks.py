@@ -31,7 +31,7 @@ from docrender.errors import (
 from docrender.formats import FORMATS, export_options, plain_pdf
 from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key
-from workers import batching
+from workers import batching, glyphs
 from workers.converter import Converter
 from workers.render import docx_bytes, fill_template
 
@@ -158,18 +158,17 @@ def _produce(
             log.info("job %s: documents %s converted in one LibreOffice load",
                      works[0].job_id, [work.index for work, _ in together])  # fmt: skip
             for (work, _), pdf in zip(together, pdfs, strict=True):
-                _store(services, work, pdf)
-                yield work, _succeeded(services, work)
+                yield work, _finish_pdf(services, work, pdf)
     else:
         alone += together
     options = export_options(output_format, pdf_options)
     for work, document in alone:
         try:
-            _store(services, work, services.converter.convert(docx_bytes(document), "pdf", options))
+            pdf = services.converter.convert(docx_bytes(document), "pdf", options)
         except ConversionFailed as exc:
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
         else:
-            yield work, _succeeded(services, work)
+            yield work, _finish_pdf(services, work, pdf)
 
 
 def _group_for_conversion(
@@ -198,8 +197,38 @@ def _store(services: RenderServices, work: WorkItem, output: bytes) -> None:
     services.storage.put(job_document_key(work.job_id, work.index, work.format), output)
 
 
-def _succeeded(services: RenderServices, work: WorkItem) -> str:
-    _finish(services, work.job_id, work.index, SUCCEEDED, None)
+def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
+    """Store a PDF and record it succeeded, with a warning when characters of its data print
+    as tofu (no installed font has them)."""
+    _store(services, work, pdf)
+    warnings = []
+    text = "".join(_strings(work.data))
+    if glyphs.could_be_missing(text):
+        # Of this document's own characters: a PDF cut from a combined conversion carries
+        # font subsets it shares with the other documents of its group.
+        missing = [character for character in glyphs.missing_glyphs(pdf) if character in text]
+        if missing:
+            log.warning("job %s document %s: no glyph for %s", work.job_id, work.index,
+                        " ".join(f"U+{ord(c):04X}" for c in missing[:20]))  # fmt: skip
+            warnings.append(glyphs.missing_glyph_warning(missing))
+    return _succeeded(services, work, warnings)
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _succeeded(
+    services: RenderServices, work: WorkItem, warnings: list[dict[str, object]] | None = None
+) -> str:
+    _finish(services, work.job_id, work.index, SUCCEEDED, None, warnings)
     return SUCCEEDED
 
 
@@ -232,9 +261,14 @@ def fail_document(
 
 
 def _finish(
-    services: RenderServices, job_id: str, index: int, status: str, error: dict[str, str] | None
+    services: RenderServices,
+    job_id: str,
+    index: int,
+    status: str,
+    error: dict[str, str] | None,
+    warnings: list[dict[str, object]] | None = None,
 ) -> Finish:
-    outcome = services.jobs.finish_document(job_id, index, status, error)
+    outcome = services.jobs.finish_document(job_id, index, status, error, warnings)
     if outcome is Finish.JOB_FINISHED:
         services.on_job_finished(job_id)
     return outcome

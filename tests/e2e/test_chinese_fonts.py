@@ -115,3 +115,35 @@ def test_the_job_language_picks_the_forms_where_the_template_says_none(tenant: T
     assert rendered(tenant, unmarked, language="zh-Hant") == traditional
     assert rendered(tenant, unmarked, language="zh-Hans") == simplified
     assert rendered(tenant, unmarked) == simplified  # no language anywhere: Simplified
+
+
+BIDI_CONTROLS = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+
+
+def test_rare_characters_print_and_tofu_is_reported(tenant: Tenant) -> None:
+    template = tenant.upload(docx_with("姓名：{{ name }}", "民族文字：{{ native }}")).get_json()[
+        "id"
+    ]
+    printable = {"name": "𠀾小明", "native": "ئۇيغۇرچە قازاقشا"}  # Extension B; Uyghur, Kazakh
+    tofu = {"name": "張𠀀", "native": "\U00013000"}  # no installed font has either
+    job = tenant.wait_for(tenant.submit(template, [{"data": printable}, {"data": tofu}])
+                          .get_json()["id"])  # fmt: skip
+    assert job["progress"]["succeeded"] == 2, job
+    clean, boxes = job["documents"]
+
+    text = pdf_text(tenant.get(clean["url"]).data).translate(BIDI_CONTROLS)
+    assert "𠀾小明" in text and "ئۇيغۇرچە" in text and "قازاقشا" in text
+    assert clean["warnings"] == []
+
+    assert [w["code"] for w in boxes["warnings"]] == ["missing_glyphs"]
+    assert boxes["warnings"][0]["characters"] == ["𠀀", "\U00013000"]
+    assert "U+20000" in boxes["warnings"][0]["message"]
+
+
+def docx_with(*paragraphs: str) -> bytes:
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

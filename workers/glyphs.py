@@ -1,0 +1,155 @@
+"""Which characters a PDF draws as tofu: the ``.notdef`` glyph, an empty box.
+
+When no installed font has a character, LibreOffice still writes it to the text layer (the
+font's ToUnicode map), so text extraction finds it, but draws the font's ``.notdef`` glyph. So
+the check reads each embedded font: the codes its ToUnicode map gives a character, and the
+glyph each code draws (the built-in encoding of a Type 1 font, the cmap of a TrueType one).
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import io
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from fontTools.misc import psLib
+from fontTools.ttLib import TTFont
+from pypdf import PdfReader
+
+_BFCHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
+_BFRANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
+NOTDEF = ".notdef"
+
+
+def missing_glyphs(pdf: bytes) -> list[str]:
+    """The characters drawn with ``.notdef``, in order of first appearance."""
+    missing: dict[str, None] = {}
+    for font in _fonts(PdfReader(io.BytesIO(pdf))):
+        text_of = _to_unicode(font)
+        if not text_of:
+            continue
+        for code in _notdef_codes(font, text_of.keys()):
+            for character in text_of[code]:
+                if not character.isspace():
+                    missing[character] = None
+    return list(missing)
+
+
+def _fonts(reader: PdfReader) -> Iterator[Any]:
+    seen: set[int] = set()
+    for page in reader.pages:
+        resources = page.get("/Resources")
+        fonts = resources.get_object().get("/Font") if resources else None
+        for reference in fonts.get_object().values() if fonts else ():
+            number = getattr(reference, "idnum", id(reference))
+            if number not in seen:
+                seen.add(number)
+                yield reference.get_object()
+
+
+def _to_unicode(font: Any) -> dict[int, str]:
+    if "/ToUnicode" not in font:
+        return {}
+    cmap = font["/ToUnicode"].get_object().get_data()
+    mapping: dict[int, str] = {}
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for low, high, start in _BFRANGE.findall(block):
+            first = _utf16(start)
+            for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                mapping[code] = first[:-1] + chr(ord(first[-1]) + offset) if first else ""
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, text in _BFCHAR.findall(block):
+            mapping[int(code, 16)] = _utf16(text)
+    return mapping
+
+
+def _utf16(hex_text: bytes) -> str:
+    return bytes.fromhex(hex_text.decode()).decode("utf-16-be", errors="replace")
+
+
+def _notdef_codes(font: Any, codes: Any) -> set[int]:
+    """Of ``codes``, those the font draws with ``.notdef``. An unreadable or unknown font
+    program counts as drawing nothing wrong: the check only reports what it can prove."""
+    descriptor = font.get("/FontDescriptor")
+    if descriptor is None:
+        return set()
+    descriptor = descriptor.get_object()
+    try:
+        if "/FontFile2" in descriptor:
+            glyph_of = _truetype_glyphs(descriptor["/FontFile2"].get_object().get_data())
+        elif "/FontFile" in descriptor:
+            glyph_of = _type1_glyphs(descriptor["/FontFile"].get_object())
+        else:
+            return set()
+    except Exception:  # a font program fontTools cannot read: no proof either way
+        return set()
+    return {code for code in codes if glyph_of.get(code, NOTDEF) == NOTDEF}
+
+
+def _truetype_glyphs(program: bytes) -> dict[int, str]:
+    font = TTFont(io.BytesIO(program))
+    notdef = font.getGlyphOrder()[0]
+    glyphs: dict[int, str] = {}
+    for table in font["cmap"].tables:
+        for code, glyph in table.cmap.items():
+            glyphs.setdefault(code & 0xFF, NOTDEF if glyph == notdef else glyph)
+    return glyphs
+
+
+def _type1_glyphs(stream: Any) -> dict[int, str]:
+    """Code -> glyph name from a Type 1 program's built-in encoding (the PDF holds the
+    program as fontTools reads a PFB file's contents)."""
+    font = psLib.suckfont(stream.get_data())
+    return {code: str(name) for code, name in enumerate(font["Encoding"])}
+
+
+def could_be_missing(text: str) -> bool:
+    """Whether ``text`` holds a character no installed font covers: only then can the PDF
+    show tofu, and only then is it worth reading its fonts (about 35 ms a document)."""
+    coverage = _installed_coverage()
+    for character in set(text):
+        if character.isspace() or not character.isprintable():
+            continue
+        code = ord(character)
+        at = bisect.bisect_right(coverage, (code, sys.maxsize)) - 1
+        if at < 0 or not coverage[at][0] <= code <= coverage[at][1]:
+            return True
+    return False
+
+
+@functools.cache
+def _installed_coverage() -> list[tuple[int, int]]:
+    """The code points some installed font covers, as sorted (first, last) ranges. Without
+    fontconfig nothing counts as covered, so every PDF is read."""
+    try:
+        listed = subprocess.run(["fc-list", "--format=%{charset}\\n"], capture_output=True,
+                                text=True, timeout=30, check=True).stdout  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return []
+    ranges = []
+    for item in listed.split():
+        first, _, last = item.partition("-")
+        ranges.append((int(first, 16), int(last or first, 16)))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(ranges):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return merged
+
+
+def missing_glyph_warning(characters: list[str]) -> dict[str, object]:
+    shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters[:20])
+    more = f" and {len(characters) - 20} more" if len(characters) > 20 else ""
+    return {
+        "code": "missing_glyphs",
+        "message": f"{len(characters)} character(s) have no glyph in any installed font and "
+        f"print as empty boxes: {shown}{more}. Install a font that has them, or check the data.",
+        "characters": characters[:200],
+    }
