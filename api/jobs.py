@@ -14,7 +14,7 @@ from api.auth import require_tenant
 from api.openapi import documented
 from api.schemas import JobHeaders, JobIn, JobOut, JobUpload, WaitQuery, parse_json
 from api.services import services
-from api.submission import job_body_from_form, submit_job
+from api.submission import job_body_from_form, submit_job, uploaded_files
 from docrender.errors import (
     DocumentFailed,
     MalformedRequest,
@@ -44,8 +44,10 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     variable the template reads is refused (422 ``missing_variables``, every document and
     name listed). A ``callback_url`` is POSTed the finished job, signed
     (``X-Docrender-Signature``)."""
+    uploads: dict[str, bytes] = {}
     if request.mimetype == "multipart/form-data":
         body = job_body_from_form(request.form, request.files, services().settings)
+        uploads = uploaded_files(request.files)
     elif request.mimetype == "application/json":
         body = parse_json(request.get_data(cache=False))
     else:
@@ -53,7 +55,9 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
             "Send the job as JSON (Content-Type: application/json), or as multipart form data "
             "with a 'data' file."
         )
-    job, replayed = submit_job(services(), g.tenant, body, _idempotency_key(), tracing.request_id())
+    job, replayed = submit_job(
+        services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads
+    )
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if replayed:  # the job an earlier request with this key made, as it is now
         return jsonify(job_json(job)), 200, headers | {"Idempotent-Replayed": "true"}

@@ -72,6 +72,10 @@ class JobUpload(BaseModel):
         None
     )
     callback_url: str | None = None
+    files: list[UploadedFile] = Field(
+        default_factory=list, description="Images the data names with {\"type\": \"image\", "
+        "\"file\": \"<name>\"}",
+    )  # fmt: skip
 
 
 class JobHeaders(BaseModel):

@@ -5,6 +5,8 @@ Nothing invalid gets past here, and nothing is queued for a request that is refu
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -22,13 +24,14 @@ from docrender.errors import (
     ServiceUnavailable,
     TooManyQueuedDocuments,
     UnknownTemplate,
+    ValidationFailed,
     WebhookSecretMissing,
 )
 from docrender.fonts import word_language
 from docrender.idempotency import Claim, fingerprint, wait_for
 from docrender.jobstore import Job, NewDocument
 from docrender.settings import Settings
-from docrender.storage import job_template_key
+from docrender.storage import job_file_key, job_template_key
 from docrender.template_registry import template_key
 from docrender.validation import check_documents
 from docrender.webhooks import check_callback_url
@@ -57,15 +60,38 @@ def job_body_from_form(
     return body
 
 
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def uploaded_files(files: Mapping[str, FileStorage] | Any) -> dict[str, bytes]:
+    """The files sent with a multipart job in fields named 'files' (images its data names
+    with ``"file": "<name>"``), by name."""
+    uploads: dict[str, bytes] = {}
+    for upload in files.getlist("files"):
+        name = (upload.filename or "").rsplit("/", 1)[-1]
+        if not _FILE_NAME.fullmatch(name):
+            raise MalformedRequest(
+                f"File name {name!r}: use 1 to 100 letters, digits, '.', '_' or '-' (the data "
+                "names the file by it)."
+            )
+        if name in uploads:
+            raise MalformedRequest(f"Two files are named {name!r}; each needs its own name.")
+        uploads[name] = upload.read()
+    return uploads
+
+
 def submit_job(
     services: ApiServices,
     tenant: str,
     body: Any,
     idempotency_key: str | None = None,
     request_id: str = "",
+    uploads: Mapping[str, bytes] | None = None,
 ) -> tuple[Job, bool]:
     """Validate, record and queue a job; return it and whether it is an earlier request's
-    (same ``idempotency_key`` and body) rather than a new one."""
+    (same ``idempotency_key`` and body) rather than a new one. ``uploads``: files sent with
+    it, by name."""
+    uploads = uploads or {}
     request = parse_job(body)
     limit = services.settings.max_documents_per_job
     if len(request.documents) > limit:
@@ -83,19 +109,29 @@ def submit_job(
         check_documents(template.variables, template.loops, [d.data for d in request.documents])
     if request.callback_url is not None:
         _check_callback(services, tenant, request.callback_url)
+    _check_file_references([doc.data for doc in request.documents], uploads)
 
     names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
     job_id = uuid.uuid4().hex
     if idempotency_key is not None:
-        claim = services.idempotency.claim(tenant, idempotency_key, fingerprint(body), job_id)
+        request_print = fingerprint(
+            {"body": body, "files": {n: hashlib.sha256(c).hexdigest() for n, c in uploads.items()}}
+            if uploads
+            else body
+        )
+        claim = services.idempotency.claim(tenant, idempotency_key, request_print, job_id)
         if not claim.owner:
             return _earlier_job(services, tenant, body, idempotency_key, claim, request_id), True
         try:
-            return _create(services, tenant, job_id, template.id, request, names, request_id), False
+            return _create(
+                services, tenant, job_id, template.id, request, names, request_id, uploads
+            ), False
         except BaseException:
             services.idempotency.release(tenant, idempotency_key, job_id)
             raise
-    return _create(services, tenant, job_id, template.id, request, names, request_id), False
+    return _create(
+        services, tenant, job_id, template.id, request, names, request_id, uploads
+    ), False
 
 
 def _earlier_job(
@@ -116,6 +152,33 @@ def _earlier_job(
     raise ServiceUnavailable(
         "An earlier request with this Idempotency-Key is still creating its job; retry shortly."
     )
+
+
+def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -> None:
+    """Every image that names an uploaded file must name one that came with the job."""
+    unknown = [
+        {"document": index, "file": name}
+        for index, data in enumerate(documents)
+        for name in _named_files(data)
+        if name not in uploads
+    ]
+    if unknown:
+        sent = ", ".join(sorted(uploads)) or "none"
+        raise ValidationFailed(
+            f"{len(unknown)} image(s) name a file not uploaded with the job (sent: {sent}); "
+            "upload each in a multipart field named 'files'.",
+            unknown,
+        )
+
+
+def _named_files(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        if value.get("type") == "image" and isinstance(value.get("file"), str):
+            return [value["file"]]
+        return [name for item in value.values() for name in _named_files(item)]
+    if isinstance(value, list):
+        return [name for item in value for name in _named_files(item)]
+    return []
 
 
 def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
@@ -146,6 +209,7 @@ def _create(
     request: JobIn,
     names: list[str],
     request_id: str,
+    uploads: Mapping[str, bytes],
 ) -> Job:
     _reserve_room(services, tenant, len(request.documents))
     try:
@@ -153,6 +217,8 @@ def _create(
         services.storage.put(
             job_template_key(job_id), services.storage.read(template_key(tenant, template_id))
         )
+        for name, content in uploads.items():  # before the job exists: workers read them
+            services.storage.put(job_file_key(job_id, name), content)
         job = services.jobs.create(
             job_id=job_id,
             tenant=tenant,

@@ -41,6 +41,9 @@ class Settings:
     max_template_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 50 * 1024 * 1024
     max_documents_per_job: int = 1000
+    # An image from the data (workers/images.py): its bytes, and its pixels (width x height).
+    max_image_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
     # Requests per tenant (every /v1 route), across all API processes: the `limits` syntax.
     rate_limit: str = "100/second"
     # Documents accepted but not yet finished, per tenant, across all its jobs.
@@ -140,6 +143,8 @@ class Settings:
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
         number("DOCRENDER_MAX_QUEUED_DOCUMENTS", "max_queued_documents")
+        number("DOCRENDER_MAX_IMAGE_BYTES", "max_image_bytes")
+        number("DOCRENDER_MAX_IMAGE_PIXELS", "max_image_pixels")
         if env.get("DOCRENDER_WEBHOOK_SECRETS"):
             values["webhook_secrets"] = dict(
                 parse_tenant_pairs("DOCRENDER_WEBHOOK_SECRETS", env["DOCRENDER_WEBHOOK_SECRETS"])

@@ -100,5 +100,11 @@ def job_document_key(job_id: str, index: int, output_format: str) -> str:
     return f"jobs/{job_id}/{index}.{output_format}"
 
 
+def job_file_key(job_id: str, name: str) -> str:
+    """A file uploaded with a job (an image its data names). ``name`` is checked at upload:
+    letters, digits, '.', '_', '-' (api/submission.py)."""
+    return f"jobs/{job_id}/files/{name}"
+
+
 def job_merged_key(job_id: str) -> str:
     return f"jobs/{job_id}/merged.pdf"

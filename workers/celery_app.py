@@ -28,6 +28,7 @@ from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter
+from workers.images import ImageLimits
 from workers.merge import build_merged_pdf
 from workers.supervisor import UnoserverConfig, UnoserverProcess
 from workers.tasks import RenderServices, fail_documents, render_documents
@@ -79,6 +80,7 @@ class WorkerRuntime:
             on_job_finished=self.queue.merge,
             render_timeout=settings.render_timeout,
             max_crashes=settings.max_crashes,
+            image_limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
         )
         # Celery kills a child whose init takes over 4 s; LibreOffice takes longer to start.
         threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()

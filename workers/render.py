@@ -7,7 +7,7 @@ import io
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jinja2
@@ -17,6 +17,7 @@ from docx.oxml.ns import qn
 
 from docrender.errors import RenderFailed
 from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
+from workers.images import ImageLimits, embed_images
 
 # Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
 # non-characters). They would make the DOCX invalid, so they are dropped from the data.
@@ -44,15 +45,22 @@ def docx_bytes(document: Document) -> bytes:
 
 
 def fill_template(
-    template: bytes, data: dict[str, Any], timeout_seconds: float = 30, language: str = ""
+    template: bytes,
+    data: dict[str, Any],
+    timeout_seconds: float = 30,
+    language: str = "",
+    read_file: Callable[[str], bytes | None] = lambda name: None,
+    image_limits: ImageLimits | None = None,
 ) -> Document:
     """The filled document, not yet saved (several can be combined before one conversion).
-    ``language`` ("zh-TW"...) replaces the template's default East Asian language.
-    A template or data problem raises RenderFailed (permanent)."""
+    ``language`` ("zh-TW"...) replaces the template's default East Asian language;
+    ``read_file`` gives the files uploaded with the job, for images that name one.
+    A template, data or image problem raises RenderFailed (permanent)."""
     document = open_template(template)
+    values = embed_images(document, xml_safe(data), read_file, image_limits or ImageLimits())
     try:
         with _deadline(timeout_seconds):
-            document.render(xml_safe(data), jinja_env=_ENVIRONMENT)
+            document.render(values, jinja_env=_ENVIRONMENT)
     except RenderTimeout:
         raise RenderFailed(
             f"Filling the template took longer than {timeout_seconds:g}s; look for loops "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from docx.document import Document
 
@@ -30,9 +30,10 @@ from docrender.errors import (
 )
 from docrender.formats import FORMATS, export_options, plain_pdf
 from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore, WorkItem
-from docrender.storage import Storage, job_document_key
+from docrender.storage import Storage, job_document_key, job_file_key
 from workers import batching, glyphs
 from workers.converter import Converter
+from workers.images import ImageLimits
 from workers.render import docx_bytes, fill_template
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class RenderServices:
     render_timeout: float = 30
     # Deliveries that may die mid-document before it is quarantined.
     max_crashes: int = 3
+    image_limits: ImageLimits = field(default_factory=ImageLimits)
 
 
 def render_documents(
@@ -129,9 +131,7 @@ def _produce(
     filled: list[tuple[WorkItem, Document]] = []
     for work in works:
         try:
-            filled.append(
-                (work, fill_template(template, work.data, services.render_timeout, work.language))
-            )
+            filled.append((work, _fill(services, template, work)))
         except DocrenderError as exc:
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
     output_format, pdf_options = works[0].format, works[0].pdf_options  # the same for a job
@@ -152,7 +152,7 @@ def _produce(
             # Combining is an optimisation, and one document may be what LibreOffice rejects:
             # convert each alone, the reference path, so that only that one fails.
             log.warning("combined conversion failed (%r); converting one by one", exc)
-            alone += [(work, fill_template(template, work.data, services.render_timeout, work.language))
+            alone += [(work, _fill(services, template, work))
                       for work, _ in together]  # fmt: skip
         else:
             log.info("job %s: documents %s converted in one LibreOffice load",
@@ -169,6 +169,15 @@ def _produce(
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
         else:
             yield work, _finish_pdf(services, work, pdf)
+
+
+def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document:
+    def read_file(name: str) -> bytes | None:
+        key = job_file_key(work.job_id, name)
+        return services.storage.read(key) if services.storage.exists(key) else None
+
+    return fill_template(template, work.data, services.render_timeout, work.language,
+                         read_file, services.image_limits)  # fmt: skip
 
 
 def _group_for_conversion(

@@ -1,0 +1,98 @@
+"""Images from the data through the real stack: base64 in JSON and files uploaded with a
+multipart job land in the PDF at the size asked for; a corrupt one fails only its document."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+
+import pytest
+from PIL import Image
+
+from tests.conftest import Tenant
+from tests.helpers import make_docx, pdf_text
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def picture(kind: str, size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, kind)
+    return out.getvalue()
+
+
+def images_in(pdf: bytes) -> list[dict[str, float]]:
+    """pdfimages -list: each image's pixel size and its size on the page in mm."""
+    listed = subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True,
+                            check=True).stdout.decode().splitlines()[2:]  # fmt: skip
+    found = []
+    for line in listed:
+        fields = line.split()
+        width, height, x_ppi, y_ppi = (
+            int(fields[3]),
+            int(fields[4]),
+            int(fields[12]),
+            int(fields[13]),
+        )
+        found.append({"width": width, "height": height,
+                      "width_mm": width / x_ppi * 25.4, "height_mm": height / y_ppi * 25.4})  # fmt: skip
+    return found
+
+
+def test_base64_images_print_at_the_requested_size(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("單位照片：{{ photo }}", "印章：{{ seal }}")).get_json()[
+        "id"
+    ]
+    photo = base64.b64encode(picture("JPEG", (600, 400), (20, 120, 200))).decode()
+    seal = base64.b64encode(picture("PNG", (240, 240), (220, 0, 0))).decode()
+    good = {
+        "photo": {"type": "image", "data": photo, "width": "60mm"},
+        "seal": {"type": "image", "data": seal, "width": "3cm", "height": "3cm"},
+    }
+    corrupt = {"photo": {"type": "image", "data": base64.b64encode(b"\x89PNG\r\n broken").decode()},
+               "seal": {"type": "image", "data": seal}}  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(template, [{"data": good}, {"data": corrupt}, {"data": good}]).get_json()[
+            "id"
+        ]
+    )
+    first, broken, last = job["documents"]
+    assert first["status"] == last["status"] == "succeeded"
+    assert broken["status"] == "failed"
+    assert broken["error"]["code"] == "render_failed"
+    assert "The image at photo is not a readable PNG or JPEG" in broken["error"]["message"]
+
+    found = images_in(tenant.get(first["url"]).data)
+    assert len(found) == 2
+    photo_image = next(i for i in found if i["width"] == 600)
+    seal_image = next(i for i in found if i["width"] == 240)
+    assert photo_image["width_mm"] == pytest.approx(60, abs=1)
+    assert photo_image["height_mm"] == pytest.approx(40, abs=1)  # proportions kept
+    assert seal_image["width_mm"] == pytest.approx(30, abs=1)
+    assert "單位照片" in pdf_text(tenant.get(first["url"]).data)
+
+
+def test_files_uploaded_with_a_multipart_job(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ unit }}", "{{ seal }}")).get_json()["id"]
+    rows = [{"unit": "沙灣五小", "seal": {"type": "image", "file": "seal.png", "width": "25mm"}}]
+    response = tenant.post("/v1/jobs", data={
+        "template": template,
+        "data": (io.BytesIO(json.dumps(rows, ensure_ascii=False).encode()), "units.json"),
+        "files": (io.BytesIO(picture("PNG", (100, 100), (200, 0, 0))), "seal.png"),
+    })  # fmt: skip
+    assert response.status_code == 202, response.get_json()
+    job = tenant.wait_for(response.get_json()["id"])
+    assert job["status"] == "succeeded", job
+    [seal] = images_in(tenant.get(job["documents"][0]["url"]).data)
+    assert seal["width"] == 100 and seal["width_mm"] == pytest.approx(25, abs=1)
+
+
+def test_an_image_naming_a_file_not_sent_is_refused_at_once(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ seal }}")).get_json()["id"]
+    response = tenant.submit(template, [{"data": {"seal": {"type": "image", "file": "x.png"}}}])
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "validation_failed"
+    assert error["details"] == [{"document": 0, "file": "x.png"}]
