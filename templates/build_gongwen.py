@@ -13,7 +13,9 @@ separates the header (机关标志 and 发文字号) from the body.
     .venv/bin/python templates/build_gongwen.py
 
 Data: issuer, doc_number, title, recipient, date, signer: str; opening, closing: [str];
-sections: [{"heading", "paragraphs": [str], "points": [{"heading", "text"}]}].
+sections: [{"heading", "paragraphs": [str], "points": [{"heading", "text"}]}];
+materials: [{"category", "items": [{"name", "copies"}]}] (the 附件 table: a row per item, each
+category one cell merged down over its items); remark: rich text ({"type": "rich", "runs": [...]}, workers/rich_text.py).
 """
 
 from __future__ import annotations
@@ -113,6 +115,41 @@ def red_rule(paragraph) -> None:  # type: ignore[no-untyped-def]
     paragraph._p.get_or_add_pPr().append(borders)
 
 
+def attachment(doc, para) -> None:  # type: ignore[no-untyped-def]
+    """附件 on a page of its own: a table whose rows come from a list, with a title row across
+    all columns and the 類別 column merged down over equal values, then a rich-text 備註."""
+    heading = para("附件", "Heading 1", indent=False)
+    heading.paragraph_format.page_break_before = True
+    table = doc.add_table(rows=7, cols=3)
+    table.style = "Table Grid"
+    title = table.cell(0, 0).merge(table.cell(0, 2))  # merged across the three columns
+    title.text = "報送材料清單"
+    title.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    rows = [
+        ("類別", "材料名稱", "份數"),
+        ("{%tr for group in materials %}", "", ""),
+        ("{%tr for item in group['items'] %}", "", ""),
+        # {% vm %}: the category cell is merged down over its group's rows.
+        ("{% vm %}{{ group.category }}", "{{ item.name }}", "{{ item.copies }}"),
+        ("{%tr endfor %}", "", ""),
+        ("{%tr endfor %}", "", ""),
+    ]
+    for row, texts in zip(table.rows[1:], rows, strict=True):
+        for cell, text in zip(row.cells, texts, strict=True):
+            cell.text = text
+    widths = (Mm(35), Mm(95), Mm(25))  # the grid LibreOffice lays out by, and each cell
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+    for row in table.rows[1:]:
+        for cell, width in zip(row.cells, widths, strict=True):
+            cell.width = width
+    for row in table.rows:
+        for cell in row.cells:
+            cell.paragraphs[0].paragraph_format.first_line_indent = Pt(0)
+    para("")
+    para("{{r remark }}", indent=False)
+
+
 def build() -> None:
     doc = Document()
     page_setup(doc)
@@ -159,6 +196,7 @@ def build() -> None:
     para("")
     para("{{ signer }}", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
     para("{{ date }}", align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False)
+    attachment(doc, para)
     doc.core_properties.title = "公文样例"
     doc.save(HERE / "gongwen.docx")
 
@@ -220,6 +258,31 @@ SAMPLE = {
     "closing": ["請各單位高度重視，認真組織，按時報送材料。"],
     "signer": "沙灣縣民族宗教事務局",
     "date": "2026年11月29日",
+    "materials": [
+        {
+            "category": "申報材料",
+            "items": [
+                {"name": "創建示範單位申報表", "copies": 2},
+                {"name": "創建工作總結", "copies": 1},
+            ],
+        },
+        {
+            "category": "佐證材料",
+            "items": [
+                {"name": "活動照片及說明", "copies": 1},
+                {"name": "群眾滿意度測評表", "copies": 1},
+            ],
+        },
+    ],
+    "remark": {
+        "type": "rich",
+        "runs": [
+            {"text": "備註：", "bold": True},
+            "申報材料須加蓋單位公章，",
+            {"text": "逾期不予受理", "bold": True, "color": "E60012"},
+            "。",
+        ],
+    },
 }
 
 

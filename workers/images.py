@@ -45,30 +45,7 @@ def is_image(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "image"
 
 
-def embed_images(
-    template: DocxTemplate,
-    data: Any,
-    read_file: Callable[[str], bytes | None],
-    limits: ImageLimits,
-    path: str = "",
-) -> Any:
-    """``data`` with every image object replaced by the picture docxtpl inserts."""
-    if is_image(data):
-        return _inline_image(template, data, read_file, limits, path or "data")
-    if isinstance(data, dict):
-        return {key: embed_images(template, value, read_file, limits, _join(path, key))
-                for key, value in data.items()}  # fmt: skip
-    if isinstance(data, list):
-        return [embed_images(template, item, read_file, limits, f"{path}[{i}]")
-                for i, item in enumerate(data)]  # fmt: skip
-    return data
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _inline_image(
+def inline_image(
     template: DocxTemplate,
     spec: dict[str, Any],
     read_file: Callable[[str], bytes | None],

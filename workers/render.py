@@ -17,7 +17,8 @@ from docx.oxml.ns import qn
 
 from docrender.errors import RenderFailed
 from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
-from workers.images import ImageLimits, embed_images
+from workers.images import ImageLimits
+from workers.values import prepare_values
 
 # Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
 # non-characters). They would make the DOCX invalid, so they are dropped from the data.
@@ -57,7 +58,7 @@ def fill_template(
     ``read_file`` gives the files uploaded with the job, for images that name one.
     A template, data or image problem raises RenderFailed (permanent)."""
     document = open_template(template)
-    values = embed_images(document, xml_safe(data), read_file, image_limits or ImageLimits())
+    values = prepare_values(document, xml_safe(data), read_file, image_limits or ImageLimits())
     try:
         with _deadline(timeout_seconds):
             document.render(values, jinja_env=_ENVIRONMENT)

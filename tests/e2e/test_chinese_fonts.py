@@ -147,3 +147,33 @@ def docx_with(*paragraphs: str) -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def test_the_gongwen_attachment_table_merges_and_rich_text(tenant: Tenant) -> None:
+    upload = tenant.upload(GONGWEN.read_bytes(), "gongwen.docx").get_json()
+    data = json.loads(GONGWEN_JOB.read_text())["documents"][0]["data"]
+    job = tenant.wait_for(tenant.submit(upload["id"], [{"data": data}]).get_json()["id"])
+    pdf = tenant.get(job["documents"][0]["url"]).data
+    pages = int(subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
+                .stdout.decode().split("Pages:")[1].split()[0])  # fmt: skip
+    last = subprocess.run(["pdftotext", "-f", str(pages), "-l", str(pages), "-", "-"],
+                          input=pdf, capture_output=True, check=True).stdout.decode()  # fmt: skip
+    assert squash(last).startswith("附件")  # the attachment starts a page of its own
+    table = squash(last).split("備註")[0]
+    for group in data["materials"]:
+        assert table.count(group["category"]) == 1  # one merged cell per category
+        for item in group["items"]:
+            assert squash(item["name"]) in squash(last)  # a row per item
+    assert "備註：申報材料須加蓋單位公章，逾期不予受理。" in squash(last)
+    # The rich text's red run: red pixels on the attachment page.
+    image = subprocess.run(["pdftoppm", "-r", "40", "-f", str(pages), "-l", str(pages), "-"],
+                           input=pdf, capture_output=True, check=True).stdout  # fmt: skip
+    assert red_pixels(image) > 20
+
+
+def red_pixels(ppm: bytes) -> int:
+    """Pixels of a binary PPM (P6) that are clearly red."""
+    header, _, _ = ppm.partition(b"255\n")
+    pixels = ppm[len(header) + 4 :]
+    return sum(1 for i in range(0, len(pixels) - 2, 3)
+               if pixels[i] > 180 and pixels[i + 1] < 80 and pixels[i + 2] < 80)  # fmt: skip

@@ -12,8 +12,9 @@ from PIL import Image
 from docrender.errors import RenderFailed
 from docrender.templating import open_template
 from tests.helpers import make_docx
-from workers.images import ImageLimits, embed_images
+from workers.images import ImageLimits
 from workers.render import docx_bytes, fill_template
+from workers.values import prepare_values
 
 
 def picture(kind: str = "PNG", size: tuple[int, int] = (300, 200)) -> bytes:
@@ -30,7 +31,7 @@ def embed(
     value: object, limits: ImageLimits | None = None, files: dict[str, bytes] | None = None
 ) -> object:
     template = open_template(make_docx("{{ photo }}"))
-    return embed_images(template, value, (files or {}).get, limits or ImageLimits())
+    return prepare_values(template, value, (files or {}).get, limits or ImageLimits())
 
 
 def test_images_at_any_depth_become_pictures_and_the_rest_stays() -> None:

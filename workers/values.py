@@ -1,0 +1,38 @@
+"""The typed values of a document's data, made into what docxtpl prints: images
+(workers/images.py) and rich text (workers/rich_text.py). Everything else stays as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from docxtpl import DocxTemplate
+
+from workers.images import ImageLimits, inline_image, is_image
+from workers.rich_text import is_rich, rich_text
+
+
+def prepare_values(
+    template: DocxTemplate,
+    data: Any,
+    read_file: Callable[[str], bytes | None],
+    limits: ImageLimits,
+    path: str = "",
+) -> Any:
+    """``data`` with every image object replaced by the picture docxtpl inserts, and every
+    rich-text object by its formatted runs. ``path`` names the value in error messages."""
+    if is_image(data):
+        return inline_image(template, data, read_file, limits, path or "data")
+    if is_rich(data):
+        return rich_text(data, path or "data")
+    if isinstance(data, dict):
+        return {key: prepare_values(template, value, read_file, limits, _join(path, key))
+                for key, value in data.items()}  # fmt: skip
+    if isinstance(data, list):
+        return [prepare_values(template, item, read_file, limits, f"{path}[{i}]")
+                for i, item in enumerate(data)]  # fmt: skip
+    return data
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
