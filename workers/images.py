@@ -7,8 +7,11 @@ or the name of a file uploaded with the job in ``file``, and a size in mm, cm or
     {"type": "image", "file": "seal.png", "width": "4cm", "height": "4cm"}
 
 The template prints it like any value: ``{{ photo }}``. One size keeps the image's proportions;
-none uses its own. PNG and JPEG only: python-docx, which places the picture, reads no SVG.
-Images are never fetched from a URL. A bad image (not PNG or JPEG, corrupt, too large, an
+none uses its own. PNG, JPEG and SVG. python-docx, which places pictures, reads no SVG, so an
+SVG is placed as a PNG stand-in of its proportions whose bytes are then swapped for the SVG:
+LibreOffice reads the SVG itself and the PDF keeps it as vectors. An SVG may not refer to
+anything outside itself (no external images, fonts or entities), since LibreOffice would load
+them. Images are never fetched from a URL. A bad image (another format, corrupt, too large, an
 unknown file) fails only its own document, with a message that names it.
 """
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import re
 import warnings
@@ -23,9 +27,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from docx.document import Document
+from docx.opc.packuri import PackURI
+from docx.parts.image import ImagePart
 from docx.shared import Length, Mm
 from docxtpl import DocxTemplate, InlineImage
-from PIL import Image, UnidentifiedImageError
+from lxml import etree
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from docrender.errors import RenderFailed
 
@@ -51,7 +59,11 @@ def inline_image(
     read_file: Callable[[str], bytes | None],
     limits: ImageLimits,
     path: str,
+    svgs: dict[bytes, bytes],
 ) -> InlineImage:
+    """The picture for one image object; an SVG's stand-in PNG is recorded in ``svgs``
+    (stand-in bytes -> SVG bytes) for ``swap_in_svgs`` once the template is filled."""
+
     def fail(reason: str) -> RenderFailed:
         return RenderFailed(f"The image at {path} {reason}.")
 
@@ -61,8 +73,15 @@ def inline_image(
     content = _content(spec, read_file, fail)
     if len(content) > limits.max_bytes:
         raise fail(f"is {len(content)} bytes, more than the {limits.max_bytes} allowed")
-    _check_picture(content, limits, fail)
     width, height = (_length(spec.get(side), side, fail) for side in ("width", "height"))
+    if looks_like_svg(content):
+        proportions = svg_proportions(content, fail)
+        stand_in = _stand_in(content, proportions)
+        svgs[stand_in] = content
+        if width is None and height is None:
+            width = Mm(DEFAULT_SVG_WIDTH_MM)
+        return InlineImage(template, io.BytesIO(stand_in), width=width, height=height)
+    _check_picture(content, limits, fail)
     return InlineImage(template, io.BytesIO(content), width=width, height=height)
 
 
@@ -93,7 +112,7 @@ def _check_picture(
             with Image.open(io.BytesIO(content)) as picture:
                 kind, (width, height) = picture.format, picture.size
                 if kind not in FORMATS:
-                    raise fail(f"is {kind}; send PNG or JPEG")
+                    raise fail(f"is {kind}; send PNG, JPEG or SVG")
                 if width * height > limits.max_pixels:
                     raise fail(f"has {width}x{height} pixels, more than the "
                                f"{limits.max_pixels} allowed")  # fmt: skip
@@ -102,7 +121,7 @@ def _check_picture(
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning,
             Image.DecompressionBombError):  # fmt: skip
-        raise fail("is not a readable PNG or JPEG") from None
+        raise fail("is not a readable PNG, JPEG or SVG") from None
 
 
 def _length(raw: Any, side: str, fail: Callable[[str], RenderFailed]) -> Length | None:
@@ -115,3 +134,77 @@ def _length(raw: Any, side: str, fail: Callable[[str], RenderFailed]) -> Length 
     if not 0 < millimetres <= MAX_SIDE_MM:
         raise fail(f"has {side} {raw!r}; it must be more than 0 and at most {MAX_SIDE_MM} mm")
     return Mm(millimetres)
+
+
+DEFAULT_SVG_WIDTH_MM = 50
+_SVG = "{http://www.w3.org/2000/svg}svg"
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+
+def looks_like_svg(content: bytes) -> bool:
+    head = content[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head)
+
+
+def svg_proportions(content: bytes, fail: Callable[[str], RenderFailed]) -> float:
+    """Width / height of a self-contained SVG; refuses one that is not."""
+    if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
+        raise fail("is an SVG with a DOCTYPE or entities; remove them")
+    try:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+        root = etree.fromstring(content, parser)
+    except etree.XMLSyntaxError:
+        raise fail("is not a readable SVG") from None
+    if root.tag != _SVG:
+        raise fail("is not an SVG (its root element is not <svg>)")
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        local = etree.QName(element).localname
+        if local in ("script", "foreignObject"):
+            raise fail(f"is an SVG with <{local}>; remove it")
+        for attribute in ("href", _XLINK_HREF):
+            target = element.get(attribute)
+            if target and not target.startswith(("#", "data:")):
+                raise fail("is an SVG that refers to something outside itself "
+                           f"({target[:60]!r}); embed it as data: or remove it")  # fmt: skip
+        if "url(" in (element.get("style") or "") and "url(#" not in element.get("style", ""):
+            raise fail("is an SVG whose style refers to something outside itself")
+    return _aspect(root, fail)
+
+
+def _aspect(root: Any, fail: Callable[[str], RenderFailed]) -> float:
+    view_box = (root.get("viewBox") or "").replace(",", " ").split()
+    try:
+        if len(view_box) == 4 and float(view_box[2]) > 0 and float(view_box[3]) > 0:
+            return float(view_box[2]) / float(view_box[3])
+        width = float(re.sub(r"[a-z%]+$", "", root.get("width", "")))
+        height = float(re.sub(r"[a-z%]+$", "", root.get("height", "")))
+    except ValueError:
+        raise fail("is an SVG without a size: give it a viewBox, or width and height") from None
+    if width <= 0 or height <= 0:
+        raise fail("is an SVG whose width or height is not positive")
+    return width / height
+
+
+def _stand_in(svg: bytes, proportions: float) -> bytes:
+    """A blank PNG of the SVG's proportions, unique to it (python-docx shares identical
+    pictures, and each stand-in must be swapped for its own SVG)."""
+    width = 1000
+    height = max(1, min(100_000, round(width / max(proportions, 0.001))))
+    out = io.BytesIO()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("docrender-svg", hashlib.sha256(svg).hexdigest())
+    Image.new("1", (width, height), 1).save(out, "PNG", pnginfo=info)
+    return out.getvalue()
+
+
+def swap_in_svgs(document: Document, svgs: dict[bytes, bytes]) -> None:
+    """Replace each stand-in picture part with its SVG."""
+    if not svgs:
+        return
+    for part in document.part.package.iter_parts():
+        if isinstance(part, ImagePart) and part.blob in svgs:
+            part._blob = svgs[part.blob]  # python-docx has no public setter for a part's bytes
+            part._content_type = "image/svg+xml"
+            part.partname = PackURI(part.partname.rsplit(".", 1)[0] + ".svg")

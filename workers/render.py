@@ -17,7 +17,7 @@ from docx.oxml.ns import qn
 
 from docrender.errors import RenderFailed
 from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
-from workers.images import ImageLimits
+from workers.images import ImageLimits, swap_in_svgs
 from workers.values import prepare_values
 
 # Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
@@ -58,7 +58,10 @@ def fill_template(
     ``read_file`` gives the files uploaded with the job, for images that name one.
     A template, data or image problem raises RenderFailed (permanent)."""
     document = open_template(template)
-    values = prepare_values(document, xml_safe(data), read_file, image_limits or ImageLimits())
+    svgs: dict[bytes, bytes] = {}
+    values = prepare_values(
+        document, xml_safe(data), read_file, image_limits or ImageLimits(), svgs
+    )
     try:
         with _deadline(timeout_seconds):
             document.render(values, jinja_env=_ENVIRONMENT)
@@ -77,6 +80,7 @@ def fill_template(
         raise RenderFailed(
             f"The data does not fit the template ({exc.__class__.__name__}: {exc})"
         ) from None
+    swap_in_svgs(document.docx, svgs)
     if language:
         set_default_language(document.docx, language)
     return document.docx

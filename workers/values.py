@@ -17,19 +17,21 @@ def prepare_values(
     data: Any,
     read_file: Callable[[str], bytes | None],
     limits: ImageLimits,
+    svgs: dict[bytes, bytes],
     path: str = "",
 ) -> Any:
     """``data`` with every image object replaced by the picture docxtpl inserts, and every
-    rich-text object by its formatted runs. ``path`` names the value in error messages."""
+    rich-text object by its formatted runs. ``path`` names the value in error messages;
+    ``svgs`` collects the SVGs to swap in after rendering (workers/images.py)."""
     if is_image(data):
-        return inline_image(template, data, read_file, limits, path or "data")
+        return inline_image(template, data, read_file, limits, path or "data", svgs)
     if is_rich(data):
         return rich_text(data, path or "data")
     if isinstance(data, dict):
-        return {key: prepare_values(template, value, read_file, limits, _join(path, key))
+        return {key: prepare_values(template, value, read_file, limits, svgs, _join(path, key))
                 for key, value in data.items()}  # fmt: skip
     if isinstance(data, list):
-        return [prepare_values(template, item, read_file, limits, f"{path}[{i}]")
+        return [prepare_values(template, item, read_file, limits, svgs, f"{path}[{i}]")
                 for i, item in enumerate(data)]  # fmt: skip
     return data
 

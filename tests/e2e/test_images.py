@@ -62,7 +62,7 @@ def test_base64_images_print_at_the_requested_size(tenant: Tenant) -> None:
     assert first["status"] == last["status"] == "succeeded"
     assert broken["status"] == "failed"
     assert broken["error"]["code"] == "render_failed"
-    assert "The image at photo is not a readable PNG or JPEG" in broken["error"]["message"]
+    assert "The image at photo is not a readable PNG, JPEG or SVG" in broken["error"]["message"]
 
     found = images_in(tenant.get(first["url"]).data)
     assert len(found) == 2
@@ -96,3 +96,16 @@ def test_an_image_naming_a_file_not_sent_is_refused_at_once(tenant: Tenant) -> N
     error = response.get_json()["error"]
     assert error["code"] == "validation_failed"
     assert error["details"] == [{"document": 0, "file": "x.png"}]
+
+
+def test_an_svg_stays_vector_in_the_pdf(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("圖表：{{ chart }}")).get_json()["id"]
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 100">'
+           b'<rect width="200" height="100" fill="#c00000"/>'
+           b'<text x="20" y="60" font-size="30" fill="white">CHART-42</text></svg>')  # fmt: skip
+    chart = {"type": "image", "data": base64.b64encode(svg).decode(), "width": "80mm"}
+    job = tenant.wait_for(tenant.submit(template, [{"data": {"chart": chart}}]).get_json()["id"])
+    assert job["status"] == "succeeded", job
+    pdf = tenant.get(job["documents"][0]["url"]).data
+    assert images_in(pdf) == []  # not a raster picture...
+    assert "CHART-42" in pdf_text(pdf)  # ...but the SVG's own shapes and text

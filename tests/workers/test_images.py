@@ -31,7 +31,7 @@ def embed(
     value: object, limits: ImageLimits | None = None, files: dict[str, bytes] | None = None
 ) -> object:
     template = open_template(make_docx("{{ photo }}"))
-    return prepare_values(template, value, (files or {}).get, limits or ImageLimits())
+    return prepare_values(template, value, (files or {}).get, limits or ImageLimits(), {})
 
 
 def test_images_at_any_depth_become_pictures_and_the_rest_stays() -> None:
@@ -52,9 +52,9 @@ def test_a_filled_document_holds_the_picture() -> None:
     ("value", "says"),
     [
         ({"type": "image", "data": "not base64!"}, "not valid base64"),
-        (image(b"just text"), "not a readable PNG or JPEG"),
-        (image(picture()[:60]), "not a readable PNG or JPEG"),  # truncated
-        (image(picture("GIF")), "is GIF; send PNG or JPEG"),
+        (image(b"just text"), "not a readable PNG, JPEG or SVG"),
+        (image(picture()[:60]), "not a readable PNG, JPEG or SVG"),  # truncated
+        (image(picture("GIF")), "is GIF; send PNG, JPEG or SVG"),
         (image(picture(), width="30px"), "write it like '30mm'"),
         (image(picture(), width="0mm"), "more than 0"),
         ({"type": "image", "url": "http://169.254.169.254/x.png"}, "never fetched"),
@@ -78,3 +78,35 @@ def test_limits_on_bytes_and_pixels() -> None:
 def test_an_uploaded_file_is_found_by_name() -> None:
     embedded = embed({"seal": {"type": "image", "file": "seal.png"}}, files={"seal.png": picture()})
     assert isinstance(embedded["seal"], InlineImage)  # type: ignore[index]
+
+
+SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+       b'viewBox="0 0 200 100">{}<rect width="200" height="100" fill="#c00000"/></svg>')  # fmt: skip
+
+
+def test_an_svg_goes_into_the_document_as_svg() -> None:
+    filled = fill_template(make_docx("{{ logo }}"), {"logo": image(SVG.replace(b"{}", b""))})
+    parts = [p for p in filled.part.package.iter_parts() if p.partname.endswith(".svg")]
+    assert len(parts) == 1 and parts[0].content_type == "image/svg+xml"
+    assert parts[0].blob.startswith(b"<svg")
+    assert b".svg" in docx_bytes(filled)
+
+
+@pytest.mark.parametrize(
+    ("inside", "says"),
+    [
+        (b'<image xlink:href="file:///etc/passwd" width="10" height="10"/>', "outside itself"),
+        (b'<image href="http://169.254.169.254/x.png" width="10" height="10"/>', "outside itself"),
+        (b"<script>alert(1)</script>", "with <script>"),
+        (b'<rect style="fill:url(http://x/y)" width="1" height="1"/>', "style refers"),
+    ],
+)
+def test_an_svg_that_reaches_outside_itself_is_refused(inside: bytes, says: str) -> None:
+    with pytest.raises(RenderFailed, match=says):
+        embed({"logo": image(SVG.replace(b"{}", inside))})
+
+
+def test_an_svg_with_entities_is_refused() -> None:
+    bomb = b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>'
+    with pytest.raises(RenderFailed, match="DOCTYPE or entities"):
+        embed({"logo": image(bomb)})
