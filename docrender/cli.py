@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="pdfa: PDF/A-2b, for archives")  # fmt: skip
     submit.add_argument("--name", help='file name pattern, e.g. "{{ unit }}-匯報材料"')
     submit.add_argument("--no-strict", action="store_true", help="render missing values empty")
+    submit.add_argument("--language", help="zh-Hans or zh-Hant (zh-CN, zh-TW...): the glyph "
+                        "forms where the template does not say")  # fmt: skip
     submit.add_argument("--server", help="docrender's URL (default: make run's)")
     submit.add_argument("--key", help="API key (default: $DOCRENDER_API_KEY or make run's)")
     submit.set_defaults(run=_submit)
@@ -224,6 +226,8 @@ def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
             form["name"] = args.name
         if args.no_strict:
             form["strict"] = "false"
+        if args.language:
+            form["language"] = args.language
         job = _call(
             http.post("/v1/jobs", data=form, files={"data": (args.data.name, _read(args.data))})
         )

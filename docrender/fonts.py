@@ -163,7 +163,10 @@ def _fontconfig_match(font_name: str, script: Script) -> str | None:
 @functools.cache
 def _rules_file() -> Path:
     path = Path(tempfile.gettempdir()) / f"docrender-fonts-{os.getuid()}.conf"
-    path.write_text(fontconfig_rules())
+    # Written whole, then renamed: another process may be reading the same path.
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as file:
+        file.write(fontconfig_rules())
+    os.replace(file.name, path)
     return path
 
 

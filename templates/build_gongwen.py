@@ -1,4 +1,5 @@
-"""Build templates/gongwen.docx, a 公文 (GB/T 9704) notice template, and gongwen-job.json.
+"""Build templates/gongwen.docx, a 公文 (GB/T 9704) notice template, its job body
+(gongwen-job.json) and its data as a data file (gongwen.json).
 
 It names the fonts a bureau's own template names, none of which a Linux server has; the
 service renders them with the faces docrender/fonts.py maps them to (Traditional forms: the
@@ -290,6 +291,8 @@ def main() -> None:
     build()
     job = {"template": "TEMPLATE_ID", "documents": [{"data": SAMPLE, "name": "{{ doc_number }}"}]}
     (HERE / "gongwen-job.json").write_text(json.dumps(job, ensure_ascii=False, indent=2) + "\n")
+    # The same data as a data file (one row), for `docrender submit` and multipart jobs.
+    (HERE / "gongwen.json").write_text(json.dumps([SAMPLE], ensure_ascii=False, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -100,3 +100,15 @@ def test_installed_as_a_console_script() -> None:
     script = Path(sys.executable).parent / "docrender"
     result = subprocess.run([str(script), "submit", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--merged" in result.stdout
+
+
+def test_submit_as_pdfa_with_a_language(tenant: Tenant, tmp_path: Path) -> None:
+    out = tmp_path / "pdfa"
+    status = run_cli(
+        tenant, "submit", str(SAMPLES / "gongwen.docx"), str(SAMPLES / "gongwen.json"),
+        "--out", str(out), "--format", "pdfa", "--language", "zh-Hant",
+    )  # fmt: skip
+    assert status == 0
+    [pdf] = out.glob("*.pdf")  # a .pdf file name, though the format is pdfa
+    metadata = PdfReader(pdf).xmp_metadata
+    assert metadata is not None and "pdfaid" in metadata.rdf_root.toxml()
