@@ -237,5 +237,12 @@ def _create(
     except BaseException:
         services.jobs.release_unfinished(tenant, len(request.documents))
         raise
-    services.queue.enqueue(job_id, list(range(len(request.documents))))
+    try:
+        services.queue.enqueue(job_id, list(range(len(request.documents))))
+    except BaseException:
+        # The broker refused the tasks: take the job back, so that the error the client gets
+        # (503) means nothing was accepted, and its retry makes a job that does run.
+        services.jobs.delete(job_id)
+        services.jobs.release_unfinished(tenant, len(request.documents))
+        raise
     return job

@@ -348,6 +348,11 @@ class JobStore:
         """Give back a reservation whose job was never created."""
         self.redis.decrby(self.unfinished_key(tenant), count)
 
+    def delete(self, job_id: str) -> None:
+        """Remove a job that was never queued. (A task of it already sent finds no job and
+        does nothing.)"""
+        self.redis.delete(*self._keys(job_id))
+
     def get(self, job_id: str, tenant: str | None) -> Job | None:
         """The job, or None when it does not exist, expired, or belongs to another tenant.
         (``tenant=None`` skips the ownership check: for workers, never for requests.)"""

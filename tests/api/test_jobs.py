@@ -6,9 +6,11 @@ import dataclasses
 import io
 import uuid
 
+import kombu.exceptions
 import redis
 
 from api import create_app
+from api.services import ApiServices
 from docrender.jobstore import JobStore, NewDocument
 from docrender.settings import Settings
 from tests.conftest import Tenant
@@ -181,3 +183,33 @@ def test_a_json_array_is_not_a_job(tenant: Tenant) -> None:
     response = tenant.post("/v1/jobs", json=[1, 2])
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_failed"
+
+
+class RefusingQueue:
+    """A broker that is down: every send fails as kombu reports it."""
+
+    def enqueue(self, job_id: str, indexes: list[int]) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
+
+
+def test_a_job_the_broker_refuses_is_taken_back(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    tenant_name = f"t{uuid.uuid4().hex[:8]}"
+    configured = dataclasses.replace(settings, api_keys={"k": tenant_name})
+    services = ApiServices.from_settings(configured)
+    down = create_app(configured, dataclasses.replace(services, queue=RefusingQueue()))  # type: ignore[arg-type]
+    tenant = Tenant(down.test_client(), "k")
+    template = upload(tenant, "{{ unit }}")
+    before = count_jobs(redis_client)
+    response = tenant.post("/v1/jobs", json={"template": template, "documents": [
+        {"data": {"unit": "甲"}}]}, headers={"Idempotency-Key": "broker-down-1"})  # fmt: skip
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert count_jobs(redis_client) == before  # nothing accepted, nothing left half-made
+    assert int(redis_client.get(JobStore.unfinished_key(tenant_name)) or 0) == 0
+
+    # The broker is back: the client's retry, same key, makes a job that runs.
+    up = Tenant(create_app(configured, services).test_client(), "k")
+    again = up.post("/v1/jobs", json={"template": template, "documents": [
+        {"data": {"unit": "甲"}}]}, headers={"Idempotency-Key": "broker-down-1"})  # fmt: skip
+    assert again.status_code == 202
