@@ -16,6 +16,7 @@ from werkzeug.datastructures import FileStorage
 from api.naming import document_names
 from api.schemas import JobIn, parse_job
 from api.services import ApiServices
+from docrender.data_values import named_files
 from docrender.datafile import read_documents
 from docrender.errors import (
     IdempotencyKeyReused,
@@ -159,7 +160,7 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
     unknown = [
         {"document": index, "file": name}
         for index, data in enumerate(documents)
-        for name in _named_files(data)
+        for name in named_files(data)
         if name not in uploads
     ]
     if unknown:
@@ -169,16 +170,6 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
             "upload each in a multipart field named 'files'.",
             unknown,
         )
-
-
-def _named_files(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        if value.get("type") == "image" and isinstance(value.get("file"), str):
-            return [value["file"]]
-        return [name for item in value.values() for name in _named_files(item)]
-    if isinstance(value, list):
-        return [name for item in value for name in _named_files(item)]
-    return []
 
 
 def _check_callback(services: ApiServices, tenant: str, url: str) -> None:

@@ -49,10 +49,6 @@ class ImageLimits:
     max_pixels: int = 40_000_000
 
 
-def is_image(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") == "image"
-
-
 def inline_image(
     template: DocxTemplate,
     spec: dict[str, Any],

@@ -42,10 +42,6 @@ class RichSpec(BaseModel):
     runs: list[str | Run] = Field(min_length=1, max_length=10_000)
 
 
-def is_rich(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") == "rich"
-
-
 def rich_text(value: dict[str, Any], path: str) -> RichText:
     try:
         spec = RichSpec.model_validate(value)

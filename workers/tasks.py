@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from docx.document import Document
 
 from docrender import logs
+from docrender.data_values import printed_text
 from docrender.errors import (
     ConversionFailed,
     ConverterUnavailable,
@@ -211,7 +212,7 @@ def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
     as tofu (no installed font has them)."""
     _store(services, work, pdf)
     warnings = []
-    text = "".join(_strings(work.data))
+    text = "".join(printed_text(work.data))
     if glyphs.could_be_missing(text):
         # Of this document's own characters: a PDF cut from a combined conversion carries
         # font subsets it shares with the other documents of its group.
@@ -221,17 +222,6 @@ def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
                         " ".join(f"U+{ord(c):04X}" for c in missing[:20]))  # fmt: skip
             warnings.append(glyphs.missing_glyph_warning(missing))
     return _succeeded(services, work, warnings)
-
-
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def _succeeded(

@@ -8,8 +8,9 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
-from workers.images import ImageLimits, inline_image, is_image
-from workers.rich_text import is_rich, rich_text
+from docrender.data_values import is_image, is_rich
+from workers.images import ImageLimits, inline_image
+from workers.rich_text import rich_text
 
 
 def prepare_values(
