@@ -86,6 +86,10 @@ class CallbackUrlRefused(DocrenderError):
     status, code = 422, "callback_url_refused"
 
 
+class CallbackHostUnresolved(CallbackUrlRefused):
+    """The callback's host name does not resolve (now: a webhook attempt may try again)."""
+
+
 class WebhookSecretMissing(DocrenderError):
     status, code = 422, "webhook_secret_missing"
 

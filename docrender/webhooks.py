@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from docrender.errors import CallbackUrlRefused
+from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
 from docrender.keystore import KeyStore
 
 SIGNATURE_HEADER = "X-Docrender-Signature"
@@ -52,7 +52,9 @@ def check_callback_url(raw: str, allow_private: bool) -> Destination:
             url.host, url.port or _default_port(url), type=socket.SOCK_STREAM
         )
     except (socket.gaierror, UnicodeError) as exc:
-        raise _refused(raw, f"its host name {url.host!r} does not resolve ({exc})") from None
+        raise _refused(
+            raw, f"its host name {url.host!r} does not resolve ({exc})", CallbackHostUnresolved
+        ) from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         # Every address, not just the first: the connection could use any of them.
@@ -93,10 +95,10 @@ def _default_port(url: httpx.URL) -> int:
     return 443 if url.scheme == "https" else 80
 
 
-def _refused(url: str, reason: str) -> CallbackUrlRefused:
-    return CallbackUrlRefused(
-        f"callback_url is refused: {reason}.", {"callback_url": url, "reason": reason}
-    )
+def _refused(
+    url: str, reason: str, kind: type[CallbackUrlRefused] = CallbackUrlRefused
+) -> CallbackUrlRefused:
+    return kind(f"callback_url is refused: {reason}.", {"callback_url": url, "reason": reason})
 
 
 class WebhookSecrets:

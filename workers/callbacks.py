@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 from docrender import logs
-from docrender.errors import CallbackUrlRefused
+from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
 from docrender.job_json import job_json
 from docrender.jobstore import JobStore
 from docrender.webhooks import (
@@ -111,7 +111,8 @@ def _send(
         destination = check_callback_url(url, services.allow_private)
     except CallbackUrlRefused as exc:
         # A name that no longer resolves may come back; one that now points inside may not.
-        raise _Failure(exc.details["reason"], retryable="does not resolve" in exc.message) from None
+        retryable = isinstance(exc, CallbackHostUnresolved)
+        raise _Failure(exc.details["reason"], retryable=retryable) from None
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = {
         "Content-Type": "application/json; charset=utf-8",

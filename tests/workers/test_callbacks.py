@@ -113,3 +113,12 @@ def test_backoff_doubles_with_jitter_up_to_the_longest_wait() -> None:
     for retries, delay in enumerate(delays):
         assert 0.75 * 2 * 2**retries <= delay <= 1.25 * 2 * 2**retries
     assert 225 <= retry_delay(2, 20, longest=300) <= 375
+
+
+def test_a_host_name_that_stopped_resolving_is_tried_again(redis_client: redis.Redis) -> None:
+    posted: list[Any] = []
+    svc = services(redis_client, lambda *a: posted.append(a) or 200, allow_private=False)
+    job_id = finished_job(svc.jobs, "http://no-such-host.invalid/hook")
+    assert deliver_callback(job_id, start(svc, job_id), svc) == Attempt.RETRY
+    assert not posted
+    assert "does not resolve" in svc.jobs.get(job_id, None).callback.last_error  # type: ignore[union-attr, operator]
