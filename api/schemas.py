@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
 
 from docrender.errors import MalformedRequest, ValidationFailed
+from docrender.fonts import LanguageTag
 from docrender.formats import FormatName
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.strict_json import parse_strict_json
@@ -43,9 +44,7 @@ class JobIn(BaseModel):
     documents: list[DocumentIn] = Field(min_length=1)
     # The East Asian language of the documents' text where the template does not say it on
     # the run: it picks Simplified or Traditional glyph forms (docrender/fonts.py).
-    language: Literal["zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "zh-MO", "zh-SG"] | None = (
-        None
-    )
+    language: LanguageTag | None = None
     # POSTed the finished job, signed (docrender/webhooks.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
 
@@ -68,9 +67,7 @@ class JobUpload(BaseModel):
     format: FormatName = "pdf"
     strict: Literal["true", "false", "1", "0", "yes", "no"] = "true"
     name: str | None = None
-    language: Literal["zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "zh-MO", "zh-SG"] | None = (
-        None
-    )
+    language: LanguageTag | None = None
     callback_url: str | None = None
     files: list[UploadedFile] = Field(
         default_factory=list, description="Images the data names with {\"type\": \"image\", "

@@ -31,13 +31,11 @@ from docrender.errors import (
 from docrender.fonts import word_language
 from docrender.idempotency import Claim, fingerprint, wait_for
 from docrender.jobstore import Job, NewDocument
-from docrender.settings import Settings
+from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
 from docrender.template_registry import template_key
 from docrender.validation import check_documents
 from docrender.webhooks import check_callback_url
-
-_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
 
 def job_body_from_form(
@@ -54,7 +52,7 @@ def job_body_from_form(
         if form.get(field):
             body[field] = form[field]
     if "strict" in form:
-        strict = _BOOLEANS.get(form["strict"].strip().lower())
+        strict = BOOLEAN_WORDS.get(form["strict"].strip().lower())
         if strict is None:
             raise MalformedRequest(f"strict={form['strict']!r}: use true or false.")
         body["strict"] = strict

@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 from xml.sax.saxutils import escape
 
 
@@ -103,6 +104,10 @@ def script_of(language: str | None) -> Script:
     tag = (language or "").strip().lower().replace("_", "-")
     traditional = tag.startswith(_TRADITIONAL_LANGS) or tag.startswith("zh-hant")
     return Script.TRADITIONAL if traditional else Script.SIMPLIFIED
+
+
+# What a job's "language" option accepts.
+LanguageTag = Literal["zh-Hans", "zh-Hant", "zh-CN", "zh-TW", "zh-HK", "zh-MO", "zh-SG"]
 
 
 def word_language(tag: str | None) -> str | None:

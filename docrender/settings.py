@@ -197,11 +197,15 @@ def parse_tenant_pairs(name: str, raw: str) -> list[tuple[str, str]]:
     return pairs
 
 
+# The words a yes/no setting or form field may be written with.
+BOOLEAN_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _parse_flag(name: str, raw: str) -> bool:
-    flag = raw.strip().lower()
-    if flag not in ("1", "0", "true", "false", "yes", "no"):
+    flag = BOOLEAN_WORDS.get(raw.strip().lower())
+    if flag is None:
         raise SettingsError(f"{name}={raw!r}: use 1 or 0")
-    return flag in ("1", "true", "yes")
+    return flag
 
 
 def _parse_positive_int(name: str, raw: str) -> int:
