@@ -22,26 +22,23 @@ def is_rich(value: Any) -> bool:
 
 def named_files(data: Any) -> Iterator[str]:
     """The uploaded files the images in ``data`` name, at any depth."""
-    if is_image(data):
-        if isinstance(data.get("file"), str):
-            yield data["file"]
-    elif isinstance(data, dict):
-        for value in data.values():
-            yield from named_files(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from named_files(item)
+    for value in _values(data):
+        if is_image(value) and isinstance(value.get("file"), str):
+            yield value["file"]
 
 
 def printed_text(data: Any) -> Iterator[str]:
     """The strings of ``data`` that can print as text: images' bytes and settings are not."""
-    if isinstance(data, str):
-        yield data
-    elif is_image(data):
-        return
-    elif isinstance(data, dict):
+    return (value for value in _values(data) if isinstance(value, str))
+
+
+def _values(data: Any) -> Iterator[Any]:
+    """Every plain value and every image in ``data``, at any depth (an image is one value)."""
+    if isinstance(data, dict) and not is_image(data):
         for value in data.values():
-            yield from printed_text(value)
+            yield from _values(value)
     elif isinstance(data, list):
         for item in data:
-            yield from printed_text(item)
+            yield from _values(item)
+    else:
+        yield data
