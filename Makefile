@@ -5,7 +5,7 @@ bootstrap:
 
 # The whole stack in the foreground: API, worker with its LibreOffice instances, Redis.
 run: bootstrap
-	.venv/bin/python -m docrender.stack
+	.venv/bin/python -m cli.stack
 
 test: bootstrap
 	.venv/bin/ruff check .

@@ -29,8 +29,9 @@ from docrender.errors import (
     WebhookSecretMissing,
 )
 from docrender.fonts import word_language
-from docrender.idempotency import Claim, fingerprint, wait_for
+from docrender.idempotency import Claim, fingerprint
 from docrender.jobstore import Job, NewDocument
+from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
 from docrender.template_registry import template_key
@@ -142,7 +143,7 @@ def _earlier_job(
             "key for a new job, or the same body to get the earlier job back."
         )
     # The first request may still be writing its job: wait for it, briefly.
-    job = wait_for(lambda: services.jobs.get(claim.job_id, tenant), seconds=10)
+    job = poll_until(lambda: services.jobs.get(claim.job_id, tenant), seconds=10, interval=0.05)
     if job is not None:
         return job
     if not services.idempotency.still_claimed(tenant, key, claim.job_id):

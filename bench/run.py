@@ -56,8 +56,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import carbone_templates  # noqa: E402
 
+from cli.processes import start_api, start_redis, start_worker  # noqa: E402
+from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
-from docrender.stack import free_port, start_api, start_redis, start_worker  # noqa: E402
 from workers.converter import UnoserverConverter  # noqa: E402
 from workers.render import render_docx  # noqa: E402
 from workers.supervisor import UnoserverConfig, UnoserverProcess  # noqa: E402
@@ -235,10 +236,11 @@ def docrender_stack(
     env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
                DOCRENDER_API_KEYS=f"bench:{KEY}", DOCRENDER_RATE_LIMIT="1000000/second")  # fmt: skip
     redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
-    bind = f"127.0.0.1:{free_port()}"
+    bind = env["DOCRENDER_BIND"] = f"127.0.0.1:{free_port()}"
+    env["DOCRENDER_API_PROCESSES"] = str(api_processes)
     # Logs to files, as a deployment keeps them (gunicorn writes an access log line a request).
     worker = start_worker(env, work / "worker.log") if with_worker else None
-    api = start_api(env, bind, api_processes, work / "api.log")
+    api = start_api(env, bind, work / "api.log")
     roots = [api.process.pid, redis_process.process.pid]
     roots += [worker.process.pid] if worker else []
     try:

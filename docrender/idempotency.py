@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,13 +77,3 @@ def fingerprint(body: Any) -> str:
     for a multipart upload, whatever boundary the client's library picked)."""
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def wait_for(check: Any, seconds: float, interval: float = 0.05) -> Any:
-    """Poll ``check`` until it returns something, or None after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found is not None or time.monotonic() >= deadline:
-            return found
-        time.sleep(interval)

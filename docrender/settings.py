@@ -181,6 +181,29 @@ class Settings:
         return self.redis_url
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """What the ``docrender`` command reads: where the service is, the key to call it with,
+    and where `make run` keeps its files (its private Redis's URL, its development key)."""
+
+    server: str
+    api_key: str | None
+    data_dir: Path
+    redis_url: str | None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientSettings:
+        env = os.environ if environ is None else environ
+        data_dir = env.get("DOCRENDER_DATA_DIR")
+        return cls(
+            server=env.get("DOCRENDER_SERVER")
+            or f"http://{env.get('DOCRENDER_BIND') or Settings.bind}",
+            api_key=env.get("DOCRENDER_API_KEY") or None,
+            data_dir=Path(data_dir).resolve() if data_dir else Settings.data_dir,
+            redis_url=env.get("DOCRENDER_REDIS_URL") or None,
+        )
+
+
 def parse_tenant_pairs(name: str, raw: str) -> list[tuple[str, str]]:
     """Parse ``tenant1:value1,tenant2:value2`` (API keys, webhook secrets) into
     [(tenant, value), ...]."""

@@ -23,9 +23,10 @@ import redis
 from flask.testing import FlaskClient
 
 from api import create_app
+from cli.processes import start_callback_worker, start_redis, start_worker
 from docrender.heartbeats import ConverterHeartbeats
+from docrender.processes import free_port
 from docrender.settings import PROJECT_ROOT, Settings
-from docrender.stack import free_port, start_callback_worker, start_redis, start_worker
 
 SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
 SAMPLE_JOB = PROJECT_ROOT / "templates" / "report-job.json"

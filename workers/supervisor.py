@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ import psutil
 
 from docrender.errors import ConverterUnavailable
 from docrender.fonts import fontconfig_rules
+from docrender.processes import free_port
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class UnoserverProcess:
         (self._profile / "scratch").mkdir()
         # Chinese document fonts -> installed faces of the same style (docrender/fonts.py).
         (self._profile / "fonts.conf").write_text(fontconfig_rules())
-        self.port, uno_port = _free_port(), _free_port()
+        self.port, uno_port = free_port(), free_port()
         command = [
             self.config.unoserver_python,
             str(self.config.entry_script),
@@ -199,12 +199,6 @@ class _Transport(xmlrpc.client.Transport):
 
 def rpc_proxy(url: str, timeout: float) -> xmlrpc.client.ServerProxy:
     return xmlrpc.client.ServerProxy(url, transport=_Transport(timeout), allow_none=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _minimal_environment(profile: Path) -> dict[str, str]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import dataclasses
 
 from api import create_app
+from docrender.processes import free_port
 from docrender.settings import Settings
-from docrender.stack import free_port
 
 
 def test_readyz_is_503_without_a_recent_converter(settings: Settings) -> None:

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from api import create_app
-from docrender.cli import main
+from cli.main import main
 from docrender.keystore import KeyStore
 from docrender.settings import Settings
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from docrender.cli import main
+from cli.main import main
 from docrender.settings import PROJECT_ROOT
 from tests.conftest import Tenant
 

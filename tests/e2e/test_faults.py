@@ -20,8 +20,9 @@ import pytest
 import redis
 
 from api import create_app
+from cli.processes import ManagedProcess, start_redis, start_worker
+from docrender.processes import free_port
 from docrender.settings import Settings
-from docrender.stack import ManagedProcess, free_port, start_redis, start_worker
 from tests.conftest import Tenant, processes_using
 from tests.helpers import make_docx, pdf_text, squash
 

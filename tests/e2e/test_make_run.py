@@ -18,7 +18,7 @@ import httpx
 import psutil
 import pytest
 
-from docrender.stack import free_port
+from docrender.processes import free_port
 from tests.conftest import SAMPLE_JOB, SAMPLE_TEMPLATE, processes_using
 
 
@@ -54,7 +54,7 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
     env.update(DOCRENDER_DATA_DIR=str(tmp_path), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1")
     stack = subprocess.Popen(
-        [sys.executable, "-m", "docrender.stack"],
+        [sys.executable, "-m", "cli.stack"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

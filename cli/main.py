@@ -13,7 +13,6 @@ tool): DOCRENDER_REDIS_URL, or the private Redis `make run` started.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -25,12 +24,12 @@ import redis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from cli.stack import DEVELOPMENT_KEY_FILE, REDIS_URL_FILE
 from docrender.datafile import read_documents
 from docrender.errors import DocrenderError
 from docrender.formats import FORMATS
 from docrender.keystore import KeyStore
-from docrender.settings import PROJECT_ROOT, TENANT_NAME, Settings, SettingsError
-from docrender.stack import REDIS_URL_FILE
+from docrender.settings import TENANT_NAME, ClientSettings
 from docrender.template_fonts import font_report
 from docrender.templating import inspect_template
 from docrender.validation import check_documents
@@ -198,10 +197,7 @@ def _keys_revoke(args: argparse.Namespace, _: Any) -> int:
 
 
 def _key_store() -> KeyStore:
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise CliError(f"configuration: {exc}") from None
+    settings = ClientSettings.from_env()
     url = settings.redis_url or _make_run_redis_url(settings.data_dir)
     return KeyStore(redis.Redis.from_url(url, decode_responses=True, socket_connect_timeout=3))
 
@@ -245,21 +241,16 @@ def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
 
 
 def _client(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> httpx.Client:
-    server = (
-        args.server
-        or os.environ.get("DOCRENDER_SERVER")
-        or (f"http://{os.environ.get('DOCRENDER_BIND', '127.0.0.1:8000')}")
-    )
-    key = args.key or os.environ.get("DOCRENDER_API_KEY") or _development_key()
+    settings = ClientSettings.from_env()
+    key = args.key or settings.api_key or _development_key(settings.data_dir)
     return httpx.Client(
-        base_url=server, headers={"Authorization": f"Bearer {key}"}, timeout=120,
+        base_url=args.server or settings.server, headers={"Authorization": f"Bearer {key}"}, timeout=120,
         transport=transport,
     )  # fmt: skip
 
 
-def _development_key() -> str:
-    data_dir = Path(os.environ.get("DOCRENDER_DATA_DIR", PROJECT_ROOT / "var"))
-    path = data_dir / "dev-api-key"
+def _development_key(data_dir: Path) -> str:
+    path = data_dir / DEVELOPMENT_KEY_FILE
     if not path.exists():
         raise CliError("no API key: pass --key, set DOCRENDER_API_KEY, or start `make run`")
     return path.read_text().strip().split(":", 1)[1]

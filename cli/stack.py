@@ -1,0 +1,118 @@
+"""`make run`: the whole stack in the foreground.
+
+Starts, in order: Redis (a private one under the data dir unless DOCRENDER_REDIS_URL is set),
+the Celery worker (which starts one LibreOffice per pool process), the webhook worker, and the
+API under gunicorn. Ctrl-C or SIGTERM stops them all, in reverse order, and leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import redis
+
+from cli.processes import (
+    ManagedProcess,
+    start_api,
+    start_callback_worker,
+    start_redis,
+    start_worker,
+)
+from docrender.processes import free_port
+from docrender.settings import PROJECT_ROOT, Settings, SettingsError
+from docrender.storage import storage_from_settings
+from docrender.template_registry import TemplateRegistry
+
+SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
+# Under the data dir: the private Redis of the running `make run` (for `docrender keys`) and
+# the development key (for `docrender submit`).
+REDIS_URL_FILE = "redis-url"
+DEVELOPMENT_KEY_FILE = "dev-api-key"
+
+
+def development_key(data_dir: Path) -> str:
+    """The development key, kept under the data dir so it survives restarts."""
+    path = data_dir / DEVELOPMENT_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"dev:{secrets.token_urlsafe(24)}\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def register_sample_template(settings: Settings) -> dict[str, str]:
+    """Register templates/report.docx for every tenant; returns tenant -> template id."""
+    client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
+    registry = TemplateRegistry(client, storage_from_settings(settings))
+    data = SAMPLE_TEMPLATE.read_bytes()
+    return {
+        tenant: registry.add(tenant, data, "匯報材料 (sample)")[0].id
+        for tenant in sorted(set(settings.api_keys.values()))
+    }
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"docrender: configuration error: {exc}", file=sys.stderr)
+        return 2
+    # The children's environment: this one, with what make run decides filled in.
+    env = dict(os.environ)
+    env["DOCRENDER_DATA_DIR"] = str(settings.data_dir)
+    given_keys = bool(settings.api_keys)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
+
+    started: list[ManagedProcess] = []
+    try:
+        if not settings.redis_url:
+            redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(settings.data_dir, free_port())
+            started.append(redis_process)
+            (settings.data_dir / REDIS_URL_FILE).write_text(env["DOCRENDER_REDIS_URL"] + "\n")
+        if not settings.api_keys:
+            env["DOCRENDER_API_KEYS"] = development_key(settings.data_dir)
+        settings = Settings.from_env(env)  # validated again with what was filled in
+        samples = register_sample_template(settings)
+        started.append(start_worker(env))
+        started.append(start_callback_worker(env))
+        started.append(start_api(env, settings.bind))
+        _print_banner(settings, env, samples, show_key=not given_keys)
+        while not stopping and all(p.running() for p in started):
+            time.sleep(0.5)
+        for process in started:
+            if not process.running():
+                print(f"docrender: {process.name} exited; stopping", file=sys.stderr)
+    finally:
+        print("docrender: stopping...", file=sys.stderr)
+        for process in reversed(started):
+            # The worker finishes the documents it is converting before it exits.
+            process.stop(grace_seconds=60 if process.name == "worker" else 20)
+    return 0
+
+
+def _print_banner(
+    settings: Settings, env: Mapping[str, str], samples: dict[str, str], show_key: bool
+) -> None:
+    lines = [
+        f"docrender is serving on http://{settings.bind}",
+        f"  redis:  {env['DOCRENDER_REDIS_URL']}",
+        f"  data:   {settings.data_dir}",
+    ]
+    if show_key:
+        key = env["DOCRENDER_API_KEYS"].split(":", 1)[1]
+        lines.append(f"  development API key (tenant 'dev'): {key}")
+    lines += [f"  sample template for tenant {t}: {tid}" for t, tid in samples.items()]
+    lines.append("Ctrl-C stops everything.")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
