@@ -13,7 +13,7 @@ from api import tracing
 from api.auth import require_tenant
 from api.openapi import documented
 from api.schemas import JobHeaders, JobIn, JobOut, JobUpload, WaitQuery, parse_json
-from api.services import services
+from api.services import job_view, services
 from api.submission import job_body_from_form, submit_job, uploaded_files
 from docrender.errors import (
     DocumentFailed,
@@ -24,8 +24,7 @@ from docrender.errors import (
 )
 from docrender.formats import FORMATS
 from docrender.idempotency import MAX_KEY_LENGTH
-from docrender.job_json import job_json
-from docrender.jobstore import CANCELLED, FAILED, SUCCEEDED, Job
+from docrender.jobstore import DocumentStatus, Job
 from docrender.storage import job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
@@ -60,8 +59,8 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     )
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if replayed:  # the job an earlier request with this key made, as it is now
-        return jsonify(job_json(job)), 200, headers | {"Idempotent-Replayed": "true"}
-    return jsonify(job_json(job)), 202, headers
+        return _job_body(job), 200, headers | {"Idempotent-Replayed": "true"}
+    return _job_body(job), 202, headers
 
 
 def _idempotency_key() -> str | None:
@@ -87,7 +86,7 @@ def get_job(job_id: str) -> Response:
     job = _find_job(job_id)
     if wait and job.finished_at is None:
         job = _wait_for_finish(job, wait)
-    return jsonify(job_json(job))
+    return _job_body(job)
 
 
 @bp.post("/jobs/<job_id>/retry")
@@ -99,7 +98,7 @@ def retry_job(job_id: str) -> Response:
     if again:
         services().storage.delete(job_merged_key(job.id))
         services().queue.enqueue(job.id, again)
-    return jsonify(job_json(_find_job(job_id)))
+    return _job_body(_find_job(job_id))
 
 
 @bp.post("/jobs/<job_id>/cancel")
@@ -110,8 +109,8 @@ def cancel_job(job_id: str) -> Response:
     if services().jobs.cancel_queued(job.id):
         job = _find_job(job_id)
         if job.finished_at is not None:
-            services().queue.merge(job.id)
-    return jsonify(job_json(job))
+            services().queue.job_finished(job.id)
+    return _job_body(job)
 
 
 @bp.get("/jobs/<job_id>/merged")
@@ -148,14 +147,14 @@ def download_document(job_id: str, index: int) -> Response:
     if index >= len(job.documents):
         raise NotFound(f"Job {job_id} has no document {index}.")
     document = job.documents[index]
-    if document.status == FAILED:
+    if document.status is DocumentStatus.FAILED:
         raise DocumentFailed(
             f"Document {index} failed: {(document.error or {}).get('message', 'no reason')}",
             document.error,
         )
-    if document.status == CANCELLED:
+    if document.status is DocumentStatus.CANCELLED:
         raise NotFound(f"Document {index} was cancelled before it was made.")
-    if document.status != SUCCEEDED:
+    if document.status is not DocumentStatus.SUCCEEDED:
         raise NotReady(f"Document {index} is {document.status}; poll the job until it finishes.")
     output = FORMATS[job.format]
     response = send_file(
@@ -183,7 +182,7 @@ def download_archive(job_id: str) -> Response:
         # Python's zipfile sets the UTF-8 flag on non-ASCII names.
         # Names are unique within a job (api/naming.py).
         for document in job.documents:
-            if document.status == SUCCEEDED:
+            if document.status is DocumentStatus.SUCCEEDED:
                 key = job_document_key(job.id, document.index, job.format)
                 with services().storage.open(key) as src:
                     name = f"{document.name}.{FORMATS[job.format].extension}"
@@ -228,6 +227,10 @@ def _wait_for_finish(job: Job, seconds: float) -> Job:
                 job = _find_job(job.id)
     # Unfinished at the deadline: answer with its progress as it is now.
     return job if job.finished_at is not None else _find_job(job.id)
+
+
+def _job_body(job: Job) -> Response:
+    return jsonify(job_view(services(), job).body())
 
 
 def _find_job(job_id: str) -> Job:

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from docrender.errors import MalformedRequest, ValidationFailed
 from docrender.fonts import LanguageTag
 from docrender.formats import FormatName
 from docrender.idempotency import MAX_KEY_LENGTH
+from docrender.job_options import JobOptions
+from docrender.responses import ErrorBody, JobOut, TemplateList, TemplateOut
 from docrender.strict_json import parse_strict_json
-from docrender.webhooks import MAX_URL_LENGTH
+
+# The response models live in docrender/responses.py (the webhook sends a JobOut too).
+__all__ = ["ErrorBody", "JobIn", "JobOut", "TemplateList", "TemplateOut"]
 
 
 class DocumentIn(BaseModel):
@@ -24,29 +28,14 @@ class DocumentIn(BaseModel):
     name: str | None = Field(default=None, max_length=500)
 
 
-class PdfOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    tagged: StrictBool = Field(default=False, description="A tagged (accessible) PDF")
-    bookmarks: StrictBool = Field(default=True, description="An outline from the headings")
-
-
-class JobIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class JobIn(JobOptions):
+    """A job: its options, the template, and one entry per document."""
 
     template: str = Field(min_length=1, max_length=100)
-    # pdfa: PDF/A-2b (docrender/formats.py).
-    format: FormatName = "pdf"
-    pdf_options: PdfOptions | None = None
-    strict: StrictBool = True
-    # A name pattern for every document without a name of its own.
-    name: str | None = Field(default=None, max_length=500)
     documents: list[DocumentIn] = Field(min_length=1)
-    # The East Asian language of the documents' text where the template does not say it on
-    # the run: it picks Simplified or Traditional glyph forms (docrender/fonts.py).
-    language: LanguageTag | None = None
-    # POSTed the finished job, signed (docrender/webhooks.py).
-    callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
+
+    def options(self) -> JobOptions:
+        return JobOptions(**{name: getattr(self, name) for name in JobOptions.model_fields})
 
 
 # --- the other ways in: form uploads, query strings, headers ---------------------------------
@@ -69,6 +58,9 @@ class JobUpload(BaseModel):
     name: str | None = None
     language: LanguageTag | None = None
     callback_url: str | None = None
+    pdf_options: str | None = Field(
+        default=None, description='JSON, as in a JSON job: {"tagged": true}'
+    )
     files: list[UploadedFile] = Field(
         default_factory=list, description="Images the data names with {\"type\": \"image\", "
         "\"file\": \"<name>\"}",
@@ -92,90 +84,6 @@ class WaitQuery(BaseModel):
 
 
 # --- responses --------------------------------------------------------------------------
-
-
-class ErrorDetail(BaseModel):
-    code: str = Field(description="snake_case, stable: what went wrong")
-    message: str = Field(description="One sentence a person can act on")
-    details: Any = None
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-
-
-class FontOut(BaseModel):
-    requested: str = Field(description="A font the template names")
-    used: str | None = Field(description="The face it is rendered with (null: unknown)")
-    exact: bool = Field(description="The requested font itself is installed")
-    different_style: bool = Field(
-        description="Rendered in another style than asked for (a fallback to check)"
-    )
-
-
-class TemplateOut(BaseModel):
-    id: str
-    name: str
-    sha256: str
-    size: int
-    variables: list[str] = Field(description="The top-level names the template reads, sorted")
-    created_at: str
-    loops: list[str] = Field(description="The values the template loops over")
-    fonts: list[FontOut] = Field(description="The fonts it names, and what renders each")
-
-
-class TemplateList(BaseModel):
-    templates: list[TemplateOut]
-
-
-class Progress(BaseModel):
-    total: int
-    succeeded: int
-    failed: int
-
-
-class DocumentError(BaseModel):
-    code: str
-    message: str
-
-
-DocumentStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-
-
-class DocumentWarning(BaseModel):
-    code: str = Field(description="missing_glyphs: characters that print as empty boxes")
-    message: str
-    characters: list[str] = Field(default_factory=list)
-
-
-class DocumentOut(BaseModel):
-    index: int
-    name: str
-    status: DocumentStatus
-    error: DocumentError | None
-    warnings: list[DocumentWarning] = Field(
-        default_factory=list, description="What to check in a document that succeeded"
-    )
-    url: str | None
-
-
-class CallbackOut(BaseModel):
-    url: str
-    status: Literal["pending", "retrying", "succeeded", "failed"]
-    attempts: int
-    last_error: str | None
-
-
-class JobOut(BaseModel):
-    id: str
-    status: Literal["queued", "running", "succeeded", "partial", "failed", "cancelled"]
-    template: str
-    format: FormatName
-    created_at: str
-    finished_at: str | None
-    progress: Progress
-    documents: list[DocumentOut]
-    callback: CallbackOut | None
 
 
 class Health(BaseModel):

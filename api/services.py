@@ -8,11 +8,13 @@ import redis
 from flask import current_app
 
 from api.rate_limit import TenantRateLimit
+from docrender.callbackstore import CallbackStore
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.idempotency import IdempotencyKeys
-from docrender.jobstore import JobStore
+from docrender.jobstore import Job, JobStore
 from docrender.keystore import KeyStore
 from docrender.queue import DocumentQueue, make_celery
+from docrender.responses import JobOut
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
 from docrender.template_registry import TemplateRegistry
@@ -26,6 +28,7 @@ class ApiServices:
     storage: Storage
     templates: TemplateRegistry
     jobs: JobStore
+    callbacks: CallbackStore
     idempotency: IdempotencyKeys
     queue: DocumentQueue
     heartbeats: ConverterHeartbeats
@@ -49,6 +52,7 @@ class ApiServices:
             storage=storage,
             templates=TemplateRegistry(client, storage),
             jobs=JobStore(client, settings.retention_seconds),
+            callbacks=CallbackStore(client),
             idempotency=IdempotencyKeys(client, settings.retention_seconds),
             queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
@@ -60,3 +64,9 @@ class ApiServices:
 
 def services() -> ApiServices:
     return current_app.extensions["docrender"]  # type: ignore[no-any-return]
+
+
+def job_view(services: ApiServices, job: Job) -> JobOut:
+    """The job as the API shows it; its webhook's state is read only when it has one."""
+    url = job.options.callback_url
+    return JobOut.of(job, None if url is None else services.callbacks.state(job.id, url))

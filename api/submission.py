@@ -14,7 +14,7 @@ from typing import Any
 from werkzeug.datastructures import FileStorage
 
 from api.naming import document_names
-from api.schemas import JobIn, parse_job
+from api.schemas import JobIn, parse_job, parse_json
 from api.services import ApiServices
 from docrender.data_values import named_files
 from docrender.datafile import read_documents
@@ -28,9 +28,9 @@ from docrender.errors import (
     ValidationFailed,
     WebhookSecretMissing,
 )
-from docrender.fonts import word_language
 from docrender.idempotency import Claim, fingerprint
-from docrender.jobstore import Job, NewDocument
+from docrender.job_options import JobOptions
+from docrender.jobstore import Job, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
@@ -49,15 +49,22 @@ def job_body_from_form(
     documents = read_documents(upload.filename or "", upload.read(), settings.max_documents_per_job)
     body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
     body["documents"] = [{"data": data} for data in documents]
-    for field in ("format", "name", "language", "callback_url"):
-        if form.get(field):
-            body[field] = form[field]
-    if "strict" in form:
-        strict = BOOLEAN_WORDS.get(form["strict"].strip().lower())
-        if strict is None:
-            raise MalformedRequest(f"strict={form['strict']!r}: use true or false.")
-        body["strict"] = strict
+    for option in JobOptions.model_fields:
+        if form.get(option):
+            body[option] = _form_option(option, form[option])
     return body
+
+
+def _form_option(option: str, raw: str) -> Any:
+    """A job option as a form field writes it: text, a yes/no word, or JSON for an object."""
+    if option == "strict":
+        strict = BOOLEAN_WORDS.get(raw.strip().lower())
+        if strict is None:
+            raise MalformedRequest(f"strict={raw!r}: use true or false.")
+        return strict
+    if option == "pdf_options":
+        return parse_json(raw.encode())
+    return raw
 
 
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -210,19 +217,18 @@ def _create(
         for name, content in uploads.items():  # before the job exists: workers read them
             services.storage.put(job_file_key(job_id, name), content)
         job = services.jobs.create(
-            job_id=job_id,
-            tenant=tenant,
-            template=template_id,
-            template_key=job_template_key(job_id),
-            output_format=request.format,
-            documents=[
-                NewDocument(name, doc.data)
-                for name, doc in zip(names, request.documents, strict=True)
-            ],
-            request_id=request_id,
-            callback_url=request.callback_url,
-            language=word_language(request.language),
-            pdf_options=request.pdf_options.model_dump() if request.pdf_options else None,
+            NewJob(
+                id=job_id,
+                tenant=tenant,
+                template=template_id,
+                template_key=job_template_key(job_id),
+                options=request.options(),
+                documents=[
+                    NewDocument(name, doc.data)
+                    for name, doc in zip(names, request.documents, strict=True)
+                ],
+                request_id=request_id,
+            )
         )
     except BaseException:
         services.jobs.release_unfinished(tenant, len(request.documents))

@@ -34,14 +34,15 @@ def upload_template() -> tuple[Response, int]:
         raise PayloadTooLarge(f"The template is larger than {limit} bytes.", {"limit": limit})
     name = (request.form.get("name") or PurePath(upload.filename or "").stem or "template")[:200]
     template, created = services().templates.add(g.tenant, data, name)
-    return jsonify(template.to_dict()), 201 if created else 200
+    return jsonify(TemplateOut.of(template).model_dump(mode="json")), 201 if created else 200
 
 
 @bp.get("/templates")
 @documented(tags=("templates",), ok={200: TemplateList})
 def list_templates() -> Response:
     """This tenant's templates."""
-    return jsonify({"templates": [t.to_dict() for t in services().templates.list(g.tenant)]})
+    templates = [TemplateOut.of(t) for t in services().templates.list(g.tenant)]
+    return jsonify(TemplateList(templates=templates).model_dump(mode="json"))
 
 
 @bp.get("/templates/<template_id>")
@@ -51,7 +52,7 @@ def get_template(template_id: str) -> Response:
     template = services().templates.get(g.tenant, template_id)
     if template is None:
         raise NotFound(f"There is no template {template_id!r}.")
-    return jsonify(template.to_dict())
+    return jsonify(TemplateOut.of(template).model_dump(mode="json"))
 
 
 @bp.delete("/templates/<template_id>")

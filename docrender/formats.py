@@ -10,11 +10,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
 FormatName = Literal["pdf", "pdfa", "docx"]
+
+
+class PdfOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tagged: StrictBool = Field(default=False, description="A tagged (accessible) PDF")
+    bookmarks: StrictBool = Field(default=True, description="An outline from the headings")
 
 
 @dataclass(frozen=True)
@@ -42,17 +50,18 @@ FORMATS = {
 }
 
 
-def export_options(output_format: str, pdf_options: Mapping[str, bool]) -> tuple[str, ...]:
+def export_options(output_format: str, pdf_options: PdfOptions | None) -> tuple[str, ...]:
     """LibreOffice's PDF export filter options for a job."""
     options = list(FORMATS[output_format].filter_options)
-    if pdf_options.get("tagged"):
+    pdf_options = pdf_options or PdfOptions()
+    if pdf_options.tagged:
         options.append("UseTaggedPDF=true")
-    if pdf_options.get("bookmarks") is False:  # LibreOffice exports them by default
+    if not pdf_options.bookmarks:  # LibreOffice exports them by default
         options.append("ExportBookmarks=false")
     return tuple(options)
 
 
-def plain_pdf(output_format: str, pdf_options: Mapping[str, bool]) -> bool:
+def plain_pdf(output_format: str, pdf_options: PdfOptions | None) -> bool:
     """Whether a document is an ordinary PDF, which may share one LibreOffice conversion with
     others and be cut apart again (a PDF/A or a tagged PDF would lose what makes it one)."""
     return output_format == "pdf" and not export_options(output_format, pdf_options)

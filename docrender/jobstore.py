@@ -1,12 +1,12 @@
 """Jobs and their documents' states, in Redis.
 
 Layout, every key expiring with the job's retention:
-    docrender:job:<id>        hash: tenant, template, format, template_key, created_at,
-                               finished_at, total, done, merged, request_id, callback_url,
-                               callback_status, callback_attempts, callback_last_error,
-                               callback_delivery
-    docrender:job:<id>:docs   hash: index -> {"name", "status", "error"} (JSON)
+    docrender:job:<id>        hash: tenant, template, template_key, options (the JobOptions
+                               as JSON), created_at, finished_at, total, done, merged,
+                               request_id
+    docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
+(Webhook deliveries keep their state beside it: docrender/callbackstore.py.)
 
 State changes of a document are Lua scripts, so that a re-delivered task can neither count a
 document twice nor move a finished document back to running.
@@ -28,15 +28,36 @@ from typing import Any
 import redis
 
 from docrender.errors import DocumentQuarantined
+from docrender.job_options import JobOptions
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-)
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+class DocumentStatus(enum.StrEnum):
+    """A document's state. The Lua scripts below spell the same words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset({DocumentStatus.SUCCEEDED, DocumentStatus.FAILED, DocumentStatus.CANCELLED})
+
+
+class JobStatus(enum.StrEnum):
+    """A job's state, derived from its documents' (``Job.status``)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # finished, some documents failed
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
 
 # Returns the document's status after the call: "running" when the caller may work on it,
 # a final status when it is already done (a re-delivered task), nil when the job expired, or
@@ -154,25 +175,6 @@ redis.call('INCRBY', KEYS[1], ARGV[1])
 return 1
 """
 
-# A finished job's webhook: a new delivery (ARGV[1]) replaces any earlier one, whose
-# remaining retries then stop. Returns the callback URL, or nil when the job has none.
-_START_CALLBACK = """
-local url = redis.call('HGET', KEYS[1], 'callback_url')
-if not url or url == '' then return nil end
-redis.call('HSET', KEYS[1], 'callback_delivery', ARGV[1], 'callback_status', 'pending',
-           'callback_attempts', 0, 'callback_last_error', '')
-return url
-"""
-
-# Records one attempt of delivery ARGV[1]: its outcome ARGV[2] and error ARGV[3]. Returns 0
-# when a newer delivery replaced this one (the caller stops), 1 otherwise.
-_RECORD_CALLBACK_ATTEMPT = """
-if redis.call('HGET', KEYS[1], 'callback_delivery') ~= ARGV[1] then return 0 end
-redis.call('HINCRBY', KEYS[1], 'callback_attempts', 1)
-redis.call('HSET', KEYS[1], 'callback_status', ARGV[2], 'callback_last_error', ARGV[3])
-return 1
-"""
-
 _MARK_MERGED = """
 if (redis.call('HGET', KEYS[1], 'finished_at') or '') == '' then return 0 end
 redis.call('HSET', KEYS[1], 'merged', '1')
@@ -188,18 +190,10 @@ def utcnow_iso() -> str:
 class DocumentState:
     index: int
     name: str
-    status: str
+    status: DocumentStatus
     error: dict[str, str] | None
     # Things to check in a succeeded document (missing glyphs...): {"code", "message", ...}.
     warnings: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CallbackState:
-    url: str
-    status: str  # pending, retrying, succeeded, failed
-    attempts: int
-    last_error: str | None
 
 
 @dataclass(frozen=True)
@@ -207,32 +201,37 @@ class Job:
     id: str
     tenant: str
     template: str
-    format: str
+    options: JobOptions
     created_at: str
     finished_at: str | None
     documents: list[DocumentState]
     merged: bool = False
     request_id: str = ""
-    callback: CallbackState | None = None
+
+    @property
+    def format(self) -> str:
+        return self.options.format
 
     @property
     def succeeded(self) -> int:
-        return sum(doc.status == SUCCEEDED for doc in self.documents)
+        return sum(doc.status is DocumentStatus.SUCCEEDED for doc in self.documents)
 
     @property
     def failed(self) -> int:
-        return sum(doc.status == FAILED for doc in self.documents)
+        return sum(doc.status is DocumentStatus.FAILED for doc in self.documents)
 
     @property
-    def status(self) -> str:
+    def status(self) -> JobStatus:
         states = {doc.status for doc in self.documents}
-        if states <= FINAL_STATES:
-            if CANCELLED in states:  # whatever finished before the cancel
-                return CANCELLED
-            if SUCCEEDED not in states:
-                return FAILED
-            return "partial" if FAILED in states else SUCCEEDED
-        return QUEUED if states == {QUEUED} else RUNNING
+        if states <= _FINAL:
+            if DocumentStatus.CANCELLED in states:  # whatever finished before the cancel
+                return JobStatus.CANCELLED
+            if DocumentStatus.SUCCEEDED not in states:
+                return JobStatus.FAILED
+            if DocumentStatus.FAILED in states:
+                return JobStatus.PARTIAL
+            return JobStatus.SUCCEEDED
+        return JobStatus.QUEUED if states == {DocumentStatus.QUEUED} else JobStatus.RUNNING
 
 
 @dataclass(frozen=True)
@@ -242,18 +241,29 @@ class NewDocument:
 
 
 @dataclass(frozen=True)
+class NewJob:
+    """A job as submission accepted it, to be written whole."""
+
+    id: str
+    tenant: str
+    template: str  # its id
+    template_key: str  # the job's own copy of it in storage
+    options: JobOptions
+    documents: Sequence[NewDocument]
+    request_id: str = ""  # of the request that submitted it, for the workers' logs
+
+
+@dataclass(frozen=True)
 class WorkItem:
     """What a worker needs to produce one document."""
 
     job_id: str
     index: int
-    format: str
     template_key: str
     data: dict[str, Any]
+    options: JobOptions
     tenant: str = ""
     request_id: str = ""  # of the request that submitted the job
-    language: str = ""  # the job's East Asian language option ("zh-TW"...), if any
-    pdf_options: dict[str, bool] = field(default_factory=dict)  # docrender/formats.py
 
 
 class JobStore:
@@ -267,12 +277,16 @@ class JobStore:
         self._retry = client.register_script(_RETRY_FAILED)
         self._mark_merged = client.register_script(_MARK_MERGED)
         self._reserve = client.register_script(_RESERVE_UNFINISHED)
-        self._start_callback = client.register_script(_START_CALLBACK)
-        self._record_callback = client.register_script(_RECORD_CALLBACK_ATTEMPT)
 
     @staticmethod
-    def _keys(job_id: str) -> tuple[str, str, str]:
-        base = f"docrender:job:{job_id}"
+    def key(job_id: str) -> str:
+        """The job record's key; the job's other keys, and its webhook state's, share it as
+        their prefix."""
+        return f"docrender:job:{job_id}"
+
+    @classmethod
+    def _keys(cls, job_id: str) -> tuple[str, str, str]:
+        base = cls.key(job_id)
         return base, f"{base}:docs", f"{base}:data"
 
     @staticmethod
@@ -280,60 +294,44 @@ class JobStore:
         """Pub/sub channel told when the job finishes (for long polls)."""
         return f"docrender:job:{job_id}:finished"
 
-    def create(
-        self,
-        job_id: str,
-        tenant: str,
-        template: str,
-        template_key: str,
-        output_format: str,
-        documents: Sequence[NewDocument],
-        request_id: str = "",
-        callback_url: str | None = None,
-        language: str | None = None,
-        pdf_options: dict[str, bool] | None = None,
-    ) -> Job:
-        """Write the whole job in one transaction: either all of it exists or none.
-        ``request_id``: the submitting request's X-Request-ID, for the workers' logs and the
-        webhook. The caller reserved room for its documents (``reserve_unfinished``)."""
-        job_key, docs_key, data_key = self._keys(job_id)
+    def create(self, new: NewJob) -> Job:
+        """Write the whole job in one transaction: either all of it exists or none. The
+        caller reserved room for its documents (``reserve_unfinished``)."""
+        job_key, docs_key, data_key = self._keys(new.id)
         created_at = utcnow_iso()
-        states = [DocumentState(i, doc.name, QUEUED, None) for i, doc in enumerate(documents)]
+        states = [
+            DocumentState(i, doc.name, DocumentStatus.QUEUED, None)
+            for i, doc in enumerate(new.documents)
+        ]
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(
             job_key,
             mapping={
-                "tenant": tenant,
-                "template": template,
-                "template_key": template_key,
-                "format": output_format,
+                "tenant": new.tenant,
+                "template": new.template,
+                "template_key": new.template_key,
+                "options": new.options.model_dump_json(exclude_defaults=True),
                 "created_at": created_at,
                 "finished_at": "",
-                "total": len(documents),
+                "total": len(new.documents),
                 "done": 0,
-                "request_id": request_id,
-                "callback_url": callback_url or "",
-                "callback_status": "pending" if callback_url else "",
-                "callback_attempts": 0,
-                "callback_last_error": "",
-                "language": language or "",
-                "pdf_options": json.dumps(pdf_options or {}),
+                "request_id": new.request_id,
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
         pipe.hset(
             data_key,
             mapping={
-                str(i): json.dumps(doc.data, ensure_ascii=False) for i, doc in enumerate(documents)
+                str(i): json.dumps(doc.data, ensure_ascii=False)
+                for i, doc in enumerate(new.documents)
             },
         )
         for key in (job_key, docs_key, data_key):
             pipe.expire(key, self.retention_seconds)
         pipe.execute()
-        callback = CallbackState(callback_url, "pending", 0, None) if callback_url else None
         return Job(
-            job_id, tenant, template, output_format, created_at, None, states,
-            request_id=request_id, callback=callback,
+            new.id, new.tenant, new.template, new.options, created_at, None, states,
+            request_id=new.request_id,
         )  # fmt: skip
 
     @staticmethod
@@ -368,27 +366,35 @@ class JobStore:
             doc = json.loads(raw)
             documents.append(
                 DocumentState(
-                    int(index), doc["name"], doc["status"], doc["error"], doc.get("warnings") or []
+                    int(index),
+                    doc["name"],
+                    DocumentStatus(doc["status"]),
+                    doc["error"],
+                    doc.get("warnings") or [],
                 )
             )
         return Job(
             id=job_id,
             tenant=fields["tenant"],
             template=fields["template"],
-            format=fields["format"],
+            options=JobOptions.model_validate_json(fields["options"]),
             created_at=fields["created_at"],
             finished_at=fields.get("finished_at") or None,
             documents=documents,
             merged=fields.get("merged") == "1",
             request_id=fields.get("request_id", ""),
-            callback=_callback_state(fields),
         )
+
+    def options(self, job_id: str) -> JobOptions | None:
+        """The job's options alone (None when it is gone): one field, not the whole job."""
+        raw = self.redis.hget(self.key(job_id), "options")
+        return None if raw is None else JobOptions.model_validate_json(raw)
 
     def interrupted(self, job_id: str, indexes: list[int]) -> bool:
         """Whether any of these documents is "running" before its task started it: a delivery
         that made it died mid-work."""
         raws = self.redis.hmget(self._keys(job_id)[1], [str(index) for index in indexes])
-        return any(raw and json.loads(raw)["status"] == RUNNING for raw in raws)
+        return any(raw and json.loads(raw)["status"] == DocumentStatus.RUNNING for raw in raws)
 
     def start_document(self, job_id: str, index: int, max_crashes: int = 3) -> WorkItem | None:
         """Mark a document running and return its work, or None when there is nothing to do
@@ -402,33 +408,29 @@ class JobStore:
                 "set aside instead of tried again; check the template and data for what makes "
                 "rendering or LibreOffice crash.",
             )
-        if status != RUNNING:
+        if status != DocumentStatus.RUNNING:
             return None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(
-            job_key, ["format", "template_key", "tenant", "request_id", "language", "pdf_options"]
-        )
+        pipe.hmget(job_key, ["options", "template_key", "tenant", "request_id"])
         pipe.hget(data_key, str(index))
-        (output_format, template_key, tenant, request_id, language, pdf_options), data = (
-            pipe.execute()
-        )
-        if output_format is None or data is None:
+        (options, template_key, tenant, request_id), data = pipe.execute()
+        if options is None or data is None:
             return None
         return WorkItem(
-            job_id, index, output_format, template_key, json.loads(data), tenant,
-            request_id or "", language or "", json.loads(pdf_options or "{}"),
+            job_id, index, template_key, json.loads(data),
+            JobOptions.model_validate_json(options), tenant, request_id or "",
         )  # fmt: skip
 
     def finish_document(
         self,
         job_id: str,
         index: int,
-        status: str,
+        status: DocumentStatus,
         error: dict[str, str] | None = None,
         warnings: list[dict[str, Any]] | None = None,
     ) -> Finish:
         """Record a document's final state (once: a second call changes nothing)."""
-        if status not in FINAL_STATES:
+        if not status.final:
             raise ValueError(f"{status!r} is not a final document state")
         job_key, docs_key, _ = self._keys(job_id)
         outcome = self._finish(
@@ -456,34 +458,9 @@ class JobStore:
         job_key, docs_key, _ = self._keys(job_id)
         return sorted(int(i) for i in self._retry(keys=[job_key, docs_key]))
 
-    def start_callback(self, job_id: str, delivery_id: str) -> str | None:
-        """Begin delivery ``delivery_id`` of the finished job's webhook; its URL, or None."""
-        return self._start_callback(keys=[self._keys(job_id)[0]], args=[delivery_id])  # type: ignore[no-any-return]
-
-    def record_callback_attempt(
-        self, job_id: str, delivery_id: str, status: str, error: str | None
-    ) -> bool:
-        """Count an attempt and its outcome; False when a newer delivery replaced this one."""
-        return bool(
-            self._record_callback(
-                keys=[self._keys(job_id)[0]], args=[delivery_id, status, error or ""]
-            )
-        )
-
     def mark_merged(self, job_id: str) -> bool:
         """Say the merged volume is ready, unless the job was re-opened (retried) meanwhile."""
         return bool(self._mark_merged(keys=[self._keys(job_id)[0]]))
-
-
-def _callback_state(fields: dict[str, str]) -> CallbackState | None:
-    if not fields.get("callback_url"):
-        return None
-    return CallbackState(
-        url=fields["callback_url"],
-        status=fields.get("callback_status") or "pending",
-        attempts=int(fields.get("callback_attempts") or 0),
-        last_error=fields.get("callback_last_error") or None,
-    )
 
 
 class Finish(enum.IntEnum):

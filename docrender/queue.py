@@ -13,7 +13,7 @@ from celery import Celery
 from docrender.settings import Settings
 
 RENDER_TASK = "docrender.render_documents"
-MERGE_TASK = "docrender.merge_job"
+JOB_FINISHED_TASK = "docrender.merge_job"  # its first duty; the name stays for queued tasks
 CALLBACK_TASK = "docrender.deliver_callback"
 # Webhooks have a worker of their own (workers/callback_worker.py), so a slow receiver never
 # holds a process that could be converting.
@@ -59,7 +59,7 @@ def make_celery(settings: Settings) -> Celery:
 
 
 class DocumentQueue:
-    """Sends the render tasks of a job, the merge task when it is finished, and webhooks."""
+    """Sends the render tasks of a job, the task that follows its end, and webhooks."""
 
     def __init__(self, celery: Celery, settings: Settings) -> None:
         self.celery = celery
@@ -81,9 +81,10 @@ class DocumentQueue:
         size = max(1, min(self.batch_size, -(-len(indexes) // self.converters)))
         return [list(indexes[i : i + size]) for i in range(0, len(indexes), size)]
 
-    def merge(self, job_id: str) -> None:
-        """What follows a job's end: its merged volume, then its webhook."""
-        self.celery.send_task(MERGE_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)
+    def job_finished(self, job_id: str) -> None:
+        """Send what follows a job's end: its merged volume is built, then its webhook is
+        scheduled (in that order, so a receiver told "finished" can fetch the volume)."""
+        self.celery.send_task(JOB_FINISHED_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)
 
     def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
         self.celery.send_task(

@@ -40,9 +40,6 @@ class Template:
     # The fonts it names and what each is rendered with (docrender/template_fonts.py).
     fonts: list[dict[str, object]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
 
 def template_key(tenant: str, template_id: str) -> str:
     return f"templates/{tenant}/{template_id}.docx"
@@ -76,7 +73,7 @@ class TemplateRegistry:
         self.storage.put(template_key(tenant, candidate.id), data)
         winner = self._register(
             keys=list(self._keys(tenant)),
-            args=[sha256, candidate.id, json.dumps(candidate.to_dict(), ensure_ascii=False)],
+            args=[sha256, candidate.id, json.dumps(asdict(candidate), ensure_ascii=False)],
         )
         if winner == candidate.id:
             return candidate, True

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import httpx
 
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
+from docrender.job_options import MAX_URL_LENGTH
 from docrender.keystore import KeyStore
 
 SIGNATURE_HEADER = "X-Docrender-Signature"
-MAX_URL_LENGTH = 2000
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

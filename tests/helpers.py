@@ -7,11 +7,15 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import docx
 
+from docrender.job_options import JobOptions
+from docrender.jobstore import JobStore, NewDocument, NewJob
 from docrender.settings import Settings
 from workers.supervisor import UnoserverConfig
 
@@ -88,3 +92,16 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"not true within {timeout}s"
         time.sleep(0.05)
+
+
+def record_job(
+    store: JobStore,
+    tenant: str,
+    documents: Sequence[NewDocument],
+    template_key: str = "k",
+    **options: Any,
+) -> str:
+    """A job written straight into the job store (never queued); its id."""
+    job_id = uuid.uuid4().hex
+    store.create(NewJob(job_id, tenant, "tpl", template_key, JobOptions(**options), documents))
+    return job_id

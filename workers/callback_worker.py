@@ -13,6 +13,7 @@ import redis
 from celery import Celery
 
 from docrender import logs
+from docrender.callbackstore import CallbackStore
 from docrender.jobstore import JobStore
 from docrender.keystore import KeyStore
 from docrender.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
@@ -32,6 +33,7 @@ def make_callback_celery(settings: Settings) -> Celery:
     )
     services = CallbackServices(
         jobs=JobStore(client, settings.retention_seconds),
+        callbacks=CallbackStore(client),
         secrets=WebhookSecrets(settings.webhook_secrets, KeyStore(client)),
         allow_private=settings.webhook_allow_private,
         max_attempts=settings.webhook_attempts,

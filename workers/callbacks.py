@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import httpx
 
 from docrender import logs
+from docrender.callbackstore import CallbackStatus, CallbackStore
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
-from docrender.job_json import job_json
 from docrender.jobstore import JobStore
+from docrender.responses import JobOut
 from docrender.webhooks import (
     SIGNATURE_HEADER,
     Destination,
@@ -51,6 +52,7 @@ class Attempt(enum.Enum):
 @dataclass(frozen=True)
 class CallbackServices:
     jobs: JobStore
+    callbacks: CallbackStore
     secrets: WebhookSecrets
     allow_private: bool
     max_attempts: int
@@ -72,25 +74,25 @@ class _Failure(Exception):
 def deliver_callback(job_id: str, delivery_id: str, services: CallbackServices) -> Attempt:
     """Make one attempt of delivery ``delivery_id`` of the job's webhook."""
     job = services.jobs.get(job_id, tenant=None)
-    if job is None or job.callback is None:
+    if job is None or job.options.callback_url is None:
         return Attempt.STALE
+    callback = services.callbacks.state(job_id, job.options.callback_url)
     with logs.bind(job_id=job_id, tenant=job.tenant, request_id=job.request_id):
-        attempt = job.callback.attempts + 1
+        attempt = callback.attempts + 1
+        payload = JobOut.of(job, callback).body()
         try:
-            _send(
-                services, job.tenant, job.request_id, job.callback.url, delivery_id, job_json(job)
-            )
+            _send(services, job.tenant, job.request_id, callback.url, delivery_id, payload)
         except _Failure as failure:
             last = attempt >= services.max_attempts or not failure.retryable
-            status = "failed" if last else "retrying"
-            if not services.jobs.record_callback_attempt(
-                job_id, delivery_id, status, failure.reason
-            ):
+            status = CallbackStatus.FAILED if last else CallbackStatus.RETRYING
+            if not services.callbacks.record_attempt(job_id, delivery_id, status, failure.reason):
                 return Attempt.STALE
             log.warning("webhook attempt %d of %d failed: %s", attempt, services.max_attempts,
                         failure.reason)  # fmt: skip
             return Attempt.GAVE_UP if last else Attempt.RETRY
-        if not services.jobs.record_callback_attempt(job_id, delivery_id, "succeeded", None):
+        if not services.callbacks.record_attempt(
+            job_id, delivery_id, CallbackStatus.SUCCEEDED, None
+        ):
             return Attempt.STALE
         log.info("webhook delivered on attempt %d", attempt)
         return Attempt.DELIVERED
@@ -158,12 +160,17 @@ def post_pinned(
         return response.status_code
 
 
-def schedule_callback(job_id: str, jobs: JobStore, send: Callable[[str, str], None]) -> bool:
+def schedule_callback(
+    job_id: str, jobs: JobStore, callbacks: CallbackStore, send: Callable[[str, str], None]
+) -> bool:
     """Start a new delivery of a finished job's webhook (if it has one) and queue its first
     attempt with ``send(job_id, delivery_id)``. A job retried and finished again gets a new
     delivery; the earlier one's pending retries then stop."""
+    options = jobs.options(job_id)
+    if options is None or options.callback_url is None:
+        return False
     delivery_id = uuid.uuid4().hex
-    if jobs.start_callback(job_id, delivery_id) is None:
+    if not callbacks.start(job_id, delivery_id):
         return False
     send(job_id, delivery_id)
     return True

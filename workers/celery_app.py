@@ -20,10 +20,11 @@ from celery import Celery
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from docrender.callbackstore import CallbackStore
 from docrender.errors import ConverterUnavailable
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.jobstore import JobStore
-from docrender.queue import MERGE_TASK, RENDER_TASK, DocumentQueue, make_celery
+from docrender.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from workers.callbacks import schedule_callback
@@ -47,6 +48,7 @@ class WorkerRuntime:
         self.settings = settings
         self.queue = queue
         self.services: RenderServices | None = None
+        self.callbacks: CallbackStore | None = None
         self._converter: UnoserverConverter | None = None
         self._heartbeats: ConverterHeartbeats | None = None
         self._name = ""  # host:pid of the child process, set in start()
@@ -57,6 +59,7 @@ class WorkerRuntime:
         client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
         self._name = f"{socket.gethostname()}:{os.getpid()}"
         heartbeats = self._heartbeats = ConverterHeartbeats(client)
+        self.callbacks = CallbackStore(client)
         instance = UnoserverProcess(
             UnoserverConfig(
                 unoserver_python=settings.unoserver_python,
@@ -77,7 +80,7 @@ class WorkerRuntime:
             jobs=JobStore(client, settings.retention_seconds),
             storage=storage_from_settings(settings),
             converter=self._converter,
-            on_job_finished=self.queue.merge,
+            on_job_finished=self.queue.job_finished,
             render_timeout=settings.render_timeout,
             max_crashes=settings.max_crashes,
             image_limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
@@ -164,15 +167,16 @@ def make_worker_celery(settings: Settings) -> Celery:
                 "An unexpected error stopped this document; it has been logged.",
             )
 
-    @app.task(name=MERGE_TASK)
-    def merge_job_task(job_id: str) -> bool:
-        services = runtime.services
-        assert services is not None, "worker_process_init builds the services"
+    @app.task(name=JOB_FINISHED_TASK)
+    def job_finished_task(job_id: str) -> bool:
+        """The merged volume, then the webhook."""
+        services, callbacks = runtime.services, runtime.callbacks
+        assert services and callbacks, "worker_process_init builds the services"
         try:
             return build_merged_pdf(job_id, services.jobs, services.storage)
         finally:
             # After the volume, so a receiver told "finished" can fetch /merged at once.
-            schedule_callback(job_id, services.jobs, runtime.queue.deliver_callback)
+            schedule_callback(job_id, services.jobs, callbacks, runtime.queue.deliver_callback)
 
     return app
 

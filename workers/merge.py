@@ -8,7 +8,7 @@ import logging
 
 from pypdf import PdfWriter
 
-from docrender.jobstore import SUCCEEDED, JobStore
+from docrender.jobstore import DocumentStatus, JobStore
 from docrender.storage import Storage, job_document_key, job_merged_key
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def build_merged_pdf(job_id: str, jobs: JobStore, storage: Storage) -> bool:
     job = jobs.get(job_id, tenant=None)
     if job is None or job.format != "pdf" or job.finished_at is None or job.merged:
         return False
-    done = [doc for doc in job.documents if doc.status == SUCCEEDED]
+    done = [doc for doc in job.documents if doc.status is DocumentStatus.SUCCEEDED]
     if not done:
         return False
     writer = PdfWriter()

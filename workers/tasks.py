@@ -29,8 +29,9 @@ from docrender.errors import (
     DocrenderError,
     DocumentQuarantined,
 )
+from docrender.fonts import word_language
 from docrender.formats import FORMATS, export_options, plain_pdf
-from docrender.jobstore import FAILED, SUCCEEDED, Finish, JobStore, WorkItem
+from docrender.jobstore import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key, job_file_key
 from workers import batching, glyphs
 from workers.converter import Converter
@@ -135,7 +136,8 @@ def _produce(
             filled.append((work, _fill(services, template, work)))
         except DocrenderError as exc:
             yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
-    output_format, pdf_options = works[0].format, works[0].pdf_options  # the same for a job
+    output_format = works[0].options.format  # the same for a job
+    pdf_options = works[0].options.pdf_options
     if not FORMATS[output_format].converted:
         for work, document in filled:
             _store(services, work, docx_bytes(document))
@@ -177,7 +179,7 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document
         key = job_file_key(work.job_id, name)
         return services.storage.read(key) if services.storage.exists(key) else None
 
-    return fill_template(template, work.data, services.render_timeout, work.language,
+    return fill_template(template, work.data, services.render_timeout, word_language(work.options.language),
                          read_file, services.image_limits)  # fmt: skip
 
 
@@ -204,7 +206,7 @@ def _convert_combined(documents: list[Document], converter: Converter) -> list[b
 
 def _store(services: RenderServices, work: WorkItem, output: bytes) -> None:
     # Deterministic key: a re-delivered task overwrites its own output.
-    services.storage.put(job_document_key(work.job_id, work.index, work.format), output)
+    services.storage.put(job_document_key(work.job_id, work.index, work.options.format), output)
 
 
 def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
@@ -227,8 +229,8 @@ def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
 def _succeeded(
     services: RenderServices, work: WorkItem, warnings: list[dict[str, object]] | None = None
 ) -> str:
-    _finish(services, work.job_id, work.index, SUCCEEDED, None, warnings)
-    return SUCCEEDED
+    _finish(services, work.job_id, work.index, DocumentStatus.SUCCEEDED, None, warnings)
+    return DocumentStatus.SUCCEEDED
 
 
 def _failed(
@@ -254,16 +256,16 @@ def fail_documents(
 def fail_document(
     services: RenderServices, job_id: str, index: int, code: str, message: str
 ) -> str:
-    if _finish(services, job_id, index, FAILED, {"code": code, "message": message}):
+    if _finish(services, job_id, index, DocumentStatus.FAILED, {"code": code, "message": message}):
         log.warning("job %s document %s failed: %s: %s", job_id, index, code, message)
-    return FAILED
+    return DocumentStatus.FAILED
 
 
 def _finish(
     services: RenderServices,
     job_id: str,
     index: int,
-    status: str,
+    status: DocumentStatus,
     error: dict[str, str] | None,
     warnings: list[dict[str, object]] | None = None,
 ) -> Finish:

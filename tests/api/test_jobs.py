@@ -14,7 +14,7 @@ from api.services import ApiServices
 from docrender.jobstore import JobStore, NewDocument
 from docrender.settings import Settings
 from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers import make_docx, record_job
 
 
 def upload(tenant: Tenant, *paragraphs: str) -> str:
@@ -140,13 +140,13 @@ def test_names_are_made_safe_for_file_systems(tenant: Tenant) -> None:
 def test_unfinished_document_and_archive_are_409(tenant: Tenant, redis_client: redis.Redis) -> None:
     # Recorded straight in the job store and never queued, so it stays unfinished.
     store = JobStore(redis_client, 3600)
-    job = store.create(uuid.uuid4().hex, tenant.name, "tpl", "k", "pdf", [NewDocument("a", {})])
-    store.start_document(job.id, 0)
-    for url in (f"/v1/jobs/{job.id}/documents/0", f"/v1/jobs/{job.id}/archive"):
+    job_id = record_job(store, tenant.name, [NewDocument("a", {})])
+    store.start_document(job_id, 0)
+    for url in (f"/v1/jobs/{job_id}/documents/0", f"/v1/jobs/{job_id}/archive"):
         response = tenant.get(url)
         assert response.status_code == 409, url
         assert response.get_json()["error"]["code"] == "not_ready"
-    assert tenant.get(f"/v1/jobs/{job.id}").get_json()["status"] == "running"
+    assert tenant.get(f"/v1/jobs/{job_id}").get_json()["status"] == "running"
 
 
 def test_attachment_header_carries_utf8_names_with_a_readable_fallback() -> None:

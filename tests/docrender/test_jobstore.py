@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-
 import redis
 
-from docrender.jobstore import FAILED, RUNNING, SUCCEEDED, Finish, JobStore, NewDocument
+from docrender.jobstore import DocumentStatus, Finish, JobStore, NewDocument
+from tests.helpers import record_job
+
+RUNNING, SUCCEEDED, FAILED = DocumentStatus.RUNNING, DocumentStatus.SUCCEEDED, DocumentStatus.FAILED
 
 
 def make_job(store: JobStore, count: int = 2) -> str:
-    job_id = uuid.uuid4().hex
-    store.create(
-        job_id,
-        "tenant1",
-        "tpl",
-        f"jobs/{job_id}/template.docx",
-        "pdf",
-        [NewDocument(f"doc-{i}", {"i": i}) for i in range(count)],
-    )
-    return job_id
+    return record_job(store, "tenant1", [NewDocument(f"doc-{i}", {"i": i}) for i in range(count)])
 
 
 def test_new_job_is_queued_with_every_document(redis_client: redis.Redis) -> None:

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from docrender.jobstore import JobStore, NewDocument
+from docrender.jobstore import DocumentStatus, JobStore, NewDocument
 from docrender.queue import DocumentQueue, make_celery
 from docrender.settings import Settings
-from docrender.storage import LocalStorage, job_template_key
+from docrender.storage import LocalStorage
 from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers import make_docx, record_job
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -69,16 +69,14 @@ def test_a_partial_job_is_retried_to_success(
     # Three documents; two are made to fail as a converter outage would leave them (the
     # failure is injected in the job store; everything after it is the real stack).
     store = JobStore(redis_client, 3600)
-    job_id = uuid.uuid4().hex
-    LocalStorage(settings.data_dir / "files").put(job_template_key(job_id), make_docx("{{ unit }}"))
-    store.create(
-        job_id, tenant.name, "tpl", job_template_key(job_id), "pdf",
-        [NewDocument(name, {"unit": name}) for name in ("甲", "乙", "丙")],
-    )  # fmt: skip
+    template_key = f"templates/{uuid.uuid4().hex}.docx"
+    LocalStorage(settings.data_dir / "files").put(template_key, make_docx("{{ unit }}"))
+    documents = [NewDocument(name, {"unit": name}) for name in ("甲", "乙", "丙")]
+    job_id = record_job(store, tenant.name, documents, template_key)
     outage = {"code": "converter_unavailable", "message": "LibreOffice did not answer"}
     for index in (1, 2):
         store.start_document(job_id, index)
-        store.finish_document(job_id, index, "failed", outage)
+        store.finish_document(job_id, index, DocumentStatus.FAILED, outage)
     queue = DocumentQueue(make_celery(settings), settings)
     queue.enqueue(job_id, [0])
     job = tenant.wait_for(job_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -10,10 +9,12 @@ import httpx
 import pytest
 import redis
 
-from docrender.jobstore import JobStore, NewDocument
+from docrender.callbackstore import CallbackState, CallbackStore
+from docrender.jobstore import DocumentStatus, JobStore, NewDocument
 from docrender.keystore import KeyStore
 from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
 from tests.conftest import Receiver
+from tests.helpers import record_job
 from workers.callbacks import (
     Attempt,
     CallbackServices,
@@ -27,15 +28,15 @@ Post = Callable[[Destination, bytes, dict[str, str], float], int]
 
 
 def finished_job(jobs: JobStore, url: str) -> str:
-    job_id = uuid.uuid4().hex
-    jobs.create(job_id, "hooks", "t", "k", "pdf", [NewDocument("a", {})], callback_url=url)
-    jobs.finish_document(job_id, 0, "succeeded")
+    job_id = record_job(jobs, "hooks", [NewDocument("a", {})], callback_url=url)
+    jobs.finish_document(job_id, 0, DocumentStatus.SUCCEEDED)
     return job_id
 
 
 def services(redis_client: redis.Redis, post: Post, **overrides: Any) -> CallbackServices:
     options: dict[str, Any] = {
         "jobs": JobStore(redis_client, 600),
+        "callbacks": CallbackStore(redis_client),
         "secrets": WebhookSecrets({"hooks": "s"}, KeyStore(redis_client)),
         "allow_private": True, "max_attempts": 3, "timeout": 1, "post": post,
     } | overrides  # fmt: skip
@@ -44,8 +45,16 @@ def services(redis_client: redis.Redis, post: Post, **overrides: Any) -> Callbac
 
 def start(svc: CallbackServices, job_id: str) -> str:
     sent: list[str] = []
-    assert schedule_callback(job_id, svc.jobs, lambda _, delivery: sent.append(delivery))
+    assert schedule_callback(
+        job_id, svc.jobs, svc.callbacks, lambda _, delivery: sent.append(delivery)
+    )
     return sent[0]
+
+
+def callback_state(svc: CallbackServices, job_id: str) -> CallbackState:
+    options = svc.jobs.options(job_id)
+    assert options is not None and options.callback_url is not None
+    return svc.callbacks.state(job_id, options.callback_url)
 
 
 def unreachable(*_: Any) -> int:
@@ -58,7 +67,7 @@ def test_network_errors_are_retried_until_the_last_attempt(redis_client: redis.R
     delivery = start(svc, job_id)
     outcomes = [deliver_callback(job_id, delivery, svc) for _ in range(3)]
     assert outcomes == [Attempt.RETRY, Attempt.RETRY, Attempt.GAVE_UP]
-    callback = svc.jobs.get(job_id, None).callback  # type: ignore[union-attr]
+    callback = callback_state(svc, job_id)  # type: ignore[union-attr]
     assert (callback.status, callback.attempts) == ("failed", 3)  # type: ignore[union-attr]
     assert "ConnectError" in callback.last_error  # type: ignore[union-attr, operator]
 
@@ -78,7 +87,7 @@ def test_a_url_that_now_points_inside_is_not_called(redis_client: redis.Redis) -
     job_id = finished_job(svc.jobs, "http://localhost:9/h")  # accepted earlier, say
     assert deliver_callback(job_id, start(svc, job_id), svc) == Attempt.GAVE_UP
     assert not posted
-    assert "not a public address" in svc.jobs.get(job_id, None).callback.last_error  # type: ignore[union-attr, operator]
+    assert "not a public address" in callback_state(svc, job_id).last_error  # type: ignore[union-attr, operator]
 
 
 def test_a_newer_delivery_stops_the_older_one(redis_client: redis.Redis) -> None:
@@ -89,14 +98,14 @@ def test_a_newer_delivery_stops_the_older_one(redis_client: redis.Redis) -> None
     new = start(svc, job_id)  # the job was retried and finished again
     assert deliver_callback(job_id, old, svc) == Attempt.STALE
     assert deliver_callback(job_id, new, svc) == Attempt.DELIVERED
-    assert svc.jobs.get(job_id, None).callback.attempts == 1  # type: ignore[union-attr]
+    assert callback_state(svc, job_id).attempts == 1  # type: ignore[union-attr]
 
 
 def test_jobs_without_callback_schedule_nothing(redis_client: redis.Redis) -> None:
     jobs = JobStore(redis_client, 600)
-    job_id = uuid.uuid4().hex
-    jobs.create(job_id, "hooks", "t", "k", "pdf", [NewDocument("a", {})])
-    assert not schedule_callback(job_id, jobs, lambda *_: pytest.fail("sent"))
+    job_id = record_job(jobs, "hooks", [NewDocument("a", {})])
+    callbacks = CallbackStore(redis_client)
+    assert not schedule_callback(job_id, jobs, callbacks, lambda *_: pytest.fail("sent"))
 
 
 def test_the_pinned_request_names_the_host_it_was_sent_for(receiver: Receiver) -> None:
@@ -121,4 +130,4 @@ def test_a_host_name_that_stopped_resolving_is_tried_again(redis_client: redis.R
     job_id = finished_job(svc.jobs, "http://no-such-host.invalid/hook")
     assert deliver_callback(job_id, start(svc, job_id), svc) == Attempt.RETRY
     assert not posted
-    assert "does not resolve" in svc.jobs.get(job_id, None).callback.last_error  # type: ignore[union-attr, operator]
+    assert "does not resolve" in callback_state(svc, job_id).last_error  # type: ignore[union-attr, operator]

@@ -14,8 +14,8 @@ import redis
 
 from docrender.errors import ConversionFailed, ConverterUnavailable
 from docrender.jobstore import JobStore, NewDocument
-from docrender.storage import LocalStorage, job_document_key, job_template_key
-from tests.helpers import make_docx
+from docrender.storage import LocalStorage, job_document_key
+from tests.helpers import make_docx, record_job
 from workers.tasks import RenderServices, render_document, render_documents
 
 
@@ -47,13 +47,10 @@ def services(redis_client: redis.Redis, tmp_path: Path) -> RenderServices:
 
 
 def new_job(services: RenderServices, data: list[dict], output_format: str = "pdf") -> str:
-    job_id = uuid.uuid4().hex
-    services.storage.put(job_template_key(job_id), make_docx("{{ unit }}"))
-    services.jobs.create(
-        job_id, "t", "tpl", job_template_key(job_id), output_format,
-        [NewDocument(f"d{i}", d) for i, d in enumerate(data)],
-    )  # fmt: skip
-    return job_id
+    template_key = f"templates/{uuid.uuid4().hex}.docx"
+    services.storage.put(template_key, make_docx("{{ unit }}"))
+    documents = [NewDocument(f"d{i}", d) for i, d in enumerate(data)]
+    return record_job(services.jobs, "t", documents, template_key, format=output_format)
 
 
 def document(services: RenderServices, job_id: str, index: int) -> dict:

@@ -1,0 +1,32 @@
+"""The options a job is made with, in one typed object.
+
+Validated once at submission (the API's request model is these options plus the template and
+the documents), kept whole in the job record, and handed whole to the worker. A new option is
+added here and read where it is used; nothing in between lists the options.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from docrender.fonts import LanguageTag
+from docrender.formats import FormatName, PdfOptions
+
+MAX_URL_LENGTH = 2000  # of a callback_url
+
+
+class JobOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # pdfa: PDF/A-2b (docrender/formats.py).
+    format: FormatName = "pdf"
+    pdf_options: PdfOptions | None = None
+    # Refuse data missing a variable the template reads (docrender/validation.py).
+    strict: StrictBool = True
+    # A name pattern for every document without a name of its own (api/naming.py).
+    name: str | None = Field(default=None, max_length=500)
+    # The East Asian language of the documents' text where the template does not say it on
+    # the run: it picks Simplified or Traditional glyph forms (docrender/fonts.py).
+    language: LanguageTag | None = None
+    # POSTed the finished job, signed (docrender/webhooks.py).
+    callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)

@@ -1,0 +1,131 @@
+"""What the service answers with: a job and a template as the API shows them and as a job's
+webhook sends it. These pydantic models are the one source of both the bodies and the OpenAPI
+document (api/openapi.py), so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from docrender.callbackstore import CallbackState, CallbackStatus
+from docrender.formats import FormatName
+from docrender.jobstore import DocumentStatus, Job, JobStatus
+from docrender.template_registry import Template
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="snake_case, stable: what went wrong")
+    message: str = Field(description="One sentence a person can act on")
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class FontOut(BaseModel):
+    requested: str = Field(description="A font the template names")
+    used: str | None = Field(description="The face it is rendered with (null: unknown)")
+    exact: bool = Field(description="The requested font itself is installed")
+    different_style: bool = Field(
+        description="Rendered in another style than asked for (a fallback to check)"
+    )
+
+
+class TemplateOut(BaseModel):
+    id: str
+    name: str
+    sha256: str
+    size: int
+    variables: list[str] = Field(description="The top-level names the template reads, sorted")
+    created_at: str
+    loops: list[str] = Field(description="The values the template loops over")
+    fonts: list[FontOut] = Field(description="The fonts it names, and what renders each")
+
+    @classmethod
+    def of(cls, template: Template) -> TemplateOut:
+        return cls.model_validate(asdict(template))
+
+
+class TemplateList(BaseModel):
+    templates: list[TemplateOut]
+
+
+class Progress(BaseModel):
+    total: int
+    succeeded: int
+    failed: int
+
+
+class DocumentError(BaseModel):
+    code: str
+    message: str
+
+
+class DocumentWarning(BaseModel):
+    code: str = Field(description="missing_glyphs: characters that print as empty boxes")
+    message: str
+    characters: list[str] = Field(default_factory=list)
+
+
+class DocumentOut(BaseModel):
+    index: int
+    name: str
+    status: DocumentStatus
+    error: DocumentError | None
+    warnings: list[DocumentWarning] = Field(
+        default_factory=list, description="What to check in a document that succeeded"
+    )
+    url: str | None
+
+
+class CallbackOut(BaseModel):
+    url: str
+    status: CallbackStatus
+    attempts: int
+    last_error: str | None
+
+
+class JobOut(BaseModel):
+    id: str
+    status: JobStatus
+    template: str
+    format: FormatName
+    created_at: str
+    finished_at: str | None
+    progress: Progress
+    documents: list[DocumentOut]
+    callback: CallbackOut | None
+
+    @classmethod
+    def of(cls, job: Job, callback: CallbackState | None) -> JobOut:
+        """``callback``: its webhook's delivery state, when the job has a callback_url."""
+        return cls(
+            id=job.id,
+            status=job.status,
+            template=job.template,
+            format=job.options.format,
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+            progress=Progress(total=len(job.documents), succeeded=job.succeeded, failed=job.failed),
+            documents=[
+                DocumentOut(
+                    index=doc.index,
+                    name=doc.name,
+                    status=doc.status,
+                    error=DocumentError.model_validate(doc.error) if doc.error else None,
+                    warnings=[DocumentWarning.model_validate(w) for w in doc.warnings],
+                    url=f"/v1/jobs/{job.id}/documents/{doc.index}"
+                    if doc.status is DocumentStatus.SUCCEEDED
+                    else None,
+                )
+                for doc in job.documents
+            ],
+            callback=None if callback is None else CallbackOut.model_validate(asdict(callback)),
+        )
+
+    def body(self) -> dict[str, Any]:
+        """As JSON: the API's answer and the webhook's payload."""
+        return self.model_dump(mode="json")
