@@ -60,8 +60,9 @@ from cli.processes import start_api, start_redis, start_worker  # noqa: E402
 from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
 from workers.converter import UnoserverConverter  # noqa: E402
+from workers.libreoffice import UnoserverConfig, UnoserverProcess  # noqa: E402
 from workers.render import render_docx  # noqa: E402
-from workers.supervisor import UnoserverConfig, UnoserverProcess  # noqa: E402
+from workers.supervisor import Supervisor  # noqa: E402
 
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
@@ -319,7 +320,9 @@ def bare_conversion_ms(document: bytes, settings: Settings) -> float:
             soffice_executable=settings.soffice_executable, conversion_timeout=120,
             start_timeout=120, work_dir=Path(tmp), log_file=Path(tmp) / "uno.log",
         ))  # fmt: skip
-        converter = UnoserverConverter(instance, client_timeout=120, recycle_after=10**6)
+        converter = UnoserverConverter(
+            Supervisor(instance, recycle_after=10**6), client_timeout=120
+        )
         try:
             times = []
             for _ in range(21):

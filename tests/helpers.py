@@ -17,7 +17,7 @@ import docx
 from docrender.job_options import JobOptions
 from docrender.jobstore import JobStore, NewDocument, NewJob
 from docrender.settings import Settings
-from workers.supervisor import UnoserverConfig
+from workers.libreoffice import UnoserverConfig
 
 
 def make_docx(*paragraphs: str, footer: str | None = None) -> bytes:

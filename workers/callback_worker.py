@@ -7,7 +7,6 @@ network), and starts no LibreOffice. Render workers never wait on a receiver.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import redis
 from celery import Celery
@@ -19,11 +18,15 @@ from docrender.keystore import KeyStore
 from docrender.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
 from docrender.settings import Settings
 from docrender.webhooks import WebhookSecrets
-from workers.callbacks import Attempt, CallbackServices, deliver_callback, retry_delay
+from workers.callbacks import Attempt, CallbackServices, deliver_callback
 
 log = logging.getLogger(__name__)
 
 DELIVERY_THREADS = 8
+
+
+class RetryDelivery(Exception):
+    """An attempt failed in a way worth another (the task's retry policy schedules it)."""
 
 
 def make_callback_celery(settings: Settings) -> Celery:
@@ -40,16 +43,23 @@ def make_callback_celery(settings: Settings) -> Celery:
         timeout=settings.webhook_timeout,
     )
 
+    # Each failed attempt that may be retried comes back after DOCRENDER_WEBHOOK_RETRY_DELAY,
+    # then twice that, and so on, with full jitter, so receivers coming back from an outage are
+    # not hit by every sender at once. (deliver_callback counts the attempts and gives up.)
     # Redis hands a message its worker held longer than the visibility timeout to another
     # worker, and a retry waits in its worker until due: so no wait may come near that.
-    longest_delay = settings.broker_visibility_timeout / 2
-
-    @app.task(name=CALLBACK_TASK, bind=True, max_retries=None)
-    def deliver_callback_task(self: Any, job_id: str, delivery_id: str) -> str:
+    @app.task(
+        name=CALLBACK_TASK,
+        autoretry_for=(RetryDelivery,),
+        max_retries=None,
+        retry_backoff=settings.webhook_retry_delay,
+        retry_backoff_max=settings.broker_visibility_timeout // 2,
+        retry_jitter=True,
+    )
+    def deliver_callback_task(job_id: str, delivery_id: str) -> str:
         attempt = deliver_callback(job_id, delivery_id, services)
         if attempt is Attempt.RETRY:
-            delay = retry_delay(settings.webhook_retry_delay, self.request.retries, longest_delay)
-            raise self.retry(countdown=delay)
+            raise RetryDelivery(f"job {job_id}: delivery {delivery_id} is due again")
         return attempt.value
 
     return app

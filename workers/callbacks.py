@@ -1,7 +1,8 @@
 """The webhook task: POST a finished job to its ``callback_url``, signed, one attempt per call.
 
 A thin function over injected services, like the render task; the Celery wiring in
-workers/callback_worker.py schedules the next attempt when this one says to retry. Each attempt
+workers/callback_worker.py schedules the next attempt (its declared retry policy) when this one
+says to retry. Each attempt
 is counted on the job (``callback.attempts``, ``status``, ``last_error``), so the job's owner can
 see what happened without reading our logs.
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import random
 import time
 import uuid
 from collections.abc import Callable
@@ -174,9 +174,3 @@ def schedule_callback(
         return False
     send(job_id, delivery_id)
     return True
-
-
-def retry_delay(first_delay: float, retries: int, longest: float) -> float:
-    """Exponential backoff with jitter: first_delay, 2x, 4x... up to ``longest``, each
-    +-25 %, so receivers coming back from an outage are not hit by every sender at once."""
-    return min(first_delay * 2**retries, longest) * random.uniform(0.75, 1.25)

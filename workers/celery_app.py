@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -30,9 +29,10 @@ from docrender.storage import storage_from_settings
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter
 from workers.images import ImageLimits
+from workers.libreoffice import UnoserverConfig, UnoserverProcess
 from workers.merge import build_merged_pdf
-from workers.supervisor import UnoserverConfig, UnoserverProcess
-from workers.tasks import RenderServices, fail_documents, render_documents
+from workers.supervisor import Supervisor
+from workers.tasks import Failed, RenderServices, record_failures, render_documents
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +70,13 @@ class WorkerRuntime:
                 log_file=settings.data_dir / "logs" / "unoserver.log",
             )
         )
-        self._converter = UnoserverConverter(
+        supervisor = Supervisor(
             instance,
-            client_timeout=settings.converter_client_timeout,
             recycle_after=settings.converter_recycle_after,
             on_round_trip=lambda: heartbeats.beat(self._name),
+        )
+        self._converter = UnoserverConverter(
+            supervisor, client_timeout=settings.converter_client_timeout
         )
         self.services = RenderServices(
             jobs=JobStore(client, settings.retention_seconds),
@@ -126,16 +128,26 @@ def make_worker_celery(settings: Settings) -> Celery:
     worker_process_init.connect(runtime.start, weak=False)
     worker_process_shutdown.connect(runtime.stop, weak=False)
 
-    @app.task(name=RENDER_TASK, bind=True, max_retries=settings.transient_retries)
+    # A converter that is restarting (ConverterUnavailable) retries the task: 2, 4, 8...
+    # seconds up to a minute, with full jitter. Its last attempt records the failure instead.
+    @app.task(
+        name=RENDER_TASK,
+        bind=True,
+        autoretry_for=(ConverterUnavailable,),
+        max_retries=settings.transient_retries,
+        retry_backoff=2,
+        retry_backoff_max=60,
+        retry_jitter=True,
+    )
     def render_documents_task(self: Any, job_id: str, indexes: list[int]) -> list[str | None]:
         services = runtime.services
         assert services is not None, "worker_process_init builds the services"
         try:
-            return render_documents(
+            return render_documents(  # type: ignore[return-value]
                 job_id, indexes, services, last_attempt=self.request.retries >= self.max_retries
             )
-        except ConverterUnavailable as exc:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from None
+        except ConverterUnavailable:
+            raise  # retried (autoretry_for)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             # The job store is out of reach, so no outcome can be recorded: give the message
             # back (if even that fails, Redis restores it after the visibility timeout) and
@@ -147,24 +159,28 @@ def make_worker_celery(settings: Settings) -> Celery:
             raise Reject(exc, requeue=True) from None
         except SoftTimeLimitExceeded:
             # Documents already finished keep their outcome (a final state is never changed).
-            return fail_documents(
+            return record_failures(  # type: ignore[return-value]
                 services,
                 job_id,
                 indexes,
-                "time_limit_exceeded",
-                f"Rendering took longer than {settings.task_soft_time_limit}s; "
-                "simplify the template or split the data.",
+                Failed(
+                    "time_limit_exceeded",
+                    f"Rendering took longer than {settings.task_soft_time_limit}s; "
+                    "simplify the template or split the data.",
+                ),
             )
         except Exception:
             # A bug, not the caller's fault: record it so the documents do not stay
             # "running" forever, and keep the traceback in the worker log.
             log.exception("job %s documents %s: unexpected error", job_id, indexes)
-            return fail_documents(
+            return record_failures(  # type: ignore[return-value]
                 services,
                 job_id,
                 indexes,
-                "internal_error",
-                "An unexpected error stopped this document; it has been logged.",
+                Failed(
+                    "internal_error",
+                    "An unexpected error stopped this document; it has been logged.",
+                ),
             )
 
     @app.task(name=JOB_FINISHED_TASK)
@@ -179,9 +195,3 @@ def make_worker_celery(settings: Settings) -> Celery:
             schedule_callback(job_id, services.jobs, callbacks, runtime.queue.deliver_callback)
 
     return app
-
-
-def _backoff(retries: int) -> float:
-    """Exponential backoff with jitter: 2, 4, 8... seconds (capped), +-25 %."""
-    base = min(2.0 ** (retries + 1), 60.0)
-    return base * random.uniform(0.75, 1.25)

@@ -6,11 +6,13 @@ Only the PDF conversion is shared: documents whose filled DOCX can sit side by s
 LibreOffice as one combined document and are cut apart again (workers/batching.py), which
 saves most of LibreOffice's fixed cost per document.
 
-Permanent errors (template or data, a document LibreOffice cannot convert) fail the document at
-once; transient ones (the converter is restarting) propagate so the Celery wiring retries the
-task with backoff, until the last attempt, which records the failure. A delivery that finds one
-of its documents left "running" by a delivery that died makes its documents one at a time, so
-that the crash counts (and the quarantine) land on the document that causes them.
+Two roles: ``decide`` fills and converts, and says per document what came of it (``Made`` or
+``Failed``); ``record`` stores the file and writes the final state. Permanent errors (template
+or data, a document LibreOffice cannot convert) fail their document at once; transient ones
+(the converter is restarting) propagate so the Celery wiring retries the task with backoff,
+until the last attempt, which records the failure. A delivery that finds one of its documents
+left "running" by a delivery that died makes its documents one at a time, so that the crash
+counts (and the quarantine) land on the document that causes them.
 """
 
 from __future__ import annotations
@@ -54,97 +56,95 @@ class RenderServices:
     image_limits: ImageLimits = field(default_factory=ImageLimits)
 
 
+@dataclass(frozen=True)
+class Made:
+    """A document produced: its file, and what to check in it."""
+
+    output: bytes
+    format: str  # the job's output format, which names the stored file
+    warnings: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Failed:
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, error: DocrenderError) -> Failed:
+        return cls(error.code, error.message)
+
+
+Outcome = Made | Failed
+
+
 def render_documents(
     job_id: str, indexes: list[int], services: RenderServices, *, last_attempt: bool = True
-) -> list[str | None]:
+) -> list[DocumentStatus | None]:
     """Produce documents ``indexes`` of job ``job_id``; return each one's final state, or None
     where there was nothing to do (job expired, or the document already finished)."""
     with logs.bind(job_id=job_id):
-        if len(indexes) == 1 or services.jobs.interrupted(job_id, indexes):
-            return [
-                render_document(job_id, i, services, last_attempt=last_attempt) for i in indexes
-            ]
-        return _render_together(job_id, indexes, services, last_attempt)
+        if len(indexes) > 1 and not services.jobs.interrupted(job_id, indexes):
+            return _render(job_id, indexes, services, last_attempt)
+        return [_render(job_id, [index], services, last_attempt)[0] for index in indexes]
 
 
-def render_document(
-    job_id: str, index: int, services: RenderServices, *, last_attempt: bool = True
-) -> str | None:
-    """Produce one document on its own."""
-    try:
-        work = services.jobs.start_document(job_id, index, services.max_crashes)
-    except DocumentQuarantined as exc:
-        return fail_document(services, job_id, index, exc.code, exc.message)
-    if work is None:
-        return None
-    outcomes: dict[int, str | None] = {}
-    with logs.bind(job_id=job_id, document=index, tenant=work.tenant, request_id=work.request_id):
-        _make(services, [work], outcomes, last_attempt)
-    return outcomes[index]
-
-
-def _render_together(
+def _render(
     job_id: str, indexes: list[int], services: RenderServices, last_attempt: bool
-) -> list[str | None]:
-    outcomes: dict[int, str | None] = {}
+) -> list[DocumentStatus | None]:
+    """Start the documents, then record each one's outcome as soon as ``decide`` reaches it.
+    A transient error before the last attempt hands the undecided ones back to the queue and
+    propagates, for the task's retry; otherwise it is their outcome."""
+    states: dict[int, DocumentStatus | None] = {}
     works: list[WorkItem] = []
     for index in indexes:
         try:
             work = services.jobs.start_document(job_id, index, services.max_crashes)
         except DocumentQuarantined as exc:
-            outcomes[index] = fail_document(services, job_id, index, exc.code, exc.message)
+            states[index] = record(services, job_id, index, Failed.of(exc))
             continue
         if work is None:
-            outcomes[index] = None
+            states[index] = None
         else:
             works.append(work)
-    if works:
-        with logs.bind(tenant=works[0].tenant, request_id=works[0].request_id,
-                       documents=[work.index for work in works]):  # fmt: skip
-            _make(services, works, outcomes, last_attempt)
-    return [outcomes[index] for index in indexes]
+    if not works:
+        return [states[index] for index in indexes]
+    with logs.bind(tenant=works[0].tenant, request_id=works[0].request_id,
+                   documents=[work.index for work in works]):  # fmt: skip
+        try:
+            for work, outcome in decide(services, works):
+                states[work.index] = record(services, job_id, work.index, outcome)
+        except DocrenderError as exc:
+            undecided = [work.index for work in works if work.index not in states]
+            if exc.transient and not last_attempt:
+                for index in undecided:
+                    # Queued again until the retry starts it: "running" would mean it crashed.
+                    services.jobs.return_to_queue(job_id, index)
+                raise
+            states |= {
+                index: record(services, job_id, index, Failed.of(exc)) for index in undecided
+            }
+    return [states[index] for index in indexes]
 
 
-def _make(
-    services: RenderServices,
-    works: list[WorkItem],
-    outcomes: dict[int, str | None],
-    last_attempt: bool,
-) -> None:
-    """Record each of ``works``' final state in ``outcomes`` as it is reached."""
-    unfinished = list(works)
-    try:
-        template = services.storage.read(works[0].template_key)
-        for work, status in _produce(services, template, works):
-            outcomes[work.index] = status
-            unfinished.remove(work)
-    except DocrenderError as exc:
-        statuses = _failed(services, unfinished, exc, last_attempt)
-        outcomes.update(
-            (work.index, status) for work, status in zip(unfinished, statuses, strict=True)
-        )
-
-
-def _produce(
-    services: RenderServices, template: bytes, works: list[WorkItem]
-) -> Iterator[tuple[WorkItem, str]]:
-    """Fill, convert and store ``works``, yielding (work, final state) as each finishes.
-    Raises only transient errors; the documents not yet yielded are then unfinished."""
+def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[WorkItem, Outcome]]:
+    """Fill and convert ``works`` (documents of one job), yielding each one's outcome as it
+    is reached. Raises only errors that concern all the documents not yet yielded (the
+    converter is unavailable, the template cannot be read)."""
+    template = services.storage.read(works[0].template_key)
     filled: list[tuple[WorkItem, Document]] = []
     for work in works:
         try:
             filled.append((work, _fill(services, template, work)))
         except DocrenderError as exc:
-            yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
-    output_format = works[0].options.format  # the same for a job
-    pdf_options = works[0].options.pdf_options
-    if not FORMATS[output_format].converted:
+            yield work, Failed.of(exc)
+    options = works[0].options  # the same for every document of a job
+    if not FORMATS[options.format].converted:
         for work, document in filled:
-            _store(services, work, docx_bytes(document))
-            yield work, _succeeded(services, work)
+            yield work, Made(docx_bytes(document), options.format)
         return
     # One document has nothing to share a conversion with: skip the checks.
-    shared = len(filled) > 1 and plain_pdf(output_format, pdf_options)
+    shared = len(filled) > 1 and plain_pdf(options.format, options.pdf_options)
     together, alone = _group_for_conversion(filled) if shared else ([], filled)
     if len(together) > 1:
         try:
@@ -161,17 +161,43 @@ def _produce(
             log.info("job %s: documents %s converted in one LibreOffice load",
                      works[0].job_id, [work.index for work, _ in together])  # fmt: skip
             for (work, _), pdf in zip(together, pdfs, strict=True):
-                yield work, _finish_pdf(services, work, pdf)
+                yield work, _pdf_made(work, pdf)
     else:
         alone += together
-    options = export_options(output_format, pdf_options)
+    filter_options = export_options(options.format, options.pdf_options)
     for work, document in alone:
         try:
-            pdf = services.converter.convert(docx_bytes(document), "pdf", options)
+            pdf = services.converter.convert(docx_bytes(document), "pdf", filter_options)
         except ConversionFailed as exc:
-            yield work, fail_document(services, work.job_id, work.index, exc.code, exc.message)
+            yield work, Failed.of(exc)
         else:
-            yield work, _finish_pdf(services, work, pdf)
+            yield work, _pdf_made(work, pdf)
+
+
+def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) -> DocumentStatus:
+    """Store a made document's file and record its final state (once: a document already
+    final keeps its state); the job's end, when this was its last document, is announced."""
+    if isinstance(outcome, Made):
+        # Deterministic key: a re-delivered task overwrites its own output.
+        services.storage.put(job_document_key(job_id, index, outcome.format), outcome.output)
+        status, error, warnings = DocumentStatus.SUCCEEDED, None, outcome.warnings
+    else:
+        status, warnings = DocumentStatus.FAILED, None
+        error = {"code": outcome.code, "message": outcome.message}
+    finish = services.jobs.finish_document(job_id, index, status, error, warnings)
+    if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
+        log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,
+                    outcome.message)  # fmt: skip
+    if finish is Finish.JOB_FINISHED:
+        services.on_job_finished(job_id)
+    return status
+
+
+def record_failures(
+    services: RenderServices, job_id: str, indexes: list[int], failure: Failed
+) -> list[DocumentStatus]:
+    """Fail those of ``indexes`` not finished yet (a finished one keeps its state)."""
+    return [record(services, job_id, index, failure) for index in indexes]
 
 
 def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document:
@@ -179,7 +205,8 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document
         key = job_file_key(work.job_id, name)
         return services.storage.read(key) if services.storage.exists(key) else None
 
-    return fill_template(template, work.data, services.render_timeout, word_language(work.options.language),
+    language = word_language(work.options.language)
+    return fill_template(template, work.data, services.render_timeout, language,
                          read_file, services.image_limits)  # fmt: skip
 
 
@@ -204,15 +231,9 @@ def _convert_combined(documents: list[Document], converter: Converter) -> list[b
     return batching.split(pdf, documents)
 
 
-def _store(services: RenderServices, work: WorkItem, output: bytes) -> None:
-    # Deterministic key: a re-delivered task overwrites its own output.
-    services.storage.put(job_document_key(work.job_id, work.index, work.options.format), output)
-
-
-def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
-    """Store a PDF and record it succeeded, with a warning when characters of its data print
-    as tofu (no installed font has them)."""
-    _store(services, work, pdf)
+def _pdf_made(work: WorkItem, pdf: bytes) -> Made:
+    """A PDF, with a warning when characters of its data print as tofu (no installed font
+    has them)."""
     warnings = []
     text = "".join(printed_text(work.data))
     if glyphs.could_be_missing(text):
@@ -223,53 +244,4 @@ def _finish_pdf(services: RenderServices, work: WorkItem, pdf: bytes) -> str:
             log.warning("job %s document %s: no glyph for %s", work.job_id, work.index,
                         " ".join(f"U+{ord(c):04X}" for c in missing[:20]))  # fmt: skip
             warnings.append(glyphs.missing_glyph_warning(missing))
-    return _succeeded(services, work, warnings)
-
-
-def _succeeded(
-    services: RenderServices, work: WorkItem, warnings: list[dict[str, object]] | None = None
-) -> str:
-    _finish(services, work.job_id, work.index, DocumentStatus.SUCCEEDED, None, warnings)
-    return DocumentStatus.SUCCEEDED
-
-
-def _failed(
-    services: RenderServices, works: list[WorkItem], exc: DocrenderError, last_attempt: bool
-) -> list[str]:
-    """Record ``exc`` on unfinished ``works``; a transient error before the last attempt
-    hands them back to the queue and propagates, for the retry."""
-    if exc.transient and not last_attempt:
-        for work in works:
-            # Queued again until the retry starts it: "running" now would mean it crashed.
-            services.jobs.return_to_queue(work.job_id, work.index)
-        raise exc
-    return [fail_document(services, w.job_id, w.index, exc.code, exc.message) for w in works]
-
-
-def fail_documents(
-    services: RenderServices, job_id: str, indexes: list[int], code: str, message: str
-) -> list[str | None]:
-    """Fail those of ``indexes`` not finished yet; their final states."""
-    return [fail_document(services, job_id, index, code, message) for index in indexes]
-
-
-def fail_document(
-    services: RenderServices, job_id: str, index: int, code: str, message: str
-) -> str:
-    if _finish(services, job_id, index, DocumentStatus.FAILED, {"code": code, "message": message}):
-        log.warning("job %s document %s failed: %s: %s", job_id, index, code, message)
-    return DocumentStatus.FAILED
-
-
-def _finish(
-    services: RenderServices,
-    job_id: str,
-    index: int,
-    status: DocumentStatus,
-    error: dict[str, str] | None,
-    warnings: list[dict[str, object]] | None = None,
-) -> Finish:
-    outcome = services.jobs.finish_document(job_id, index, status, error, warnings)
-    if outcome is Finish.JOB_FINISHED:
-        services.on_job_finished(job_id)
-    return outcome
+    return Made(pdf, work.options.format, warnings)

@@ -19,8 +19,9 @@ from tests.conftest import processes_using
 from tests.helpers import make_docx, pdf_text, squash, unoserver_config
 from workers import batching
 from workers.converter import UnoserverConverter
+from workers.libreoffice import UnoserverProcess
 from workers.render import docx_bytes, fill_template
-from workers.supervisor import UnoserverProcess
+from workers.supervisor import Supervisor
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
@@ -89,9 +90,8 @@ def test_documents_whose_data_added_relationships_do_not_combine() -> None:
 @pytest.fixture(scope="module")
 def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnoserverConverter]:
     work = tmp_path_factory.mktemp("batching")
-    converter = UnoserverConverter(
-        UnoserverProcess(unoserver_config(work, conversion_timeout=60)), 90, recycle_after=1000
-    )
+    instance = UnoserverProcess(unoserver_config(work, conversion_timeout=60))
+    converter = UnoserverConverter(Supervisor(instance, recycle_after=1000), 90)
     yield converter
     converter.stop()
     assert not processes_using(work), "LibreOffice or unoserver left running"

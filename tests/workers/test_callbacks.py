@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 import redis
+from celery.utils.time import get_exponential_backoff_interval
 
 from docrender.callbackstore import CallbackState, CallbackStore
 from docrender.jobstore import DocumentStatus, JobStore, NewDocument
 from docrender.keystore import KeyStore
+from docrender.queue import CALLBACK_TASK
+from docrender.settings import Settings
 from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
 from tests.conftest import Receiver
 from tests.helpers import record_job
+from workers.callback_worker import RetryDelivery, make_callback_celery
 from workers.callbacks import (
     Attempt,
     CallbackServices,
     deliver_callback,
     post_pinned,
-    retry_delay,
     schedule_callback,
 )
 
@@ -117,11 +121,22 @@ def test_the_pinned_request_names_the_host_it_was_sent_for(receiver: Receiver) -
     assert receiver.calls[0].headers["Host"] == url.split("/")[2]  # localhost:<port>
 
 
-def test_backoff_doubles_with_jitter_up_to_the_longest_wait() -> None:
-    delays = [retry_delay(2, retries, longest=300) for retries in range(4)]
-    for retries, delay in enumerate(delays):
-        assert 0.75 * 2 * 2**retries <= delay <= 1.25 * 2 * 2**retries
-    assert 225 <= retry_delay(2, 20, longest=300) <= 375
+def test_backoff_doubles_with_jitter_up_to_the_longest_wait(settings: Settings) -> None:
+    """The delivery task declares its retry policy; Celery computes the waits from it."""
+    app = make_callback_celery(dataclasses.replace(settings, webhook_retry_delay=2))
+    task = app.tasks[CALLBACK_TASK]
+    assert task.autoretry_for == (RetryDelivery,) and task.retry_jitter is True
+    assert task.retry_backoff_max == settings.broker_visibility_timeout // 2 == 300
+
+    def wait(retries: int) -> int:
+        return get_exponential_backoff_interval(
+            task.retry_backoff, retries, task.retry_backoff_max, full_jitter=task.retry_jitter
+        )
+
+    for retries in range(4):
+        assert all(0 <= wait(retries) <= 2 * 2**retries for _ in range(50))
+    assert max(wait(retries) for retries in range(4) for _ in range(50)) > 8  # it doubles
+    assert all(wait(20) <= 300 for _ in range(50))
 
 
 def test_a_host_name_that_stopped_resolving_is_tried_again(redis_client: redis.Redis) -> None:

@@ -15,7 +15,8 @@ from docrender.errors import ConverterUnavailable
 from tests.conftest import processes_using
 from tests.helpers import make_docx, pdf_text, unoserver_config, wait_until
 from workers.converter import UnoserverConverter
-from workers.supervisor import UnoserverProcess
+from workers.libreoffice import UnoserverProcess
+from workers.supervisor import Supervisor
 
 DOCUMENT = make_docx("轉換測試 conversion test")
 
@@ -23,7 +24,9 @@ DOCUMENT = make_docx("轉換測試 conversion test")
 @pytest.fixture
 def converter(tmp_path: Path) -> Iterator[UnoserverConverter]:
     config = unoserver_config(tmp_path, conversion_timeout=20)
-    converter = UnoserverConverter(UnoserverProcess(config), client_timeout=5, recycle_after=3)
+    converter = UnoserverConverter(
+        Supervisor(UnoserverProcess(config), recycle_after=3), client_timeout=5
+    )
     yield converter
     converter.stop()
     assert not processes_using(tmp_path), "LibreOffice or unoserver left running"

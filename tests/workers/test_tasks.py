@@ -16,7 +16,7 @@ from docrender.errors import ConversionFailed, ConverterUnavailable
 from docrender.jobstore import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key
 from tests.helpers import make_docx, record_job
-from workers.tasks import RenderServices, render_document, render_documents
+from workers.tasks import RenderServices, render_documents
 
 
 class FakeConverter:
@@ -62,14 +62,14 @@ def document(services: RenderServices, job_id: str, index: int) -> dict:
 
 def test_success_stores_the_converted_file(services: RenderServices) -> None:
     job_id = new_job(services, [{"unit": "x"}])
-    assert render_document(job_id, 0, services) == "succeeded"
+    assert render_documents(job_id, [0], services)[0] == "succeeded"
     assert services.storage.read(job_document_key(job_id, 0, "pdf")).startswith(b"%PDF-fake PK")
     assert document(services, job_id, 0) == {"status": "succeeded", "error": None}
 
 
 def test_docx_output_skips_the_converter(services: RenderServices) -> None:
     job_id = new_job(services, [{"unit": "x"}], output_format="docx")
-    render_document(job_id, 0, services)
+    render_documents(job_id, [0], services)[0]
     assert services.converter.calls == 0  # type: ignore[attr-defined]
     assert services.storage.read(job_document_key(job_id, 0, "docx")).startswith(b"PK")
 
@@ -78,7 +78,7 @@ def test_permanent_failure_fails_only_that_document(services: RenderServices) ->
     services = RenderServices(services.jobs, services.storage, FakeConverter(
         ConversionFailed("LibreOffice could not convert the document: bad")))  # fmt: skip
     job_id = new_job(services, [{"unit": "x"}, {"unit": "y"}])
-    assert render_document(job_id, 0, services) == "failed"
+    assert render_documents(job_id, [0], services)[0] == "failed"
     assert document(services, job_id, 0)["error"]["code"] == "conversion_failed"
     assert document(services, job_id, 1)["status"] == "queued"
 
@@ -90,16 +90,16 @@ def test_transient_failure_is_raised_for_retry_until_the_last_attempt(
                               FakeConverter(ConverterUnavailable("restarting")))  # fmt: skip
     job_id = new_job(services, [{"unit": "x"}])
     with pytest.raises(ConverterUnavailable):
-        render_document(job_id, 0, services, last_attempt=False)
+        render_documents(job_id, [0], services, last_attempt=False)[0]
     assert document(services, job_id, 0)["status"] == "queued"  # until the retry starts it
-    assert render_document(job_id, 0, services, last_attempt=True) == "failed"
+    assert render_documents(job_id, [0], services, last_attempt=True)[0] == "failed"
     assert document(services, job_id, 0)["error"]["code"] == "converter_unavailable"
 
 
 def test_redelivery_of_a_finished_document_does_nothing(services: RenderServices) -> None:
     job_id = new_job(services, [{"unit": "x"}])
-    render_document(job_id, 0, services)
-    assert render_document(job_id, 0, services) is None
+    render_documents(job_id, [0], services)[0]
+    assert render_documents(job_id, [0], services)[0] is None
     assert services.converter.calls == 1  # type: ignore[attr-defined]
 
 
@@ -108,7 +108,7 @@ def test_a_document_whose_worker_keeps_dying_is_quarantined(services: RenderServ
     # Three deliveries each started the document and then died without a word.
     for _ in range(3):
         services.jobs.start_document(job_id, 0, services.max_crashes)
-    assert render_document(job_id, 0, services) == "failed"
+    assert render_documents(job_id, [0], services)[0] == "failed"
     error = document(services, job_id, 0)["error"]
     assert error["code"] == "quarantined" and "died 3 times" in error["message"]
     assert services.converter.calls == 0  # type: ignore[attr-defined]

@@ -1,0 +1,245 @@
+"""One unoserver + LibreOffice pair: start it, tell whether it lives, stop it. Nothing more.
+
+When to restart or recycle it is the supervisor's business (workers/supervisor.py), converting
+is the converter's (workers/converter.py). Each instance gets its own profile directory and
+ports, so several can run side by side, and a minimal environment, so LibreOffice never sees
+the service's secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import xmlrpc.client
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from docrender.errors import ConverterUnavailable
+from docrender.fonts import fontconfig_rules
+from docrender.processes import free_port
+
+log = logging.getLogger(__name__)
+
+# Written into every fresh profile: no macros ever run, links in documents are never updated
+# (no file or URL is fetched when a document loads), and links from documents that are not in
+# a trusted location are blocked.
+HARDENED_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+           xmlns:xs="http://www.w3.org/2001/XMLSchema"
+           xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+# unoserver's XML-RPC API version this client speaks (unoserver 3.x). Checked at start,
+# the way unoserver's own client does, so a mismatched server is refused with a clear error.
+UNOSERVER_API_VERSION = "3"
+_PR_SET_PDEATHSIG = 1
+HIDDEN_LOADING_UNOSERVER = Path(__file__).with_name("unoserver_hidden.py")
+_PROFILE_OWNER = re.compile(r"^lo-profile-(\d+)-")
+
+
+@dataclass(frozen=True)
+class UnoserverConfig:
+    unoserver_python: str  # a Python with uno and unoserver (.venv-uno)
+    soffice_executable: str
+    conversion_timeout: int
+    start_timeout: int
+    work_dir: Path
+    log_file: Path
+    # What that Python runs: unoserver loading documents hidden (the bench compares others).
+    entry_script: Path = HIDDEN_LOADING_UNOSERVER
+
+
+class UnoserverProcess:
+    def __init__(self, config: UnoserverConfig) -> None:
+        self.config = config
+        self._process: subprocess.Popen[bytes] | None = None
+        self._family: list[psutil.Process] = []
+        self._profile: Path | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where documents are handed to this instance and its output picked up: inside its
+        profile, so whatever a crash leaves there goes with the profile."""
+        if self._profile is None:
+            raise ConverterUnavailable("unoserver is not running")
+        return self._profile / "scratch"
+
+    def alive(self) -> bool:
+        """True while unoserver *and* its LibreOffice processes all run. (unoserver itself
+        lingers for a moment after LibreOffice dies, so checking it alone would lie.)"""
+        if self._process is None or self._process.poll() is not None:
+            return False
+        return all(_running(process) for process in self._family)
+
+    def start(self) -> None:
+        """Start unoserver and return once it answered a real XML-RPC round trip."""
+        self.config.work_dir.mkdir(parents=True, exist_ok=True)
+        self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_profiles(self.config.work_dir)
+        # The owner's pid in the name lets a later process tell a dead owner's profile.
+        self._profile = Path(
+            tempfile.mkdtemp(prefix=f"lo-profile-{os.getpid()}-", dir=self.config.work_dir)
+        )
+        (self._profile / "user").mkdir()
+        (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
+        (self._profile / "scratch").mkdir()
+        # Chinese document fonts -> installed faces of the same style (docrender/fonts.py).
+        (self._profile / "fonts.conf").write_text(fontconfig_rules())
+        self.port, uno_port = free_port(), free_port()
+        command = [
+            self.config.unoserver_python,
+            str(self.config.entry_script),
+            "--interface", "127.0.0.1",
+            "--port", str(self.port),
+            "--uno-interface", "127.0.0.1",
+            "--uno-port", str(uno_port),
+            "--user-installation", str(self._profile),
+            "--conversion-timeout", str(self.config.conversion_timeout),
+            "--executable", self.config.soffice_executable,
+        ]  # fmt: skip
+        with self.config.log_file.open("ab") as log_file:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=log_file,
+                env=_minimal_environment(self._profile),
+                preexec_fn=_terminate_with_parent,
+            )
+        log.info("unoserver starting (pid %s, port %s)", self._process.pid, self.port)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self._family = _process_tree(self._process.pid)
+
+    def _wait_until_ready(self) -> None:
+        # Poll a real round trip instead of sleeping a fixed time: unoserver answers info()
+        # only once LibreOffice accepted its UNO connection.
+        deadline = time.monotonic() + self.config.start_timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise ConverterUnavailable(
+                    f"unoserver exited during start-up (see {self.config.log_file})"
+                )
+            with contextlib.suppress(OSError, xmlrpc.client.Error):
+                info = xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()
+                if info.get("api") != UNOSERVER_API_VERSION:
+                    raise RuntimeError(
+                        f"unoserver {info.get('unoserver')} speaks API {info.get('api')}, "
+                        f"docrender needs API {UNOSERVER_API_VERSION}: install the pinned version"
+                    )
+                return
+            time.sleep(0.25)
+        raise ConverterUnavailable(
+            f"unoserver did not answer within {self.config.start_timeout}s of starting"
+        )
+
+    def stop(self, graceful: bool = True) -> None:
+        """Stop unoserver and its LibreOffice; nothing of them is left running. Not
+        ``graceful`` for an instance that hangs: a stopped or stuck LibreOffice would only
+        spend the grace period ignoring SIGTERM, time the task may not have."""
+        process, self._process = self._process, None
+        if process is not None:
+            family = list({p.pid: p for p in self._family + _process_tree(process.pid)}.values())
+            # SIGTERM to LibreOffice and unoserver together: LibreOffice exits cleanly, and
+            # unoserver's own shutdown can block while a request is in flight.
+            _signal_all(family, signal.SIGTERM if graceful else signal.SIGKILL)
+            _, alive = psutil.wait_procs(family, timeout=5 if graceful else 0)
+            _signal_all(alive, signal.SIGKILL)
+            psutil.wait_procs(alive, timeout=5)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=1)  # reap it
+        self._family = []
+        if self._profile is not None:
+            shutil.rmtree(self._profile, ignore_errors=True)
+            self._profile = None
+
+
+def remove_stale_profiles(work_dir: Path) -> None:
+    """Delete profiles whose owning worker process is gone (killed with SIGKILL, say)."""
+    for profile in work_dir.glob("lo-profile-*"):
+        owner = _PROFILE_OWNER.match(profile.name)
+        if owner and not psutil.pid_exists(int(owner.group(1))):
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+class _Transport(xmlrpc.client.Transport):
+    """xmlrpc's transport with a socket timeout, so a hung LibreOffice cannot hang us."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):  # type: ignore[no-untyped-def]
+        connection = super().make_connection(host)
+        connection.timeout = self._timeout
+        return connection
+
+
+def rpc_proxy(url: str, timeout: float) -> xmlrpc.client.ServerProxy:
+    return xmlrpc.client.ServerProxy(url, transport=_Transport(timeout), allow_none=True)
+
+
+def _minimal_environment(profile: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(profile),
+        "TMPDIR": str(profile),
+        "LANG": "C.UTF-8",
+        "SAL_USE_VCLPLUGIN": "svp",
+        "FONTCONFIG_FILE": str(profile / "fonts.conf"),
+    }
+
+
+def _terminate_with_parent() -> None:
+    # If this worker process is killed (even with SIGKILL), the kernel sends unoserver a
+    # SIGTERM, and unoserver takes its LibreOffice down with it: no orphaned soffice.
+    # The signal follows the *thread* that started the child, so instances are started only
+    # from threads that live as long as the process.
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        parent = psutil.Process(pid)
+        return [parent, *parent.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _signal_all(processes: list[psutil.Process], signum: int) -> None:
+    # psutil checks each process's start time before signalling, so a pid reused by an
+    # unrelated process is never signalled.
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.send_signal(signum)
