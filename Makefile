@@ -1,4 +1,4 @@
-.PHONY: bootstrap run test lint bench
+.PHONY: bootstrap run test test-unit lint bench
 
 bootstrap:
 	@bash deploy/bootstrap.sh
@@ -10,6 +10,10 @@ run: bootstrap
 test: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
+
+# The tests that need neither Redis nor LibreOffice: seconds, not minutes.
+test-unit: bootstrap
+	.venv/bin/python -m pytest -m "not redis and not libreoffice"
 
 lint: bootstrap
 	.venv/bin/ruff check .

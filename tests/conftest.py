@@ -5,40 +5,41 @@ and the session fails if any LibreOffice or unoserver process it started is left
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 import redis
-from flask.testing import FlaskClient
 
 from api import create_app
 from cli.processes import start_callback_worker, start_redis, start_worker
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.processes import free_port
-from docrender.settings import PROJECT_ROOT, Settings
+from docrender.settings import Settings
+from tests.helpers.clients import Received, Receiver, Tenant
+from tests.helpers.processes import processes_using, worker_log
+from tests.helpers.samples import SAMPLE_JOB, SAMPLE_TEMPLATE
 
-SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
-SAMPLE_JOB = PROJECT_ROOT / "templates" / "report-job.json"
+# What a test needs, read from the fixtures it uses (and a module's own ``pytestmark`` for
+# tests that start a stack of their own), so that `make test-unit` can leave both out.
+_NEEDS = {
+    "redis": {"redis_url"},
+    "libreoffice": {"worker", "converter"},
+}
 
 
-def processes_using(path: Path) -> list[psutil.Process]:
-    """Processes whose command line mentions ``path`` (our LibreOffice profiles live there)."""
-    found = []
-    for process in psutil.process_iter(["cmdline"]):
-        if any(str(path) in part for part in process.info["cmdline"] or []):
-            found.append(process)
-    return found
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for mark, fixtures in _NEEDS.items():
+            if fixtures & set(getattr(item, "fixturenames", ())):
+                item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")
@@ -79,11 +80,6 @@ def redis_client(redis_url: str) -> redis.Redis:
     return redis.Redis.from_url(redis_url, decode_responses=True)
 
 
-def worker_log(data_dir: Path) -> Path:
-    """Where the session's worker writes its log (tests read what it did there)."""
-    return data_dir / "logs" / "worker.log"
-
-
 @pytest.fixture(scope="session")
 def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) -> Iterator[None]:
     """A real Celery worker, ready once each of its LibreOffice instances converted a
@@ -103,58 +99,6 @@ def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) 
         process.stop(grace_seconds=60)
     leftovers = processes_using(data_dir)
     assert not leftovers, f"left running after the worker stopped: {leftovers}"
-
-
-@dataclass
-class Tenant:
-    """A test client authenticated as one tenant."""
-
-    client: FlaskClient
-    key: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.key}"}
-
-    @property
-    def name(self) -> str:
-        """The tenant this client's key belongs to."""
-        return self.client.application.extensions["docrender"].settings.api_keys[self.key]  # type: ignore[no-any-return]
-
-    def get(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kwargs)
-
-    def post(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        return self.client.post(url, headers={**self.headers, **(headers or {})}, **kwargs)
-
-    def delete(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        return self.client.delete(url, headers={**self.headers, **(headers or {})}, **kwargs)
-
-    def upload(self, data: bytes, filename: str = "template.docx") -> Any:
-        return self.post("/v1/templates", data={"file": (io.BytesIO(data), filename)})
-
-    def submit(self, template_id: str, documents: list[dict[str, Any]], **options: Any) -> Any:
-        return self.post(
-            "/v1/jobs", json={"template": template_id, "documents": documents, **options}
-        )
-
-    def merged(self, job_id: str, timeout: float = 60) -> Any:
-        """The merged volume, once the merge task that follows the job's end has built it."""
-        deadline = time.monotonic() + timeout
-        while (response := self.get(f"/v1/jobs/{job_id}/merged")).status_code == 409:
-            assert time.monotonic() < deadline, "the merged volume was never built"
-            time.sleep(0.2)
-        return response
-
-    def wait_for(self, job_id: str, timeout: float = 180) -> dict[str, Any]:
-        """Poll the job until it finishes, as a client would."""
-        deadline = time.monotonic() + timeout
-        while True:
-            job = self.get(f"/v1/jobs/{job_id}").get_json()
-            if job["finished_at"] is not None:
-                return job  # type: ignore[no-any-return]
-            assert time.monotonic() < deadline, f"job did not finish: {job}"
-            time.sleep(0.2)
 
 
 @pytest.fixture
@@ -180,21 +124,6 @@ def sample_template() -> bytes:
 @pytest.fixture(scope="session")
 def sample_documents() -> list[dict[str, Any]]:
     return json.loads(SAMPLE_JOB.read_text())["documents"]  # type: ignore[no-any-return]
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """An HTTP endpoint on loopback that answers with ``statuses`` in turn (then 200)."""
-
-    statuses: list[int] = field(default_factory=list)
-    calls: list[Received] = field(default_factory=list)
-    url: str = ""
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Tenant
+from tests.helpers.clients import Tenant
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,8 @@ import redis
 
 from api import create_app
 from docrender.settings import Settings
-from tests.api.test_jobs import count_jobs
-from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers.clients import Tenant, count_jobs
+from tests.helpers.documents import make_docx
 
 
 def tenant_app(settings: Settings, **overrides: object) -> Tenant:

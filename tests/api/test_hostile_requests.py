@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 
 JSON = {"Content-Type": "application/json"}
 

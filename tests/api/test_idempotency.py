@@ -10,8 +10,7 @@ from typing import Any
 
 import redis
 
-from tests.api.test_jobs import count_jobs, upload
-from tests.conftest import Tenant
+from tests.helpers.clients import Tenant, count_jobs, upload
 
 
 def post(tenant: Tenant, key: str, body: dict[str, Any] | str) -> Any:

@@ -13,16 +13,8 @@ from api import create_app
 from api.services import ApiServices
 from docrender.jobstore import JobStore, NewDocument
 from docrender.settings import Settings
-from tests.conftest import Tenant
-from tests.helpers import make_docx, record_job
-
-
-def upload(tenant: Tenant, *paragraphs: str) -> str:
-    return str(tenant.upload(make_docx(*paragraphs)).get_json()["id"])
-
-
-def count_jobs(client: redis.Redis) -> int:
-    return sum(1 for _ in client.scan_iter("docrender:job:*:docs"))
+from tests.helpers.clients import Tenant, count_jobs, record_job, upload
+from tests.helpers.documents import make_docx
 
 
 def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) -> None:

@@ -19,8 +19,8 @@ from schemathesis.checks import (
 
 from api import create_app
 from docrender.settings import Settings
-from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 
 KEY = "openapi-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

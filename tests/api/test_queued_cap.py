@@ -11,8 +11,8 @@ import pytest
 from api import create_app
 from api.services import ApiServices
 from docrender.settings import Settings
-from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 
 
 class HeldQueue:

@@ -10,7 +10,7 @@ import pytest
 
 from api import create_app
 from docrender.settings import Settings, SettingsError
-from tests.conftest import Tenant
+from tests.helpers.clients import Tenant
 
 
 def api_process(settings: Settings, keys: dict[str, str]) -> Tenant:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.conftest import Tenant
-from tests.helpers import make_docx
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 
 
 def test_upload_returns_the_template_with_its_variables(

@@ -7,8 +7,7 @@ import re
 import redis
 
 from docrender.jobstore import JobStore
-from tests.api.test_jobs import upload
-from tests.conftest import Tenant
+from tests.helpers.clients import Tenant, upload
 
 
 def test_a_callers_request_id_is_echoed_and_kept_with_its_job(

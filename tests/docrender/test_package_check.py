@@ -2,40 +2,11 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
 
 from docrender.errors import PayloadTooLarge, UnsafeTemplate
 from docrender.templating import inspect_template
-from tests.helpers import make_docx
-
-RELS = "word/_rels/document.xml.rels"
-
-
-def tamper(extra: dict[str, bytes] | None = None, rels: bytes = b"", body: bytes = b"") -> bytes:
-    """A clean template with parts added: extra files, relationships, document XML."""
-    source = zipfile.ZipFile(io.BytesIO(make_docx("{{ unit }}")))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename == RELS:
-                data = data.replace(b"</Relationships>", rels + b"</Relationships>")
-            if item.filename == "word/document.xml":
-                data = data.replace(b"</w:body>", body + b"</w:body>")
-            archive.writestr(item, data)
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
-    return out.getvalue()
-
-
-def external(kind: str, target: str) -> bytes:
-    return (
-        f'<Relationship Id="rIdX{kind}" TargetMode="External" Target="{target}" '
-        f'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}"/>'
-    ).encode()
+from tests.helpers.documents import external, tamper
 
 
 def field(*parts: str) -> bytes:

@@ -4,7 +4,7 @@ import pytest
 
 from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
 from docrender.templating import inspect_template
-from tests.helpers import make_docx
+from tests.helpers.documents import make_docx
 
 
 def test_lists_top_level_variables_sorted_from_body_and_footer() -> None:

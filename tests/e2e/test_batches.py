@@ -15,8 +15,8 @@ from docrender.jobstore import DocumentStatus, JobStore, NewDocument
 from docrender.queue import DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import LocalStorage
-from tests.conftest import Tenant
-from tests.helpers import make_docx, record_job
+from tests.helpers.clients import Tenant, record_job
+from tests.helpers.documents import make_docx
 
 pytestmark = pytest.mark.usefixtures("worker")
 

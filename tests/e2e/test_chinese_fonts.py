@@ -14,8 +14,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
 from docrender.settings import PROJECT_ROOT
-from tests.conftest import Tenant
-from tests.helpers import pdf_fonts, pdf_text, squash
+from tests.helpers.clients import Tenant
+from tests.helpers.pdf import pdf_fonts, pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
 GONGWEN = PROJECT_ROOT / "templates" / "gongwen.docx"

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from cli.main import main
 from docrender.settings import PROJECT_ROOT
-from tests.conftest import Tenant
+from tests.helpers.clients import Tenant
 
 pytestmark = pytest.mark.usefixtures("worker")
 SAMPLES = PROJECT_ROOT / "templates"

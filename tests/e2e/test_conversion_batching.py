@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from tests.conftest import Tenant, worker_log
-from tests.helpers import make_docx, pdf_text, squash
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text, squash
+from tests.helpers.processes import worker_log
 
 pytestmark = pytest.mark.usefixtures("worker")
 

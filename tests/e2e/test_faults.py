@@ -23,10 +23,12 @@ from api import create_app
 from cli.processes import ManagedProcess, start_redis, start_worker
 from docrender.processes import free_port
 from docrender.settings import Settings
-from tests.conftest import Tenant, processes_using
-from tests.helpers import make_docx, pdf_text, squash
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text, squash
+from tests.helpers.processes import processes_using
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.libreoffice]
 
 # Short rungs of the timeout ladder, so that recovery happens within a test.
 LADDER = {

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tests.conftest import Tenant
-from tests.docrender.test_package_check import external, tamper
-from tests.helpers import make_docx, pdf_text
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import external, make_docx, tamper
+from tests.helpers.pdf import pdf_text
 
 pytestmark = pytest.mark.usefixtures("worker")
 

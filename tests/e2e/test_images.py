@@ -11,8 +11,9 @@ import subprocess
 import pytest
 from PIL import Image
 
-from tests.conftest import Tenant
-from tests.helpers import make_docx, pdf_text
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -19,7 +19,11 @@ import psutil
 import pytest
 
 from docrender.processes import free_port
-from tests.conftest import SAMPLE_JOB, SAMPLE_TEMPLATE, processes_using
+from tests.helpers.processes import processes_using
+from tests.helpers.samples import SAMPLE_JOB, SAMPLE_TEMPLATE
+
+# It starts the whole stack with `make run`'s own runner.
+pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Tenant
-from tests.helpers import characters_without_glyph, make_docx, pdf_fonts, pdf_text, squash
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import characters_without_glyph, pdf_fonts, pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
 

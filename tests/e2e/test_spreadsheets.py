@@ -10,8 +10,8 @@ import pytest
 
 from docrender.datafile import read_documents
 from docrender.settings import PROJECT_ROOT
-from tests.conftest import Tenant
-from tests.helpers import pdf_text, squash
+from tests.helpers.clients import Tenant
+from tests.helpers.pdf import pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
 SAMPLES = PROJECT_ROOT / "templates"

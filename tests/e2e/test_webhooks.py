@@ -15,8 +15,10 @@ import redis
 
 from docrender.keystore import KeyStore
 from docrender.settings import PROJECT_ROOT
-from tests.conftest import Receiver, Tenant
-from tests.helpers import make_docx, pdf_text, wait_until
+from tests.helpers.clients import Receiver, Tenant
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text
+from tests.helpers.processes import wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")
 

@@ -15,8 +15,9 @@ from docx.oxml.ns import qn
 from docxtpl import DocxTemplate, RichText
 from pypdf import PdfReader
 
-from tests.conftest import processes_using
-from tests.helpers import make_docx, pdf_text, squash, unoserver_config
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text, squash
+from tests.helpers.processes import processes_using, unoserver_config
 from workers import batching
 from workers.converter import UnoserverConverter
 from workers.libreoffice import UnoserverProcess

@@ -17,8 +17,7 @@ from docrender.keystore import KeyStore
 from docrender.queue import CALLBACK_TASK
 from docrender.settings import Settings
 from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
-from tests.conftest import Receiver
-from tests.helpers import record_job
+from tests.helpers.clients import Receiver, record_job
 from workers.callback_worker import RetryDelivery, make_callback_celery
 from workers.callbacks import (
     Attempt,

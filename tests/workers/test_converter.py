@@ -12,8 +12,9 @@ import psutil
 import pytest
 
 from docrender.errors import ConverterUnavailable
-from tests.conftest import processes_using
-from tests.helpers import make_docx, pdf_text, unoserver_config, wait_until
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text
+from tests.helpers.processes import processes_using, unoserver_config, wait_until
 from workers.converter import UnoserverConverter
 from workers.libreoffice import UnoserverProcess
 from workers.supervisor import Supervisor

@@ -11,7 +11,7 @@ from PIL import Image
 
 from docrender.errors import RenderFailed
 from docrender.templating import open_template
-from tests.helpers import make_docx
+from tests.helpers.documents import make_docx
 from workers.images import ImageLimits
 from workers.render import docx_bytes, fill_template
 from workers.values import prepare_values

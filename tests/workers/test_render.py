@@ -7,7 +7,7 @@ import docx
 import pytest
 
 from docrender.errors import RenderFailed
-from tests.helpers import make_docx
+from tests.helpers.documents import make_docx
 from workers.render import render_docx
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

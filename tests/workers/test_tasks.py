@@ -15,7 +15,8 @@ import redis
 from docrender.errors import ConversionFailed, ConverterUnavailable
 from docrender.jobstore import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key
-from tests.helpers import make_docx, record_job
+from tests.helpers.clients import record_job
+from tests.helpers.documents import make_docx
 from workers.tasks import RenderServices, render_documents
 
 

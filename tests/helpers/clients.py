@@ -1,0 +1,105 @@
+"""Talking to the API as a client does, and setting up state a test needs directly."""
+
+from __future__ import annotations
+
+import io
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from flask.testing import FlaskClient
+
+from docrender.job_options import JobOptions
+from docrender.jobstore import JobStore, NewDocument, NewJob
+from tests.helpers.documents import make_docx
+
+
+@dataclass
+class Tenant:
+    """A test client authenticated as one tenant."""
+
+    client: FlaskClient
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    @property
+    def name(self) -> str:
+        """The tenant this client's key belongs to."""
+        return self.client.application.extensions["docrender"].settings.api_keys[self.key]  # type: ignore[no-any-return]
+
+    def get(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def post(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.post(url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def delete(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        return self.client.delete(url, headers={**self.headers, **(headers or {})}, **kwargs)
+
+    def upload(self, data: bytes, filename: str = "template.docx") -> Any:
+        return self.post("/v1/templates", data={"file": (io.BytesIO(data), filename)})
+
+    def submit(self, template_id: str, documents: list[dict[str, Any]], **options: Any) -> Any:
+        return self.post(
+            "/v1/jobs", json={"template": template_id, "documents": documents, **options}
+        )
+
+    def merged(self, job_id: str, timeout: float = 60) -> Any:
+        """The merged volume, once the merge task that follows the job's end has built it."""
+        deadline = time.monotonic() + timeout
+        while (response := self.get(f"/v1/jobs/{job_id}/merged")).status_code == 409:
+            assert time.monotonic() < deadline, "the merged volume was never built"
+            time.sleep(0.2)
+        return response
+
+    def wait_for(self, job_id: str, timeout: float = 180) -> dict[str, Any]:
+        """Poll the job until it finishes, as a client would."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(f"/v1/jobs/{job_id}").get_json()
+            if job["finished_at"] is not None:
+                return job  # type: ignore[no-any-return]
+            assert time.monotonic() < deadline, f"job did not finish: {job}"
+            time.sleep(0.2)
+
+
+def upload(tenant: Tenant, *paragraphs: str) -> str:
+    return str(tenant.upload(make_docx(*paragraphs)).get_json()["id"])
+
+
+def count_jobs(client: redis.Redis) -> int:
+    return sum(1 for _ in client.scan_iter("docrender:job:*:docs"))
+
+
+def record_job(
+    store: JobStore,
+    tenant: str,
+    documents: Sequence[NewDocument],
+    template_key: str = "k",
+    **options: Any,
+) -> str:
+    """A job written straight into the job store (never queued); its id."""
+    job_id = uuid.uuid4().hex
+    store.create(NewJob(job_id, tenant, "tpl", template_key, JobOptions(**options), documents))
+    return job_id
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint on loopback that answers with ``statuses`` in turn (then 200)."""
+
+    statuses: list[int] = field(default_factory=list)
+    calls: list[Received] = field(default_factory=list)
+    url: str = ""

@@ -1,0 +1,45 @@
+"""Templates for tests: DOCX files made with python-docx, and hostile packages made from them."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import docx
+
+RELS = "word/_rels/document.xml.rels"
+
+
+def make_docx(*paragraphs: str, footer: str | None = None) -> bytes:
+    document = docx.Document()
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if footer is not None:
+        document.sections[0].footer.paragraphs[0].text = footer
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def tamper(extra: dict[str, bytes] | None = None, rels: bytes = b"", body: bytes = b"") -> bytes:
+    """A clean template with parts added: extra files, relationships, document XML."""
+    source = zipfile.ZipFile(io.BytesIO(make_docx("{{ unit }}")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == RELS:
+                data = data.replace(b"</Relationships>", rels + b"</Relationships>")
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:body>", body + b"</w:body>")
+            archive.writestr(item, data)
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def external(kind: str, target: str) -> bytes:
+    return (
+        f'<Relationship Id="rIdX{kind}" TargetMode="External" Target="{target}" '
+        f'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}"/>'
+    ).encode()

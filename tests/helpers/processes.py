@@ -1,0 +1,47 @@
+"""The processes a test starts, and what it checks is left of them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from docrender.settings import Settings
+from workers.libreoffice import UnoserverConfig
+
+
+def processes_using(path: Path) -> list[psutil.Process]:
+    """Processes whose command line mentions ``path`` (our LibreOffice profiles live there)."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        if any(str(path) in part for part in process.info["cmdline"] or []):
+            found.append(process)
+    return found
+
+
+def worker_log(data_dir: Path) -> Path:
+    """Where the session's worker writes its log (tests read what it did there)."""
+    return data_dir / "logs" / "worker.log"
+
+
+def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
+    """A converter instance of the tests' own, with its profile and log under ``work``."""
+    settings = Settings.from_env({})
+    return UnoserverConfig(
+        unoserver_python=settings.unoserver_python,
+        soffice_executable=settings.soffice_executable,
+        conversion_timeout=conversion_timeout,
+        start_timeout=90,
+        work_dir=work / "run",
+        log_file=work / "unoserver.log",
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not true within {timeout}s"
+        time.sleep(0.05)
