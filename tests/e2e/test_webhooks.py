@@ -1,5 +1,5 @@
 """Webhooks through the real stack: a receiver on loopback gets one signed POST per finished
-job, verifies it the way the README shows, and a receiver that fails twice gets a third
+job, verifies it the way docs/api.md shows, and a receiver that fails twice gets a third
 attempt. The job shows every attempt."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 def readme_verify() -> Callable[[str, str, bytes], bool]:
-    """The verification function the README gives receivers, run as it is printed there."""
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    """The verification function docs/api.md gives receivers, run as it is printed there."""
+    readme = (PROJECT_ROOT / "docs" / "api.md").read_text()
     block = next(code for code in re.findall(r"```python\n(.*?)```", readme, re.S)
                  if "def verify(" in code)  # fmt: skip
     namespace: dict[str, Any] = {}
