@@ -29,6 +29,7 @@ from docrender.datafile import read_documents
 from docrender.errors import DocrenderError
 from docrender.formats import FORMATS
 from docrender.keystore import KeyStore
+from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings
 from docrender.template_fonts import font_report
 from docrender.templating import inspect_template
@@ -285,14 +286,14 @@ def _download(http: httpx.Client, job: dict[str, Any], args: argparse.Namespace)
 
 
 def _fetch(http: httpx.Client, url: str, wait_while_building: bool = False) -> bytes:
-    deadline = time.monotonic() + 120
-    while True:
+    def answered() -> httpx.Response | None:
         response = http.get(url)
-        if response.status_code == 409 and wait_while_building and time.monotonic() < deadline:
-            time.sleep(0.5)  # the merged volume is built right after the job finishes
-            continue
-        _call(response)
-        return response.content
+        # 409: the merged volume is being built, right after the job finished.
+        return None if response.status_code == 409 and wait_while_building else response
+
+    response = poll_until(answered, 120, interval=0.5) or http.get(url)
+    _call(response)
+    return response.content
 
 
 def _call(response: httpx.Response) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import dataclasses
 import json
 import os
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,12 +86,10 @@ def worker(base_env: dict[str, str], redis_client: redis.Redis, data_dir: Path) 
     process = start_worker(base_env, worker_log(data_dir))
     callbacks = start_callback_worker(base_env, data_dir / "logs" / "callbacks.log")
     heartbeats = ConverterHeartbeats(redis_client)
-    deadline = time.monotonic() + 180
     try:
-        while len(heartbeats.recent(60)) < 2:
-            assert process.running(), "the worker exited during start-up"
-            assert time.monotonic() < deadline, "the worker's converters did not become ready"
-            time.sleep(0.2)
+        process.wait_until(
+            lambda: len(heartbeats.recent(60)) >= 2, 180, "the worker's converters did not start"
+        )
         yield
     finally:  # also when start-up failed: nothing the session started may outlive it
         callbacks.stop(grace_seconds=20)

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ import psutil
 
 from docrender.errors import ConverterUnavailable
 from docrender.fonts import fontconfig_rules
-from docrender.processes import free_port
+from docrender.processes import free_port, poll_until
 
 log = logging.getLogger(__name__)
 
@@ -137,24 +136,26 @@ class UnoserverProcess:
     def _wait_until_ready(self) -> None:
         # Poll a real round trip instead of sleeping a fixed time: unoserver answers info()
         # only once LibreOffice accepted its UNO connection.
-        deadline = time.monotonic() + self.config.start_timeout
-        while time.monotonic() < deadline:
+        def info() -> dict[str, str] | None:
             if not self.alive():
                 raise ConverterUnavailable(
                     f"unoserver exited during start-up (see {self.config.log_file})"
                 )
-            with contextlib.suppress(OSError, xmlrpc.client.Error):
-                info = xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()
-                if info.get("api") != UNOSERVER_API_VERSION:
-                    raise RuntimeError(
-                        f"unoserver {info.get('unoserver')} speaks API {info.get('api')}, "
-                        f"docrender needs API {UNOSERVER_API_VERSION}: install the pinned version"
-                    )
-                return
-            time.sleep(0.25)
-        raise ConverterUnavailable(
-            f"unoserver did not answer within {self.config.start_timeout}s of starting"
-        )
+            try:
+                return xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()  # type: ignore[no-any-return]
+            except (OSError, xmlrpc.client.Error):
+                return None
+
+        answer = poll_until(info, self.config.start_timeout, interval=0.25)
+        if answer is None:
+            raise ConverterUnavailable(
+                f"unoserver did not answer within {self.config.start_timeout}s of starting"
+            )
+        if answer.get("api") != UNOSERVER_API_VERSION:
+            raise RuntimeError(
+                f"unoserver {answer.get('unoserver')} speaks API {answer.get('api')}, "
+                f"docrender needs API {UNOSERVER_API_VERSION}: install the pinned version"
+            )
 
     def stop(self, graceful: bool = True) -> None:
         """Stop unoserver and its LibreOffice; nothing of them is left running. Not

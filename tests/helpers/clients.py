@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from flask.testing import FlaskClient
 
 from docrender.job_options import JobOptions
 from docrender.jobstore import JobStore, NewDocument, NewJob
+from docrender.processes import poll_until
 from tests.helpers.documents import make_docx
 
 
@@ -52,21 +52,25 @@ class Tenant:
 
     def merged(self, job_id: str, timeout: float = 60) -> Any:
         """The merged volume, once the merge task that follows the job's end has built it."""
-        deadline = time.monotonic() + timeout
-        while (response := self.get(f"/v1/jobs/{job_id}/merged")).status_code == 409:
-            assert time.monotonic() < deadline, "the merged volume was never built"
-            time.sleep(0.2)
+
+        def built() -> Any:
+            response = self.get(f"/v1/jobs/{job_id}/merged")
+            return None if response.status_code == 409 else response
+
+        response = poll_until(built, timeout, interval=0.2)
+        assert response is not None, "the merged volume was never built"
         return response
 
     def wait_for(self, job_id: str, timeout: float = 180) -> dict[str, Any]:
         """Poll the job until it finishes, as a client would."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def finished() -> dict[str, Any] | None:
             job = self.get(f"/v1/jobs/{job_id}").get_json()
-            if job["finished_at"] is not None:
-                return job  # type: ignore[no-any-return]
-            assert time.monotonic() < deadline, f"job did not finish: {job}"
-            time.sleep(0.2)
+            return job if job["finished_at"] is not None else None
+
+        job = poll_until(finished, timeout, interval=0.2)
+        assert job is not None, f"job {job_id} did not finish within {timeout}s"
+        return job
 
 
 def upload(tenant: Tenant, *paragraphs: str) -> str:

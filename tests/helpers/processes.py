@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 
+from docrender.processes import poll_until
 from docrender.settings import Settings
 from workers.libreoffice import UnoserverConfig
 
@@ -41,7 +41,4 @@ def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"not true within {timeout}s"
-        time.sleep(0.05)
+    assert poll_until(condition, timeout, interval=0.05), f"not true within {timeout}s"
