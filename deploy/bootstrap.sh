@@ -11,6 +11,10 @@ DEBIAN_PACKAGES=(
   fonts-noto-cjk            # CJK Song (serif) and Hei (sans) faces, SC and TC
   fonts-cwtex-fs            # a FangSong face, for 仿宋 (docrender/fonts.py maps the names)
   fonts-arphic-ukai         # Kai faces (CN and TW forms), for 楷体
+  fonts-crosextra-carlito   # metric twin of Calibri (docrender/fonts.py's LATIN_TWINS)
+  fonts-crosextra-caladea   # metric twin of Cambria
+  fonts-liberation2         # metric twins of Arial, Times New Roman, Courier New
+  fonts-dejavu-core         # DejaVu Sans (Mono), for Segoe UI, Verdana, Menlo...
   fontconfig                # fc-match, for the font report on template upload
   redis-server              # broker and job store when none is configured
   poppler-utils             # pdftotext / pdffonts, used by the tests

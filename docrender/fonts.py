@@ -5,10 +5,12 @@ Templates name the fonts of Chinese official documents (GB/T 9704 公文: 方正
 a Linux server, and LibreOffice's own fallback turns them all into one face, whichever happens to
 be installed. This table maps each name to an installed free face of the same style, in a
 Simplified and a Traditional variant, since their glyph forms differ (骨 直 令 角 微): the text's
-language picks the variant, never the Japanese or Korean faces of the same collections.
+language picks the variant, never the Japanese or Korean faces of the same collections. The
+Western faces of Office and macOS (Calibri, Cambria, Arial, Times New Roman...) map to their
+metric-compatible twins, so that lines and pages break where Word breaks them.
 
 ``fontconfig_rules()`` turns the table into a fontconfig file that every LibreOffice instance
-reads (workers/supervisor.py sets FONTCONFIG_FILE), and ``substitute()`` answers, for the font
+reads (workers/libreoffice.py sets FONTCONFIG_FILE), and ``substitute()`` answers, for the font
 report, what a name will be rendered with.
 """
 
@@ -94,6 +96,34 @@ STYLE_OF: dict[str, Style] = {
     name.casefold(): style for style, names in NAMES.items() for name in names
 }
 
+# Western faces of Office and macOS, and the installed face that stands in for each: a
+# metric-compatible twin where Debian has one (same advance widths, so lines break and pages
+# end where Word breaks and ends them), else a face of the same kind (monospace stays
+# monospace). Never a CJK face: a CJK face only draws the East Asian text.
+LATIN_TWINS: dict[str, str] = {
+    "Calibri": "Carlito",
+    "Calibri Light": "Carlito",
+    "Cambria": "Caladea",
+    "Cambria Math": "Caladea",
+    "Arial": "Liberation Sans",
+    "Helvetica": "Liberation Sans",
+    "Helvetica Neue": "Liberation Sans",
+    "Times New Roman": "Liberation Serif",
+    "Times": "Liberation Serif",
+    "Courier New": "Liberation Mono",
+    "Courier": "Liberation Mono",
+    "Consolas": "Liberation Mono",
+    "Lucida Console": "Liberation Mono",
+    "Menlo": "DejaVu Sans Mono",
+    "Monaco": "DejaVu Sans Mono",
+    # No twin in Debian: a face of the same kind, with other widths.
+    "Segoe UI": "DejaVu Sans",
+    "Verdana": "DejaVu Sans",
+    "Tahoma": "DejaVu Sans",
+    "Georgia": "DejaVu Serif",
+}
+TWIN_OF: dict[str, str] = {name.casefold(): face for name, face in LATIN_TWINS.items()}
+
 
 def style_of(font_name: str) -> Style | None:
     return STYLE_OF.get(font_name.strip().casefold())
@@ -139,6 +169,9 @@ def substitute(font_name: str, script: Script) -> FontUse:
     if style is not None:
         used = style.family(script) + (" Bold" if style.bold else "")
         return FontUse(font_name, used, False, style.rendered_style(script) != style.name)
+    twin = TWIN_OF.get(font_name.strip().casefold())
+    if twin is not None:
+        return FontUse(font_name, twin, exact=False, different_style=False)
     used = _fontconfig_match(font_name, script)
     exact = used is not None and used.casefold() == font_name.strip().casefold()
     # A name we do not know that is not installed: fontconfig's default face, whatever style
@@ -176,9 +209,10 @@ def _rules_file() -> Path:
 
 
 def fontconfig_rules() -> str:
-    """fontconfig rules: each known name becomes its style's face for the text's language
-    (Traditional for zh-tw, zh-hk, zh-mo; Simplified otherwise)."""
-    rules = []
+    """fontconfig rules: each known Chinese name becomes its style's face for the text's
+    language (Traditional for zh-tw, zh-hk, zh-mo; Simplified otherwise); each Western name
+    its twin, whatever the language."""
+    rules = [_rename(name, twin) for name, twin in LATIN_TWINS.items()]
     for style, names in NAMES.items():
         for name in names:
             rules += [_rule(name, style, Script.TRADITIONAL, lang) for lang in _TRADITIONAL_LANGS]
@@ -193,6 +227,15 @@ def fontconfig_rules() -> str:
 
 
 _TRADITIONAL_LANGS = ("zh-tw", "zh-hk", "zh-mo")
+
+
+def _rename(name: str, family: str) -> str:
+    return (
+        f'  <match target="pattern">\n    <test name="family"><string>{escape(name)}</string>'
+        f"</test>\n"
+        f'    <edit name="family" mode="assign" binding="strong"><string>'
+        f"{escape(family)}</string></edit>\n  </match>"
+    )
 
 
 def _rule(name: str, style: Style, script: Script, lang: str | None) -> str:

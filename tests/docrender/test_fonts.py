@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from docrender.fonts import (
+    LATIN_TWINS,
     NAMES,
     Script,
     fontconfig_rules,
@@ -46,6 +47,16 @@ def test_every_known_name_resolves_to_its_styles_installed_face(
             family, weight = fc_match(rules, f"{pattern_name(name)}:lang={script.value}").split(":")
             if family != style.family(script) or (style.bold and int(weight) < 200):
                 wrong[name] = family
+    assert not wrong, f"mapped to the wrong face: {wrong}"
+
+
+@pytest.mark.parametrize("language", ["zh-cn", "zh-tw", "en"])
+def test_western_names_resolve_to_their_twins_never_a_cjk_face(rules: Path, language: str) -> None:
+    wrong = {}
+    for name, twin in LATIN_TWINS.items():
+        family = fc_match(rules, f"{pattern_name(name)}:lang={language}").split(":")[0]
+        if family != twin:
+            wrong[name] = family
     assert not wrong, f"mapped to the wrong face: {wrong}"
 
 
