@@ -1,9 +1,12 @@
-"""Which characters a PDF draws as tofu: the ``.notdef`` glyph, an empty box.
+"""Which characters of a document print as tofu: the ``.notdef`` glyph, an empty box, or
+nothing at all.
 
-When no installed font has a character, LibreOffice still writes it to the text layer (the
-font's ToUnicode map), so text extraction finds it, but draws the font's ``.notdef`` glyph. So
-the check reads each embedded font: the codes its ToUnicode map gives a character, and the
-glyph each code draws (the built-in encoding of a Type 1 font, the cmap of a TrueType one).
+A character no installed font covers cannot print: LibreOffice either draws a font's
+``.notdef`` glyph for it (writing the character to the text layer, so text extraction still
+finds it) or, when the run's font falls back elsewhere, leaves it out. Such characters are
+found from the installed fonts' coverage; the PDF's own fonts are read as well (the codes each
+ToUnicode map gives a character, and the glyph each code draws: the built-in encoding of a
+Type 1 font, the cmap of a TrueType one) for what LibreOffice drew with ``.notdef`` anyway.
 """
 
 from __future__ import annotations
@@ -108,18 +111,20 @@ def _type1_glyphs(stream: Any) -> dict[int, str]:
     return {code: str(name) for code, name in enumerate(font["Encoding"])}
 
 
-def could_be_missing(text: str) -> bool:
-    """Whether ``text`` holds a character no installed font covers: only then can the PDF
-    show tofu, and only then is it worth reading its fonts (about 35 ms a document)."""
+def uncovered(text: str) -> list[str]:
+    """The characters of ``text`` no installed font covers, in order of first appearance.
+    Only they can print as tofu (or, depending on the fonts around them, not at all), and only
+    when there are some is it worth reading a PDF's fonts (about 35 ms a document)."""
     coverage = _installed_coverage()
-    for character in set(text):
-        if character.isspace() or not character.isprintable():
+    found: dict[str, None] = {}
+    for character in text:
+        if character in found or character.isspace() or not character.isprintable():
             continue
         code = ord(character)
         at = bisect.bisect_right(coverage, (code, sys.maxsize)) - 1
         if at < 0 or not coverage[at][0] <= code <= coverage[at][1]:
-            return True
-    return False
+            found[character] = None
+    return list(found)
 
 
 @functools.cache

@@ -236,10 +236,11 @@ def _pdf_made(work: WorkItem, pdf: bytes) -> Made:
     has them)."""
     warnings = []
     text = "".join(printed_text(work.data))
-    if glyphs.could_be_missing(text):
+    if uncovered := glyphs.uncovered(text):
         # Of this document's own characters: a PDF cut from a combined conversion carries
         # font subsets it shares with the other documents of its group.
-        missing = [character for character in glyphs.missing_glyphs(pdf) if character in text]
+        drawn_as_boxes = [c for c in glyphs.missing_glyphs(pdf) if c in text]
+        missing = list(dict.fromkeys(uncovered + drawn_as_boxes))
         if missing:
             log.warning("job %s document %s: no glyph for %s", work.job_id, work.index,
                         " ".join(f"U+{ord(c):04X}" for c in missing[:20]))  # fmt: skip
