@@ -35,8 +35,8 @@ def requested_fonts(docx: bytes) -> tuple[Script, list[str]]:
     content = [parse_xml(xml) for name, xml in parts.items()
                if name.startswith(("word/document", "word/header", "word/footer"))]  # fmt: skip
     styles = parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
-    script = script_of(_default_language(styles)) if styles is not None else Script.SIMPLIFIED
-    theme = _theme_faces(parts.get("word/theme/theme1.xml"), script)
+    script = default_script(styles) if styles is not None else Script.SIMPLIFIED
+    theme = theme_faces(parts.get("word/theme/theme1.xml"), script)
     # Where fonts are named: the content, and only the styles it uses (Word's default
     # template defines dozens of styles no document shows).
     sources = content + (_used_styles(styles, content) if styles is not None else [])
@@ -82,6 +82,12 @@ def _font_parts(package: zipfile.ZipFile) -> list[str]:
     return wanted
 
 
+def default_script(styles: Any) -> Script:
+    """The script a document's text is written in where its runs do not say (its styles'
+    default East Asian language)."""
+    return script_of(_default_language(styles))
+
+
 def _default_language(styles: Any) -> str | None:
     """The East Asian language of the default paragraph style, which overrides the document
     defaults, or else of the document defaults."""
@@ -98,7 +104,7 @@ def _default_language(styles: Any) -> str | None:
     return None
 
 
-def _theme_faces(theme_xml: bytes | None, script: Script) -> dict[str, str]:
+def theme_faces(theme_xml: bytes | None, script: Script) -> dict[str, str]:
     """Theme references (``minorEastAsia``...) -> the face the theme names for them."""
     if theme_xml is None:
         return {}

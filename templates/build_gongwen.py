@@ -35,6 +35,7 @@ HERE = Path(__file__).parent
 RED = RGBColor(0xE6, 0x00, 0x12)
 SIZE_3 = 16  # 三号
 SIZE_2 = 22  # 二号
+SIZE_4 = 14  # 四号
 LINE_PITCH_TWIPS = 579  # 225 mm of text height / 22 lines
 CHAR_SPACE = -849  # 156 mm of text width / 28 characters of 三号 (1/4096 pt units)
 
@@ -106,6 +107,46 @@ def styles(doc) -> None:  # type: ignore[no-untyped-def]
         heading.keep_with_next = True
 
 
+def page_numbers(doc) -> None:  # type: ignore[no-untyped-def]
+    """GB/T 9704 7.5: the page number in 四号 half-width digits between two dashes
+    ("— 1 —"), one character in from the outer edge: right on odd pages, left on even."""
+    doc.settings.odd_and_even_pages_header_footer = True
+    section = doc.sections[0]
+    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+                          (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):  # fmt: skip
+        paragraph = footer.paragraphs[0]
+        paragraph.alignment = align
+        layout = paragraph.paragraph_format
+        layout.first_line_indent = Pt(0)
+        layout.left_indent = layout.right_indent = Pt(0)
+        if align == WD_ALIGN_PARAGRAPH.RIGHT:
+            layout.right_indent = Pt(14)
+        else:
+            layout.left_indent = Pt(14)
+        paragraph.add_run("— ")
+        field = OxmlElement("w:fldSimple")
+        field.set(qn("w:instr"), " PAGE ")
+        number = OxmlElement("w:r")
+        text = OxmlElement("w:t")
+        text.text = "1"
+        number.append(text)
+        field.append(number)
+        paragraph._p.append(field)
+        paragraph.add_run(" —")
+        for run in paragraph._p.iter(qn("w:r")):
+            properties = run.find(qn("w:rPr"))
+            if properties is None:
+                properties = OxmlElement("w:rPr")
+                run.insert(0, properties)
+            fonts = OxmlElement("w:rFonts")
+            for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia"):
+                fonts.set(qn(attribute), "宋体")
+            size = OxmlElement("w:sz")
+            size.set(qn("w:val"), str(2 * SIZE_4))
+            properties.append(fonts)
+            properties.append(size)
+
+
 def red_rule(paragraph) -> None:  # type: ignore[no-untyped-def]
     """The red separation line under the 发文字号: a bottom border of the paragraph."""
     borders = OxmlElement("w:pBdr")
@@ -156,6 +197,7 @@ def build() -> None:
     page_setup(doc)
     traditional_chinese(doc)
     styles(doc)
+    page_numbers(doc)
 
     def para(text: str, style: str | None = None, align=None, indent=True):  # type: ignore[no-untyped-def]
         p = doc.add_paragraph(text, style=style)

@@ -35,7 +35,7 @@ from docrender.fonts import word_language
 from docrender.formats import FORMATS, export_options, plain_pdf
 from docrender.jobstore import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key, job_file_key
-from workers import batching, glyphs
+from workers import batching, glyphs, grid
 from workers.converter import Converter
 from workers.images import ImageLimits
 from workers.render import docx_bytes, fill_template
@@ -206,8 +206,11 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document
         return services.storage.read(key) if services.storage.exists(key) else None
 
     language = word_language(work.options.language)
-    return fill_template(template, work.data, services.render_timeout, language,
-                         read_file, services.image_limits)  # fmt: skip
+    document = fill_template(template, work.data, services.render_timeout, language,
+                             read_file, services.image_limits)  # fmt: skip
+    if FORMATS[work.options.format].converted:
+        grid.fit_character_grid(document)  # a DOCX keeps Word's grid: Word prints it right
+    return document
 
 
 def _group_for_conversion(
