@@ -101,7 +101,9 @@ if doc.status == 'succeeded' or doc.status == 'failed' or doc.status == 'cancell
 end
 doc.status = ARGV[2]
 doc.error = cjson.decode(ARGV[3])
-if ARGV[5] ~= '' then doc.warnings = cjson.decode(ARGV[5]) end
+if ARGV[5] ~= '' then
+  for key, value in pairs(cjson.decode(ARGV[5])) do doc[key] = value end
+end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant then redis.call('DECR', 'docrender:tenant:' .. tenant .. ':unfinished') end
@@ -194,6 +196,7 @@ class DocumentState:
     error: dict[str, str] | None
     # Things to check in a succeeded document (missing glyphs...): {"code", "message", ...}.
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    language: str | None = None  # the Chinese forms it printed with: zh-Hans or zh-Hant
 
 
 @dataclass(frozen=True)
@@ -371,6 +374,7 @@ class JobStore:
                     DocumentStatus(doc["status"]),
                     doc["error"],
                     doc.get("warnings") or [],
+                    doc.get("language"),
                 )
             )
         return Job(
@@ -428,17 +432,20 @@ class JobStore:
         status: DocumentStatus,
         error: dict[str, str] | None = None,
         warnings: list[dict[str, Any]] | None = None,
+        language: str | None = None,
     ) -> Finish:
-        """Record a document's final state (once: a second call changes nothing)."""
+        """Record a document's final state (once: a second call changes nothing), with what
+        to check in it and the Chinese forms it printed with."""
         if not status.final:
             raise ValueError(f"{status!r} is not a final document state")
         job_key, docs_key, _ = self._keys(job_id)
+        # Only what is there: Lua's cjson would store an empty list as {}.
+        details = {k: v for k, v in (("warnings", warnings), ("language", language)) if v}
         outcome = self._finish(
             keys=[job_key, docs_key, self.finished_channel(job_id)],
             args=[
                 str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso(),
-                # Only a non-empty list: Lua's cjson would store an empty one as {}.
-                json.dumps(warnings, ensure_ascii=False) if warnings else "",
+                json.dumps(details, ensure_ascii=False) if details else "",
             ],
         )  # fmt: skip
         return Finish(max(int(outcome), 0))

@@ -5,7 +5,7 @@ document (api/openapi.py), so the two cannot drift apart."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -78,6 +78,11 @@ class DocumentOut(BaseModel):
     warnings: list[DocumentWarning] = Field(
         default_factory=list, description="What to check in a document that succeeded"
     )
+    language: Literal["zh-Hans", "zh-Hant"] | None = Field(
+        default=None,
+        description="The Chinese forms a made document printed with: the job's language, "
+        "else the one its text is written in, else the template's default",
+    )
     url: str | None
 
 
@@ -117,6 +122,7 @@ class JobOut(BaseModel):
                     status=doc.status,
                     error=DocumentError.model_validate(doc.error) if doc.error else None,
                     warnings=[DocumentWarning.model_validate(w) for w in doc.warnings],
+                    language=doc.language,  # type: ignore[arg-type]
                     url=f"/v1/jobs/{job.id}/documents/{doc.index}"
                     if doc.status is DocumentStatus.SUCCEEDED
                     else None,

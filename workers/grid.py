@@ -31,6 +31,7 @@ from docx.oxml.ns import qn
 
 from docrender.fonts import substitute
 from docrender.template_fonts import default_script, theme_faces
+from workers.render import stories
 
 _CHARACTER_GRIDS = {"linesAndChars", "snapToChars"}
 _DEFAULT_HALF_POINTS = 20  # Word's 10 pt, when no style says a size
@@ -53,7 +54,7 @@ def fit_character_grid(document: Document) -> bool:
         grid.set(qn("w:type"), "lines")
         grid.attrib.pop(qn("w:charSpace"), None)
     styles = _Styles(document)
-    for story in _stories(document):
+    for story in stories(document):
         for run in list(story.iter(qn("w:r"))):
             paragraph = _paragraph_of(run)
             if paragraph is None or not styles.on_grid(paragraph):
@@ -160,14 +161,6 @@ def _em_advance(family: str) -> float:
         return float(font["hmtx"][glyph][0] / font["head"].unitsPerEm) if glyph else 1.0
     except Exception:  # no fontconfig, an unreadable font: no correction
         return 1.0
-
-
-def _stories(document: Document) -> list[Any]:
-    parts = [document.element.body]
-    for rel in document.part.rels.values():
-        if not rel.is_external and rel.reltype.endswith(("/header", "/footer")):
-            parts.append(rel.target_part.element)
-    return parts
 
 
 def _paragraph_of(run: Any) -> Any:

@@ -15,7 +15,10 @@ from docx.document import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
+from docrender.chinese import written_script
 from docrender.errors import RenderFailed
+from docrender.fonts import Script, word_language
+from docrender.template_fonts import default_script
 from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
 from workers.images import ImageLimits, swap_in_svgs
 from workers.values import prepare_values
@@ -84,6 +87,31 @@ def fill_template(
     if language:
         set_default_language(document.docx, language)
     return document.docx
+
+
+def settle_language(document: Document, job_language: str | None) -> str:
+    """The Chinese forms the filled document prints with, "zh-Hans" or "zh-Hant": the job's
+    language (already its default); else the one its text is written in, which becomes its
+    default; else the template's default (Simplified where it says none). A language an
+    author set on a run of text stays, whatever is decided here."""
+    if not job_language:
+        text = "".join(t.text or "" for story in stories(document) for t in story.iter(qn("w:t")))
+        script = written_script(text)
+        if script is not None:
+            set_default_language(document, word_language(LANGUAGE_TAGS[script]) or "")
+    return LANGUAGE_TAGS[default_script(document.styles.element)]
+
+
+LANGUAGE_TAGS = {Script.SIMPLIFIED: "zh-Hans", Script.TRADITIONAL: "zh-Hant"}
+
+
+def stories(document: Document) -> list[Any]:
+    """The parts of a document that hold its text: the body, headers and footers."""
+    parts = [document.element.body]
+    for rel in document.part.rels.values():
+        if not rel.is_external and rel.reltype.endswith(("/header", "/footer")):
+            parts.append(rel.target_part.element)
+    return parts
 
 
 def set_default_language(document: Document, language: str) -> None:

@@ -38,7 +38,7 @@ from docrender.storage import Storage, job_document_key, job_file_key
 from workers import batching, glyphs, grid
 from workers.converter import Converter
 from workers.images import ImageLimits
-from workers.render import docx_bytes, fill_template
+from workers.render import docx_bytes, fill_template, settle_language
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class Made:
 
     output: bytes
     format: str  # the job's output format, which names the stored file
+    language: str  # the Chinese forms it prints with: "zh-Hans" or "zh-Hant"
     warnings: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -133,15 +134,18 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
     converter is unavailable, the template cannot be read)."""
     template = services.storage.read(works[0].template_key)
     filled: list[tuple[WorkItem, Document]] = []
+    languages: dict[int, str] = {}
     for work in works:
         try:
-            filled.append((work, _fill(services, template, work)))
+            document, languages[work.index] = _fill(services, template, work)
         except DocrenderError as exc:
             yield work, Failed.of(exc)
+        else:
+            filled.append((work, document))
     options = works[0].options  # the same for every document of a job
     if not FORMATS[options.format].converted:
         for work, document in filled:
-            yield work, Made(docx_bytes(document), options.format)
+            yield work, Made(docx_bytes(document), options.format, languages[work.index])
         return
     # One document has nothing to share a conversion with: skip the checks.
     shared = len(filled) > 1 and plain_pdf(options.format, options.pdf_options)
@@ -155,13 +159,13 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             # Combining is an optimisation, and one document may be what LibreOffice rejects:
             # convert each alone, the reference path, so that only that one fails.
             log.warning("combined conversion failed (%r); converting one by one", exc)
-            alone += [(work, _fill(services, template, work))
+            alone += [(work, _fill(services, template, work)[0])
                       for work, _ in together]  # fmt: skip
         else:
             log.info("job %s: documents %s converted in one LibreOffice load",
                      works[0].job_id, [work.index for work, _ in together])  # fmt: skip
             for (work, _), pdf in zip(together, pdfs, strict=True):
-                yield work, _pdf_made(work, pdf)
+                yield work, _pdf_made(work, pdf, languages[work.index])
     else:
         alone += together
     filter_options = export_options(options.format, options.pdf_options)
@@ -171,7 +175,7 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
         except ConversionFailed as exc:
             yield work, Failed.of(exc)
         else:
-            yield work, _pdf_made(work, pdf)
+            yield work, _pdf_made(work, pdf, languages[work.index])
 
 
 def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) -> DocumentStatus:
@@ -180,11 +184,12 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
     if isinstance(outcome, Made):
         # Deterministic key: a re-delivered task overwrites its own output.
         services.storage.put(job_document_key(job_id, index, outcome.format), outcome.output)
-        status, error, warnings = DocumentStatus.SUCCEEDED, None, outcome.warnings
+        status, error = DocumentStatus.SUCCEEDED, None
+        details = {"warnings": outcome.warnings, "language": outcome.language}
     else:
-        status, warnings = DocumentStatus.FAILED, None
+        status, details = DocumentStatus.FAILED, {}
         error = {"code": outcome.code, "message": outcome.message}
-    finish = services.jobs.finish_document(job_id, index, status, error, warnings)
+    finish = services.jobs.finish_document(job_id, index, status, error, **details)
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
         log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,
                     outcome.message)  # fmt: skip
@@ -200,7 +205,9 @@ def record_failures(
     return [record(services, job_id, index, failure) for index in indexes]
 
 
-def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document:
+def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Document, str]:
+    """The filled document, and the Chinese forms it prints with."""
+
     def read_file(name: str) -> bytes | None:
         key = job_file_key(work.job_id, name)
         return services.storage.read(key) if services.storage.exists(key) else None
@@ -208,9 +215,10 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> Document
     language = word_language(work.options.language)
     document = fill_template(template, work.data, services.render_timeout, language,
                              read_file, services.image_limits)  # fmt: skip
+    language = settle_language(document, work.options.language)
     if FORMATS[work.options.format].converted:
         grid.fit_character_grid(document)  # a DOCX keeps Word's grid: Word prints it right
-    return document
+    return document, language
 
 
 def _group_for_conversion(
@@ -234,7 +242,7 @@ def _convert_combined(documents: list[Document], converter: Converter) -> list[b
     return batching.split(pdf, documents)
 
 
-def _pdf_made(work: WorkItem, pdf: bytes) -> Made:
+def _pdf_made(work: WorkItem, pdf: bytes, language: str) -> Made:
     """A PDF, with a warning when characters of its data print as tofu (no installed font
     has them)."""
     warnings = []
@@ -248,4 +256,4 @@ def _pdf_made(work: WorkItem, pdf: bytes) -> Made:
             log.warning("job %s document %s: no glyph for %s", work.job_id, work.index,
                         " ".join(f"U+{ord(c):04X}" for c in missing[:20]))  # fmt: skip
             warnings.append(glyphs.missing_glyph_warning(missing))
-    return Made(pdf, work.options.format, warnings)
+    return Made(pdf, work.options.format, language, warnings)

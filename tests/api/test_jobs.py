@@ -35,7 +35,7 @@ def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) ->
     assert [d["name"] for d in job["documents"]] == ["沙灣五小-匯報材料", "document-1"]
     assert job["documents"][0] == {
         "index": 0, "name": "沙灣五小-匯報材料", "status": "queued", "error": None, "warnings": [],
-        "url": None,
+        "language": None, "url": None,
     }  # fmt: skip
     assert tenant.get(f"/v1/jobs/{job['id']}").get_json()["id"] == job["id"]
 

@@ -180,3 +180,61 @@ def red_pixels(ppm: bytes) -> int:
     pixels = ppm[len(header) + 4 :]
     return sum(1 for i in range(0, len(pixels) - 2, 3)
                if pixels[i] > 180 and pixels[i + 1] < 80 and pixels[i + 2] < 80)  # fmt: skip
+
+
+def fangsong_template(*, language: str | None) -> bytes:
+    """One 仿宋_GB2312 paragraph; the document's default language ``language`` (None: none)."""
+    document = docx.Document()
+    run = document.add_paragraph().add_run("{{ text }}")
+    fonts = run._r.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia"):
+        fonts.set(qn(attribute), "仿宋_GB2312")
+    for lang in document.styles.element.iter(qn("w:lang")):
+        if language is None:
+            lang.attrib.pop(qn("w:eastAsia"), None)
+        else:
+            lang.set(qn("w:eastAsia"), language)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+# Simplified 仿宋 is drawn in the Song face (no free FangSong has Simplified glyphs); pdffonts
+# names every face of the Noto CJK collection "jp" (the forms follow the language: see above).
+SONG = "NotoSerifCJKjp"
+TRADITIONAL_TEXT = "為深入貫徹落實鑄牢中華民族共同體意識的工作要求，進一步鞏固和發展民族關係。"
+SIMPLIFIED_TEXT = "为深入贯彻落实铸牢中华民族共同体意识的工作要求，进一步巩固和发展民族关系。"
+
+
+@pytest.mark.parametrize(
+    ("template_language", "text", "job_language", "printed", "face"),
+    [
+        # Nothing says: the text decides, per document.
+        (None, TRADITIONAL_TEXT, None, "zh-Hant", "cwTeXFangSong"),
+        (None, SIMPLIFIED_TEXT, None, "zh-Hans", SONG),
+        # A template made by Simplified Word (zh-CN) with Traditional data, and the other way.
+        ("zh-CN", TRADITIONAL_TEXT, None, "zh-Hant", "cwTeXFangSong"),
+        ("zh-TW", SIMPLIFIED_TEXT, None, "zh-Hans", SONG),
+        # The job's language wins over the text.
+        (None, TRADITIONAL_TEXT, "zh-Hans", "zh-Hans", SONG),
+    ],
+)
+def test_without_a_language_the_text_decides_its_forms_and_faces(
+    tenant: Tenant,
+    template_language: str | None,
+    text: str,
+    job_language: str | None,
+    printed: str,
+    face: str,
+) -> None:
+    template = tenant.upload(fangsong_template(language=template_language)).get_json()["id"]
+    options = {"language": job_language} if job_language else {}
+    job = tenant.wait_for(
+        tenant.submit(template, [{"data": {"text": text}}], **options).get_json()["id"]
+    )
+    document = job["documents"][0]
+    assert document["status"] == "succeeded", document
+    assert document["language"] == printed  # the job says which forms were chosen
+    pdf = tenant.get(document["url"]).data
+    assert squash(pdf_text(pdf)) == text
+    assert {font["name"].split("+")[-1].split("-")[0] for font in pdf_fonts(pdf)} == {face}

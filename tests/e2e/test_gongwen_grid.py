@@ -76,7 +76,7 @@ def test_a_full_line_holds_28_characters_and_headings_are_not_spread(
     tenant: Tenant, script: str
 ) -> None:
     data = SIMPLIFIED if script == "simplified" else traditional()
-    pdf = render(tenant, data, language="zh-Hans" if script == "simplified" else "zh-Hant")
+    pdf = render(tenant, data)  # no language: the text says which forms (and faces) to use
     first = page_lines(pdf, 1)
     # GB/T 9704: 28 characters a line; a closing mark may hang past the margin, as in Word.
     body = [line.rstrip(HANGING) for line in first if len(line) >= 20]
@@ -98,7 +98,7 @@ def test_a_full_line_holds_28_characters_and_headings_are_not_spread(
 def test_22_lines_a_page(tenant: Tenant) -> None:
     # Page two holds the middle of one long paragraph (no widow or orphan moves a line).
     data = SIMPLIFIED | {"opening": [SIMPLIFIED["opening"][0] * 4]}
-    pdf = render(tenant, data, language="zh-Hans")
+    pdf = render(tenant, data)
     second = page_lines(pdf, 2)
     assert len([line for line in second if not PAGE_NUMBER.fullmatch(line)]) == 22, second
 
