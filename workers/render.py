@@ -14,6 +14,7 @@ import jinja2
 from docx.document import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from lxml import etree
 
 from docrender.chinese import written_script
 from docrender.errors import RenderFailed
@@ -24,8 +25,10 @@ from workers.images import ImageLimits, swap_in_svgs
 from workers.values import prepare_values
 
 # Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
-# non-characters). They would make the DOCX invalid, so they are dropped from the data.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# non-characters). They would make the DOCX invalid, so they are dropped from the data. Two
+# controls are kept, for docxtpl turns them into what they mean in the text of a document:
+# \a (BEL) a new paragraph, \f (form feed) a page break.
+_NOT_XML = re.compile("[\x00-\x06\x08\x0b\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 # One per worker process, so that each template part is compiled once, not per document.
@@ -82,6 +85,13 @@ def fill_template(
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
         raise RenderFailed(
             f"The data does not fit the template ({exc.__class__.__name__}: {exc})"
+        ) from None
+    except etree.XMLSyntaxError:
+        # A page break (\f) or new paragraph (\a) where the template prints a value outside
+        # the text of a paragraph (an attribute, a field code) cannot be written there.
+        raise RenderFailed(
+            "A value holds a page break (\\f) or paragraph break (\\a) where the template "
+            "cannot print one (outside the text of a paragraph); remove it from that value."
         ) from None
     swap_in_svgs(document.docx, svgs)
     if language:

@@ -1,22 +1,30 @@
-"""Formatted text from the data: runs with bold, italic, underline, colour, size or font,
-printed by docxtpl's RichText where the template says ``{{r remark }}``.
+"""Formatted text from the data: runs with bold, italic, underline, colour, size, font, a
+character style or a link, printed by docxtpl's RichText where the template says
+``{{r remark }}``.
 
     {"type": "rich", "runs": ["普通文字，", {"text": "重点内容", "bold": true, "color": "C00000"}]}
 
-A run's text may hold line breaks (\\n) and page breaks (\\f). Every property is checked here,
-since docxtpl writes them into the document's XML as they are.
+A run's ``font`` names the face of its Chinese text as well as of its Latin text (as choosing
+a font in Word does), mapped like a template's fonts (docrender/fonts.py); docxtpl's own
+spelling ``"eastAsia:楷体"`` names the Chinese face alone. A run's text may hold line breaks
+(\\n), new paragraphs (\\a) and page breaks (\\f). Every property is checked here, since
+docxtpl writes them into the document's XML as they are.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from docxtpl import RichText
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from docx.enum.style import WD_STYLE_TYPE
+from docxtpl import DocxTemplate, RichText
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError
 
 from docrender.errors import RenderFailed
 
 Colour = Annotated[str, Field(pattern=r"^#?[0-9A-Fa-f]{6}$")]
+# Word's underline kinds that docxtpl writes.
+Underline = Literal["single", "double", "thick", "dotted", "dash", "dotDash", "dotDotDash", "wave"]
+_LINK_COLOUR = "0563C1"  # Word's own hyperlink blue, where the template has no Hyperlink style
 
 
 class Run(BaseModel):
@@ -25,41 +33,97 @@ class Run(BaseModel):
     text: str = Field(max_length=100_000)
     bold: StrictBool = False
     italic: StrictBool = False
-    underline: StrictBool = False
+    underline: StrictBool | Underline = False
     strike: StrictBool = False
     superscript: StrictBool = False
     subscript: StrictBool = False
     color: Colour | None = None
     highlight: Colour | None = None
     size: float | None = Field(default=None, gt=0, le=400, description="points")
-    font: str | None = Field(default=None, pattern=r"^[^\"'<>&:]{1,64}$")
+    # A face name, or docxtpl's "eastAsia:楷体" (the Chinese text's face alone).
+    font: str | None = Field(
+        default=None, pattern=r"^(?:(?:eastAsia|ascii|hAnsi|cs):)?[^\"'<>&:]{1,64}$"
+    )
+    # A character style of the template, by its name or id ("Strong", "Emphasis"...).
+    style: str | None = Field(default=None, pattern=r"^[^\"'<>&]{1,100}$")
+    url: str | None = Field(default=None, pattern=r"^(https?://|mailto:)[^\s\"'<>]{1,2000}$")
 
 
 class RichSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["rich"]
-    runs: list[str | Run] = Field(min_length=1, max_length=10_000)
+    # A run is plain text or an object; told apart first, so that an error in an object says
+    # what is wrong with it, not that it is no string.
+    runs: list[
+        Annotated[
+            Annotated[str, Tag("plain")] | Annotated[Run, Tag("run")],
+            Discriminator(lambda run: "plain" if isinstance(run, str) else "run"),
+        ]
+    ] = Field(min_length=1, max_length=10_000)
 
 
-def rich_text(value: dict[str, Any], path: str) -> RichText:
+def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichText:
+    """The runs of ``value`` as docxtpl's RichText for ``template`` (whose character styles
+    the runs may name, and whose relationships hold their links)."""
     try:
         spec = RichSpec.model_validate(value)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}"
+            for part in first["loc"]
+            if part not in ("plain", "run")
+        ).lstrip(".")
         raise RenderFailed(
             f"The rich text at {path} is not valid: {where}: {first['msg']}."
         ) from None
     text = RichText()
-    for run in spec.runs:
+    for number, run in enumerate(spec.runs):
         if isinstance(run, str):
             text.add(run)
             continue
+        style = _character_style(template, run.style, f"{path}.runs[{number}]")
+        color, underline = run.color, run.underline
+        if run.url and style is None:
+            style = _style_id(template, "Hyperlink")
+            if style is None:  # Word's look for a link
+                color, underline = color or _LINK_COLOUR, underline or "single"
         text.add(
-            run.text, bold=run.bold, italic=run.italic, underline=run.underline,
+            run.text, style=style, bold=run.bold, italic=run.italic, underline=underline,
             strike=run.strike, superscript=run.superscript, subscript=run.subscript,
-            color=run.color, highlight=run.highlight, font=run.font,
+            color=color, highlight=run.highlight, font=_font(run.font),
             size=round(run.size * 2) if run.size else None,  # half-points
+            url_id=template.build_url_id(run.url) if run.url else None,
         )  # fmt: skip
     return text
+
+
+def _font(name: str | None) -> str | None:
+    """docxtpl's font spelling for a run's ``font``: a plain name sets the Chinese face too."""
+    if name is None or ":" in name:
+        return name
+    return f"eastAsia:{name}"
+
+
+def _character_style(template: DocxTemplate, name: str | None, path: str) -> str | None:
+    if name is None:
+        return None
+    style_id = _style_id(template, name)
+    if style_id is None:
+        known = sorted(
+            style.name for style in template.docx.styles if style.type == WD_STYLE_TYPE.CHARACTER
+        )
+        raise RenderFailed(
+            f"The rich text at {path} names the style {name!r}, which the template has no "
+            f"character style of; it has: {', '.join(known) or 'none'}."
+        )
+    return style_id
+
+
+def _style_id(template: DocxTemplate, name: str) -> str | None:
+    """The id of the template's character style called ``name`` (by name or by id)."""
+    for style in template.docx.styles:
+        if style.type == WD_STYLE_TYPE.CHARACTER and name in (style.name, style.style_id):
+            return str(style.style_id)
+    return None

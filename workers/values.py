@@ -27,7 +27,7 @@ def prepare_values(
     if is_image(data):
         return inline_image(template, data, read_file, limits, path or "data", svgs)
     if is_rich(data):
-        return rich_text(data, path or "data")
+        return rich_text(data, path or "data", template)
     if isinstance(data, dict):
         return {key: prepare_values(template, value, read_file, limits, svgs, _join(path, key))
                 for key, value in data.items()}  # fmt: skip

@@ -1,0 +1,113 @@
+"""Text from the data as docxtpl users write it, through the real stack and read back from the
+PDF: a rich run's font draws its Chinese text too, character styles and links work, and the
+page breaks (\\f) and new paragraphs (\\a) of docxtpl keep their meaning."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from typing import Any
+
+import docx
+import pytest
+from docx.shared import Pt
+from pypdf import PdfReader
+
+from tests.helpers.clients import Tenant
+from tests.helpers.pdf import pdf_fonts, pdf_text, squash
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def template(*paragraphs: str, indent: bool = False) -> bytes:
+    document = docx.Document()
+    for text in paragraphs:
+        paragraph = document.add_paragraph(text)
+        if indent:  # a first-line indent: each paragraph of the value shows it
+            paragraph.paragraph_format.first_line_indent = Pt(48)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def render(tenant: Tenant, docx_bytes: bytes, data: dict[str, Any]) -> bytes:
+    template_id = tenant.upload(docx_bytes).get_json()["id"]
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": data}]).get_json()["id"])
+    document = job["documents"][0]
+    assert document["status"] == "succeeded", document
+    return tenant.get(document["url"]).data  # type: ignore[no-any-return]
+
+
+def faces(pdf: bytes) -> set[str]:
+    return {font["name"].split("+")[-1] for font in pdf_fonts(pdf)}
+
+
+def first_x(pdf: bytes, word: str) -> float:
+    html = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()  # fmt: skip
+    found = re.search(rf'<word xMin="([\d.]+)"[^>]*>{word}</word>', html)
+    assert found, html
+    return float(found[1])
+
+
+def test_a_rich_run_in_kai_prints_its_chinese_text_in_the_kai_face(tenant: Tenant) -> None:
+    runs = [
+        "普通文字，",
+        {"text": "重點內容", "font": "楷体"},
+        "，",
+        {"text": "另一段", "font": "eastAsia:楷体_GB2312"},
+    ]
+    pdf = render(tenant, template("{{r remark }}"), {"remark": {"type": "rich", "runs": runs}})
+    assert squash(pdf_text(pdf)) == "普通文字，重點內容，另一段"
+    assert any("UKai" in face for face in faces(pdf)), faces(pdf)
+
+
+def test_rich_runs_take_character_styles_and_links(tenant: Tenant) -> None:
+    runs = [{"text": "Bold by style", "style": "Strong"}, " and ",
+            {"text": "our site", "url": "https://example.org/report?id=1&lang=zh"}]  # fmt: skip
+    data = {"remark": {"type": "rich", "runs": runs}}
+    pdf = render(tenant, template("{{r remark }}"), data)
+    assert "Bold by style and our site" in pdf_text(pdf)
+    assert any("Bold" in face for face in faces(pdf)), faces(pdf)  # Strong is bold
+    # The link is a real hyperlink of the document (LibreOffice 7.4 prints it as link-styled
+    # text but writes no link annotation into the PDF, even for an HTML anchor).
+    template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": data}], format="docx")
+                          .get_json()["id"])  # fmt: skip
+    made = docx.Document(io.BytesIO(tenant.get(job["documents"][0]["url"]).data))
+    links = [
+        rel.target_ref for rel in made.part.rels.values() if rel.reltype.endswith("/hyperlink")
+    ]
+    assert links == ["https://example.org/report?id=1&lang=zh"]
+
+
+def test_a_bad_style_fails_its_document_naming_the_styles_there_are(tenant: Tenant) -> None:
+    template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
+    bad = {"type": "rich", "runs": [{"text": "x", "style": "強調"}]}
+    good = {"type": "rich", "runs": [{"text": "x", "style": "Emphasis"}]}
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": {"remark": bad}},
+                                                      {"data": {"remark": good}}]).get_json()["id"])  # fmt: skip
+    failed, made = job["documents"]
+    assert made["status"] == "succeeded"
+    assert failed["status"] == "failed" and "'強調'" in failed["error"]["message"]
+    assert "Emphasis" in failed["error"]["message"]
+
+
+@pytest.mark.parametrize("rich", [False, True])
+def test_form_feed_makes_a_page(tenant: Tenant, rich: bool) -> None:
+    text = "第一頁\f第二頁\f第三頁"
+    value: Any = {"type": "rich", "runs": [{"text": text, "bold": True}]} if rich else text
+    tag = "{{r notes }}" if rich else "{{ notes }}"
+    pdf = render(tenant, template(tag), {"notes": value})
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) == 3
+    assert [squash(page.extract_text()) for page in pages] == ["第一頁", "第二頁", "第三頁"]
+
+
+def test_bel_makes_a_new_paragraph_and_a_newline_a_line_break(tenant: Tenant) -> None:
+    pdf = render(tenant, template("{{ paragraphs }}", "{{ lines }}", indent=True),
+                 {"paragraphs": "甲段落\a乙段落", "lines": "丙一行\n丁一行"})  # fmt: skip
+    # A new paragraph has the template paragraph's first-line indent again; a line break not.
+    assert first_x(pdf, "乙段落") == pytest.approx(first_x(pdf, "甲段落"), abs=1)
+    assert first_x(pdf, "丁一行") < first_x(pdf, "丙一行") - 40
