@@ -61,6 +61,7 @@ class JobUpload(BaseModel):
     pdf_options: str | None = Field(
         default=None, description='JSON, as in a JSON job: {"tagged": true}'
     )
+    typography: Literal["zh"] | None = None
     files: list[UploadedFile] = Field(
         default_factory=list, description="Images the data names with {\"type\": \"image\", "
         "\"file\": \"<name>\"}",

@@ -87,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--no-strict", action="store_true", help="render missing values empty")
     submit.add_argument("--language", help="zh-Hans or zh-Hant (zh-CN, zh-TW...): the glyph "
                         "forms where the template does not say")  # fmt: skip
+    submit.add_argument("--typography", choices=("zh",), help="zh: full-width punctuation "
+                        "next to Chinese text, no spaces between Chinese characters")  # fmt: skip
     submit.add_argument("--server", help="docrender's URL (default: make run's)")
     submit.add_argument("--key", help="API key (default: $DOCRENDER_API_KEY or make run's)")
     submit.set_defaults(run=_submit)
@@ -225,6 +227,8 @@ def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
             form["strict"] = "false"
         if args.language:
             form["language"] = args.language
+        if args.typography:
+            form["typography"] = args.typography
         job = _call(
             http.post("/v1/jobs", data=form, files={"data": (args.data.name, _read(args.data))})
         )

@@ -1,4 +1,5 @@
-"""Simplified and Traditional Chinese: which one a text is written in.
+"""Simplified and Traditional Chinese: which one a text is written in, and Chinese
+typography for text pasted from other systems.
 
 OpenCC's character tables decide it: a character that its Traditional-to-Simplified table
 changes is written in a Traditional-only form (國, 後, 為), one that its Simplified-to-Traditional
@@ -10,9 +11,12 @@ from __future__ import annotations
 
 import collections
 import functools
+import re
+from typing import Any
 
 import opencc
 
+from docrender.data_values import is_image
 from docrender.fonts import Script
 
 # Below this share of the telling characters, a text says nothing either way.
@@ -48,3 +52,94 @@ def written_script(text: str) -> Script | None:
     if telling and simplified / telling >= _DECISIVE_SHARE:
         return Script.SIMPLIFIED
     return None
+
+
+# --- Chinese typography (the job option "typography": "zh") ----------------------------------
+
+# Ideographs, and the full-width punctuation and forms that sit among them.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_CJK = f"{_HAN}\u3000-\u303f\uff01-\uff60\u2018\u2019\u201c\u201d"
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+# Left alone whatever surrounds them: links, e-mail addresses, file paths.
+_UNTOUCHED = re.compile(r"(?:https?://|ftp://|www\.)[^\s，。；）]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_FULL_WIDTH = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！", "(": "（", ")": "）"}
+_SPACE_BETWEEN_CJK = re.compile(f"(?<=[{_CJK}])[ \t\u00a0]+(?=[{_CJK}])")
+
+
+def typeset(text: str) -> str:
+    """``text`` with Chinese typography: half-width , ; : ? ! ( ) and quotes next to Chinese
+    text become their full-width forms, and spaces between two Chinese characters go. Numbers
+    (1,234 and 3:30), Latin words and links are never touched."""
+    if not _CJK_CHAR.search(text):
+        return text
+    pieces, last = [], 0
+    for link in _UNTOUCHED.finditer(text):
+        pieces += [_typeset_prose(text[last : link.start()]), link.group(0)]
+        last = link.end()
+    pieces.append(_typeset_prose(text[last:]))
+    return "".join(pieces)
+
+
+def _typeset_prose(text: str) -> str:
+    characters = list(text)
+    for index, character in enumerate(characters):
+        if character not in _FULL_WIDTH:
+            continue
+        before = _neighbour(characters, index, -1)
+        after = _neighbour(characters, index, +1)
+        # After Chinese text, or before it unless a Latin word comes first ("25,身高" but
+        # "ABC,中文" stays); so never between digits or Latin letters ("1,234", "3:30", "f(x)").
+        latin_word = before.isascii() and before.isalpha()
+        if _is_cjk(before) or (_is_cjk(after) and not latin_word):
+            characters[index] = _FULL_WIDTH[character]
+    text = _quotes("".join(characters), '"', "“", "”")
+    text = _quotes(text, "'", "‘", "’")
+    text = _close_parentheses(text)
+    return _SPACE_BETWEEN_CJK.sub("", text)
+
+
+def _neighbour(characters: list[str], index: int, step: int) -> str:
+    index += step
+    while 0 <= index < len(characters) and characters[index] in " \t":
+        index += step
+    return characters[index] if 0 <= index < len(characters) else ""
+
+
+def _is_cjk(character: str) -> bool:
+    return bool(character) and bool(_CJK_CHAR.match(character))
+
+
+def _quotes(text: str, straight: str, opening: str, closing: str) -> str:
+    """Pairs of straight quotes around Chinese text become curly full-width ones."""
+
+    def curl(match: re.Match[str]) -> str:
+        inside = match.group(1)
+        return f"{opening}{inside}{closing}" if _CJK_CHAR.search(inside) else match.group(0)
+
+    return re.sub(f"{straight}([^{straight}\\n]*){straight}", curl, text)
+
+
+def _close_parentheses(text: str) -> str:
+    """A ")" that closes a full-width "（" becomes full-width too: （男)->（男）."""
+    out, open_full = [], 0
+    for character in text:
+        if character == "（":
+            open_full += 1
+        elif character in ")）" and open_full:
+            open_full -= 1
+            character = "）"
+        out.append(character)
+    return "".join(out)
+
+
+def typeset_values(value: Any) -> Any:
+    """Every text of a document's data typeset (``typeset``); images are left as they are."""
+    if isinstance(value, str):
+        return typeset(value)
+    if isinstance(value, dict):
+        if is_image(value):
+            return value
+        return {key: typeset_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typeset_values(item) for item in value]
+    return value

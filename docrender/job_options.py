@@ -7,6 +7,8 @@ added here and read where it is used; nothing in between lists the options.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from docrender.fonts import LanguageTag
@@ -28,5 +30,8 @@ class JobOptions(BaseModel):
     # The East Asian language of the documents' text where the template does not say it on
     # the run: it picks Simplified or Traditional glyph forms (docrender/fonts.py).
     language: LanguageTag | None = None
+    # "zh": Chinese typography for pasted text: half-width punctuation next to Chinese text
+    # becomes full-width, spaces between Chinese characters go (docrender/chinese.py).
+    typography: Literal["zh"] | None = None
     # POSTed the finished job, signed (docrender/webhooks.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)

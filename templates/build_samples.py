@@ -4,6 +4,11 @@
 - unit-summary.docx: a short 基本情況表 form that a spreadsheet can fill, one row per unit;
 - units.xlsx, units-gbk.csv, units.json: the five units' rows for it, as a bureau keeps them.
 
+report-job.json is the seed reports' text, cleaned by ``clean_report_data``: the simplified
+forms left in the Traditional text made Traditional (OpenCC's Taiwan tables, with the few
+names and words they get wrong put back), Chinese typography (docrender/chinese.py), and the
+seeds' placeholders filled.
+
 The files are committed; this script documents how they are made and rebuilds them:
     .venv/bin/python templates/build_samples.py
 
@@ -23,6 +28,7 @@ import io
 import json
 from pathlib import Path
 
+import opencc
 from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -31,6 +37,8 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 from docx.styles.style import BaseStyle
 from openpyxl import Workbook
+
+from docrender.chinese import typeset_values
 
 HERE = Path(__file__).parent
 FACT_COLUMNS = 6
@@ -201,6 +209,25 @@ def build_unit_summary() -> None:
     save(doc, "unit-summary.docx")
 
 
+# OpenCC's Taiwan tables on this text: where they are wrong, what the seeds meant.
+_KEPT_AS_WRITTEN = {"鄰裡": "鄰里", "馮文傑": "馮文杰", "併成立": "並成立"}
+_PLACEHOLDERS = {"教育會議X期": "教育會議6期"}  # an illustrative number for the seeds' X
+
+
+def clean_report_data() -> None:
+    """report-job.json with Traditional forms throughout and Chinese typography."""
+    path = HERE / "report-job.json"
+    text = opencc.OpenCC("s2tw").convert(path.read_text())
+    for wrong, right in (_KEPT_AS_WRITTEN | _PLACEHOLDERS).items():
+        text = text.replace(wrong, right)
+    job = json.loads(text)
+    job["documents"] = [
+        {**document, "data": typeset_values(document["data"])} for document in job["documents"]
+    ]
+    path.write_text(json.dumps(job, ensure_ascii=False, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
 def build_unit_rows() -> None:
     """units.xlsx / units-gbk.csv / units.json: the five units as rows for unit-summary."""
     reports = json.loads((HERE / "report-job.json").read_text())["documents"]
@@ -247,6 +274,7 @@ def save(doc, name: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    clean_report_data()
     build_report()
     build_unit_summary()
     build_unit_rows()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from docx.document import Document
 
 from docrender import logs
+from docrender.chinese import typeset_values
 from docrender.data_values import printed_text
 from docrender.errors import (
     ConversionFailed,
@@ -213,7 +214,8 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
         return services.storage.read(key) if services.storage.exists(key) else None
 
     language = word_language(work.options.language)
-    document = fill_template(template, work.data, services.render_timeout, language,
+    data = typeset_values(work.data) if work.options.typography == "zh" else work.data
+    document = fill_template(template, data, services.render_timeout, language,
                              read_file, services.image_limits)  # fmt: skip
     language = settle_language(document, work.options.language)
     if FORMATS[work.options.format].converted:

@@ -111,3 +111,19 @@ def test_bel_makes_a_new_paragraph_and_a_newline_a_line_break(tenant: Tenant) ->
     # A new paragraph has the template paragraph's first-line indent again; a line break not.
     assert first_x(pdf, "乙段落") == pytest.approx(first_x(pdf, "甲段落"), abs=1)
     assert first_x(pdf, "丁一行") < first_x(pdf, "丙一行") - 40
+
+
+@pytest.mark.parametrize(("typography", "printed"), [
+    (None, "漢語 教學班,共12人(男生5人);金額1,234元,見https://a.cn/x?a=1,2"),
+    ("zh", "漢語教學班，共12人（男生5人）；金額1,234元，見https://a.cn/x?a=1,2"),
+])  # fmt: skip
+def test_chinese_typography_is_opt_in(tenant: Tenant, typography: str | None, printed: str) -> None:
+    pasted = "漢語 教學班,共12人(男生5人);金額1,234元,見https://a.cn/x?a=1,2"
+    template_id = tenant.upload(template("{{ note }}")).get_json()["id"]
+    options = {"typography": typography} if typography else {}
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": {"note": pasted}}], **options)
+                          .get_json()["id"])  # fmt: skip
+    pdf = tenant.get(job["documents"][0]["url"]).data
+    # pdftotext puts a space between Chinese and Latin text; the spaces of the data stay.
+    between_scripts = r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[^\x00-\x7f])"
+    assert re.sub(between_scripts, "", pdf_text(pdf).strip()) == printed
