@@ -19,6 +19,7 @@ import opencc
 from docrender.data_values import is_image
 from docrender.fonts import Script
 
+_IDEOGRAPH = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 # Below this share of the telling characters, a text says nothing either way.
 _DECISIVE_SHARE = 0.8
 
@@ -31,7 +32,7 @@ def _converter(config: str) -> opencc.OpenCC:
 def written_script(text: str) -> Script | None:
     """The script ``text`` is written in, or None when it does not tell (no Chinese, or as
     many forms of each)."""
-    counts = collections.Counter(c for c in text if "\u3400" <= c <= "\U0003134f")
+    counts = collections.Counter(_IDEOGRAPH.findall(text))
     if not counts:
         return None
     characters = list(counts)

@@ -104,12 +104,14 @@ def settle_language(document: Document, job_language: str | None) -> str:
     language (already its default); else the one its text is written in, which becomes its
     default; else the template's default (Simplified where it says none). A language an
     author set on a run of text stays, whatever is decided here."""
+    default = default_script(document.styles.element)
     if not job_language:
         text = "".join(t.text or "" for story in stories(document) for t in story.iter(qn("w:t")))
         script = written_script(text)
-        if script is not None:
+        if script is not None and script is not default:
             set_default_language(document, word_language(LANGUAGE_TAGS[script]) or "")
-    return LANGUAGE_TAGS[default_script(document.styles.element)]
+            default = script
+    return LANGUAGE_TAGS[default]
 
 
 LANGUAGE_TAGS = {Script.SIMPLIFIED: "zh-Hans", Script.TRADITIONAL: "zh-Hant"}
