@@ -113,7 +113,7 @@ def submit_job(
             {"template": request.template},
         )
     if request.strict:
-        check_documents(template.variables, template.loops, [d.data for d in request.documents])
+        check_documents(template.inspection, [d.data for d in request.documents])
     if request.callback_url is not None:
         _check_callback(services, tenant, request.callback_url)
     _check_file_references([doc.data for doc in request.documents], uploads)

@@ -135,9 +135,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _inspect(args: argparse.Namespace, _: Any) -> int:
     inspection = inspect_template(_read(args.template))
-    print(f"{args.template.name} reads {len(inspection.variables)} variables:")
+    count = len(inspection.variables)
+    print(f"{args.template.name} reads {count} {'variable' if count == 1 else 'variables'}:")
     for name in inspection.variables:
-        print(f"  {name}")
+        notes = []
+        if name in inspection.optional:
+            notes.append("optional: the template says what to print without it")
+        if name in inspection.kinds:
+            notes.append("rich text" if inspection.kinds[name] == "r" else "rich text or a .docx")
+        print(f"  {name}" + (f"  ({'; '.join(notes)})" if notes else ""))
     if inspection.loops:
         print("and loops over (each must be a list):")
         for path in inspection.loops:
@@ -156,7 +162,7 @@ def _validate(args: argparse.Namespace, _: Any) -> int:
     inspection = inspect_template(_read(args.template))
     documents = read_documents(args.data.name, _read(args.data), MAX_ROWS_OFFLINE)
     try:
-        check_documents(inspection.variables, inspection.loops, documents)
+        check_documents(inspection, documents)
     except DocrenderError as exc:
         console.print(f"[red]{exc.message}[/red]")
         _print_details(exc.details)

@@ -4,6 +4,7 @@ formatted text (workers/values.py).
 
     {"type": "image", "data": "<base64>" | "file": "<name>", "width": "30mm", ...}
     {"type": "rich", "runs": [...]}
+    {"type": "docx", "file": "<name>"}     a sub-document (an annex), printed with {{p x }}
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ def is_rich(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "rich"
 
 
+def is_subdocument(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == "docx"
+
+
 def named_files(data: Any) -> Iterator[str]:
-    """The uploaded files the images in ``data`` name, at any depth."""
+    """The uploaded files the images and sub-documents in ``data`` name, at any depth."""
     for value in _values(data):
-        if is_image(value) and isinstance(value.get("file"), str):
+        if (is_image(value) or is_subdocument(value)) and isinstance(value.get("file"), str):
             yield value["file"]
 
 
@@ -33,8 +38,9 @@ def printed_text(data: Any) -> Iterator[str]:
 
 
 def _values(data: Any) -> Iterator[Any]:
-    """Every plain value and every image in ``data``, at any depth (an image is one value)."""
-    if isinstance(data, dict) and not is_image(data):
+    """Every plain value, image and sub-document in ``data``, at any depth (an image or a
+    sub-document is one value)."""
+    if isinstance(data, dict) and not is_image(data) and not is_subdocument(data):
         for value in data.values():
             yield from _values(value)
     elif isinstance(data, list):

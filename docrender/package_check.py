@@ -14,7 +14,9 @@ import re
 import zipfile
 from dataclasses import dataclass
 
-from docrender.errors import PayloadTooLarge, UnsafeTemplate
+from lxml import etree
+
+from docrender.errors import InvalidTemplate, PayloadTooLarge, UnsafeTemplate
 
 MAX_ENTRIES = 2_000
 MAX_INFLATED_BYTES = 200 * 1024 * 1024
@@ -22,9 +24,13 @@ MAX_INFLATED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 _RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*>", re.S)
 _ATTRIBUTE = re.compile(rb'(\w+)="([^"]*)"')
-# Field codes that make LibreOffice read other files or URLs, or talk to other programs.
-_DANGEROUS_FIELDS = re.compile(rb"\b(INCLUDEPICTURE|INCLUDETEXT|LINK|DDE|DDEAUTO)\b")
-_FIELD_CODE = re.compile(rb"<w:instrText[^>]*>([^<]*)</w:instrText>|w:instr=\"([^\"]*)\"")
+# Fields that make LibreOffice read other files or URLs, or talk to other programs, by the
+# field's name: the first word of its instruction (a HYPERLINK whose URL says "link" is fine).
+_DANGEROUS_FIELDS = frozenset({"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK", "DDE",
+                               "DDEAUTO", "IMPORT"})  # fmt: skip
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# No entities resolved, nothing fetched: the part is read as the data it is.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 _SAFE_LINK = re.compile(rb"^(https?|mailto):", re.I)
 
 
@@ -109,8 +115,40 @@ def _check_relationships(name: str, xml: bytes) -> list[Finding]:
 
 
 def _check_fields(name: str, xml: bytes) -> list[Finding]:
-    # Word may split one field code over several runs ("INCLUDE" "PICTURE"): join them.
-    codes = b"".join(m.group(1) or b"" for m in _FIELD_CODE.finditer(xml))
-    codes += b" " + b" ".join(m.group(2) or b"" for m in _FIELD_CODE.finditer(xml))
-    fields = {m.group(1).decode() for m in _DANGEROUS_FIELDS.finditer(codes.upper())}
-    return [Finding(name, f"a {field} field") for field in sorted(fields)]
+    try:
+        root = etree.fromstring(xml, _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise InvalidTemplate(
+            f"The DOCX's {name} is not well-formed XML ({exc}); open and re-save it in Word or "
+            "LibreOffice, then upload again."
+        ) from None
+    found = {field for field in field_names(root) if field in _DANGEROUS_FIELDS}
+    return [Finding(name, f"a {field} field") for field in sorted(found)]
+
+
+def field_names(root: etree._Element) -> list[str]:
+    """The name of every field in a WordprocessingML part: simple fields (``w:fldSimple``)
+    and complex ones, whose instruction Word may split over several runs ("INCLUDE"
+    "PICTURE") between a ``w:fldChar`` begin and its separate or end; fields nest."""
+    names = []
+    instructions: list[list[str]] = []  # one per open complex field, innermost last
+    for element in root.iter(f"{_W}fldSimple", f"{_W}fldChar", f"{_W}instrText"):
+        if element.tag == f"{_W}fldSimple":
+            names.append(_first_word(element.get(f"{_W}instr") or ""))
+        elif element.tag == f"{_W}instrText":
+            if not instructions:  # an instruction with no field begun: read it all the same
+                instructions.append([])
+            instructions[-1].append(element.text or "")
+        else:
+            kind = element.get(f"{_W}fldCharType")
+            if kind == "begin":
+                instructions.append([])
+            elif kind in ("separate", "end") and instructions:
+                names.append(_first_word("".join(instructions.pop())))
+    names += [_first_word("".join(parts)) for parts in instructions]  # never closed
+    return [name for name in names if name]
+
+
+def _first_word(instruction: str) -> str:
+    words = instruction.split()
+    return words[0].upper() if words else ""

@@ -42,11 +42,16 @@ class TemplateOut(BaseModel):
     variables: list[str] = Field(description="The top-level names the template reads, sorted")
     created_at: str
     loops: list[str] = Field(description="The values the template loops over")
+    optional: list[str] = Field(
+        default_factory=list,
+        description="Variables the template guards itself (|default, is defined): documents "
+        "may leave them out",
+    )
     fonts: list[FontOut] = Field(description="The fonts it names, and what renders each")
 
     @classmethod
     def of(cls, template: Template) -> TemplateOut:
-        return cls.model_validate(asdict(template))
+        return cls.model_validate(asdict(template))  # its internal "kinds" are left out
 
 
 class TemplateList(BaseModel):

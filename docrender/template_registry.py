@@ -16,7 +16,7 @@ import redis
 from docrender.jobstore import utcnow_iso
 from docrender.storage import Storage
 from docrender.template_fonts import font_report
-from docrender.templating import inspect_template
+from docrender.templating import TemplateInspection, inspect_template
 
 # Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.
 _REGISTER = """
@@ -39,6 +39,13 @@ class Template:
     loops: list[str] = field(default_factory=list)
     # The fonts it names and what each is rendered with (docrender/template_fonts.py).
     fonts: list[dict[str, object]] = field(default_factory=list)
+    optional: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def inspection(self) -> TemplateInspection:
+        """What its documents' data must hold (docrender/validation.py)."""
+        return TemplateInspection(self.variables, self.loops, self.optional, self.kinds)
 
 
 def template_key(tenant: str, template_id: str) -> str:
@@ -68,6 +75,8 @@ class TemplateRegistry:
             created_at=utcnow_iso(),
             loops=inspection.loops,
             fonts=[use.to_dict() for use in font_report(data)],
+            optional=inspection.optional,
+            kinds=inspection.kinds,
         )
         # Bytes first: once the id is visible in Redis its file must already exist.
         self.storage.put(template_key(tenant, candidate.id), data)

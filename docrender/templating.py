@@ -5,11 +5,13 @@ can render.
 
 from __future__ import annotations
 
+import collections
+import difflib
 import functools
 import io
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jinja2
@@ -20,6 +22,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
+from docrender.filters import REPORT_FILTERS
 from docrender.package_check import check_package
 
 # Core properties docxtpl renders as templates too (see DocxTemplate.render_properties).
@@ -40,10 +43,15 @@ ENVIRONMENT_OPTIONS: dict[str, Any] = {"autoescape": True, "undefined": jinja2.C
 
 
 class LimitedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox, plus limits on the operators that build huge values in one step:
-    ``"x" * 10**9`` or ``10 ** 10**6`` fail the document instead of the worker's memory."""
+    """Jinja's sandbox with the report filters (docrender/filters.py), plus limits on the
+    operators that build huge values in one step: ``"x" * 10**9`` or ``10 ** 10**6`` fail the
+    document instead of the worker's memory."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.filters.update(REPORT_FILTERS)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -61,16 +69,52 @@ class LimitedSandbox(SandboxedEnvironment):
 class CompilingOnceSandbox(LimitedSandbox):
     """The same sandbox, remembering compiled templates by their source. docxtpl hands the
     environment the patched XML of each part for every document; for the documents of one
-    template that source is the same, so Jinja compiles it once instead of per document."""
+    template that source is the same, so Jinja compiles it once instead of per document.
+    It also remembers the source it was last handed, so that an error raised while rendering
+    can name the tag and paragraph it came from (``failure_location``)."""
+
+    last_source: str = ""
 
     @functools.lru_cache(maxsize=128)  # noqa: B019 (one long-lived environment per process)
     def _compile_source(self, source: str) -> jinja2.Template:
-        return super().from_string(source)
+        return super().from_string(unescape_tags(source))
 
     def from_string(self, source: Any, globals: Any = None, template_class: Any = None) -> Any:
         if globals is None and template_class is None and isinstance(source, str):
+            self.last_source = source
             return self._compile_source(source)
         return super().from_string(source, globals, template_class)
+
+
+_IN_TAG = re.compile(r"(?<=\{[{%])(.*?)(?=[}%]\})", re.S)
+
+
+def unescape_tags(source: str) -> str:
+    """The XML entities inside Jinja tags as the characters they stand for, so that a string
+    literal such as ``default('R&D')`` (written ``R&amp;D`` in the DOCX's XML) is ``R&D`` to
+    Jinja, which escapes it once on output. (docxtpl already does this for < > and quotes.)"""
+    return _IN_TAG.sub(
+        lambda tag: tag.group(0).replace("&quot;", '"').replace("&apos;", "'")
+        .replace("&amp;", "&"),
+        source,
+    )  # fmt: skip
+
+
+def failure_location(error: BaseException, source: str) -> tuple[list[str], str] | None:
+    """The tags and the text of the paragraph of ``source`` (a part as rendered: one
+    paragraph a line) where ``error`` was raised while rendering, from the template frames
+    Jinja puts in its traceback; None when it cannot be told."""
+    lineno = None
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            lineno = trace.tb_lineno
+        trace = trace.tb_next
+    lines = source.splitlines()
+    if lineno is None or not 0 < lineno <= len(lines):
+        return None
+    paragraph = _XML_TAG.sub("", lines[lineno - 1]).strip()
+    return _TAG.findall(paragraph), paragraph
 
 
 def make_environment() -> SandboxedEnvironment:
@@ -90,24 +134,74 @@ class TemplateInspection:
     variables: list[str]
     # What the template loops over: "sections", "sections[].points" (each section's points).
     loops: list[str]
+    # Names the template guards itself ({{ x|default("—") }}, {% if x is defined %}): a
+    # document may leave them out, whatever ``strict`` says.
+    optional: list[str] = field(default_factory=list)
+    # Names printed by docxtpl's {{r x }} (rich text) or {{p x }} (a paragraph or a
+    # sub-document) tags: "r" or "p". A plain text value there would print nothing.
+    kinds: dict[str, str] = field(default_factory=dict)
+
+
+# docxtpl's run and paragraph tags, as they stand in the DOCX's XML.
+_KIND_TAG = re.compile(r"\{\{\s*([rp])\s+([A-Za-z_][\w.]*)\s*\}\}")
+# The filters and tests by which a template says a name may be missing.
+_GUARDING_FILTERS = frozenset({"default", "d"})
+_GUARDING_TESTS = frozenset({"defined", "undefined", "none"})
 
 
 def inspect_template(data: bytes) -> TemplateInspection:
-    """Check that ``data`` is a safe DOCX whose Jinja tags parse; list what it reads."""
+    """Check that ``data`` is a safe DOCX whose Jinja tags parse and name only filters and
+    tests that exist; list what it reads."""
     _require_docx(data)
     check_package(data)  # before any parser inflates it; a job's copy was checked at upload
     template = open_template(data)
     env = make_environment()
     names: set[str] = set()
     loops: set[str] = set()
-    for part_name, source in _template_sources(template):
+    uses: collections.Counter[str] = collections.Counter()
+    guarded: collections.Counter[str] = collections.Counter()
+    tested: set[str] = set()
+    kinds: dict[str, str] = {}
+    for part_name, source, text in _template_sources(template):
+        source = unescape_tags(source)
         try:
             parsed = env.parse(source)
-        except jinja2.TemplateSyntaxError as exc:
-            raise _syntax_error(part_name, source, exc) from None
-        names |= meta.find_undeclared_variables(parsed)
+            _check_names(parsed, env)
+        except jinja2.TemplateSyntaxError as exc:  # TemplateAssertionError too
+            raise _syntax_error(part_name, source, exc, env) from None
+        part_names = meta.find_undeclared_variables(parsed)
+        names |= part_names
         loops |= _loop_paths(parsed, {})
-    return TemplateInspection(variables=sorted(names), loops=sorted(loops))
+        for node in parsed.find_all(nodes.Name):
+            if node.ctx == "load" and node.name in part_names:
+                uses[node.name] += 1
+        for node in parsed.find_all(nodes.Filter):
+            if node.name in _GUARDING_FILTERS and (root := _root_name(node.node)):
+                guarded[root] += 1
+        for node in parsed.find_all(nodes.Test):
+            if node.name in _GUARDING_TESTS and (root := _root_name(node.node)):
+                tested.add(root)
+        kinds |= {match[2]: match[1] for match in _KIND_TAG.finditer(text)}
+    optional = {name for name in names if name in tested or 0 < uses[name] <= guarded[name]}
+    return TemplateInspection(
+        variables=sorted(names), loops=sorted(loops), optional=sorted(optional), kinds=kinds
+    )
+
+
+def _check_names(parsed: nodes.Template, env: SandboxedEnvironment) -> None:
+    """Every filter and test the template names exists (Jinja would only find out when a
+    document reaches the tag)."""
+    for node in parsed.find_all((nodes.Filter, nodes.Test)):
+        kind = "filter" if isinstance(node, nodes.Filter) else "test"
+        if node.name not in (env.filters if kind == "filter" else env.tests):
+            raise jinja2.TemplateAssertionError(f"No {kind} named '{node.name}'.", node.lineno)
+
+
+def _root_name(expr: nodes.Node) -> str | None:
+    """``x`` for ``x``, ``x.y``, ``x["y"]``: the top-level name an expression reads."""
+    while isinstance(expr, nodes.Getattr | nodes.Getitem):
+        expr = expr.node
+    return expr.name if isinstance(expr, nodes.Name) else None
 
 
 def _loop_paths(node: nodes.Node, scope: dict[str, str]) -> set[str]:
@@ -169,8 +263,9 @@ def _require_docx(data: bytes) -> None:
             )
 
 
-def _template_sources(template: DocxTemplate) -> list[tuple[str, str]]:
-    """The Jinja sources docxtpl will render: body, headers, footers, footnotes, properties.
+def _template_sources(template: DocxTemplate) -> list[tuple[str, str, str]]:
+    """The Jinja sources docxtpl will render: body, headers, footers, footnotes, properties,
+    each as (part, source, the part's text before docxtpl patched its tags).
 
     Paragraphs start on their own line (as in DocxTemplate.render_xml_part), so that a
     syntax error's line number points at the paragraph holding the bad tag.
@@ -185,23 +280,43 @@ def _template_sources(template: DocxTemplate) -> list[tuple[str, str]]:
         if part.content_type == _FOOTNOTES:
             parts.append(("footnotes", part.blob.decode("utf-8")))
     sources = [
-        (name, re.sub(r"<w:p([ >])", r"\n<w:p\1", template.patch_xml(xml))) for name, xml in parts
+        (name, re.sub(r"<w:p([ >])", r"\n<w:p\1", template.patch_xml(xml)), _XML_TAG.sub("", xml))
+        for name, xml in parts
     ]
     for prop in _RENDERED_PROPERTIES:
         value = getattr(docx.core_properties, prop) or ""
         if value:
-            sources.append((f"document property '{prop}'", value))
+            sources.append((f"document property '{prop}'", value, value))
     return sources
 
 
-def _syntax_error(part: str, source: str, exc: jinja2.TemplateSyntaxError) -> TemplateSyntaxError:
+def _syntax_error(
+    part: str, source: str, exc: jinja2.TemplateSyntaxError, env: SandboxedEnvironment
+) -> TemplateSyntaxError:
     lines = source.splitlines()
     line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
     paragraph = _XML_TAG.sub("", line).strip()
     tags = _TAG.findall(paragraph)
     where = f" near {', '.join(tags)}" if tags else ""
+    details: dict[str, Any] = {"part": part, "tags": tags, "paragraph": paragraph[:500],
+                               "error": exc.message}  # fmt: skip
+    unknown = _UNKNOWN.match(exc.message or "")
+    if unknown:
+        kind, name = unknown[1], unknown[2]
+        known = sorted(env.filters if kind == "filter" else env.tests)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else f"there is no {kind} of that name. "
+        details |= {kind: name, "known": known}
+        return TemplateSyntaxError(
+            f"Unknown {kind} {name!r} in the {part}{where}: {hint}Fix the tag and upload "
+            "again.",
+            details=details,
+        )
     return TemplateSyntaxError(
         f"Jinja syntax error in the {part}{where}: {(exc.message or '').rstrip('.')}. "
         "Fix the tag and upload again.",
-        details={"part": part, "tags": tags, "paragraph": paragraph[:500], "error": exc.message},
+        details=details,
     )
+
+
+_UNKNOWN = re.compile(r"No (filter|test) named '([^']*)'")

@@ -12,7 +12,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from docrender.data_values import is_rich, is_subdocument
 from docrender.errors import MissingVariables, WrongShape
+from docrender.templating import TemplateInspection
 
 _MISSING = object()
 
@@ -30,14 +32,13 @@ class DocumentProblems:
         return out
 
 
-def check_documents(
-    variables: Sequence[str], loops: Sequence[str], documents: Sequence[dict[str, Any]]
-) -> None:
+def check_documents(needs: TemplateInspection, documents: Sequence[dict[str, Any]]) -> None:
     """Raise one error listing every missing variable and every value of the wrong shape."""
+    required = sorted(set(needs.variables) - set(needs.optional))
     problems = [
         found
         for index, data in enumerate(documents)
-        if (found := _check(index, data, variables, loops))
+        if (found := _check(index, data, required, needs.loops, needs.kinds))
     ]
     if not problems:
         return
@@ -58,7 +59,11 @@ def check_documents(
 
 
 def _check(
-    index: int, data: dict[str, Any], variables: Sequence[str], loops: Sequence[str]
+    index: int,
+    data: dict[str, Any],
+    variables: Sequence[str],
+    loops: Sequence[str],
+    kinds: dict[str, str],
 ) -> DocumentProblems | None:
     problems = DocumentProblems(index, missing=sorted(set(variables) - data.keys()))
     for path in loops:
@@ -67,7 +72,27 @@ def _check(
                 problems.wrong_shape.append(
                     {"variable": where, "expected": "list", "got": _type_name(value)}
                 )
+    for path, kind in kinds.items():
+        for where, value in _values_at(data, path):
+            if not _fits_tag(kind, value):
+                expected = _TAG_KINDS[kind]
+                problems.wrong_shape.append(
+                    {"variable": where, "expected": expected, "got": _type_name(value)}
+                )
     return problems if problems.missing or problems.wrong_shape else None
+
+
+# What docxtpl's {{r x }} and {{p x }} tags print: a plain text value there prints nothing.
+_TAG_KINDS = {
+    "r": 'rich text ({"type": "rich", ...}) for its {{r }} tag',
+    "p": 'rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag',
+}
+
+
+def _fits_tag(kind: str, value: Any) -> bool:
+    if kind == "r":
+        return is_rich(value)
+    return is_rich(value) or is_subdocument(value)
 
 
 def _values_at(data: Any, path: str) -> Iterator[tuple[str, Any]]:
@@ -94,6 +119,8 @@ def _values_at(data: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _type_name(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("type"), str):
+        return f"{value['type']} object"
     return {dict: "object", str: "text", bool: "boolean", int: "number", float: "number"}.get(
         type(value), type(value).__name__
     )

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from typing import Any
 
 import redis
@@ -170,16 +171,20 @@ def make_worker_celery(settings: Settings) -> Celery:
                 ),
             )
         except Exception:
-            # A bug, not the caller's fault: record it so the documents do not stay
-            # "running" forever, and keep the traceback in the worker log.
-            log.exception("job %s documents %s: unexpected error", job_id, indexes)
+            # A bug in docrender, not the caller's fault: record it so the documents do not
+            # stay "running" forever, and keep the traceback in the worker log under an id
+            # the message gives (what is logged stays apart from what is shown).
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("job %s documents %s: unexpected error (error id %s)",
+                          job_id, indexes, error_id)  # fmt: skip
             return record_failures(  # type: ignore[return-value]
                 services,
                 job_id,
                 indexes,
                 Failed(
                     "internal_error",
-                    "An unexpected error stopped this document; it has been logged.",
+                    f"An unexpected error in docrender stopped this document (error id "
+                    f"{error_id}: the worker log has the details under it).",
                 ),
             )
 

@@ -14,13 +14,20 @@ import jinja2
 from docx.document import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docxtpl import DocxTemplate
 from lxml import etree
 
 from docrender.chinese import written_script
 from docrender.errors import RenderFailed
+from docrender.filters import FilterError
 from docrender.fonts import Script, word_language
 from docrender.template_fonts import default_script
-from docrender.templating import ENVIRONMENT_OPTIONS, CompilingOnceSandbox, open_template
+from docrender.templating import (
+    ENVIRONMENT_OPTIONS,
+    CompilingOnceSandbox,
+    failure_location,
+    open_template,
+)
 from workers.images import ImageLimits, swap_in_svgs
 from workers.values import prepare_values
 
@@ -80,12 +87,6 @@ def fill_template(
         raise RenderFailed(
             f"The template tried something the sandbox forbids ({exc}); remove that tag."
         ) from None
-    except jinja2.TemplateError as exc:
-        raise RenderFailed(f"The template could not be filled with this data: {exc}") from None
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        raise RenderFailed(
-            f"The data does not fit the template ({exc.__class__.__name__}: {exc})"
-        ) from None
     except etree.XMLSyntaxError:
         # A page break (\f) or new paragraph (\a) where the template prints a value outside
         # the text of a paragraph (an attribute, a field code) cannot be written there.
@@ -93,10 +94,45 @@ def fill_template(
             "A value holds a page break (\\f) or paragraph break (\\a) where the template "
             "cannot print one (outside the text of a paragraph); remove it from that value."
         ) from None
+    except Exception as exc:
+        # Whatever this document's data makes a tag raise (a division by zero, a filter
+        # given a word for a number, a missing key...) fails this document alone, saying
+        # where: the other documents of the job go on.
+        raise RenderFailed(_failure_message(exc, document)) from None
     swap_in_svgs(document.docx, svgs)
     if language:
         set_default_language(document.docx, language)
     return document.docx
+
+
+def _failure_message(error: Exception, document: DocxTemplate) -> str:
+    reason = str(error) if isinstance(error, FilterError | jinja2.TemplateError) else (
+        f"{_REASONS.get(type(error), type(error).__name__)}: {error}" if str(error)
+        else type(error).__name__
+    )  # fmt: skip
+    if isinstance(error, ZeroDivisionError):
+        reason = "division by zero"
+    part = getattr(document, "current_rendering_part", None)
+    found = failure_location(error, _ENVIRONMENT.last_source) if part is not None else None
+    if found is None:
+        return f"The template could not be filled with this document's data: {reason}."
+    tags, paragraph = found
+    tag = " ".join(tags) or "a tag"
+    shown = paragraph if len(paragraph) <= 60 else paragraph[:57] + "..."
+    return (
+        f'{reason} in {tag} ({str(part.partname).lstrip("/")}, paragraph "{shown}"); '
+        "check this document's data for the values that tag reads."
+    )
+
+
+_REASONS = {
+    TypeError: "wrong kind of value",
+    KeyError: "no such key",
+    IndexError: "no such item",
+    AttributeError: "no such attribute",
+    OverflowError: "number too large",
+    ValueError: "bad value",
+}
 
 
 def settle_language(document: Document, job_language: str | None) -> str:

@@ -21,6 +21,7 @@ def test_upload_returns_the_template_with_its_variables(
         "created_at",
         "loops",
         "fonts",
+        "optional",
     }
     assert body["name"] == "report"
     assert body["sha256"] == hashlib.sha256(sample_template).hexdigest()

@@ -3,14 +3,16 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import MissingVariables, WrongShape
+from docrender.templating import TemplateInspection
 from docrender.validation import check_documents
 
 LOOPS = ["honours", "sections", "sections[].points"]
 VARIABLES = ["honours", "sections", "unit"]
+NEEDS = TemplateInspection(VARIABLES, LOOPS)
 
 
 def test_good_data_passes() -> None:
-    check_documents(VARIABLES, LOOPS, [
+    check_documents(NEEDS, [
         {"unit": "a", "honours": [], "sections": [{"points": []}, {"heading": "no points"}]},
     ])  # fmt: skip
 
@@ -22,7 +24,7 @@ def test_every_missing_name_and_wrong_shape_of_every_document_at_once() -> None:
         {"unit": "c", "honours": {"a": 1}, "sections": 3},
     ]
     with pytest.raises(MissingVariables) as caught:
-        check_documents(VARIABLES, LOOPS, documents)
+        check_documents(NEEDS, documents)
     assert caught.value.details == [
         {"document": 1, "missing": ["unit"], "wrong_shape": [
             {"variable": "honours", "expected": "list", "got": "text"},
@@ -37,4 +39,22 @@ def test_every_missing_name_and_wrong_shape_of_every_document_at_once() -> None:
 
 def test_only_shape_problems_have_their_own_code() -> None:
     with pytest.raises(WrongShape, match="wrong shape"):
-        check_documents(["items"], ["items"], [{"items": 5}])
+        check_documents(TemplateInspection(["items"], ["items"]), [{"items": 5}])
+
+
+def test_names_the_template_guards_are_optional() -> None:
+    needs = TemplateInspection(["note", "unit"], [], optional=["note"])
+    check_documents(needs, [{"unit": "a"}])  # no "note": the template says what then
+    with pytest.raises(MissingVariables):
+        check_documents(needs, [{"note": "x"}])
+
+
+def test_a_plain_value_for_a_rich_or_paragraph_tag_is_the_wrong_shape() -> None:
+    needs = TemplateInspection(["annex", "remark"], [], kinds={"remark": "r", "annex": "p"})
+    rich = {"type": "rich", "runs": ["x"]}
+    check_documents(needs, [{"remark": rich, "annex": {"type": "docx", "file": "a.docx"}}])
+    with pytest.raises(WrongShape) as caught:
+        check_documents(needs, [{"remark": "重點", "annex": "見附件"}])
+    shapes = caught.value.details[0]["wrong_shape"]
+    assert [(s["variable"], s["got"]) for s in shapes] == [("remark", "text"), ("annex", "text")]
+    assert "{{r }}" in shapes[0]["expected"] and "sub-document" in shapes[1]["expected"]

@@ -1,0 +1,126 @@
+"""Templates and data as people write them, through the real stack: one bad row fails alone
+and says where, the report filters print what bureau reports print, and the template checks
+at upload catch what would otherwise fail later."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import openpyxl
+import pytest
+
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx, tamper
+from tests.helpers.pdf import pdf_text, squash
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def sheet(rows: list[list[Any]]) -> bytes:
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_division_by_zero_fails_its_row_alone_naming_the_tag(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("單位：{{ unit }}", "人均活動 {{ activities / staff }} 次"))
+    rows = [["unit", "activities", "staff"]]
+    rows += [[f"第{i}中學", 8 * i, 0 if i == 7 else 4] for i in range(1, 21)]
+    submitted = tenant.post("/v1/jobs", data={
+        "template": template.get_json()["id"], "data": (io.BytesIO(sheet(rows)), "units.xlsx"),
+    })  # fmt: skip
+    assert submitted.status_code == 202, submitted.get_json()
+    job = tenant.wait_for(submitted.get_json()["id"])
+    assert job["progress"] == {"total": 20, "succeeded": 19, "failed": 1}
+    failed = next(d for d in job["documents"] if d["status"] == "failed")
+    assert failed["index"] == 6  # the seventh row
+    assert failed["error"]["code"] == "render_failed"
+    message = failed["error"]["message"]
+    assert message.startswith("division by zero in {{ activities / staff }}"), message
+    assert "word/document.xml" in message and "人均活動" in message
+    made = tenant.get(job["documents"][7]["url"]).data
+    assert "人均活動 16.0 次" in pdf_text(made)
+
+
+REPORT = [
+    "日期：{{ day|date('%Y年%-m月%-d日') }}", "落款：{{ day|cn_date }}", "表格日期：{{ serial|date }}",
+    "金額：{{ amount|thousands }}元，{{ amount|fixed(2) }}", "比例：{{ ratio|percent(1) }}",
+    "大寫：{{ amount|rmb_upper }}", "大寫：{{ amount|rmb_upper('hant') }}",
+    "人數：{{ count|cn_number }}", "{{ 2|cn_index }}{{ 3|cn_index('()') }}",
+    "簡體：{{ text|to_hans }}", "繁體：{{ text|to_hant }}",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "hans", "hant"),
+    [("民族團結進步示範單位", "民族团结进步示范单位", "民族團結進步示範單位"),
+     ("民族团结进步示范单位", "民族团结进步示范单位", "民族團結進步示範單位")],
+)  # fmt: skip
+def test_report_filters_print_what_reports_print(
+    tenant: Tenant, text: str, hans: str, hant: str
+) -> None:
+    template_id = tenant.upload(make_docx(*REPORT)).get_json()["id"]
+    data = {"day": "2026-11-29", "serial": 45000, "amount": 12345.6, "ratio": 0.2134,
+            "count": 12, "text": text}  # fmt: skip
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": data}]).get_json()["id"])
+    assert job["status"] == "succeeded", job
+    printed = squash(pdf_text(tenant.get(job["documents"][0]["url"]).data))
+    for expected in ("日期：2026年11月29日", "落款：二〇二六年十一月二十九日", "表格日期：2023-03-15",
+                     "金額：12,345.6元，12345.60", "比例：21.3%", "大寫：人民币壹万贰仟叁佰肆拾伍元陆角整",
+                     "大寫：人民幣壹萬貳仟叁佰肆拾伍元陸角整", "人數：十二", "二、（三）",
+                     f"簡體：{hans}", f"繁體：{hant}"):  # fmt: skip
+        assert expected in printed, (expected, printed)
+
+
+def test_a_filter_given_what_it_cannot_read_fails_that_document(tenant: Tenant) -> None:
+    template_id = tenant.upload(make_docx("大寫：{{ amount|rmb_upper }}")).get_json()["id"]
+    documents = [{"data": {"amount": 100}}, {"data": {"amount": "一百"}}, {"data": {"amount": 5}}]
+    job = tenant.wait_for(tenant.submit(template_id, documents).get_json()["id"])
+    assert [d["status"] for d in job["documents"]] == ["succeeded", "failed", "succeeded"]
+    message = job["documents"][1]["error"]["message"]
+    assert (
+        "|rmb_upper needs a number; got '一百'" in message and "{{ amount|rmb_upper }}" in message
+    )
+
+
+def test_an_unknown_filter_is_refused_at_upload_naming_it(tenant: Tenant) -> None:
+    response = tenant.upload(make_docx("單位：{{ unit }}", "備註：{{ note|defualt('—') }}"))
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "template_syntax_error"
+    assert "'defualt'" in error["message"] and "did you mean 'default'" in error["message"]
+    assert error["details"]["filter"] == "defualt" and error["details"]["part"] == "body"
+
+
+def test_names_the_template_guards_are_optional_under_strict(tenant: Tenant) -> None:
+    uploaded = tenant.upload(make_docx(
+        "單位：{{ unit }}", "備註：{{ note|default('無') }}",
+        "{% if leader is defined %}負責人：{{ leader }}{% endif %}",
+        "研發：{{ dept|default('R&D') }}",
+    )).get_json()  # fmt: skip
+    assert uploaded["optional"] == ["dept", "leader", "note"]
+    submitted = tenant.submit(uploaded["id"], [{"data": {"unit": "沙灣五小"}}])
+    assert submitted.status_code == 202, submitted.get_json()  # strict, and nothing missing
+    job = tenant.wait_for(submitted.get_json()["id"])
+    text = pdf_text(tenant.get(job["documents"][0]["url"]).data)
+    assert "備註：無" in text and "負責人" not in text
+    assert "研發：R&D" in text  # a literal in a tag prints as written, not R&amp;D
+    refused = tenant.submit(uploaded["id"], [{"data": {"note": "x"}}])
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "missing_variables"
+
+
+def test_a_plain_value_for_a_rich_text_tag_is_refused(tenant: Tenant) -> None:
+    template_id = tenant.upload(make_docx("備註：{{r remark }}")).get_json()["id"]
+    response = tenant.submit(template_id, [{"data": {"remark": "重點"}}])
+    assert response.status_code == 422
+    shape = response.get_json()["error"]["details"][0]["wrong_shape"][0]
+    assert shape["variable"] == "remark" and shape["got"] == "text"
+
+
+def test_a_web_link_whose_address_says_link_uploads(tenant: Tenant) -> None:
+    link = b"<w:p><w:fldSimple w:instr=' HYPERLINK \"https://example.org/?link=1\" '/></w:p>"
+    assert tenant.upload(tamper(body=link)).status_code == 201
