@@ -10,6 +10,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from docrender.data_values import shown_values
 from docrender.errors import InvalidNamePattern
 
 MAX_NAME_LENGTH = 120
@@ -32,7 +33,7 @@ def document_names(
 
 def render_pattern(pattern: str, data: dict[str, Any], index: int) -> str:
     try:
-        return _ENV.from_string(pattern).render({**data, "index": index})
+        return _ENV.from_string(pattern).render({**shown_values(data), "index": index})
     except jinja2.TemplateError as exc:
         raise InvalidNamePattern(
             f"The name pattern {pattern!r} could not be used for document {index}: {exc}",

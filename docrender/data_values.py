@@ -5,12 +5,16 @@ formatted text (workers/values.py).
     {"type": "image", "data": "<base64>" | "file": "<name>", "width": "30mm", ...}
     {"type": "rich", "runs": [...]}
     {"type": "docx", "file": "<name>"}     a sub-document (an annex), printed with {{p x }}
+    {"type": "cell", "value": 0.21, "text": "21%"}   prints as ``text``, computes as ``value``
+                                            (a spreadsheet cell as the sheet shows it)
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+
+from markupsafe import Markup, escape
 
 
 def is_image(value: Any) -> bool:
@@ -19,6 +23,66 @@ def is_image(value: Any) -> bool:
 
 def is_rich(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "rich"
+
+
+def is_cell(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and value.get("type") == "cell"
+        and isinstance(value.get("text"), str)
+        and isinstance(value.get("value"), int | float | str)
+        and not isinstance(value.get("value"), bool)
+    )
+
+
+class _Shown:
+    """A value that prints as a sheet shows it and otherwise is the value it is."""
+
+    shown: str
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __html__(self) -> Markup:  # what an autoescaping template prints
+        return escape(self.shown)
+
+
+class ShownInt(_Shown, int):
+    pass
+
+
+class ShownFloat(_Shown, float):
+    pass
+
+
+class ShownText(_Shown, str):
+    """A date or time: its value the ISO text (the date filters read it), shown as formatted."""
+
+
+def shown(cell: dict[str, Any]) -> Any:
+    """A cell value (``is_cell``) as what templates and name patterns use."""
+    value = cell["value"]
+    kind = (
+        ShownInt
+        if isinstance(value, int)
+        else ShownFloat
+        if isinstance(value, float)
+        else ShownText
+    )
+    made = kind(value)
+    made.shown = cell["text"]
+    return made
+
+
+def shown_values(data: Any) -> Any:
+    """``data`` with every cell value made ``shown``, at any depth."""
+    if is_cell(data):
+        return shown(data)
+    if isinstance(data, dict):
+        return {key: shown_values(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [shown_values(item) for item in data]
+    return data
 
 
 def is_subdocument(value: Any) -> bool:
@@ -40,7 +104,9 @@ def printed_text(data: Any) -> Iterator[str]:
 def _values(data: Any) -> Iterator[Any]:
     """Every plain value, image and sub-document in ``data``, at any depth (an image or a
     sub-document is one value)."""
-    if isinstance(data, dict) and not is_image(data) and not is_subdocument(data):
+    if is_cell(data):
+        yield data["text"]
+    elif isinstance(data, dict) and not is_image(data) and not is_subdocument(data):
         for value in data.values():
             yield from _values(value)
     elif isinstance(data, list):

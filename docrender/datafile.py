@@ -4,26 +4,43 @@ Header names are variable names. Dotted headers build objects (``basic.students`
 ones build lists (``honours.1``, ``honours.2`` -> ``honours: [...]``, blanks dropped, always a
 list), and the two combine (``facts.1.item``, ``facts.1.value``). An empty cell of a plain
 column is a missing value. Shared by the API (multipart jobs) and the CLI (``validate``).
+
+A cell prints as the sheet shows it: a number or date whose format shows it otherwise than
+plainly (21%, 12.50, 1,234, 2012年5月1日) becomes a cell value, ``{"type": "cell", "value":
+0.21, "text": "21%"}``, which prints its text and computes as its value (docrender/
+data_values.py). Excel's formats are applied by ssf, a port of SheetJS's formatter. A CSV
+number keeps its written form the same way (12.50, 1,234, 21%); leading zeros stay text.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import itertools
 import re
+import warnings
 import zipfile
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
+
+import charset_normalizer
+from openpyxl.styles.numbers import is_date_format
+from openpyxl.utils.datetime import from_excel
 
 from docrender.errors import InvalidDataFile, PayloadTooLarge, UnsupportedFileType
 from docrender.strict_json import InvalidJson, parse_strict_json
 
 SUFFIXES = (".xlsx", ".csv", ".json")
-# In CSV a plain decimal without leading zeros is a number; "00123" or "1e3" stay text.
-_CSV_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?$")
+# In CSV a decimal without leading zeros is a number, with thousands separators or a percent
+# sign as written; "00123", "1e3" or "1,23" stay text.
+_CSV_WRITTEN_NUMBER = re.compile(
+    r"^(?P<number>-?(?:0|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*)(?:\.\d+)?)(?P<percent>%?)$"
+)
 
 
 class _Numbered(dict):  # type: ignore[type-arg]
@@ -77,21 +94,64 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
         raise InvalidDataFile(f"The .xlsx file could not be read ({exc}); re-save it.") from None
     try:
         sheet = workbook.worksheets[0]
-        return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+        return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows()]
     finally:
         workbook.close()
 
 
+# Excel's built-in formats that depend on the locale, as Chinese (zh-CN) Excel shows them;
+# openpyxl knows only the en-US ones and reads these cells as plain numbers. 14 is the
+# system's short date.
+_CHINESE_BUILTIN_FORMATS = {
+    14: "yyyy/m/d", 27: 'yyyy"年"m"月"', 28: 'm"月"d"日"', 29: 'm"月"d"日"', 30: "m-d-yy",
+    31: 'yyyy"年"m"月"d"日"', 32: 'h"时"mm"分"', 33: 'h"时"mm"分"ss"秒"',
+    34: '上午/下午h"时"mm"分"', 35: '上午/下午h"时"mm"分"ss"秒"', 36: 'yyyy"年"m"月"',
+    50: 'yyyy"年"m"月"', 51: 'm"月"d"日"', 52: 'yyyy"年"m"月"', 53: 'm"月"d"日"',
+    54: 'm"月"d"日"', 55: '上午/下午h"时"mm"分"', 56: '上午/下午h"时"mm"分"ss"秒"',
+    57: 'yyyy"年"m"月"', 58: 'm"月"d"日"',
+}  # fmt: skip
+
+
 def _xlsx_value(cell: Any) -> Any:
-    if isinstance(cell, dt.datetime):
-        return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat()
-    if isinstance(cell, dt.date | dt.time):
-        return cell.isoformat()
-    if isinstance(cell, float) and cell.is_integer():
-        return int(cell)
-    if isinstance(cell, str):
-        return cell.strip() or None
-    return cell
+    value = getattr(cell, "value", None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    style = getattr(cell, "style_array", None)
+    builtin = _CHINESE_BUILTIN_FORMATS.get(style.numFmtId) if style is not None else None
+    number_format = builtin or getattr(cell, "number_format", "General") or "General"
+    if builtin and isinstance(value, int | float) and is_date_format(builtin):
+        value = from_excel(value)  # a date openpyxl could not tell from its format
+    plain = _plain_value(value)
+    if number_format in ("General", "@") or isinstance(value, bool):
+        return plain
+    try:
+        text = _excel_formatter().format(number_format, value)
+    except Exception:  # a format ssf cannot read: the plain value, as before
+        return plain
+    if not isinstance(text, str) or text.strip() == str(plain) or not text.strip():
+        return plain
+    return {"type": "cell", "value": plain, "text": text.strip()}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@functools.cache
+def _excel_formatter() -> Any:
+    from ssf import SSF  # imported here: only spreadsheets need it
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its locale support, which is not used, warns
+        return SSF(locale_support=False, decimal_separator=".", thousands_separator=",")
 
 
 def _csv_rows(data: bytes) -> list[list[Any]]:
@@ -104,16 +164,42 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
 
 
 def _decode_csv(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when the bytes are valid UTF-8, else GB18030 (a superset
-    of GBK and GB2312, what Excel saves on Chinese Windows). Chinese text in GBK is almost
-    never valid UTF-8, so the order decides correctly."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidDataFile(
-        "The CSV file is neither UTF-8 nor GB18030/GBK text; re-save it as UTF-8."
+    """The text of a CSV as Excel and other systems save it: UTF-8 (with or without BOM),
+    UTF-16 with its BOM (Excel's "Unicode text", tab-separated), or, in neither, GB18030/GBK
+    (Excel on Simplified Chinese Windows) or Big5 (on Traditional), told apart by
+    charset-normalizer. When the bytes do not decide it, or the best reading holds characters
+    only a wrong reading makes (private-use, replacement), the file is refused rather than
+    printed as garbage."""
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                          (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError:
+                raise _undecidable(f"it starts as {encoding.upper()} but is not") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = charset_normalizer.from_bytes(data, cp_isolation=list(_LEGACY_CHINESE)).best()
+    text = None if best is None else str(best)
+    if text is None or _MISDECODED.search(text):
+        raise _undecidable("its bytes read as none of them cleanly")
+    return text
+
+
+# Codecs that Chinese Excel saves CSV in, besides UTF-8 and UTF-16.
+_LEGACY_CHINESE = {"gb18030": "GB18030/GBK", "big5": "Big5"}
+# What a wrong reading leaves: private-use characters and replacement marks.
+_MISDECODED = re.compile("[\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")
+
+
+def _undecidable(why: str) -> InvalidDataFile:
+    return InvalidDataFile(
+        f"The CSV file's text encoding could not be told ({why}; tried UTF-8, UTF-16, "
+        'GB18030/GBK and Big5). In Excel, save it as "CSV UTF-8 (Comma delimited)" and '
+        "upload it again.",
+        {"tried": ["UTF-8", "UTF-16", "GB18030/GBK", "Big5"]},
     )
 
 
@@ -121,9 +207,16 @@ def _csv_value(cell: str) -> Any:
     cell = cell.strip()
     if not cell:
         return None
-    if _CSV_NUMBER.match(cell):
-        return float(cell) if "." in cell else int(cell)
-    return cell
+    written = _CSV_WRITTEN_NUMBER.match(cell)
+    if written is None:
+        return cell
+    digits = written["number"].replace(",", "")
+    value: int | float = float(digits) if "." in digits else int(digits)
+    if written["percent"]:
+        value = float(Decimal(digits) / 100)
+    if cell == str(value):
+        return value
+    return {"type": "cell", "value": value, "text": cell}  # 12.50, 1,234, 21%: as written
 
 
 def _rows_to_documents(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:

@@ -83,6 +83,10 @@ def cn_date(value: Any) -> str:
 def _number(value: Any, name: str) -> Decimal:
     if isinstance(value, bool):
         raise FilterError(f"|{name} needs a number; got {value!r}")
+    if isinstance(value, int):
+        return Decimal(int(value))
+    if isinstance(value, float):  # its shortest repr: 0.1 is 0.1, not 0.1000000000000000055
+        value = repr(float(value))
     try:
         number = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:

@@ -308,8 +308,7 @@ def _syntax_error(
         hint = f"did you mean {close[0]!r}? " if close else f"there is no {kind} of that name. "
         details |= {kind: name, "known": known}
         return TemplateSyntaxError(
-            f"Unknown {kind} {name!r} in the {part}{where}: {hint}Fix the tag and upload "
-            "again.",
+            f"Unknown {kind} {name!r} in the {part}{where}: {hint}Fix the tag and upload again.",
             details=details,
         )
     return TemplateSyntaxError(

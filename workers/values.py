@@ -1,5 +1,6 @@
 """The typed values of a document's data, made into what docxtpl prints: images
-(workers/images.py) and rich text (workers/rich_text.py). Everything else stays as it is."""
+(workers/images.py), rich text (workers/rich_text.py) and spreadsheet cells as the sheet shows
+them (docrender/data_values.py). Everything else stays as it is."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
-from docrender.data_values import is_image, is_rich
+from docrender.data_values import is_cell, is_image, is_rich, shown
 from workers.images import ImageLimits, inline_image
 from workers.rich_text import rich_text
 
@@ -28,6 +29,8 @@ def prepare_values(
         return inline_image(template, data, read_file, limits, path or "data", svgs)
     if is_rich(data):
         return rich_text(data, path or "data", template)
+    if is_cell(data):
+        return shown(data)
     if isinstance(data, dict):
         return {key: prepare_values(template, value, read_file, limits, svgs, _join(path, key))
                 for key, value in data.items()}  # fmt: skip

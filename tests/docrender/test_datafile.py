@@ -51,6 +51,7 @@ def test_xlsx_numbers_and_dates() -> None:
     sheet.append(["unit", "basic.students", "basic.share", "date", "honours.1", "honours.2"])
     sheet.append(["沙灣五小", 766, 0.25, dt.datetime(2012, 5, 1), "平安校園", None])
     sheet.append([None, None, None, None, None, None])  # blank rows are skipped
+    sheet["D2"].number_format = "yyyy-mm-dd"  # a date cell, as Excel formats one
     out = io.BytesIO()
     book.save(out)
     assert read_documents("units.xlsx", out.getvalue(), 10) == [
@@ -84,3 +85,101 @@ def test_json_lists_and_job_bodies() -> None:
 def test_bad_files_say_what_is_wrong(name: str, data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         read_documents(name, data, 10)
+
+
+def xlsx(header: list[str], row: list[object], formats: dict[str, str]) -> bytes:
+    book = Workbook()
+    book.active.append(header)
+    book.active.append(row)
+    for cell, number_format in formats.items():
+        book.active[cell].number_format = number_format
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def builtin_format(data: bytes, number_format: str, builtin_id: int) -> bytes:
+    """The workbook with a custom number format swapped for one of Excel's built-in ids, as
+    Chinese Excel saves 2012年5月1日 (id 31): openpyxl alone only knows the en-US ones."""
+    import re
+    import zipfile
+
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for item in source.infolist():
+            content = source.read(item)
+            if item.filename == "xl/styles.xml":
+                text = content.decode()
+                code = number_format.replace('"', "&quot;")
+                custom = re.search(
+                    rf'<numFmt numFmtId="(\d+)" formatCode="{re.escape(code)}"/>', text
+                )
+                assert custom, text
+                text = text.replace(custom.group(0), "").replace(
+                    f'numFmtId="{custom.group(1)}"', f'numFmtId="{builtin_id}"'
+                )
+                content = text.encode()
+            archive.writestr(item, content)
+    return out.getvalue()
+
+
+def test_xlsx_cells_print_as_the_sheet_shows_them() -> None:
+    import datetime as dt
+
+    data = xlsx(
+        ["ratio", "price", "count", "day", "code", "plain"],
+        [0.21, 12.5, 1234, dt.date(2012, 5, 1), "00123", 7],
+        {"A2": "0%", "B2": "0.00", "C2": "#,##0", "D2": 'yyyy"年"m"月"d"日"'},
+    )
+    assert read_documents("units.xlsx", data, 10) == [{
+        "ratio": {"type": "cell", "value": 0.21, "text": "21%"},
+        "price": {"type": "cell", "value": 12.5, "text": "12.50"},
+        "count": {"type": "cell", "value": 1234, "text": "1,234"},
+        "day": {"type": "cell", "value": "2012-05-01", "text": "2012年5月1日"},
+        "code": "00123",  # text stays text
+        "plain": 7,  # a number shown plainly stays a plain number
+    }]  # fmt: skip
+
+
+def test_chinese_excels_built_in_date_formats_are_dates() -> None:
+    import datetime as dt
+
+    custom = 'yyyy"年"m"月"d"日"'
+    data = builtin_format(xlsx(["day"], [dt.date(2012, 5, 1)], {"A2": custom}), custom, 31)
+    assert read_documents("units.xlsx", data, 10) == [
+        {"day": {"type": "cell", "value": "2012-05-01", "text": "2012年5月1日"}}
+    ]
+
+
+def test_csv_numbers_keep_their_written_form() -> None:
+    documents = read_documents("u.csv", b'a,b,c,d,e,f,g\n12.50,"1,234",21%,00123,7,-3.5,1,23\n', 10)
+    assert documents[0] == {
+        "a": {"type": "cell", "value": 12.5, "text": "12.50"},
+        "b": {"type": "cell", "value": 1234, "text": "1,234"},
+        "c": {"type": "cell", "value": 0.21, "text": "21%"},
+        "d": "00123", "e": 7, "f": -3.5, "g": 1,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("encoding", "separator"),
+    [("big5", ","), ("gb18030", ","), ("utf-16", "\t"), ("utf-8-sig", ",")],
+)
+def test_traditional_and_simplified_excel_encodings(encoding: str, separator: str) -> None:
+    text = f"單位{separator}人數\n沙灣縣第二中學{separator}766\n阜康市第二中學{separator}1200\n"
+    if encoding == "gb18030":
+        text = text.replace("單位", "单位").replace("沙灣縣", "沙湾县")
+    documents = read_documents("u.csv", text.encode(encoding), 10)
+    assert [d["人數"] for d in documents] == [766, 1200]
+    assert documents[1]["單位" if encoding != "gb18030" else "单位"] == "阜康市第二中學"
+
+
+@pytest.mark.parametrize(
+    "data", ["name,city\nJosé,Zürich\n".encode("latin-1"), bytes(range(128, 256)) * 3]
+)
+def test_undecidable_bytes_are_refused_saying_what_was_tried(data: bytes) -> None:
+    with pytest.raises(
+        InvalidDataFile, match="tried UTF-8, UTF-16, GB18030/GBK and Big5"
+    ) as caught:
+        read_documents("u.csv", data, 10)
+    assert "CSV UTF-8" in caught.value.message

@@ -5,22 +5,36 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from docrender.datafile import read_documents
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
 SAMPLES = PROJECT_ROOT / "templates"
 
 
+def as_printed(data: Any) -> Any:
+    """The data as it prints: a cell value (a CSV's 18% is a number shown as 18%) as its text."""
+    if isinstance(data, dict):
+        return (
+            data["text"]
+            if data.get("type") == "cell"
+            else {k: as_printed(v) for k, v in data.items()}
+        )
+    return [as_printed(item) for item in data] if isinstance(data, list) else data
+
+
 def test_xlsx_and_gbk_csv_hold_the_same_documents_as_the_json() -> None:
     expected = json.loads((SAMPLES / "units.json").read_text())
     for name in ("units.xlsx", "units-gbk.csv"):
-        assert read_documents(name, (SAMPLES / name).read_bytes(), 100) == expected, name
+        documents = read_documents(name, (SAMPLES / name).read_bytes(), 100)
+        assert as_printed(documents) == expected, name
 
 
 def submit_file(tenant: Tenant, template: str, path: Path, **form: str) -> dict:
@@ -69,3 +83,61 @@ def test_a_bad_data_file_is_refused_before_anything_is_queued(tenant: Tenant) ->
         "data": (io.BytesIO((SAMPLES / "units.json").read_bytes()), "units.json"),
     })  # fmt: skip
     assert bad_strict.status_code == 400
+
+
+def submit_sheet(tenant: Tenant, template: bytes, data: bytes, filename: str) -> Any:
+    template_id = tenant.upload(template).get_json()["id"]
+    return tenant.post("/v1/jobs", data={"template": template_id,
+                                         "data": (io.BytesIO(data), filename)})  # fmt: skip
+
+
+def test_cells_print_as_the_sheet_shows_them_and_compute_as_numbers(tenant: Tenant) -> None:
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["unit", "share", "price", "students", "founded"])
+    book.active.append(["阜康市第二中學", 0.21, 12.5, 1234, dt.date(2012, 5, 1)])
+    for cell, number_format in (("B2", "0%"), ("C2", "0.00"), ("D2", "#,##0"),
+                                ("E2", 'yyyy"年"m"月"d"日"')):  # fmt: skip
+        book.active[cell].number_format = number_format
+    out = io.BytesIO()
+    book.save(out)
+    template = make_docx(
+        "{{ unit }}：比例{{ share }}，單價{{ price }}元，學生{{ students }}人，建校{{ founded }}。",
+        "算得：{{ (share * 100)|round|int }}，{{ students + 1 }}，{{ founded|date('%Y') }}年。",
+    )
+    response = submit_sheet(tenant, template, out.getvalue(), "units.xlsx")
+    assert response.status_code == 202, response.get_json()
+    job = tenant.wait_for(response.get_json()["id"])
+    text = squash(pdf_text(tenant.get(job["documents"][0]["url"]).data))
+    assert "比例21%，單價12.50元，學生1,234人，建校2012年5月1日。" in text, text
+    assert "算得：21，1235，2012年。" in text, text
+
+
+@pytest.mark.parametrize("encoding", ["big5", "utf-16", "gb18030"])
+def test_csv_from_chinese_excel_prints_its_characters(tenant: Tenant, encoding: str) -> None:
+    separator = "\t" if encoding == "utf-16" else ","
+    units = (
+        ["沙灣縣第二中學", "阜康市第二中學"]
+        if encoding != "gb18030"
+        else ["沙湾县第二中学", "阜康市第二中学"]
+    )
+    text = f"unit{separator}students\n" + "".join(f"{u}{separator}766\n" for u in units)
+    response = submit_sheet(
+        tenant, make_docx("單位：{{ unit }}"), text.encode(encoding), "units.csv"
+    )
+    assert response.status_code == 202, response.get_json()
+    job = tenant.wait_for(response.get_json()["id"])
+    printed = [squash(pdf_text(tenant.get(d["url"]).data)) for d in job["documents"]]
+    assert printed == [f"單位：{unit}" for unit in units]
+
+
+def test_a_csv_whose_encoding_cannot_be_told_is_refused(tenant: Tenant) -> None:
+    response = submit_sheet(
+        tenant, make_docx("{{ unit }}"), bytes(range(128, 256)) * 4, "units.csv"
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_data_file" and "CSV UTF-8" in error["message"]
