@@ -44,8 +44,9 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     name listed). A ``callback_url`` is POSTed the finished job, signed
     (``X-Docrender-Signature``)."""
     uploads: dict[str, bytes] = {}
+    sheet = None
     if request.mimetype == "multipart/form-data":
-        body = job_body_from_form(request.form, request.files, services().settings)
+        body, sheet = job_body_from_form(request.form, request.files, services().settings)
         uploads = uploaded_files(request.files)
     elif request.mimetype == "application/json":
         body = parse_json(request.get_data(cache=False))
@@ -55,7 +56,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
             "with a 'data' file."
         )
     job, replayed = submit_job(
-        services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads
+        services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads, sheet
     )
     headers = {"Location": f"/v1/jobs/{job.id}"}
     if replayed:  # the job an earlier request with this key made, as it is now

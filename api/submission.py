@@ -14,10 +14,10 @@ from typing import Any
 from werkzeug.datastructures import FileStorage
 
 from api.naming import document_names
-from api.schemas import JobIn, parse_job, parse_json
+from api.schemas import parse_job, parse_json
 from api.services import ApiServices
 from docrender.data_values import named_files
-from docrender.datafile import read_documents
+from docrender.datafile import DataFile, read_data_file
 from docrender.errors import (
     IdempotencyKeyReused,
     MalformedRequest,
@@ -35,24 +35,25 @@ from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
 from docrender.template_registry import template_key
-from docrender.validation import check_documents
+from docrender.validation import check_documents, unused_columns
 from docrender.webhooks import check_callback_url
 
 
 def job_body_from_form(
     form: Mapping[str, str], files: Mapping[str, FileStorage], settings: Settings
-) -> dict[str, Any]:
-    """The JSON body a multipart job stands for: one document per row of its data file."""
+) -> tuple[dict[str, Any], DataFile]:
+    """The JSON body a multipart job stands for (one document per row of its data file), and
+    the data file read, which says where each row is."""
     upload = files.get("data")
     if upload is None:
         raise MalformedRequest("Send the documents' data as a multipart file field named 'data'.")
-    documents = read_documents(upload.filename or "", upload.read(), settings.max_documents_per_job)
+    sheet = read_data_file(upload.filename or "", upload.read(), settings.max_documents_per_job)
     body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
-    body["documents"] = [{"data": data} for data in documents]
+    body["documents"] = [{"data": data} for data in sheet.documents]
     for option in JobOptions.model_fields:
         if form.get(option):
             body[option] = _form_option(option, form[option])
-    return body
+    return body, sheet
 
 
 def _form_option(option: str, raw: str) -> Any:
@@ -94,10 +95,11 @@ def submit_job(
     idempotency_key: str | None = None,
     request_id: str = "",
     uploads: Mapping[str, bytes] | None = None,
+    sheet: DataFile | None = None,
 ) -> tuple[Job, bool]:
     """Validate, record and queue a job; return it and whether it is an earlier request's
     (same ``idempotency_key`` and body) rather than a new one. ``uploads``: files sent with
-    it, by name."""
+    it, by name; ``sheet``: the data file its documents came from, if any."""
     uploads = uploads or {}
     request = parse_job(body)
     limit = services.settings.max_documents_per_job
@@ -112,14 +114,30 @@ def submit_job(
             f"There is no template {request.template!r}; upload it to /v1/templates first.",
             {"template": request.template},
         )
+    places = sheet.places() if sheet is not None else None
     if request.strict:
-        check_documents(template.inspection, [d.data for d in request.documents])
+        check_documents(template.inspection, [d.data for d in request.documents], places)
+    warnings = []
+    if sheet is not None and (unused := unused_columns(template.inspection, sheet.columns)):
+        warnings.append(unused)
     if request.callback_url is not None:
         _check_callback(services, tenant, request.callback_url)
     _check_file_references([doc.data for doc in request.documents], uploads)
 
     names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
     job_id = uuid.uuid4().hex
+    new = NewJob(
+        id=job_id,
+        tenant=tenant,
+        template=template.id,
+        template_key=job_template_key(job_id),  # the job's own copy (see job_template_key)
+        options=request.options(),
+        documents=[
+            NewDocument(name, doc.data) for name, doc in zip(names, request.documents, strict=True)
+        ],
+        request_id=request_id,
+        warnings=warnings,
+    )
     if idempotency_key is not None:
         request_print = fingerprint(
             {"body": body, "files": {n: hashlib.sha256(c).hexdigest() for n, c in uploads.items()}}
@@ -130,15 +148,11 @@ def submit_job(
         if not claim.owner:
             return _earlier_job(services, tenant, body, idempotency_key, claim, request_id), True
         try:
-            return _create(
-                services, tenant, job_id, template.id, request, names, request_id, uploads
-            ), False
+            return _create(services, new, uploads), False
         except BaseException:
             services.idempotency.release(tenant, idempotency_key, job_id)
             raise
-    return _create(
-        services, tenant, job_id, template.id, request, names, request_id, uploads
-    ), False
+    return _create(services, new, uploads), False
 
 
 def _earlier_job(
@@ -198,47 +212,25 @@ def _reserve_room(services: ApiServices, tenant: str, count: int) -> None:
         )
 
 
-def _create(
-    services: ApiServices,
-    tenant: str,
-    job_id: str,
-    template_id: str,
-    request: JobIn,
-    names: list[str],
-    request_id: str,
-    uploads: Mapping[str, bytes],
-) -> Job:
-    _reserve_room(services, tenant, len(request.documents))
+def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) -> Job:
+    count = len(new.documents)
+    _reserve_room(services, new.tenant, count)
     try:
-        # The job keeps its own copy of the template (see job_template_key).
         services.storage.put(
-            job_template_key(job_id), services.storage.read(template_key(tenant, template_id))
+            new.template_key, services.storage.read(template_key(new.tenant, new.template))
         )
         for name, content in uploads.items():  # before the job exists: workers read them
-            services.storage.put(job_file_key(job_id, name), content)
-        job = services.jobs.create(
-            NewJob(
-                id=job_id,
-                tenant=tenant,
-                template=template_id,
-                template_key=job_template_key(job_id),
-                options=request.options(),
-                documents=[
-                    NewDocument(name, doc.data)
-                    for name, doc in zip(names, request.documents, strict=True)
-                ],
-                request_id=request_id,
-            )
-        )
+            services.storage.put(job_file_key(new.id, name), content)
+        job = services.jobs.create(new)
     except BaseException:
-        services.jobs.release_unfinished(tenant, len(request.documents))
+        services.jobs.release_unfinished(new.tenant, count)
         raise
     try:
-        services.queue.enqueue(job_id, list(range(len(request.documents))))
+        services.queue.enqueue(new.id, list(range(count)))
     except BaseException:
         # The broker refused the tasks: take the job back, so that the error the client gets
         # (503) means nothing was accepted, and its retry makes a job that does run.
-        services.jobs.delete(job_id)
-        services.jobs.release_unfinished(tenant, len(request.documents))
+        services.jobs.delete(new.id)
+        services.jobs.release_unfinished(new.tenant, count)
         raise
     return job

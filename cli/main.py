@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.stack import DEVELOPMENT_KEY_FILE, REDIS_URL_FILE
-from docrender.datafile import read_documents
+from docrender.datafile import read_data_file
 from docrender.errors import DocrenderError
 from docrender.formats import FORMATS
 from docrender.keystore import KeyStore
@@ -33,7 +33,7 @@ from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings
 from docrender.template_fonts import font_report
 from docrender.templating import inspect_template
-from docrender.validation import check_documents
+from docrender.validation import RELAX_STRICT, check_documents, plural, unused_columns
 
 console = Console(stderr=True, highlight=False)
 EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_ERROR = 0, 1, 2
@@ -160,15 +160,24 @@ def _inspect(args: argparse.Namespace, _: Any) -> int:
 
 def _validate(args: argparse.Namespace, _: Any) -> int:
     inspection = inspect_template(_read(args.template))
-    documents = read_documents(args.data.name, _read(args.data), MAX_ROWS_OFFLINE)
+    sheet = read_data_file(args.data.name, _read(args.data), MAX_ROWS_OFFLINE)
+    if warning := unused_columns(inspection, sheet.columns):
+        console.print(f"[yellow]warning:[/yellow] {warning['message']}")
     try:
-        check_documents(inspection, documents)
+        check_documents(inspection, sheet.documents, sheet.places())
     except DocrenderError as exc:
-        console.print(f"[red]{exc.message}[/red]")
-        _print_details(exc.details)
+        console.print(f"[red]{_cli_words(exc.message)}[/red]")
         return EXIT_FAILED_DOCUMENTS
-    print(f"all {len(documents)} documents of {args.data.name} fit {args.template.name}")
+    every = (
+        "the 1 document" if len(sheet.documents) == 1 else f"all {len(sheet.documents)} documents"
+    )
+    print(f"{every} of {args.data.name} fit {args.template.name}")
     return EXIT_OK
+
+
+def _cli_words(message: str) -> str:
+    """A message of the service as the command line says it: its flags, not JSON fields."""
+    return message.replace(RELAX_STRICT, "pass --no-strict to print missing values empty")
 
 
 # --- keys -------------------------------------------------------------------------------
@@ -238,7 +247,9 @@ def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
         job = _call(
             http.post("/v1/jobs", data=form, files={"data": (args.data.name, _read(args.data))})
         )
-        console.print(f"job {job['id']}: {len(job['documents'])} documents")
+        console.print(f"job {job['id']}: {plural(len(job['documents']), 'document')}")
+        for warning in job.get("warnings", []):
+            console.print(f"[yellow]warning:[/yellow] {warning['message']}")
         job = _follow(http, job)
         args.out.mkdir(parents=True, exist_ok=True)
         _download(http, job, args)
@@ -246,7 +257,7 @@ def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
     for doc in failed:
         console.print(f"[red]✗[/red] {doc['index']} {doc['name']}: {doc['error']['message']}")
     done = job["progress"]["succeeded"]
-    console.print(f"{done} of {len(job['documents'])} documents in {args.out}" +
+    console.print(f"{done} of {plural(len(job['documents']), 'document')} in {args.out}" +
                   (f", {len(failed)} failed" if failed else ""))  # fmt: skip
     return EXIT_FAILED_DOCUMENTS if failed else EXIT_OK
 
@@ -314,7 +325,7 @@ def _call(response: httpx.Response) -> dict[str, Any]:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):
         raise CliError(f"{response.status_code} from {response.url}") from None
-    raise CliError(f"{error['message']} ({error['code']})", error.get("details"))
+    raise CliError(f"{_cli_words(error['message'])} ({error['code']})")
 
 
 def _print_details(details: Any) -> None:

@@ -24,6 +24,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -47,7 +48,35 @@ class _Numbered(dict):  # type: ignore[type-arg]
     """Collects ``name.1``, ``name.2``... before they become a list."""
 
 
+@dataclass(frozen=True)
+class DataFile:
+    """A data file's documents, and where each came from, for messages a clerk can act on."""
+
+    documents: list[dict[str, Any]]
+    # The sheet row (as the spreadsheet numbers it) of each document; None for JSON.
+    rows: list[int] | None = None
+    # The top-level names its columns give values to ("basic.students" gives "basic").
+    columns: list[str] = field(default_factory=list)
+
+    def places(self) -> list[dict[str, Any]]:
+        """Where each document is in the file, as a clerk finds it: its sheet row and the
+        first text of the row (the unit's name, most often)."""
+        places = []
+        for index, data in enumerate(self.documents):
+            place: dict[str, Any] = {"row": self.rows[index]} if self.rows else {}
+            name = next((value for value in data.values()
+                         if isinstance(value, str) and value.strip()), None)  # fmt: skip
+            if name:
+                place["name"] = name[:40]
+            places.append(place)
+        return places
+
+
 def read_documents(filename: str, data: bytes, max_rows: int) -> list[dict[str, Any]]:
+    return read_data_file(filename, data, max_rows).documents
+
+
+def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
     suffix = PurePath(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise UnsupportedFileType(
@@ -56,18 +85,18 @@ def read_documents(filename: str, data: bytes, max_rows: int) -> list[dict[str, 
     if not data.strip():
         raise InvalidDataFile(f"The data file {filename!r} is empty.")
     if suffix == ".json":
-        documents = _json_documents(data)
+        read = DataFile(_json_documents(data))
     else:
         rows = _xlsx_rows(data) if suffix == ".xlsx" else _csv_rows(data)
-        documents = _rows_to_documents(rows)
-    if not documents:
+        read = _rows_to_documents(rows)
+    if not read.documents:
         raise InvalidDataFile(f"The data file {filename!r} has a header but no rows of data.")
-    if len(documents) > max_rows:
+    if len(read.documents) > max_rows:
         raise PayloadTooLarge(
-            f"The data file has {len(documents)} rows; a job may hold at most {max_rows}.",
-            {"limit": max_rows, "rows": len(documents)},
+            f"The data file has {len(read.documents)} rows; a job may hold at most {max_rows}.",
+            {"limit": max_rows, "rows": len(read.documents)},
         )
-    return documents
+    return read
 
 
 def _json_documents(data: bytes) -> list[dict[str, Any]]:
@@ -219,21 +248,45 @@ def _csv_value(cell: str) -> Any:
     return {"type": "cell", "value": value, "text": cell}  # 12.50, 1,234, 21%: as written
 
 
-def _rows_to_documents(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    rows = [row for row in rows if any(cell is not None for cell in row)]
-    if not rows:
-        return []
-    header = [_header_path(cell, column) for column, cell in enumerate(rows[0], start=1)]
-    return [_row_to_data(header, row) for row in rows[1:]]
+def _rows_to_documents(rows: Sequence[Sequence[Any]]) -> DataFile:
+    numbered = [(number, row) for number, row in enumerate(rows, start=1)
+                if any(cell is not None for cell in row)]  # fmt: skip
+    if not numbered:
+        return DataFile([])
+    # A title row above the header (one cell, often merged across the sheet) is skipped: the
+    # header is the first row naming more than one column, where the sheet has such a row.
+    start = 0
+    while (
+        start + 1 < len(numbered)
+        and _filled(numbered[start][1]) == 1
+        and any(_filled(row) > 1 for _, row in numbered[start + 1 :])
+    ):
+        start += 1
+    header_number, header_row = numbered[start]
+    header = [_header_path(cell, column, header_number)
+              for column, cell in enumerate(header_row, start=1)]  # fmt: skip
+    data = numbered[start + 1 :]
+    columns = list(dict.fromkeys(path[0] for path in header if path is not None))
+    return DataFile(
+        [_row_to_data(header, row) for _, row in data], [number for number, _ in data], columns
+    )
 
 
-def _header_path(cell: Any, column: int) -> list[str] | None:
+def _filled(row: Sequence[Any]) -> int:
+    return sum(cell is not None for cell in row)
+
+
+def _header_path(cell: Any, column: int, row: int) -> list[str] | None:
     if cell is None:
         return None  # a column without a header is ignored
-    name = str(cell).strip()
+    name = str(cell.get("text") if isinstance(cell, dict) else cell).strip()
     parts = name.split(".")
     if not all(parts):
-        raise InvalidDataFile(f"Column {column}'s header {name!r} has an empty part.")
+        raise InvalidDataFile(
+            f"Column {column}'s header {name!r} (row {row}, taken as the header row) has an "
+            "empty part; header cells name the template's variables, such as unit or "
+            "basic.students."
+        )
     return parts
 
 

@@ -3,7 +3,7 @@
 Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, template_key, options (the JobOptions
                                as JSON), created_at, finished_at, total, done, merged,
-                               request_id
+                               request_id, warnings (JSON)
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
 (Webhook deliveries keep their state beside it: docrender/callbackstore.py.)
@@ -210,6 +210,7 @@ class Job:
     documents: list[DocumentState]
     merged: bool = False
     request_id: str = ""
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def format(self) -> str:
@@ -254,6 +255,8 @@ class NewJob:
     options: JobOptions
     documents: Sequence[NewDocument]
     request_id: str = ""  # of the request that submitted it, for the workers' logs
+    # What its submitter should check (columns of its data file no tag reads...).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,7 @@ class JobStore:
                 "total": len(new.documents),
                 "done": 0,
                 "request_id": new.request_id,
+                "warnings": json.dumps(new.warnings, ensure_ascii=False),
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -334,7 +338,7 @@ class JobStore:
         pipe.execute()
         return Job(
             new.id, new.tenant, new.template, new.options, created_at, None, states,
-            request_id=new.request_id,
+            request_id=new.request_id, warnings=new.warnings,
         )  # fmt: skip
 
     @staticmethod
@@ -387,6 +391,7 @@ class JobStore:
             documents=documents,
             merged=fields.get("merged") == "1",
             request_id=fields.get("request_id", ""),
+            warnings=json.loads(fields.get("warnings") or "[]"),
         )
 
     def options(self, job_id: str) -> JobOptions | None:

@@ -98,6 +98,12 @@ class CallbackOut(BaseModel):
     last_error: str | None
 
 
+class JobWarning(BaseModel):
+    code: str = Field(description="unused_columns: data-file columns no tag reads")
+    message: str
+    columns: list[str] = Field(default_factory=list)
+
+
 class JobOut(BaseModel):
     id: str
     status: JobStatus
@@ -108,6 +114,9 @@ class JobOut(BaseModel):
     progress: Progress
     documents: list[DocumentOut]
     callback: CallbackOut | None
+    warnings: list[JobWarning] = Field(
+        default_factory=list, description="What to check in the job's data"
+    )
 
     @classmethod
     def of(cls, job: Job, callback: CallbackState | None) -> JobOut:
@@ -135,6 +144,7 @@ class JobOut(BaseModel):
                 for doc in job.documents
             ],
             callback=None if callback is None else CallbackOut.model_validate(asdict(callback)),
+            warnings=[JobWarning.model_validate(w) for w in job.warnings],
         )
 
     def body(self) -> dict[str, Any]:

@@ -32,8 +32,19 @@ class DocumentProblems:
         return out
 
 
-def check_documents(needs: TemplateInspection, documents: Sequence[dict[str, Any]]) -> None:
-    """Raise one error listing every missing variable and every value of the wrong shape."""
+# How to relax ``strict``, as the API says it; the CLI says it with its own flag.
+RELAX_STRICT = 'send "strict": false to print missing values empty'
+_SHOWN_PROBLEMS = 5
+
+
+def check_documents(
+    needs: TemplateInspection,
+    documents: Sequence[dict[str, Any]],
+    places: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Raise one error listing every missing variable and every value of the wrong shape.
+    ``places`` says where each document came from ({"row": 7, "name": "阜康市第二中學"} for a
+    spreadsheet row): it is added to the details and named in the message."""
     required = sorted(set(needs.variables) - set(needs.optional))
     problems = [
         found
@@ -44,18 +55,40 @@ def check_documents(needs: TemplateInspection, documents: Sequence[dict[str, Any
         return
     missing = sum(len(p.missing) for p in problems)
     shapes = sum(len(p.wrong_shape) for p in problems)
-    summary = []
-    if missing:
-        summary.append(f"{missing} missing values")
-    if shapes:
-        summary.append(f"{shapes} values of the wrong shape")
-    message = (
-        f"{len(problems)} of {len(documents)} documents do not fit the template "
-        f"({' and '.join(summary)}); fix the data"
-        + (', or send "strict": false to render missing values empty.' if missing else ".")
+    summary = " and ".join(
+        ([plural(missing, "missing value")] if missing else [])
+        + ([plural(shapes, "value") + " of the wrong shape"] if shapes else [])
     )
-    details = [p.to_dict() for p in problems]
+    details = [p.to_dict() | (dict(places[p.document]) if places else {}) for p in problems]
+    listed = "; ".join(_describe(p, places) for p in problems[:_SHOWN_PROBLEMS])
+    more = len(problems) - _SHOWN_PROBLEMS
+    message = (
+        f"{plural(len(problems), 'document')} of {len(documents)} "
+        f"{'does' if len(problems) == 1 else 'do'} not fit the template ({summary}): {listed}"
+        + (f"; and {plural(more, 'more document')}" if more > 0 else "")
+        + ". Fix the data"
+        + (f", or {RELAX_STRICT}." if missing else ".")
+    )
     raise (MissingVariables if missing else WrongShape)(message, details)
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 document", "2 documents"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _describe(problems: DocumentProblems, places: Sequence[dict[str, Any]] | None) -> str:
+    place = places[problems.document] if places else {}
+    where = f"row {place['row']}" if "row" in place else f"document {problems.document}"
+    if place.get("name"):
+        where += f" ({place['name']})"
+    what = []
+    if problems.missing:
+        what.append("misses " + ", ".join(problems.missing))
+    what += [f"has {shape['got']} for {shape['variable']}, where "
+             f"{'a list' if shape['expected'] == 'list' else shape['expected']} is needed"
+             for shape in problems.wrong_shape]  # fmt: skip
+    return f"{where} {'; '.join(what)}"
 
 
 def _check(
@@ -124,3 +157,18 @@ def _type_name(value: Any) -> str:
     return {dict: "object", str: "text", bool: "boolean", int: "number", float: "number"}.get(
         type(value), type(value).__name__
     )
+
+
+def unused_columns(needs: TemplateInspection, columns: Sequence[str]) -> dict[str, Any] | None:
+    """A warning naming the data file's columns the template never reads (a misspelt
+    ``signiture``), with the names it does read; None when every column is used."""
+    unused = [column for column in columns if column not in needs.variables]
+    if not unused:
+        return None
+    return {
+        "code": "unused_columns",
+        "message": f"The template does not read the {'column' if len(unused) == 1 else 'columns'} "
+        f"{', '.join(unused)}: misspelt, or not meant for this template? It reads "
+        f"{', '.join(needs.variables) or 'no variables'}.",
+        "columns": unused,
+    }

@@ -28,7 +28,7 @@ def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) ->
     assert response.headers["Location"] == f"/v1/jobs/{job['id']}"
     assert set(job) == {
         "id", "status", "template", "format", "created_at", "finished_at", "progress", "documents",
-        "callback",
+        "callback", "warnings",
     }  # fmt: skip
     assert job["status"] == "queued" and job["format"] == "pdf" and job["template"] == template
     assert job["progress"] == {"total": 2, "succeeded": 0, "failed": 0}

@@ -74,8 +74,9 @@ def test_a_refused_job_prints_every_problem(
         tenant, "submit", str(SAMPLES / "unit-summary.docx"), str(data), "--out", str(tmp_path)
     )
     assert status == 2
-    err = capsys.readouterr().err
-    assert "missing_variables" in err and "missing date, facts, honours, signature" in err
+    err = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert "missing_variables" in err and "row 2 (甲) misses date, facts, honours, signature" in err
+    assert "pass --no-strict" in err  # the command's own flag, not the API's JSON field
 
 
 def test_inspect_and_validate_work_offline(
@@ -93,7 +94,8 @@ def test_inspect_and_validate_work_offline(
     bad = tmp_path / "壞.csv"
     bad.write_text("unit,facts\n沙灣,x\n")
     assert main(["validate", str(SAMPLES / "unit-summary.docx"), str(bad)]) == 1
-    assert "facts is text, not a list" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert "row 2 (沙灣)" in err and "has text for facts, where a list is needed" in err
 
 
 def test_installed_as_a_console_script() -> None:

@@ -141,3 +141,47 @@ def test_a_csv_whose_encoding_cannot_be_told_is_refused(tenant: Tenant) -> None:
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "invalid_data_file" and "CSV UTF-8" in error["message"]
+
+
+def titled_sheet(header: list[str], rows: list[list[Any]]) -> bytes:
+    """A sheet as bureaus keep one: a title merged across the top, then the header."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["2026年度民族團結進步創建單位基本情況表"])
+    book.active.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+    book.active.append(header)
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_title_row_above_the_header_and_a_misspelt_column(tenant: Tenant) -> None:
+    data = titled_sheet(["unit", "signiture"], [["沙灣縣第二中學", "沙灣縣教育局"],
+                                                 ["阜康市第二中學", "阜康市教育局"]])  # fmt: skip
+    template = make_docx("單位：{{ unit }}", "落款：{{ signature|default('') }}")
+    response = submit_sheet(tenant, template, data, "units.xlsx")
+    assert response.status_code == 202, response.get_json()
+    [warning] = response.get_json()["warnings"]
+    assert warning["code"] == "unused_columns" and warning["columns"] == ["signiture"]
+    assert "signature" in warning["message"]  # the names the template does read
+    job = tenant.wait_for(response.get_json()["id"])
+    assert job["warnings"] == [warning]  # kept with the job
+    printed = [squash(pdf_text(tenant.get(d["url"]).data)) for d in job["documents"]]
+    assert printed == ["單位：沙灣縣第二中學落款：", "單位：阜康市第二中學落款："]
+
+
+def test_missing_values_are_named_by_sheet_row_and_unit(tenant: Tenant) -> None:
+    data = titled_sheet(["unit", "signature"], [["沙灣縣第二中學", "沙灣縣教育局"],
+                                                 ["阜康市第二中學", None]])  # fmt: skip
+    template = make_docx("單位：{{ unit }}", "落款：{{ signature }}")
+    response = submit_sheet(tenant, template, data, "units.xlsx")
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "missing_variables"
+    assert "1 document of 2 does not fit" in error["message"]
+    assert "row 4 (阜康市第二中學) misses signature" in error["message"]
+    assert error["details"] == [{"document": 1, "missing": ["signature"], "row": 4,
+                                 "name": "阜康市第二中學"}]  # fmt: skip
