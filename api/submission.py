@@ -16,9 +16,10 @@ from werkzeug.datastructures import FileStorage
 from api.naming import document_names
 from api.schemas import parse_job, parse_json
 from api.services import ApiServices
-from docrender.data_values import named_files
+from docrender.data_values import named_files, subdocument_files
 from docrender.datafile import DataFile, read_data_file
 from docrender.errors import (
+    DocrenderError,
     IdempotencyKeyReused,
     MalformedRequest,
     PayloadTooLarge,
@@ -35,6 +36,7 @@ from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
 from docrender.template_registry import template_key
+from docrender.templating import check_docx
 from docrender.validation import check_documents, unused_columns
 from docrender.webhooks import check_callback_url
 
@@ -176,7 +178,8 @@ def _earlier_job(
 
 
 def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -> None:
-    """Every image that names an uploaded file must name one that came with the job."""
+    """Every image or sub-document that names an uploaded file must name one that came with
+    the job; a sub-document must be a Word document as safe as a template."""
     unknown = [
         {"document": index, "file": name}
         for index, data in enumerate(documents)
@@ -186,10 +189,15 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
     if unknown:
         sent = ", ".join(sorted(uploads)) or "none"
         raise ValidationFailed(
-            f"{len(unknown)} image(s) name a file not uploaded with the job (sent: {sent}); "
-            "upload each in a multipart field named 'files'.",
+            f"{len(unknown)} image(s) or sub-document(s) name a file not uploaded with the job "
+            f"(sent: {sent}); upload each in a multipart field named 'files'.",
             unknown,
         )
+    for name in sorted({name for data in documents for name in subdocument_files(data)}):
+        try:
+            check_docx(uploads[name])
+        except DocrenderError as exc:
+            raise type(exc)(f"The sub-document {name}: {exc.message}", exc.details) from None
 
 
 def _check_callback(services: ApiServices, tenant: str, url: str) -> None:

@@ -96,6 +96,13 @@ def named_files(data: Any) -> Iterator[str]:
             yield value["file"]
 
 
+def subdocument_files(data: Any) -> Iterator[str]:
+    """The uploaded files the sub-documents in ``data`` name, at any depth."""
+    for value in _values(data):
+        if is_subdocument(value) and isinstance(value.get("file"), str):
+            yield value["file"]
+
+
 def printed_text(data: Any) -> Iterator[str]:
     """The strings of ``data`` that can print as text: images' bytes and settings are not."""
     return (value for value in _values(data) if isinstance(value, str))

@@ -149,11 +149,16 @@ _GUARDING_FILTERS = frozenset({"default", "d"})
 _GUARDING_TESTS = frozenset({"defined", "undefined", "none"})
 
 
+def check_docx(data: bytes) -> None:
+    """``data`` is a Word document and safe to open (docrender/package_check.py)."""
+    _require_docx(data)
+    check_package(data)  # before any parser inflates it
+
+
 def inspect_template(data: bytes) -> TemplateInspection:
     """Check that ``data`` is a safe DOCX whose Jinja tags parse and name only filters and
     tests that exist; list what it reads."""
-    _require_docx(data)
-    check_package(data)  # before any parser inflates it; a job's copy was checked at upload
+    check_docx(data)  # a job's copy was checked at upload
     template = open_template(data)
     env = make_environment()
     names: set[str] = set()

@@ -25,7 +25,7 @@ from docx.document import Document
 
 from docrender import logs
 from docrender.chinese import typeset_values
-from docrender.data_values import printed_text
+from docrender.data_values import printed_text, subdocument_files
 from docrender.errors import (
     ConversionFailed,
     ConverterUnavailable,
@@ -231,8 +231,12 @@ def _group_for_conversion(
     together: list[tuple[WorkItem, Document]] = []
     alone: list[tuple[WorkItem, Document]] = []
     for work, document in filled:
-        fits = batching.batchable(document) and (
-            not together or batching.compatible(together[0][1], document)
+        # An annex brings styles and numbering of its own into its document's styles part,
+        # which a combined conversion would not keep apart: such a document converts alone.
+        fits = (
+            not any(subdocument_files(work.data))
+            and batching.batchable(document)
+            and (not together or batching.compatible(together[0][1], document))
         )
         (together if fits else alone).append((work, document))
     return together, alone

@@ -1,6 +1,7 @@
 """The typed values of a document's data, made into what docxtpl prints: images
-(workers/images.py), rich text (workers/rich_text.py) and spreadsheet cells as the sheet shows
-them (docrender/data_values.py). Everything else stays as it is."""
+(workers/images.py), rich text (workers/rich_text.py), sub-documents (workers/subdocuments.py)
+and spreadsheet cells as the sheet shows them (docrender/data_values.py). Everything else stays
+as it is."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
-from docrender.data_values import is_cell, is_image, is_rich, shown
+from docrender.data_values import is_cell, is_image, is_rich, is_subdocument, shown
 from workers.images import ImageLimits, inline_image
 from workers.rich_text import rich_text
+from workers.subdocuments import subdocument
 
 
 def prepare_values(
@@ -31,6 +33,8 @@ def prepare_values(
         return rich_text(data, path or "data", template)
     if is_cell(data):
         return shown(data)
+    if is_subdocument(data):
+        return subdocument(template, data, read_file, path or "data")
     if isinstance(data, dict):
         return {key: prepare_values(template, value, read_file, limits, svgs, _join(path, key))
                 for key, value in data.items()}  # fmt: skip
