@@ -58,7 +58,9 @@ def test_an_annex_brings_its_heading_table_and_picture(tenant: Tenant) -> None:
         text = squash(pdf_text(pdf))
         assert f"關於{unit}的通知" in text
         assert "附件1報送材料清單" in text
-        assert all(cell in text for cell in ("材料名稱", "份數", "申報表", "一份", "事跡材料", "三份"))
+        assert all(
+            cell in text for cell in ("材料名稱", "份數", "申報表", "一份", "事跡材料", "三份")
+        )
         images = subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True,
                                 check=True).stdout.decode().splitlines()[2:]  # fmt: skip
         assert len(images) == 1 and images[0].split()[3:5] == ["120", "80"]
