@@ -6,25 +6,35 @@ import logging
 
 import kombu.exceptions
 import redis.exceptions
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from docrender.errors import DocrenderError, ServiceUnavailable
+from docrender.messages import Language, localized, negotiate
 
 log = logging.getLogger(__name__)
 
 # Werkzeug's own errors (unknown route, wrong method, body too large) in the contract's codes.
 _HTTP_CODES = {
-    400: ("malformed_request", "The request could not be read."),
-    404: ("not_found", "There is no such resource; check the URL."),
-    405: ("method_not_allowed", "This URL does not accept that method."),
-    413: ("payload_too_large", "The request body is larger than the server accepts."),
-    415: ("unsupported_file_type", "The request's content type is not supported."),
-}
+    400: ("malformed_request", "The request could not be read.", "无法读取这个请求。"),
+    404: ("not_found", "There is no such resource; check the URL.", "没有这个资源；请检查网址。"),
+    405: ("method_not_allowed", "This URL does not accept that method.", "这个网址不接受该方法。"),
+    413: ("payload_too_large", "The request body is larger than the server accepts.",
+          "请求体超过了服务器接受的大小。"),
+    415: ("unsupported_file_type", "The request's content type is not supported.",
+          "不支持这个请求的内容类型。"),
+}  # fmt: skip
+
+
+def request_language(default: Language | None = None) -> Language:
+    """The language the request asks for (Accept-Language), else ``default`` (a job's own
+    ``messages``), else English."""
+    asked = negotiate(request.headers.get("Accept-Language")) if has_request_context() else None
+    return asked or default or "en"
 
 
 def error_response(error: DocrenderError) -> Response:
-    response = jsonify({"error": error.to_dict()})
+    response = jsonify({"error": error.to_dict(request_language())})
     response.status_code = error.status
     if error.status in (429, 503):
         response.headers["Retry-After"] = str(getattr(error, "retry_after", 5))
@@ -39,7 +49,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:
         status = error.code or 500
-        code, message = _HTTP_CODES.get(status, ("http_error", error.description or ""))
+        code, message, zh = _HTTP_CODES.get(status, ("http_error", error.description or "", ""))
+        message = localized(message, zh, request_language())
         response = jsonify({"error": {"code": code, "message": message, "details": None}})
         response.status_code = status
         return response
@@ -50,7 +61,11 @@ def register(app: Flask) -> None:
     def handle_redis_down(error: Exception) -> Response:
         log.warning("dependency unavailable: %s", error)
         return error_response(
-            ServiceUnavailable("The job store is unavailable; retry shortly.", {"redis": "down"})
+            ServiceUnavailable(
+                "The job store is unavailable; retry shortly.",
+                {"redis": "down"},
+                zh="任务存储暂时不可用；请稍后重试。",
+            )
         )
 
     @app.errorhandler(Exception)
@@ -60,7 +75,11 @@ def register(app: Flask) -> None:
             {
                 "error": {
                     "code": "internal_error",
-                    "message": "Something went wrong on our side; it has been logged.",
+                    "message": localized(
+                        "Something went wrong on our side; it has been logged.",
+                        "我们这边出了问题；已记录在日志中。",
+                        request_language(),
+                    ),
                     "details": None,
                 }
             }

@@ -43,5 +43,11 @@ def readyz() -> Response:
     except redis.exceptions.RedisError as exc:
         down["redis"] = f"{exc.__class__.__name__}: {exc}"
     if down:
-        return error_response(ServiceUnavailable("Not ready: " + "; ".join(down.values()), down))
+        return error_response(
+            ServiceUnavailable(
+                "Not ready: " + "; ".join(down.values()),
+                down,
+                zh="尚未就绪：" + "；".join(down.values()),
+            )
+        )
     return jsonify({"status": "ready", "converters": len(converters)})

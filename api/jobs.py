@@ -11,6 +11,7 @@ from flask import Blueprint, Response, g, jsonify, request, send_file
 
 from api import tracing
 from api.auth import require_tenant
+from api.errors import request_language
 from api.openapi import documented
 from api.schemas import JobHeaders, JobIn, JobOut, JobUpload, WaitQuery, parse_json
 from api.services import job_view, services
@@ -53,7 +54,8 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     else:
         raise UnsupportedFileType(
             "Send the job as JSON (Content-Type: application/json), or as multipart form data "
-            "with a 'data' file."
+            "with a 'data' file.",
+            zh="请以 JSON（Content-Type: application/json）或带 data 文件的 multipart 表单发送任务。",
         )
     job, replayed = submit_job(
         services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads, sheet
@@ -71,7 +73,8 @@ def _idempotency_key() -> str | None:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
         raise MalformedRequest(
             f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters "
-            "(a UUID is a good choice)."
+            "(a UUID is a good choice).",
+            zh=f"Idempotency-Key 必须是 1 到 {MAX_KEY_LENGTH} 个可打印的 ASCII 字符（UUID 就很好）。",
         )
     return key
 
@@ -122,14 +125,24 @@ def download_merged(job_id: str) -> Response:
     if job.format != "pdf":
         raise NotFound(
             f"Job {job_id} made {job.format} files; only pdf jobs have a merged volume (a "
-            "merged PDF/A would no longer be one)."
+            "merged PDF/A would no longer be one).",
+            zh=f"任务 {job_id} 生成的是 {job.format} 文件；只有 pdf 任务才有合并文件（合并后的 PDF/A 就不再是 PDF/A）。",
         )
     if job.finished_at is None:
-        raise NotReady(f"Job {job_id} is {job.status}; poll it until it finishes.")
+        raise NotReady(
+            f"Job {job_id} is {job.status}; poll it until it finishes.",
+            zh=f"任务 {job_id} 状态为 {job.status}；请轮询直到完成。",
+        )
     if job.succeeded == 0:
-        raise NotFound(f"No document of job {job_id} succeeded, so there is nothing to merge.")
+        raise NotFound(
+            f"No document of job {job_id} succeeded, so there is nothing to merge.",
+            zh=f"任务 {job_id} 没有成功生成的文件，无可合并。",
+        )
     if not job.merged:
-        raise NotReady(f"The merged volume of job {job_id} is being built; try again shortly.")
+        raise NotReady(
+            f"The merged volume of job {job_id} is being built; try again shortly.",
+            zh=f"任务 {job_id} 的合并文件正在生成；请稍后再试。",
+        )
     response = send_file(
         services().storage.open(job_merged_key(job.id)), mimetype="application/pdf"
     )
@@ -146,17 +159,26 @@ def download_document(job_id: str, index: int) -> Response:
     Content-Disposition. 409 while it is not finished, 404 when it failed."""
     job = _find_job(job_id)
     if index >= len(job.documents):
-        raise NotFound(f"Job {job_id} has no document {index}.")
+        raise NotFound(
+            f"Job {job_id} has no document {index}.", zh=f"任务 {job_id} 没有第 {index} 份文件。"
+        )
     document = job.documents[index]
     if document.status is DocumentStatus.FAILED:
         raise DocumentFailed(
             f"Document {index} failed: {(document.error or {}).get('message', 'no reason')}",
             document.error,
+            zh=f"第 {index} 份文件生成失败：{(document.error or {}).get('zh') or (document.error or {}).get('message', '没有原因')}",
         )
     if document.status is DocumentStatus.CANCELLED:
-        raise NotFound(f"Document {index} was cancelled before it was made.")
+        raise NotFound(
+            f"Document {index} was cancelled before it was made.",
+            zh=f"第 {index} 份文件在生成前已取消。",
+        )
     if document.status is not DocumentStatus.SUCCEEDED:
-        raise NotReady(f"Document {index} is {document.status}; poll the job until it finishes.")
+        raise NotReady(
+            f"Document {index} is {document.status}; poll the job until it finishes.",
+            zh=f"第 {index} 份文件状态为 {document.status}；请轮询任务直到完成。",
+        )
     output = FORMATS[job.format]
     response = send_file(
         services().storage.open(job_document_key(job.id, index, job.format)),
@@ -174,9 +196,15 @@ def download_archive(job_id: str) -> Response:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
     if job.finished_at is None:
-        raise NotReady(f"Job {job_id} is {job.status}; poll it until it finishes.")
+        raise NotReady(
+            f"Job {job_id} is {job.status}; poll it until it finishes.",
+            zh=f"任务 {job_id} 状态为 {job.status}；请轮询直到完成。",
+        )
     if job.succeeded == 0:
-        raise NotFound(f"No document of job {job_id} succeeded, so there is nothing to archive.")
+        raise NotFound(
+            f"No document of job {job_id} succeeded, so there is nothing to archive.",
+            zh=f"任务 {job_id} 没有成功生成的文件，无可打包。",
+        )
     # send_file closes it once the response is sent.
     archive = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
@@ -208,10 +236,13 @@ def _wait_seconds(raw: str | None) -> float:
     try:
         seconds = float(raw)
     except ValueError:
-        raise MalformedRequest(f"wait={raw!r} is not a number of seconds.") from None
+        raise MalformedRequest(
+            f"wait={raw!r} is not a number of seconds.", zh=f"wait={raw!r} 不是秒数。"
+        ) from None
     if not 0 <= seconds < float("inf"):
         raise MalformedRequest(
-            f"wait={raw!r} must be a number of seconds from 0; more than 60 counts as 60."
+            f"wait={raw!r} must be a number of seconds from 0; more than 60 counts as 60.",
+            zh=f"wait={raw!r} 必须是从 0 起的秒数；超过 60 按 60 计。",
         )
     return min(seconds, MAX_WAIT_SECONDS)
 
@@ -231,11 +262,12 @@ def _wait_for_finish(job: Job, seconds: float) -> Job:
 
 
 def _job_body(job: Job) -> Response:
-    return jsonify(job_view(services(), job).body())
+    language = request_language(job.options.messages)
+    return jsonify(job_view(services(), job, language).body())
 
 
 def _find_job(job_id: str) -> Job:
     job = services().jobs.get(job_id, g.tenant)
     if job is None:  # unknown, expired, or another tenant's: indistinguishable on purpose
-        raise NotFound(f"There is no job {job_id!r}.")
+        raise NotFound(f"There is no job {job_id!r}.", zh=f"没有任务 {job_id!r}。")
     return job

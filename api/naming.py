@@ -38,6 +38,7 @@ def render_pattern(pattern: str, data: dict[str, Any], index: int) -> str:
         raise InvalidNamePattern(
             f"The name pattern {pattern!r} could not be used for document {index}: {exc}",
             {"pattern": pattern, "document": index},
+            zh=f"文件名模式 {pattern!r} 无法用于第 {index} 份文件：{exc}",
         ) from None
 
 

@@ -28,4 +28,5 @@ class TenantRateLimit:
             "Retry-After seconds.",
             {"limit": str(self.rate)},
             retry_after=max(1, math.ceil(reset - time.time())),
+            zh=f"超过此密钥的请求速率（{self.rate}）；请放慢速度，等 Retry-After 秒后重试。",
         )

@@ -13,6 +13,7 @@ from docrender.fonts import LanguageTag
 from docrender.formats import FormatName
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.job_options import JobOptions
+from docrender.messages import Language
 from docrender.responses import ErrorBody, JobOut, TemplateList, TemplateOut
 from docrender.strict_json import parse_strict_json
 
@@ -62,6 +63,7 @@ class JobUpload(BaseModel):
         default=None, description='JSON, as in a JSON job: {"tagged": true}'
     )
     typography: Literal["zh"] | None = None
+    messages: Language | None = None
     files: list[UploadedFile] = Field(
         default_factory=list, description="Images the data names with {\"type\": \"image\", "
         "\"file\": \"<name>\"}",
@@ -100,7 +102,7 @@ def parse_json(raw: bytes) -> Any:
     try:
         return parse_strict_json(raw)
     except ValueError as exc:
-        raise MalformedRequest(str(exc)) from None
+        raise MalformedRequest(str(exc), zh=f"请求体不是有效的 JSON：{exc}") from None
 
 
 def parse_job(body: Any) -> JobIn:
@@ -116,4 +118,6 @@ def parse_job(body: Any) -> JobIn:
             f"The job is not valid: {first['field'] or 'body'}: {first['message']}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
             problems,
+            zh=f"任务无效：{first['field'] or '请求体'}：{first['message']}"
+            + (f"（另有 {len(problems) - 1} 处）" if len(problems) > 1 else ""),
         ) from None

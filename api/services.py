@@ -13,6 +13,7 @@ from docrender.heartbeats import ConverterHeartbeats
 from docrender.idempotency import IdempotencyKeys
 from docrender.jobstore import Job, JobStore
 from docrender.keystore import KeyStore
+from docrender.messages import Language
 from docrender.queue import DocumentQueue, make_celery
 from docrender.responses import JobOut
 from docrender.settings import Settings
@@ -66,7 +67,9 @@ def services() -> ApiServices:
     return current_app.extensions["docrender"]  # type: ignore[no-any-return]
 
 
-def job_view(services: ApiServices, job: Job) -> JobOut:
-    """The job as the API shows it; its webhook's state is read only when it has one."""
+def job_view(services: ApiServices, job: Job, language: Language = "en") -> JobOut:
+    """The job as the API shows it, its messages in ``language``; its webhook's state is read
+    only when it has one."""
     url = job.options.callback_url
-    return JobOut.of(job, None if url is None else services.callbacks.state(job.id, url))
+    callback = None if url is None else services.callbacks.state(job.id, url)
+    return JobOut.of(job, callback, language)

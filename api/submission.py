@@ -48,7 +48,10 @@ def job_body_from_form(
     the data file read, which says where each row is."""
     upload = files.get("data")
     if upload is None:
-        raise MalformedRequest("Send the documents' data as a multipart file field named 'data'.")
+        raise MalformedRequest(
+            "Send the documents' data as a multipart file field named 'data'.",
+            zh="请把文件数据放在名为 data 的 multipart 文件字段中发送。",
+        )
     sheet = read_data_file(upload.filename or "", upload.read(), settings.max_documents_per_job)
     body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
     body["documents"] = [{"data": data} for data in sheet.documents]
@@ -63,7 +66,9 @@ def _form_option(option: str, raw: str) -> Any:
     if option == "strict":
         strict = BOOLEAN_WORDS.get(raw.strip().lower())
         if strict is None:
-            raise MalformedRequest(f"strict={raw!r}: use true or false.")
+            raise MalformedRequest(
+                f"strict={raw!r}: use true or false.", zh=f"strict={raw!r}：请用 true 或 false。"
+            )
         return strict
     if option == "pdf_options":
         return parse_json(raw.encode())
@@ -82,10 +87,14 @@ def uploaded_files(files: Mapping[str, FileStorage] | Any) -> dict[str, bytes]:
         if not _FILE_NAME.fullmatch(name):
             raise MalformedRequest(
                 f"File name {name!r}: use 1 to 100 letters, digits, '.', '_' or '-' (the data "
-                "names the file by it)."
+                "names the file by it).",
+                zh=f"文件名 {name!r}：只能用 1 到 100 个字母、数字、“.”、“_”或“-”（数据靠它指明文件）。",
             )
         if name in uploads:
-            raise MalformedRequest(f"Two files are named {name!r}; each needs its own name.")
+            raise MalformedRequest(
+                f"Two files are named {name!r}; each needs its own name.",
+                zh=f"有两个文件都叫 {name!r}；每个文件需要自己的名字。",
+            )
         uploads[name] = upload.read()
     return uploads
 
@@ -109,12 +118,14 @@ def submit_job(
         raise PayloadTooLarge(
             f"A job may hold at most {limit} documents; split it into several jobs.",
             {"limit": limit, "documents": len(request.documents)},
+            zh=f"一个任务最多 {limit} 份文件；请分成几个任务提交。",
         )
     template = services.templates.get(tenant, request.template)
     if template is None:
         raise UnknownTemplate(
             f"There is no template {request.template!r}; upload it to /v1/templates first.",
             {"template": request.template},
+            zh=f"没有模板 {request.template!r}；请先上传到 /v1/templates。",
         )
     places = sheet.places() if sheet is not None else None
     if request.strict:
@@ -163,7 +174,8 @@ def _earlier_job(
     if not claim.same_request:
         raise IdempotencyKeyReused(
             "This Idempotency-Key was already used for a different job request; send a new "
-            "key for a new job, or the same body to get the earlier job back."
+            "key for a new job, or the same body to get the earlier job back.",
+            zh="这个 Idempotency-Key 已用于另一个不同的任务请求；新任务请换一个新键，或发送相同的请求以取回先前的任务。",
         )
     # The first request may still be writing its job: wait for it, briefly.
     job = poll_until(lambda: services.jobs.get(claim.job_id, tenant), seconds=10, interval=0.05)
@@ -173,7 +185,8 @@ def _earlier_job(
         # It failed and let the key go: this request makes the job itself.
         return submit_job(services, tenant, body, key, request_id)[0]
     raise ServiceUnavailable(
-        "An earlier request with this Idempotency-Key is still creating its job; retry shortly."
+        "An earlier request with this Idempotency-Key is still creating its job; retry shortly.",
+        zh="使用同一 Idempotency-Key 的先前请求仍在创建任务；请稍后重试。",
     )
 
 
@@ -192,12 +205,17 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
             f"{len(unknown)} image(s) or sub-document(s) name a file not uploaded with the job "
             f"(sent: {sent}); upload each in a multipart field named 'files'.",
             unknown,
+            zh=f"{len(unknown)} 个图片或子文档指向未随任务上传的文件（已上传：{sent}）；请把每个文件放在名为 files 的 multipart 字段中上传。",
         )
     for name in sorted({name for data in documents for name in subdocument_files(data)}):
         try:
             check_docx(uploads[name])
         except DocrenderError as exc:
-            raise type(exc)(f"The sub-document {name}: {exc.message}", exc.details) from None
+            raise type(exc)(
+                f"The sub-document {name}: {exc.message}",
+                exc.details,
+                zh=f"子文档 {name}：{exc.zh or exc.message}",
+            ) from None
 
 
 def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
@@ -206,6 +224,7 @@ def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
         raise WebhookSecretMissing(
             f"Tenant {tenant!r} has no webhook secret to sign callbacks with; ask the operator "
             "to run 'docrender keys create' for it or to set DOCRENDER_WEBHOOK_SECRETS.",
+            zh=f"租户 {tenant!r} 没有用于签名回调的 webhook 密钥；请让管理员为其运行 docrender keys create，或设置 DOCRENDER_WEBHOOK_SECRETS。",
         )
 
 
@@ -217,6 +236,7 @@ def _reserve_room(services: ApiServices, tenant: str, count: int) -> None:
             f"queue; wait for some to finish before adding {count} more.",
             {"limit": cap, "documents": count},
             retry_after=30,
+            zh=f"您的任务已有接近 {cap} 份未完成的文件，这是一个租户最多能排队的数量；请等一些完成后再提交另外 {count} 份。",
         )
 
 

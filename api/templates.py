@@ -27,11 +27,18 @@ def upload_template() -> tuple[Response, int]:
     refused with the reason."""
     upload = request.files.get("file")
     if upload is None:
-        raise MalformedRequest("Send the template as a multipart/form-data field named 'file'.")
+        raise MalformedRequest(
+            "Send the template as a multipart/form-data field named 'file'.",
+            zh="请把模板放在名为 file 的 multipart/form-data 字段中发送。",
+        )
     limit = services().settings.max_template_bytes
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(f"The template is larger than {limit} bytes.", {"limit": limit})
+        raise PayloadTooLarge(
+            f"The template is larger than {limit} bytes.",
+            {"limit": limit},
+            zh=f"模板大于 {limit} 字节。",
+        )
     name = (request.form.get("name") or PurePath(upload.filename or "").stem or "template")[:200]
     template, created = services().templates.add(g.tenant, data, name)
     return jsonify(TemplateOut.of(template).model_dump(mode="json")), 201 if created else 200
@@ -51,7 +58,7 @@ def get_template(template_id: str) -> Response:
     """One template."""
     template = services().templates.get(g.tenant, template_id)
     if template is None:
-        raise NotFound(f"There is no template {template_id!r}.")
+        raise NotFound(f"There is no template {template_id!r}.", zh=f"没有模板 {template_id!r}。")
     return jsonify(TemplateOut.of(template).model_dump(mode="json"))
 
 
@@ -60,5 +67,5 @@ def get_template(template_id: str) -> Response:
 def delete_template(template_id: str) -> tuple[str, int]:
     """Delete a template (jobs made from it keep their own copy)."""
     if not services().templates.delete(g.tenant, template_id):
-        raise NotFound(f"There is no template {template_id!r}.")
+        raise NotFound(f"There is no template {template_id!r}.", zh=f"没有模板 {template_id!r}。")
     return "", 204

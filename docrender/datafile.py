@@ -80,21 +80,28 @@ def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
     suffix = PurePath(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise UnsupportedFileType(
-            f"The data file {filename!r} is not .xlsx, .csv or .json; save it as one of those."
+            f"The data file {filename!r} is not .xlsx, .csv or .json; save it as one of those.",
+            zh=f"数据文件 {filename!r} 不是 .xlsx、.csv 或 .json；请另存为其中一种。",
         )
     if not data.strip():
-        raise InvalidDataFile(f"The data file {filename!r} is empty.")
+        raise InvalidDataFile(
+            f"The data file {filename!r} is empty.", zh=f"数据文件 {filename!r} 是空的。"
+        )
     if suffix == ".json":
         read = DataFile(_json_documents(data))
     else:
         rows = _xlsx_rows(data) if suffix == ".xlsx" else _csv_rows(data)
         read = _rows_to_documents(rows)
     if not read.documents:
-        raise InvalidDataFile(f"The data file {filename!r} has a header but no rows of data.")
+        raise InvalidDataFile(
+            f"The data file {filename!r} has a header but no rows of data.",
+            zh=f"数据文件 {filename!r} 只有表头，没有数据行。",
+        )
     if len(read.documents) > max_rows:
         raise PayloadTooLarge(
             f"The data file has {len(read.documents)} rows; a job may hold at most {max_rows}.",
             {"limit": max_rows, "rows": len(read.documents)},
+            zh=f"数据文件有 {len(read.documents)} 行；一个任务最多 {max_rows} 行。",
         )
     return read
 
@@ -103,13 +110,16 @@ def _json_documents(data: bytes) -> list[dict[str, Any]]:
     try:
         parsed = parse_strict_json(data)
     except InvalidJson as exc:
-        raise InvalidDataFile(f"The JSON data file could not be read: {exc}") from None
+        raise InvalidDataFile(
+            f"The JSON data file could not be read: {exc}", zh=f"无法读取 JSON 数据文件：{exc}"
+        ) from None
     if isinstance(parsed, dict) and isinstance(parsed.get("documents"), list):
         parsed = [d.get("data") if isinstance(d, dict) else d for d in parsed["documents"]]
     if not isinstance(parsed, list) or not all(isinstance(d, dict) for d in parsed):
         raise InvalidDataFile(
             'A JSON data file holds a list of objects (one per document), or {"documents": '
-            '[{"data": {...}}, ...]}.'
+            '[{"data": {...}}, ...]}.',
+            zh='JSON 数据文件应是对象列表（每份文件一个），或 {"documents": [{"data": {...}}, ...]}。',
         )
     return parsed
 
@@ -120,7 +130,10 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidDataFile(f"The .xlsx file could not be read ({exc}); re-save it.") from None
+        raise InvalidDataFile(
+            f"The .xlsx file could not be read ({exc}); re-save it.",
+            zh=f"无法读取这个 .xlsx 文件（{exc}）；请重新保存。",
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows()]
@@ -223,12 +236,18 @@ _LEGACY_CHINESE = {"gb18030": "GB18030/GBK", "big5": "Big5"}
 _MISDECODED = re.compile("[\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")
 
 
+_ZH_WHY = {
+    "its bytes read as none of them cleanly": "它的字节按哪一种都读不通",
+}
+
+
 def _undecidable(why: str) -> InvalidDataFile:
     return InvalidDataFile(
         f"The CSV file's text encoding could not be told ({why}; tried UTF-8, UTF-16, "
         'GB18030/GBK and Big5). In Excel, save it as "CSV UTF-8 (Comma delimited)" and '
         "upload it again.",
         {"tried": ["UTF-8", "UTF-16", "GB18030/GBK", "Big5"]},
+        zh=f"无法判断 CSV 文件的文字编码（{_ZH_WHY.get(why, why)}；已尝试 UTF-8、UTF-16、GB18030/GBK 和 Big5）。请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后重新上传。",
     )
 
 
@@ -285,7 +304,9 @@ def _header_path(cell: Any, column: int, row: int) -> list[str] | None:
         raise InvalidDataFile(
             f"Column {column}'s header {name!r} (row {row}, taken as the header row) has an "
             "empty part; header cells name the template's variables, such as unit or "
-            "basic.students."
+            "basic.students.",
+            zh=f"第 {column} 列的表头 {name!r}（第 {row} 行，视为表头行）有空的部分；表头单元格写"
+            "模板的变量名，如 unit 或 basic.students。",
         )
     return parts
 

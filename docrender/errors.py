@@ -1,11 +1,14 @@
 """Typed errors. Each carries the one HTTP status and the machine code it maps to, and a
-message that tells the caller what to fix. The API turns them into the contract's error body;
-workers record them on the failed document.
+message that tells the caller what to fix, in English and in Chinese (``zh``, Simplified;
+docrender/messages.py). The API turns them into the contract's error body; workers record
+them on the failed document.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from docrender.messages import Language, localized
 
 
 class DocrenderError(Exception):
@@ -14,13 +17,18 @@ class DocrenderError(Exception):
     # Permanent errors fail the document at once; transient ones are retried with backoff.
     transient: ClassVar[bool] = False
 
-    def __init__(self, message: str, details: Any = None) -> None:
+    def __init__(self, message: str, details: Any = None, *, zh: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.zh = zh
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details}
+    def to_dict(self, language: Language = "en") -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": localized(self.message, self.zh, language),
+            "details": self.details,
+        }
 
 
 # --- request errors (API) ---------------------------------------------------------------
@@ -97,8 +105,10 @@ class WebhookSecretMissing(DocrenderError):
 class RateLimited(DocrenderError):
     status, code = 429, "rate_limited"
 
-    def __init__(self, message: str, details: Any = None, retry_after: int = 1) -> None:
-        super().__init__(message, details)
+    def __init__(
+        self, message: str, details: Any = None, retry_after: int = 1, *, zh: str | None = None
+    ) -> None:
+        super().__init__(message, details, zh=zh)
         self.retry_after = retry_after
 
 

@@ -28,7 +28,12 @@ import opencc
 
 
 class FilterError(ValueError):
-    """A filter was given a value it cannot read; the message says which and what."""
+    """A filter was given a value it cannot read; the message says which and what (``zh``:
+    the same in Chinese)."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
 
 
 # Excel's day 0 (its 1900 leap-year bug included): serial 45000 is 2023-03-15.
@@ -55,7 +60,10 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
         return dt.datetime(value.year, value.month, value.day)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not 1 <= value < 2_958_466:  # 1900-01-01 .. 9999-12-31
-            raise FilterError(f"|{name} needs a date; {value!r} is no spreadsheet date")
+            raise FilterError(
+                f"|{name} needs a date; {value!r} is no spreadsheet date",
+                zh=f"|{name} 需要日期；{value!r} 不是表格日期",
+            )
         return _SPREADSHEET_EPOCH + dt.timedelta(days=float(value))
     if isinstance(value, str):
         text = value.strip()
@@ -64,7 +72,8 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
         except ValueError:
             pass
     raise FilterError(
-        f"|{name} needs a date such as 2026-11-29 (or a spreadsheet date); got {value!r}"
+        f"|{name} needs a date such as 2026-11-29 (or a spreadsheet date); got {value!r}",
+        zh=f"|{name} 需要 2026-11-29 这样的日期（或表格日期）；得到的是 {value!r}",
     )
 
 
@@ -82,7 +91,9 @@ def cn_date(value: Any) -> str:
 
 def _number(value: Any, name: str) -> Decimal:
     if isinstance(value, bool):
-        raise FilterError(f"|{name} needs a number; got {value!r}")
+        raise FilterError(
+            f"|{name} needs a number; got {value!r}", zh=f"|{name} 需要数字；得到的是 {value!r}"
+        )
     if isinstance(value, int):
         return Decimal(int(value))
     if isinstance(value, float):  # its shortest repr: 0.1 is 0.1, not 0.1000000000000000055
@@ -90,9 +101,14 @@ def _number(value: Any, name: str) -> Decimal:
     try:
         number = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
-        raise FilterError(f"|{name} needs a number; got {value!r}") from None
+        raise FilterError(
+            f"|{name} needs a number; got {value!r}", zh=f"|{name} 需要数字；得到的是 {value!r}"
+        ) from None
     if not number.is_finite():
-        raise FilterError(f"|{name} needs a finite number; got {value!r}")
+        raise FilterError(
+            f"|{name} needs a finite number; got {value!r}",
+            zh=f"|{name} 需要有限的数字；得到的是 {value!r}",
+        )
     return number
 
 
@@ -116,7 +132,10 @@ def percent(value: Any, decimals: int = 0) -> str:
 
 def _rounded(number: Decimal, decimals: int) -> Decimal:
     if not isinstance(decimals, int) or not 0 <= decimals <= 10:
-        raise FilterError(f"decimal places must be a whole number from 0 to 10, not {decimals!r}")
+        raise FilterError(
+            f"decimal places must be a whole number from 0 to 10, not {decimals!r}",
+            zh=f"小数位数必须是 0 到 10 的整数，而不是 {decimals!r}",
+        )
     return number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
@@ -124,7 +143,10 @@ def cn_number(value: Any, form: str = "hans") -> str:
     """A whole number in Chinese numerals: 12 -> 十二, 105 -> 一百零五, 20000 -> 二万."""
     number = _number(value, "cn_number")
     if number != number.to_integral_value():
-        raise FilterError(f"|cn_number needs a whole number; got {value!r}")
+        raise FilterError(
+            f"|cn_number needs a whole number; got {value!r}",
+            zh=f"|cn_number 需要整数；得到的是 {value!r}",
+        )
     whole = int(number)
     if whole == 0:
         return "〇"
@@ -141,7 +163,10 @@ def cn_index(value: Any, style: str = "、") -> str:
         return f"（{number}）"
     if style == "、":
         return f"{number}、"
-    raise FilterError(f'|cn_index takes "、" or "()"; got {style!r}')
+    raise FilterError(
+        f'|cn_index takes "、" or "()"; got {style!r}',
+        zh=f'|cn_index 接受 "、" 或 "()"；得到的是 {style!r}',
+    )
 
 
 def rmb_upper(value: Any, form: str = "hans") -> str:
@@ -150,7 +175,10 @@ def rmb_upper(value: Any, form: str = "hans") -> str:
     words = _MONEY_WORDS[_form(form)]
     amount = _rounded(_number(value, "rmb_upper"), 2)
     if abs(amount) >= Decimal(10) ** 16:
-        raise FilterError(f"|rmb_upper takes amounts under 10^16; got {value!r}")
+        raise FilterError(
+            f"|rmb_upper takes amounts under 10^16; got {value!r}",
+            zh=f"|rmb_upper 只接受小于 10^16 的金额；得到的是 {value!r}",
+        )
     sign = words["negative"] if amount < 0 else ""
     cents = int(abs(amount) * 100)
     yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
@@ -209,7 +237,8 @@ def _spell_group(group: int, digits: str, units: tuple[str, ...]) -> str:
 def _form(form: str) -> str:
     if form not in ("hans", "hant"):
         raise FilterError(
-            f'the form must be "hans" (Simplified) or "hant" (Traditional), not {form!r}'
+            f'the form must be "hans" (Simplified) or "hant" (Traditional), not {form!r}',
+            zh=f'写法必须是 "hans"（简体）或 "hant"（繁体），而不是 {form!r}',
         )
     return form
 

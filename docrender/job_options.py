@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from docrender.fonts import LanguageTag
 from docrender.formats import FormatName, PdfOptions
+from docrender.messages import Language
 
 MAX_URL_LENGTH = 2000  # of a callback_url
 
@@ -33,5 +34,8 @@ class JobOptions(BaseModel):
     # "zh": Chinese typography for pasted text: half-width punctuation next to Chinese text
     # becomes full-width, spaces between Chinese characters go (docrender/chinese.py).
     typography: Literal["zh"] | None = None
+    # The language of the messages people read about this job (its documents' errors and
+    # warnings), where a request does not ask for one with Accept-Language; its webhook's.
+    messages: Language | None = None
     # POSTed the finished job, signed (docrender/webhooks.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)

@@ -416,6 +416,7 @@ class JobStore:
                 f"The worker died {max_crashes} times while making this document, so it is "
                 "set aside instead of tried again; check the template and data for what makes "
                 "rendering or LibreOffice crash.",
+                zh=f"生成这份文件时处理进程已崩溃 {max_crashes} 次，因此将它搁置而不再重试；请检查模板和数据中导致渲染或 LibreOffice 崩溃的内容。",
             )
         if status != DocumentStatus.RUNNING:
             return None

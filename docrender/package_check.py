@@ -34,6 +34,24 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 _SAFE_LINK = re.compile(rb"^(https?|mailto):", re.I)
 
 
+# The problems Finding names, in Chinese (docrender/messages.py).
+_ZH_PROBLEM = {
+    "macros": "宏", "an ActiveX control": "ActiveX 控件", "an embedded OLE object": "嵌入的 OLE 对象",
+    "a macro-enabled document type": "启用宏的文档类型",
+    "an entry name that points outside the document": "指向文档之外的条目名",
+}  # fmt: skip
+
+
+def _zh_problem(problem: str) -> str:
+    if problem in _ZH_PROBLEM:
+        return _ZH_PROBLEM[problem]
+    if field := re.fullmatch(r"an? (\w+) field", problem):
+        return f"{field[1]} 域"
+    if external := re.fullmatch(r"an external (\w+) \((.*)\)", problem):
+        return f"外部 {external[1]}（{external[2]}）"
+    return problem
+
+
 @dataclass(frozen=True)
 class Finding:
     part: str
@@ -53,6 +71,9 @@ def check_package(data: bytes) -> None:
             + ". Remove them (or save a clean copy without macros, embedded objects and "
             "linked files) and upload again.",
             [{"part": f.part, "problem": f.problem} for f in findings],
+            zh="模板含有 docrender 不运行的部分："
+            + "；".join(f"{f.part} 中的{_zh_problem(f.problem)}" for f in findings[:5])
+            + "。请删除它们（或另存一份不含宏、嵌入对象和链接文件的干净副本）后重新上传。",
         )
 
 
@@ -62,12 +83,14 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
             f"The template holds {len(entries)} files; a DOCX template needs far fewer "
             f"(at most {MAX_ENTRIES}).",
             {"entries": len(entries), "limit": MAX_ENTRIES},
+            zh=f"模板含有 {len(entries)} 个文件；DOCX 模板远不需要这么多（最多 {MAX_ENTRIES} 个）。",
         )
     inflated = sum(entry.file_size for entry in entries)
     if inflated > MAX_INFLATED_BYTES:
         raise PayloadTooLarge(
             f"The template inflates to {inflated} bytes, more than {MAX_INFLATED_BYTES}.",
             {"inflated": inflated, "limit": MAX_INFLATED_BYTES},
+            zh=f"模板解压后有 {inflated} 字节，超过 {MAX_INFLATED_BYTES}。",
         )
     for entry in entries:
         if entry.compress_size and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO:
@@ -75,6 +98,7 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
                 f"{entry.filename} is compressed {entry.file_size // entry.compress_size} "
                 "to 1, as zip bombs are; a real document is not.",
                 {"part": entry.filename},
+                zh=f"{entry.filename} 的压缩比是 {entry.file_size // entry.compress_size} 比 1，这是压缩炸弹的特征，真实文档不会这样。",
             )
 
 
@@ -120,7 +144,8 @@ def _check_fields(name: str, xml: bytes) -> list[Finding]:
     except etree.XMLSyntaxError as exc:
         raise InvalidTemplate(
             f"The DOCX's {name} is not well-formed XML ({exc}); open and re-save it in Word or "
-            "LibreOffice, then upload again."
+            "LibreOffice, then upload again.",
+            zh=f"DOCX 中的 {name} 不是格式正确的 XML（{exc}）；请在 Word 或 LibreOffice 中打开并另存后再上传。",
         ) from None
     found = {field for field in field_names(root) if field in _DANGEROUS_FIELDS}
     return [Finding(name, f"a {field} field") for field in sorted(found)]

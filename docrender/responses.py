@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from docrender.callbackstore import CallbackState, CallbackStatus
 from docrender.formats import FormatName
 from docrender.jobstore import DocumentStatus, Job, JobStatus
+from docrender.messages import Language, localized
 from docrender.template_registry import Template
 
 
@@ -119,8 +120,9 @@ class JobOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, job: Job, callback: CallbackState | None) -> JobOut:
-        """``callback``: its webhook's delivery state, when the job has a callback_url."""
+    def of(cls, job: Job, callback: CallbackState | None, language: Language = "en") -> JobOut:
+        """``callback``: its webhook's delivery state, when the job has a callback_url;
+        ``language``: of the messages of its documents' errors and warnings."""
         return cls(
             id=job.id,
             status=job.status,
@@ -134,8 +136,12 @@ class JobOut(BaseModel):
                     index=doc.index,
                     name=doc.name,
                     status=doc.status,
-                    error=DocumentError.model_validate(doc.error) if doc.error else None,
-                    warnings=[DocumentWarning.model_validate(w) for w in doc.warnings],
+                    error=DocumentError.model_validate(_said(doc.error, language))
+                    if doc.error
+                    else None,
+                    warnings=[
+                        DocumentWarning.model_validate(_said(w, language)) for w in doc.warnings
+                    ],
                     language=doc.language,  # type: ignore[arg-type]
                     url=f"/v1/jobs/{job.id}/documents/{doc.index}"
                     if doc.status is DocumentStatus.SUCCEEDED
@@ -144,9 +150,16 @@ class JobOut(BaseModel):
                 for doc in job.documents
             ],
             callback=None if callback is None else CallbackOut.model_validate(asdict(callback)),
-            warnings=[JobWarning.model_validate(w) for w in job.warnings],
+            warnings=[JobWarning.model_validate(_said(w, language)) for w in job.warnings],
         )
 
     def body(self) -> dict[str, Any]:
         """As JSON: the API's answer and the webhook's payload."""
         return self.model_dump(mode="json")
+
+
+def _said(item: dict[str, Any], language: Language) -> dict[str, Any]:
+    """A stored error or warning with its message in ``language`` (its "zh" used up)."""
+    shown = {key: value for key, value in item.items() if key != "zh"}
+    shown["message"] = localized(item.get("message", ""), item.get("zh"), language)
+    return shown

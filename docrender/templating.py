@@ -250,7 +250,8 @@ def open_template(data: bytes) -> DocxTemplate:
     except Exception as exc:  # python-docx raises many types for a damaged package
         raise InvalidTemplate(
             f"The DOCX could not be read ({exc.__class__.__name__}: {exc}); "
-            "open and re-save it in Word or LibreOffice, then upload again."
+            "open and re-save it in Word or LibreOffice, then upload again.",
+            zh=f"无法读取这个 DOCX（{exc.__class__.__name__}：{exc}）；请在 Word 或 LibreOffice 中打开并另存后再上传。",
         ) from None
     return template
 
@@ -258,13 +259,15 @@ def open_template(data: bytes) -> DocxTemplate:
 def _require_docx(data: bytes) -> None:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnsupportedFileType(
-            "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and upload again."
+            "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and upload again.",
+            zh="这个文件不是 DOCX（Word 2007 及以后的 .docx）文档；请另存为 .docx 后再上传。",
         )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if "word/document.xml" not in archive.namelist():
             raise UnsupportedFileType(
                 "The file is a zip archive but not a Word document (no word/document.xml); "
-                "upload a .docx."
+                "upload a .docx.",
+                zh="这个文件是 zip 压缩包，但不是 Word 文档（没有 word/document.xml）；请上传 .docx。",
             )
 
 
@@ -315,12 +318,15 @@ def _syntax_error(
         return TemplateSyntaxError(
             f"Unknown {kind} {name!r} in the {part}{where}: {hint}Fix the tag and upload again.",
             details=details,
+            zh=f"{_ZH_PART.get(part, part)}中{('在 ' + '、'.join(tags) + ' 附近') if tags else ''}有不存在的{'过滤器' if kind == 'filter' else '测试'} {name!r}：{('您是想写 ' + repr(close[0]) + ' 吗？') if close else ''}请改正后重新上传。",
         )
     return TemplateSyntaxError(
         f"Jinja syntax error in the {part}{where}: {(exc.message or '').rstrip('.')}. "
         "Fix the tag and upload again.",
         details=details,
+        zh=f"{_ZH_PART.get(part, part)}中{('在 ' + '、'.join(tags) + ' 附近') if tags else ''}有 Jinja 语法错误：{(exc.message or '').rstrip('.')}。请改正后重新上传。",
     )
 
 
 _UNKNOWN = re.compile(r"No (filter|test) named '([^']*)'")
+_ZH_PART = {"body": "正文", "header": "页眉", "footer": "页脚", "footnotes": "脚注"}

@@ -34,6 +34,7 @@ class DocumentProblems:
 
 # How to relax ``strict``, as the API says it; the CLI says it with its own flag.
 RELAX_STRICT = 'send "strict": false to print missing values empty'
+RELAX_STRICT_ZH = '发送 "strict": false，让缺少的值印为空白'
 _SHOWN_PROBLEMS = 5
 
 
@@ -69,7 +70,14 @@ def check_documents(
         + ". Fix the data"
         + (f", or {RELAX_STRICT}." if missing else ".")
     )
-    raise (MissingVariables if missing else WrongShape)(message, details)
+    zh_listed = "；".join(_describe_zh(p, places) for p in problems[:_SHOWN_PROBLEMS])
+    zh = (
+        f"{len(documents)} 份文件中有 {len(problems)} 份与模板不符"
+        f"（{'，'.join(([f'缺少 {missing} 个值'] if missing else []) + ([f'{shapes} 个值的类型不对'] if shapes else []))}）："
+        f"{zh_listed}" + (f"；另有 {more} 份" if more > 0 else "") + "。请修正数据"
+        + (f"，或{RELAX_STRICT_ZH}。" if missing else "。")
+    )  # fmt: skip
+    raise (MissingVariables if missing else WrongShape)(message, details, zh=zh)
 
 
 def plural(count: int, noun: str) -> str:
@@ -159,6 +167,27 @@ def _type_name(value: Any) -> str:
     )
 
 
+def _describe_zh(problems: DocumentProblems, places: Sequence[dict[str, Any]] | None) -> str:
+    place = places[problems.document] if places else {}
+    where = f"第 {place['row']} 行" if "row" in place else f"第 {problems.document} 份文件"
+    if place.get("name"):
+        where += f"（{place['name']}）"
+    what = []
+    if problems.missing:
+        what.append("缺少 " + "、".join(problems.missing))
+    what += [f"{shape['variable']} 是{_ZH_KINDS.get(shape['got'], shape['got'])}，"
+             f"应为{_ZH_KINDS.get(shape['expected'], shape['expected'])}"
+             for shape in problems.wrong_shape]  # fmt: skip
+    return f"{where}{'；'.join(what)}"
+
+
+_ZH_KINDS = {
+    "list": "列表", "text": "文字", "object": "对象", "number": "数字", "boolean": "是非值",
+    _TAG_KINDS["r"]: "富文本（{{r }} 标签需要）",
+    _TAG_KINDS["p"]: "富文本或子文档（{{p }} 标签需要）",
+}  # fmt: skip
+
+
 def unused_columns(needs: TemplateInspection, columns: Sequence[str]) -> dict[str, Any] | None:
     """A warning naming the data file's columns the template never reads (a misspelt
     ``signiture``), with the names it does read; None when every column is used."""
@@ -171,4 +200,6 @@ def unused_columns(needs: TemplateInspection, columns: Sequence[str]) -> dict[st
         f"{', '.join(unused)}: misspelt, or not meant for this template? It reads "
         f"{', '.join(needs.variables) or 'no variables'}.",
         "columns": unused,
+        "zh": f"模板没有读取列 {'、'.join(unused)}：是拼错了，还是不属于这个模板？它读取的是 "
+        f"{'、'.join(needs.variables) or '（无变量）'}。",
     }

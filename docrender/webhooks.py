@@ -98,7 +98,11 @@ def _default_port(url: httpx.URL) -> int:
 def _refused(
     url: str, reason: str, kind: type[CallbackUrlRefused] = CallbackUrlRefused
 ) -> CallbackUrlRefused:
-    return kind(f"callback_url is refused: {reason}.", {"callback_url": url, "reason": reason})
+    return kind(
+        f"callback_url is refused: {reason}.",
+        {"callback_url": url, "reason": reason},
+        zh=f"callback_url 不被接受：{reason}。",
+    )
 
 
 class WebhookSecrets:

@@ -79,7 +79,7 @@ def deliver_callback(job_id: str, delivery_id: str, services: CallbackServices) 
     callback = services.callbacks.state(job_id, job.options.callback_url)
     with logs.bind(job_id=job_id, tenant=job.tenant, request_id=job.request_id):
         attempt = callback.attempts + 1
-        payload = JobOut.of(job, callback).body()
+        payload = JobOut.of(job, callback, job.options.messages or "en").body()
         try:
             _send(services, job.tenant, job.request_id, callback.url, delivery_id, payload)
         except _Failure as failure:

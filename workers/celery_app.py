@@ -168,6 +168,7 @@ def make_worker_celery(settings: Settings) -> Celery:
                     "time_limit_exceeded",
                     f"Rendering took longer than {settings.task_soft_time_limit}s; "
                     "simplify the template or split the data.",
+                    f"生成超过了 {settings.task_soft_time_limit} 秒；请简化模板或拆分数据。",
                 ),
             )
         except Exception:
@@ -185,6 +186,8 @@ def make_worker_celery(settings: Settings) -> Celery:
                     "internal_error",
                     f"An unexpected error in docrender stopped this document (error id "
                     f"{error_id}: the worker log has the details under it).",
+                    f"docrender 内部的意外错误中止了这份文件（错误编号 {error_id}：工作进程日志中"
+                    "以此编号记录了详情）。",
                 ),
             )
 

@@ -98,18 +98,21 @@ class UnoserverConverter:
                     "a conversion timed out",
                     ConverterUnavailable(
                         "LibreOffice did not finish converting in time; retrying on a fresh "
-                        "instance"
+                        "instance",
+                        zh="LibreOffice 没有按时完成转换；正在换新实例重试",
                     ),
                     hung=True,
                 ) from None
             if instance.alive():
                 raise ConversionFailed(
-                    f"LibreOffice could not convert the document: {_fault_reason(fault)}"
+                    f"LibreOffice could not convert the document: {_fault_reason(fault)}",
+                    zh=f"LibreOffice 无法转换这份文件：{_fault_reason(fault)}",
                 ) from None
             raise ProcessBroken(
                 "it died during a conversion",
                 ConverterUnavailable(
-                    f"LibreOffice stopped while converting ({_fault_reason(fault)}); retrying"
+                    f"LibreOffice stopped while converting ({_fault_reason(fault)}); retrying",
+                    zh=f"LibreOffice 在转换时停止了（{_fault_reason(fault)}）；正在重试",
                 ),
             ) from None
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
@@ -117,7 +120,8 @@ class UnoserverConverter:
             raise ProcessBroken(
                 f"{exc.__class__.__name__}: {exc}",
                 ConverterUnavailable(
-                    f"LibreOffice did not answer ({exc.__class__.__name__}); retrying"
+                    f"LibreOffice did not answer ({exc.__class__.__name__}); retrying",
+                    zh=f"LibreOffice 没有回应（{exc.__class__.__name__}）；正在重试",
                 ),
                 hung=True,
             ) from None

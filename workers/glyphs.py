@@ -157,4 +157,6 @@ def missing_glyph_warning(characters: list[str]) -> dict[str, object]:
         "message": f"{len(characters)} character(s) have no glyph in any installed font and "
         f"print as empty boxes: {shown}{more}. Install a font that has them, or check the data.",
         "characters": characters[:200],
+        "zh": f"{len(characters)} 个字符在所有已安装的字体中都没有字形，会印成空框或印不出来："
+        f"{shown}{'等' if len(characters) > 20 else ''}。请安装有这些字符的字体，或检查数据。",
     }

@@ -60,15 +60,19 @@ def inline_image(
     """The picture for one image object; an SVG's stand-in PNG is recorded in ``svgs``
     (stand-in bytes -> SVG bytes) for ``swap_in_svgs`` once the template is filled."""
 
-    def fail(reason: str) -> RenderFailed:
-        return RenderFailed(f"The image at {path} {reason}.")
+    def fail(reason: str, zh: str) -> RenderFailed:
+        return RenderFailed(f"The image at {path} {reason}.", zh=f"{path} 处的图片{zh}。")
 
     if "url" in spec:
         raise fail("names a URL; images are never fetched: send its bytes as base64 in "
-                   "'data', or upload it with the job and name it in 'file'")  # fmt: skip
+                   "'data', or upload it with the job and name it in 'file'",
+                   "指向网址；图片从不下载：请把内容以 base64 放在 data 中，或随任务上传并在 file 中写其名字")  # fmt: skip
     content = _content(spec, read_file, fail)
     if len(content) > limits.max_bytes:
-        raise fail(f"is {len(content)} bytes, more than the {limits.max_bytes} allowed")
+        raise fail(
+            f"is {len(content)} bytes, more than the {limits.max_bytes} allowed",
+            zh=f"有 {len(content)} 字节，超过允许的 {limits.max_bytes}",
+        )
     width, height = (_length(spec.get(side), side, fail) for side in ("width", "height"))
     if looks_like_svg(content):
         proportions = svg_proportions(content, fail)
@@ -90,13 +94,21 @@ def _content(
         try:
             return base64.b64decode(spec["data"], validate=True)
         except (binascii.Error, ValueError):
-            raise fail("has 'data' that is not valid base64") from None
+            raise fail(
+                "has 'data' that is not valid base64", zh="的 data 不是有效的 base64"
+            ) from None
     if isinstance(spec.get("file"), str):
         content = read_file(spec["file"])
         if content is None:
-            raise fail(f"names the file {spec['file']!r}, which was not uploaded with the job")
+            raise fail(
+                f"names the file {spec['file']!r}, which was not uploaded with the job",
+                zh=f"指向文件 {spec['file']!r}，但它没有随任务上传",
+            )
         return content
-    raise fail("needs its bytes: base64 in 'data', or an uploaded file's name in 'file'")
+    raise fail(
+        "needs its bytes: base64 in 'data', or an uploaded file's name in 'file'",
+        zh="需要它的内容：data 中的 base64，或 file 中已上传文件的名字",
+    )
 
 
 def _check_picture(
@@ -108,16 +120,20 @@ def _check_picture(
             with Image.open(io.BytesIO(content)) as picture:
                 kind, (width, height) = picture.format, picture.size
                 if kind not in FORMATS:
-                    raise fail(f"is {kind}; send PNG, JPEG or SVG")
+                    raise fail(
+                        f"is {kind}; send PNG, JPEG or SVG",
+                        zh=f"是 {kind}；请发送 PNG、JPEG 或 SVG",
+                    )
                 if width * height > limits.max_pixels:
                     raise fail(f"has {width}x{height} pixels, more than the "
-                               f"{limits.max_pixels} allowed")  # fmt: skip
+                               f"{limits.max_pixels} allowed",
+                               f"有 {width}x{height} 像素，超过允许的 {limits.max_pixels}")  # fmt: skip
                 picture.verify()  # the whole file, not only its header
     except RenderFailed:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning,
             Image.DecompressionBombError):  # fmt: skip
-        raise fail("is not a readable PNG, JPEG or SVG") from None
+        raise fail("is not a readable PNG, JPEG or SVG", zh="不是可读的 PNG、JPEG 或 SVG") from None
 
 
 def _length(raw: Any, side: str, fail: Callable[[str], RenderFailed]) -> Length | None:
@@ -125,10 +141,16 @@ def _length(raw: Any, side: str, fail: Callable[[str], RenderFailed]) -> Length 
         return None
     match = _SIZE.match(str(raw))
     if not match:
-        raise fail(f"has {side} {raw!r}; write it like '30mm', '2.5cm' or '1in'")
+        raise fail(
+            f"has {side} {raw!r}; write it like '30mm', '2.5cm' or '1in'",
+            zh=f"的 {side} 是 {raw!r}；请写成 30mm、2.5cm 或 1in",
+        )
     millimetres = float(match.group(1)) * _MM_PER_UNIT[match.group(2)]
     if not 0 < millimetres <= MAX_SIDE_MM:
-        raise fail(f"has {side} {raw!r}; it must be more than 0 and at most {MAX_SIDE_MM} mm")
+        raise fail(
+            f"has {side} {raw!r}; it must be more than 0 and at most {MAX_SIDE_MM} mm",
+            zh=f"的 {side} 是 {raw!r}；必须大于 0 且不超过 {MAX_SIDE_MM} 毫米",
+        )
     return Mm(millimetres)
 
 
@@ -145,27 +167,38 @@ def looks_like_svg(content: bytes) -> bool:
 def svg_proportions(content: bytes, fail: Callable[[str], RenderFailed]) -> float:
     """Width / height of a self-contained SVG; refuses one that is not."""
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise fail("is an SVG with a DOCTYPE or entities; remove them")
+        raise fail(
+            "is an SVG with a DOCTYPE or entities; remove them",
+            zh="是带 DOCTYPE 或实体的 SVG；请删除它们",
+        )
     try:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         root = etree.fromstring(content, parser)
     except etree.XMLSyntaxError:
-        raise fail("is not a readable SVG") from None
+        raise fail("is not a readable SVG", zh="不是可读的 SVG") from None
     if root.tag != _SVG:
-        raise fail("is not an SVG (its root element is not <svg>)")
+        raise fail(
+            "is not an SVG (its root element is not <svg>)", zh="不是 SVG（根元素不是 <svg>）"
+        )
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
         local = etree.QName(element).localname
         if local in ("script", "foreignObject"):
-            raise fail(f"is an SVG with <{local}>; remove it")
+            raise fail(
+                f"is an SVG with <{local}>; remove it", zh=f"是含 <{local}> 的 SVG；请删除它"
+            )
         for attribute in ("href", _XLINK_HREF):
             target = element.get(attribute)
             if target and not target.startswith(("#", "data:")):
                 raise fail("is an SVG that refers to something outside itself "
-                           f"({target[:60]!r}); embed it as data: or remove it")  # fmt: skip
+                           f"({target[:60]!r}); embed it as data: or remove it",
+                           f"是引用外部内容（{target[:60]!r}）的 SVG；请以 data: 内嵌或删除")  # fmt: skip
         if "url(" in (element.get("style") or "") and "url(#" not in element.get("style", ""):
-            raise fail("is an SVG whose style refers to something outside itself")
+            raise fail(
+                "is an SVG whose style refers to something outside itself",
+                zh="是样式引用外部内容的 SVG",
+            )
     return _aspect(root, fail)
 
 
@@ -177,9 +210,14 @@ def _aspect(root: Any, fail: Callable[[str], RenderFailed]) -> float:
         width = float(re.sub(r"[a-z%]+$", "", root.get("width", "")))
         height = float(re.sub(r"[a-z%]+$", "", root.get("height", "")))
     except ValueError:
-        raise fail("is an SVG without a size: give it a viewBox, or width and height") from None
+        raise fail(
+            "is an SVG without a size: give it a viewBox, or width and height",
+            zh="是没有尺寸的 SVG：请给它 viewBox，或宽度和高度",
+        ) from None
     if width <= 0 or height <= 0:
-        raise fail("is an SVG whose width or height is not positive")
+        raise fail(
+            "is an SVG whose width or height is not positive", zh="是宽度或高度不为正数的 SVG"
+        )
     return width / height
 
 

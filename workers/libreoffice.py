@@ -80,7 +80,7 @@ class UnoserverProcess:
         """Where documents are handed to this instance and its output picked up: inside its
         profile, so whatever a crash leaves there goes with the profile."""
         if self._profile is None:
-            raise ConverterUnavailable("unoserver is not running")
+            raise ConverterUnavailable("unoserver is not running", zh="unoserver 没有运行")
         return self._profile / "scratch"
 
     def alive(self) -> bool:
@@ -139,7 +139,8 @@ class UnoserverProcess:
         def info() -> dict[str, str] | None:
             if not self.alive():
                 raise ConverterUnavailable(
-                    f"unoserver exited during start-up (see {self.config.log_file})"
+                    f"unoserver exited during start-up (see {self.config.log_file})",
+                    zh=f"unoserver 在启动时退出了（见 {self.config.log_file}）",
                 )
             try:
                 return xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()  # type: ignore[no-any-return]
@@ -149,7 +150,8 @@ class UnoserverProcess:
         answer = poll_until(info, self.config.start_timeout, interval=0.25)
         if answer is None:
             raise ConverterUnavailable(
-                f"unoserver did not answer within {self.config.start_timeout}s of starting"
+                f"unoserver did not answer within {self.config.start_timeout}s of starting",
+                zh=f"unoserver 启动后 {self.config.start_timeout} 秒内没有回应",
             )
         if answer.get("api") != UNOSERVER_API_VERSION:
             raise RuntimeError(

@@ -76,7 +76,8 @@ def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichT
             if part not in ("plain", "run")
         ).lstrip(".")
         raise RenderFailed(
-            f"The rich text at {path} is not valid: {where}: {first['msg']}."
+            f"The rich text at {path} is not valid: {where}: {first['msg']}.",
+            zh=f"{path} 处的富文本无效：{where}：{first['msg']}。",
         ) from None
     text = RichText()
     for number, run in enumerate(spec.runs):
@@ -116,7 +117,8 @@ def _character_style(template: DocxTemplate, name: str | None, path: str) -> str
         )
         raise RenderFailed(
             f"The rich text at {path} names the style {name!r}, which the template has no "
-            f"character style of; it has: {', '.join(known) or 'none'}."
+            f"character style of; it has: {', '.join(known) or 'none'}.",
+            zh=f"{path} 处的富文本用了样式 {name!r}，但模板没有这个字符样式；模板有：{'、'.join(known) or '无'}。",
         )
     return style_id
 

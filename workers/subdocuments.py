@@ -42,21 +42,27 @@ def subdocument(
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise RenderFailed(
-            f"The sub-document at {path} is not valid: {where}: {first['msg']}."
+            f"The sub-document at {path} is not valid: {where}: {first['msg']}.",
+            zh=f"{path} 处的子文档无效：{where}：{first['msg']}。",
         ) from None
     data = read_file(spec.file)
     if data is None:
         raise RenderFailed(
-            f"The sub-document at {path} names {spec.file!r}, which was not uploaded with the job."
+            f"The sub-document at {path} names {spec.file!r}, which was not uploaded with the job.",
+            zh=f"{path} 处的子文档指向 {spec.file!r}，但它没有随任务上传。",
         )
     try:
         check_docx(data)
     except DocrenderError as exc:
-        raise RenderFailed(f"The sub-document {spec.file} at {path}: {exc.message}") from None
+        raise RenderFailed(
+            f"The sub-document {spec.file} at {path}: {exc.message}",
+            zh=f"{path} 处的子文档 {spec.file}：{exc.zh or exc.message}",
+        ) from None
     try:
         return template.new_subdoc(io.BytesIO(data))
     except Exception as exc:  # python-docx and docxcompose raise many kinds for a damaged file
         raise RenderFailed(
             f"The sub-document {spec.file} at {path} could not be read "
-            f"({exc.__class__.__name__}: {exc}); re-save it in Word or LibreOffice."
+            f"({exc.__class__.__name__}: {exc}); re-save it in Word or LibreOffice.",
+            zh=f"无法读取 {path} 处的子文档 {spec.file}（{exc.__class__.__name__}：{exc}）；请在 Word 或 LibreOffice 中另存。",
         ) from None

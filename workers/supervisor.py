@@ -64,7 +64,10 @@ class Supervisor(Generic[P]):
         """Run ``task`` on a live process, alone."""
         with self._lock:
             if self._closed:  # the worker process is shutting down: start nothing new
-                raise ConverterUnavailable("The converter is shutting down; retrying elsewhere")
+                raise ConverterUnavailable(
+                    "The converter is shutting down; retrying elsewhere",
+                    zh="转换器正在关闭；换到别处重试",
+                )
             self._ensure_running()
             try:
                 result = task(self.process)

@@ -71,10 +71,11 @@ class Made:
 class Failed:
     code: str
     message: str
+    zh: str | None = None  # the message in Chinese (docrender/messages.py)
 
     @classmethod
     def of(cls, error: DocrenderError) -> Failed:
-        return cls(error.code, error.message)
+        return cls(error.code, error.message, error.zh)
 
 
 Outcome = Made | Failed
@@ -190,6 +191,8 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
     else:
         status, details = DocumentStatus.FAILED, {}
         error = {"code": outcome.code, "message": outcome.message}
+        if outcome.zh:
+            error["zh"] = outcome.zh
     finish = services.jobs.finish_document(job_id, index, status, error, **details)
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
         log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,

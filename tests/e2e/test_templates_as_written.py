@@ -124,3 +124,17 @@ def test_a_plain_value_for_a_rich_text_tag_is_refused(tenant: Tenant) -> None:
 def test_a_web_link_whose_address_says_link_uploads(tenant: Tenant) -> None:
     link = b"<w:p><w:fldSimple w:instr=' HYPERLINK \"https://example.org/?link=1\" '/></w:p>"
     assert tenant.upload(tamper(body=link)).status_code == 201
+
+
+def test_a_jobs_messages_in_chinese_when_it_asks(tenant: Tenant) -> None:
+    template_id = tenant.upload(make_docx("人均活動 {{ activities / staff }} 次")).get_json()["id"]
+    documents = [{"data": {"activities": 8, "staff": 0}}, {"data": {"activities": 8, "staff": 2}}]
+    submitted = tenant.submit(template_id, documents, messages="zh-Hant")
+    job = tenant.wait_for(submitted.get_json()["id"])
+    failed = job["documents"][0]
+    assert failed["error"]["code"] == "render_failed"  # codes never change with the language
+    assert failed["error"]["message"].startswith("除以零，出現在 {{ activities / staff }}")
+    assert "段落“人均活動" in failed["error"]["message"]
+    # A request that asks for another language gets it.
+    english = tenant.get(f"/v1/jobs/{job['id']}", headers={"Accept-Language": "en"}).get_json()
+    assert english["documents"][0]["error"]["message"].startswith("division by zero in")
