@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from cli.main import main
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 
 pytestmark = pytest.mark.usefixtures("worker")
 SAMPLES = PROJECT_ROOT / "templates"
@@ -114,3 +115,14 @@ def test_submit_as_pdfa_with_a_language(tenant: Tenant, tmp_path: Path) -> None:
     [pdf] = out.glob("*.pdf")  # a .pdf file name, though the format is pdfa
     metadata = PdfReader(pdf).xmp_metadata
     assert metadata is not None and "pdfaid" in metadata.rdf_root.toxml()
+
+
+def test_inspect_names_an_unknown_filter_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "typo.docx"
+    template.write_bytes(make_docx("單位：{{ unit }}", "備註：{{ note|defualt('—') }}"))
+    assert main(["inspect", str(template)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Unknown filter 'defualt'" in err and "did you mean 'default'?" in err
+    assert "Traceback" not in err
