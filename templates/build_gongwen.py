@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from build_samples import add_page_number  # the same folder: run as a script
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
@@ -124,14 +125,7 @@ def page_numbers(doc) -> None:  # type: ignore[no-untyped-def]
         else:
             layout.left_indent = Pt(14)
         paragraph.add_run("— ")
-        field = OxmlElement("w:fldSimple")
-        field.set(qn("w:instr"), " PAGE ")
-        number = OxmlElement("w:r")
-        text = OxmlElement("w:t")
-        text.text = "1"
-        number.append(text)
-        field.append(number)
-        paragraph._p.append(field)
+        add_page_number(paragraph)
         paragraph.add_run(" —")
         for run in paragraph._p.iter(qn("w:r")):
             properties = run.find(qn("w:rPr"))

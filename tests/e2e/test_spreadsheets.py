@@ -12,7 +12,7 @@ import pytest
 from docrender.datafile import read_documents
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.clients import Tenant
-from tests.helpers.documents import make_docx
+from tests.helpers.documents import make_docx, workbook
 from tests.helpers.pdf import pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -144,18 +144,7 @@ def test_a_csv_whose_encoding_cannot_be_told_is_refused(tenant: Tenant) -> None:
 
 
 def titled_sheet(header: list[str], rows: list[list[Any]]) -> bytes:
-    """A sheet as bureaus keep one: a title merged across the top, then the header."""
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.active.append(["2026年度民族團結進步創建單位基本情況表"])
-    book.active.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
-    book.active.append(header)
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return workbook([header, *rows], title="2026年度民族團結進步創建單位基本情況表")
 
 
 def test_a_title_row_above_the_header_and_a_misspelt_column(tenant: Tenant) -> None:

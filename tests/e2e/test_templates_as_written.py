@@ -5,25 +5,14 @@ at upload catch what would otherwise fail later."""
 from __future__ import annotations
 
 import io
-from typing import Any
 
-import openpyxl
 import pytest
 
 from tests.helpers.clients import Tenant
-from tests.helpers.documents import make_docx, tamper
+from tests.helpers.documents import make_docx, tamper, workbook
 from tests.helpers.pdf import pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-def sheet(rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def test_a_division_by_zero_fails_its_row_alone_naming_the_tag(tenant: Tenant) -> None:
@@ -31,7 +20,7 @@ def test_a_division_by_zero_fails_its_row_alone_naming_the_tag(tenant: Tenant) -
     rows = [["unit", "activities", "staff"]]
     rows += [[f"第{i}中學", 8 * i, 0 if i == 7 else 4] for i in range(1, 21)]
     submitted = tenant.post("/v1/jobs", data={
-        "template": template.get_json()["id"], "data": (io.BytesIO(sheet(rows)), "units.xlsx"),
+        "template": template.get_json()["id"], "data": (io.BytesIO(workbook(rows)), "units.xlsx"),
     })  # fmt: skip
     assert submitted.status_code == 202, submitted.get_json()
     job = tenant.wait_for(submitted.get_json()["id"])

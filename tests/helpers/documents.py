@@ -1,4 +1,5 @@
-"""Templates for tests: DOCX files made with python-docx, and hostile packages made from them."""
+"""Files for tests: DOCX templates made with python-docx, hostile packages made from them, and
+spreadsheets made with openpyxl."""
 
 from __future__ import annotations
 
@@ -43,3 +44,20 @@ def external(kind: str, target: str) -> bytes:
         f'<Relationship Id="rIdX{kind}" TargetMode="External" Target="{target}" '
         f'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/{kind}"/>'
     ).encode()
+
+
+def workbook(rows: list[list[object]], title: str | None = None) -> bytes:
+    """An .xlsx of ``rows``; ``title``: a title row merged across the top first, as bureaus
+    keep their sheets."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    if title is not None:
+        book.active.append([title])
+        width = max(len(row) for row in rows)
+        book.active.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
