@@ -19,14 +19,14 @@ CONVERTER_FRESHNESS_SECONDS = 60
 
 
 @bp.get("/healthz")
-@documented(tags=("health",), ok={200: Health}, public=True)
+@documented(operation_id="getHealth", tags=("health",), ok={200: Health}, public=True)
 def healthz() -> Response:
     """Liveness: 200 while the process lives."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
-@documented(tags=("health",), ok={200: Readiness}, public=True)
+@documented(operation_id="getReadiness", tags=("health",), ok={200: Readiness}, public=True)
 def readyz() -> Response:
     """Readiness: Redis answers and a converter made a real conversion recently.
 

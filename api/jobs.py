@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
 
-from api import tracing
+from api import error_schemas, tracing
 from api.auth import require_tenant
 from api.errors import request_language
 from api.openapi import documented
@@ -33,8 +33,10 @@ bp.before_request(require_tenant)
 
 
 @bp.post("/jobs")
-@documented(tags=("jobs",), ok={200: JobOut, 202: JobOut}, errors=(409, 413, 415, 422),
-            json=JobIn, form=JobUpload, headers=JobHeaders)  # fmt: skip
+@documented(operation_id="createJob", tags=("jobs",), ok={200: JobOut, 202: JobOut},
+            errors=(409, 413, 415, 422), json=JobIn, form=JobUpload, headers=JobHeaders,
+            typed_errors=error_schemas.JOB_SUBMISSION,
+            response_headers={200: ("Location", "Idempotent-Replayed"), 202: ("Location",)})  # fmt: skip
 def create_job() -> tuple[Response, int, dict[str, str]]:
     """Submit a job.
 
@@ -83,7 +85,7 @@ MAX_WAIT_SECONDS = 60
 
 
 @bp.get("/jobs/<job_id>")
-@documented(tags=("jobs",), ok={200: JobOut}, errors=(404,), query=WaitQuery)
+@documented(operation_id="getJob", tags=("jobs",), ok={200: JobOut}, errors=(404,), query=WaitQuery)
 def get_job(job_id: str) -> Response:
     """The job; with ``?wait=N``, answered as soon as it finishes or after N seconds at most."""
     wait = _wait_seconds(request.args.get("wait"))
@@ -94,7 +96,7 @@ def get_job(job_id: str) -> Response:
 
 
 @bp.post("/jobs/<job_id>/retry")
-@documented(tags=("jobs",), ok={200: JobOut}, errors=(404,))
+@documented(operation_id="retryJob", tags=("jobs",), ok={200: JobOut}, errors=(404,))
 def retry_job(job_id: str) -> Response:
     """Re-queue only the failed documents."""
     job = _find_job(job_id)
@@ -106,7 +108,7 @@ def retry_job(job_id: str) -> Response:
 
 
 @bp.post("/jobs/<job_id>/cancel")
-@documented(tags=("jobs",), ok={200: JobOut}, errors=(404,))
+@documented(operation_id="cancelJob", tags=("jobs",), ok={200: JobOut}, errors=(404,))
 def cancel_job(job_id: str) -> Response:
     """Cancel the queued documents; running ones finish."""
     job = _find_job(job_id)
@@ -118,7 +120,8 @@ def cancel_job(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/merged")
-@documented(tags=("files",), ok={200: None}, errors=(404, 409))
+@documented(operation_id="downloadMerged", tags=("files",), ok={200: None}, errors=(404, 409),
+            files=("application/pdf",), response_headers={200: ("Content-Disposition",)})  # fmt: skip
 def download_merged(job_id: str) -> Response:
     """One PDF of every succeeded document, in request order, a bookmark per document."""
     job = _find_job(job_id)
@@ -153,7 +156,10 @@ def download_merged(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
-@documented(tags=("files",), ok={200: None}, errors=(404, 409))
+@documented(operation_id="downloadDocument", tags=("files",), ok={200: None},
+            errors=(404, 409), files=tuple(sorted({f.mime_type for f in FORMATS.values()})),
+            response_headers={200: ("Content-Disposition",)},
+            typed_errors=error_schemas.DOCUMENT_DOWNLOAD)  # fmt: skip
 def download_document(job_id: str, index: int) -> Response:
     """One document: application/pdf or the DOCX type, its UTF-8 name in
     Content-Disposition. 409 while it is not finished, 404 when it failed."""
@@ -191,7 +197,8 @@ def download_document(job_id: str, index: int) -> Response:
 
 
 @bp.get("/jobs/<job_id>/archive")
-@documented(tags=("files",), ok={200: None}, errors=(404, 409))
+@documented(operation_id="downloadArchive", tags=("files",), ok={200: None}, errors=(404, 409),
+            files=("application/zip",), response_headers={200: ("Content-Disposition",)})  # fmt: skip
 def download_archive(job_id: str) -> Response:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)

@@ -15,16 +15,24 @@ reads every response back into memory to re-wrap it, which breaks ``send_file`` 
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from spectree import Response as Responses
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
 from spectree.page import PAGE_TEMPLATES
 from spectree.plugins.flask_plugin import FlaskPlugin
 
+from api import error_schemas
 from api.schemas import ErrorBody
 
 
@@ -66,29 +74,122 @@ spec = SpecTree(
 _COMMON_ERRORS = (400, 401, 429, 503)
 
 
+@dataclass(frozen=True)
+class _Extras:
+    """What spectree cannot say about a route, added by ``complete``."""
+
+    files: tuple[str, ...] = ()  # media types of a 200 that is a file
+    headers: dict[int, tuple[str, ...]] = field(default_factory=dict)  # status -> headers
+    typed_errors: dict[int, tuple[type[BaseModel], ...]] = field(default_factory=dict)
+    public: bool = False
+
+
+_EXTRAS: dict[str, _Extras] = {}
+
+
 def documented(
     *,
+    operation_id: str,
     tags: tuple[str, ...],
     ok: dict[int, type | None],
     errors: tuple[int, ...] = (),
     public: bool = False,
+    files: tuple[str, ...] = (),
+    response_headers: dict[int, tuple[str, ...]] | None = None,
+    typed_errors: dict[int, tuple[type[BaseModel], ...]] | None = None,
     **models: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a route in the OpenAPI document: its success answers (status -> model, None
-    for no body), the error statuses it may answer besides the common ones, and its request
-    models (``json=``, ``form=``, ``query=``, ``headers=``)."""
+    for no body), the error statuses it may answer besides the common ones, its request
+    models (``json=``, ``form=``, ``query=``, ``headers=``), and what spectree cannot say:
+    ``files`` (the 200 is a file of these media types), ``response_headers`` (status -> the
+    headers it carries) and ``typed_errors`` (status -> the error bodies, one per code, with
+    typed details: api/error_schemas.py)."""
     statuses = {f"HTTP_{status}": model for status, model in ok.items()}
     error_statuses = (*errors, 503) if public else (*_COMMON_ERRORS, *errors)
     statuses |= {f"HTTP_{status}": ErrorBody for status in sorted(set(error_statuses))}
+    typed = {**({} if public else error_schemas.EVERY_ROUTE), **(typed_errors or {})}
+    _EXTRAS[operation_id] = _Extras(files, response_headers or {}, typed, public)
     return spec.validate(
         resp=Responses(**statuses),
         tags=tags,
+        operation_id=operation_id,
         security={} if public else None,
-        # spectree lists a validation error status on every route; a route without request
-        # models gets one of its own error statuses instead of a 422 it never answers.
-        validation_error_status=422 if models else error_statuses[-1],
+        # spectree lists a validation error status on every route; the routes say which
+        # error their bad input gets (a bad query is a 400 here), or none.
+        validation_error_status=422 if 422 in errors else error_statuses[0],
         **models,
     )
+
+
+# The response headers routes carry, described once.
+_HEADERS = {
+    "X-Request-ID": {"description": "The request's trace id: the caller's own, or made here",
+                     "schema": {"type": "string"}},
+    "Location": {"description": "The new job's URL", "schema": {"type": "string"}},
+    "Idempotent-Replayed": {"description": "true: this is the job an earlier request with the "
+                            "same Idempotency-Key made", "schema": {"type": "string"}},
+    "Retry-After": {"description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer"}},
+    "Content-Disposition": {"description": "attachment, with the file's UTF-8 name in "
+                            "filename* (RFC 6266)", "schema": {"type": "string"}},
+}  # fmt: skip
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_REF = re.compile(r'"#/components/schemas/([^"]+)"')
+
+
+@functools.cache
+def complete() -> dict[str, Any]:
+    """spectree's document, completed with what it cannot say (``_Extras``), and without the
+    component schemas nothing refers to."""
+    document = copy.deepcopy(spec.spec)
+    components = document.setdefault("components", {})
+    components["headers"] = {name: dict(header) for name, header in _HEADERS.items()}
+    typed_models = {model for extras in _EXTRAS.values()
+                    for models in extras.typed_errors.values() for model in models}  # fmt: skip
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in sorted(typed_models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+    components["schemas"] |= definitions.get("$defs", {})
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            extras = _EXTRAS.get(operation.get("operationId", ""), _Extras())
+            operation.setdefault("parameters", []).append(
+                {"name": "X-Request-ID", "in": "header", "required": False,
+                 "description": "A trace id of the caller's, echoed and kept with the job",
+                 "schema": {"type": "string", "maxLength": 128}}
+            )  # fmt: skip
+            _complete_responses(operation["responses"], extras)
+    _drop_unreferenced(components["schemas"], document)
+    return document
+
+
+def _complete_responses(responses: dict[str, Any], extras: _Extras) -> None:
+    for status, response in responses.items():
+        names = ["X-Request-ID", *extras.headers.get(int(status), ())]
+        if status in ("429", "503"):
+            names.append("Retry-After")
+        response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+        if status == "200" and extras.files:
+            types = (*extras.files, "application/octet-stream")
+            response["content"] = {media_type: dict(_BINARY) for media_type in types}
+        if typed := extras.typed_errors.get(int(status)):
+            refs = [{"$ref": f"#/components/schemas/{model.__name__}"} for model in typed]
+            refs.append({"$ref": "#/components/schemas/ErrorBody"})
+            response["content"] = {"application/json": {"schema": {"anyOf": refs}}}
+
+
+def _drop_unreferenced(schemas: dict[str, Any], document: dict[str, Any]) -> None:
+    """Schemas spectree lists for request models it inlines (header and query models)."""
+    used = set(_REF.findall(json.dumps({k: v for k, v in document.items() if k != "components"})))
+    while True:
+        reached = used | set(_REF.findall(json.dumps([schemas[name] for name in used])))
+        if reached == used:
+            break
+        used = reached
+    for name in [name for name in schemas if name not in used]:
+        del schemas[name]
 
 
 def register(app: Flask) -> None:
@@ -96,7 +197,7 @@ def register(app: Flask) -> None:
 
     @app.get("/openapi.json")
     def openapi_document() -> Response:
-        return jsonify(spec.spec)
+        return jsonify(complete())
 
     @app.get("/docs")
     def docs_page() -> Response:

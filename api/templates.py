@@ -6,6 +6,7 @@ from pathlib import PurePath
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from api import error_schemas
 from api.auth import require_tenant
 from api.openapi import documented
 from api.schemas import TemplateList, TemplateOut, TemplateUpload
@@ -17,8 +18,9 @@ bp.before_request(require_tenant)
 
 
 @bp.post("/templates")
-@documented(tags=("templates",), ok={200: TemplateOut, 201: TemplateOut},
-            errors=(413, 415, 422), form=TemplateUpload)  # fmt: skip
+@documented(operation_id="uploadTemplate", tags=("templates",),
+            ok={200: TemplateOut, 201: TemplateOut}, errors=(413, 415, 422), form=TemplateUpload,
+            typed_errors=error_schemas.TEMPLATE_UPLOAD)  # fmt: skip
 def upload_template() -> tuple[Response, int]:
     """Upload a template.
 
@@ -45,7 +47,7 @@ def upload_template() -> tuple[Response, int]:
 
 
 @bp.get("/templates")
-@documented(tags=("templates",), ok={200: TemplateList})
+@documented(operation_id="listTemplates", tags=("templates",), ok={200: TemplateList})
 def list_templates() -> Response:
     """This tenant's templates."""
     templates = [TemplateOut.of(t) for t in services().templates.list(g.tenant)]
@@ -53,7 +55,7 @@ def list_templates() -> Response:
 
 
 @bp.get("/templates/<template_id>")
-@documented(tags=("templates",), ok={200: TemplateOut}, errors=(404,))
+@documented(operation_id="getTemplate", tags=("templates",), ok={200: TemplateOut}, errors=(404,))
 def get_template(template_id: str) -> Response:
     """One template."""
     template = services().templates.get(g.tenant, template_id)
@@ -63,7 +65,7 @@ def get_template(template_id: str) -> Response:
 
 
 @bp.delete("/templates/<template_id>")
-@documented(tags=("templates",), ok={204: None}, errors=(404,))
+@documented(operation_id="deleteTemplate", tags=("templates",), ok={204: None}, errors=(404,))
 def delete_template(template_id: str) -> tuple[str, int]:
     """Delete a template (jobs made from it keep their own copy)."""
     if not services().templates.delete(g.tenant, template_id):

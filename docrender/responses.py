@@ -5,15 +5,18 @@ document (api/openapi.py), so the two cannot drift apart."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from docrender.callbackstore import CallbackState, CallbackStatus
 from docrender.formats import FormatName
 from docrender.jobstore import DocumentStatus, Job, JobStatus
 from docrender.messages import Language, localized
 from docrender.template_registry import Template
+
+# An ISO 8601 UTC time as the service writes it: 2026-11-30T03:00:00.123Z.
+Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 class ErrorDetail(BaseModel):
@@ -41,7 +44,7 @@ class TemplateOut(BaseModel):
     sha256: str
     size: int
     variables: list[str] = Field(description="The top-level names the template reads, sorted")
-    created_at: str
+    created_at: Timestamp
     loops: list[str] = Field(description="The values the template loops over")
     optional: list[str] = Field(
         default_factory=list,
@@ -110,8 +113,8 @@ class JobOut(BaseModel):
     status: JobStatus
     template: str
     format: FormatName
-    created_at: str
-    finished_at: str | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
     progress: Progress
     documents: list[DocumentOut]
     callback: CallbackOut | None

@@ -104,3 +104,37 @@ def test_the_document_is_openapi_3_1_and_names_every_route(settings: Settings) -
     assert job_in["additionalProperties"] is False and "callback_url" in job_in["properties"]
     page = app.test_client().get("/docs")
     assert page.status_code == 200 and b"/openapi.json" in page.data
+
+
+def test_the_document_says_what_generated_clients_need(settings: Settings) -> None:
+    document = create_app(settings).test_client().get("/openapi.json").get_json()
+    operations = {op["operationId"]: (path, method, op)
+                  for path, methods in document["paths"].items()
+                  for method, op in methods.items()}  # fmt: skip
+    assert set(operations) == {
+        "getHealth", "getReadiness", "uploadTemplate", "listTemplates", "getTemplate",
+        "deleteTemplate", "createJob", "getJob", "retryJob", "cancelJob", "downloadMerged",
+        "downloadDocument", "downloadArchive",
+    }  # fmt: skip
+    # Downloads are files, with their names in Content-Disposition.
+    for name, media in (("downloadArchive", "application/zip"),
+                        ("downloadMerged", "application/pdf"),
+                        ("downloadDocument", "application/pdf")):  # fmt: skip
+        ok = operations[name][2]["responses"]["200"]
+        assert ok["content"][media]["schema"] == {"type": "string", "format": "binary"}
+        assert "Content-Disposition" in ok["headers"]
+    # Headers: Location and Idempotent-Replayed, Retry-After on 429/503, X-Request-ID always.
+    create = operations["createJob"][2]
+    assert {"Location", "X-Request-ID"} <= set(create["responses"]["202"]["headers"])
+    assert "Idempotent-Replayed" in create["responses"]["200"]["headers"]
+    assert "Retry-After" in create["responses"]["429"]["headers"]
+    assert {p["name"] for p in create["parameters"]} >= {"Idempotency-Key", "X-Request-ID"}
+    # Typed error details per code.
+    refs = {ref["$ref"].rsplit("/", 1)[1]
+            for ref in create["responses"]["422"]["content"]["application/json"]["schema"]["anyOf"]}  # fmt: skip
+    assert {"MissingVariablesError", "WrongShapeError", "ValidationFailedError"} <= refs
+    # No 422 where the server never sends one (a bad wait is 400); no unused schemas.
+    assert "422" not in operations["getJob"][2]["responses"]
+    assert not {"JobHeaders", "WaitQuery"} & set(document["components"]["schemas"])
+    job = document["components"]["schemas"]["JobOut"]["properties"]
+    assert job["created_at"]["format"] == "date-time"
