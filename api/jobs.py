@@ -5,15 +5,26 @@ from __future__ import annotations
 import tempfile
 import time
 import zipfile
+from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, request, send_file
+from pydantic import ValidationError
 
 from api import error_schemas, tracing
 from api.auth import require_tenant
 from api.errors import request_language
 from api.openapi import documented
-from api.schemas import JobHeaders, JobIn, JobOut, JobUpload, WaitQuery, parse_json
+from api.schemas import (
+    JobHeaders,
+    JobIn,
+    JobList,
+    JobListQuery,
+    JobOut,
+    JobUpload,
+    WaitQuery,
+    parse_json,
+)
 from api.services import job_view, services
 from api.submission import job_body_from_form, submit_job, uploaded_files
 from docrender.errors import (
@@ -26,6 +37,7 @@ from docrender.errors import (
 from docrender.formats import FORMATS
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.jobstore import DocumentStatus, Job
+from docrender.responses import JobSummary
 from docrender.storage import job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
@@ -79,6 +91,43 @@ def _idempotency_key() -> str | None:
             zh=f"Idempotency-Key 必须是 1 到 {MAX_KEY_LENGTH} 个可打印的 ASCII 字符（UUID 就很好）。",
         )
     return key
+
+
+@bp.get("/jobs")
+@documented(operation_id="listJobs", tags=("jobs",), ok={200: JobList}, query=JobListQuery)
+def list_jobs() -> Response:
+    """This tenant's jobs, newest first, a page at a time (``cursor``), of one ``status`` if
+    asked: each with its state and counts."""
+    query = _list_query(request.args)
+    before = None
+    if query.cursor is not None:
+        try:
+            before = float(query.cursor)
+        except ValueError:
+            raise MalformedRequest(
+                f"cursor={query.cursor!r} is not a next_cursor this API gave.",
+                zh=f"cursor={query.cursor!r} 不是本 API 给出的 next_cursor。",
+            ) from None
+    jobs, last = services().jobs.list(g.tenant, query.limit, before, query.status)
+    page = JobList(
+        jobs=[JobSummary.of(job) for job in jobs],
+        next_cursor=None if last is None else f"{last:.0f}",
+    )
+    return jsonify(page.model_dump(mode="json"))
+
+
+def _list_query(args: Any) -> JobListQuery:
+    try:
+        return JobListQuery.model_validate(args.to_dict())
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise MalformedRequest(
+            f"{where}: {first['msg']} (status: one of queued, running, succeeded, partial, "
+            "failed, cancelled; limit: 1 to 100).",
+            zh=f"{where}：{first['msg']}（status：queued、running、succeeded、partial、failed、"
+            "cancelled 之一；limit：1 到 100）。",
+        ) from None
 
 
 MAX_WAIT_SECONDS = 60

@@ -13,12 +13,13 @@ from docrender.fonts import LanguageTag
 from docrender.formats import FormatName
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.job_options import JobOptions
+from docrender.jobstore import JobStatus
 from docrender.messages import Language
-from docrender.responses import ErrorBody, JobOut, TemplateList, TemplateOut
+from docrender.responses import ErrorBody, JobList, JobOut, TemplateList, TemplateOut
 from docrender.strict_json import parse_strict_json
 
 # The response models live in docrender/responses.py (the webhook sends a JobOut too).
-__all__ = ["ErrorBody", "JobIn", "JobOut", "TemplateList", "TemplateOut"]
+__all__ = ["ErrorBody", "JobIn", "JobList", "JobOut", "TemplateList", "TemplateOut"]
 
 
 class DocumentIn(BaseModel):
@@ -77,6 +78,12 @@ class JobHeaders(BaseModel):
         pattern=rf"^[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}$",  # what api/jobs.py accepts
         description="The same key and body within the retention period return the same job",
     )
+
+
+class JobListQuery(BaseModel):
+    status: JobStatus | None = Field(default=None, description="Only jobs in this state")
+    limit: int = Field(default=20, ge=1, le=100, description="Jobs per page")
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
 
 
 class WaitQuery(BaseModel):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -335,11 +336,45 @@ class JobStore:
         )
         for key in (job_key, docs_key, data_key):
             pipe.expire(key, self.retention_seconds)
+        # The tenant's jobs, newest first (``list``); the index outlives none of them long.
+        index = self.tenant_jobs_key(new.tenant)
+        pipe.zadd(index, {new.id: time.time_ns() // 1000})  # microseconds: no two alike
+        pipe.expire(index, self.retention_seconds)
         pipe.execute()
         return Job(
             new.id, new.tenant, new.template, new.options, created_at, None, states,
             request_id=new.request_id, warnings=new.warnings,
         )  # fmt: skip
+
+    @staticmethod
+    def tenant_jobs_key(tenant: str) -> str:
+        return f"docrender:tenant:{tenant}:jobs"
+
+    def list(
+        self, tenant: str, limit: int, before: float | None = None, status: str | None = None
+    ) -> tuple[list[Job], float | None]:
+        """The tenant's jobs, newest first: up to ``limit`` created before ``before`` (a
+        cursor this returned), of ``status`` if given; and the cursor for the next page
+        (None at the end). Jobs that expired leave the index as they are met."""
+        index = self.tenant_jobs_key(tenant)
+        found: list[Job] = []
+        upper = f"({before}" if before is not None else "+inf"
+        while len(found) < limit:
+            batch = self.redis.zrevrangebyscore(
+                index, upper, "-inf", start=0, num=max(limit, 20), withscores=True
+            )
+            if not batch:
+                return found, None
+            for job_id, score in batch:
+                upper = f"({score}"
+                job = self.get(job_id, tenant)
+                if job is None:
+                    self.redis.zrem(index, job_id)
+                elif status is None or job.status == status:
+                    found.append(job)
+                    if len(found) == limit:
+                        return found, score
+        return found, None
 
     @staticmethod
     def unfinished_key(tenant: str) -> str:

@@ -166,3 +166,31 @@ def _said(item: dict[str, Any], language: Language) -> dict[str, Any]:
     shown = {key: value for key, value in item.items() if key != "zh"}
     shown["message"] = localized(item.get("message", ""), item.get("zh"), language)
     return shown
+
+
+class JobSummary(BaseModel):
+    """A job in a list: its state and counts, not its documents."""
+
+    id: str
+    status: JobStatus
+    template: str
+    format: FormatName
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    progress: Progress
+
+    @classmethod
+    def of(cls, job: Job) -> JobSummary:
+        return cls(
+            id=job.id, status=job.status, template=job.template, format=job.options.format,
+            created_at=job.created_at, finished_at=job.finished_at,
+            progress=Progress(total=len(job.documents), succeeded=job.succeeded,
+                              failed=job.failed),
+        )  # fmt: skip
+
+
+class JobList(BaseModel):
+    jobs: list[JobSummary] = Field(description="Newest first")
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page"
+    )

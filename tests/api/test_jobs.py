@@ -11,7 +11,7 @@ import redis
 
 from api import create_app
 from api.services import ApiServices
-from docrender.jobstore import JobStore, NewDocument
+from docrender.jobstore import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant, count_jobs, record_job, upload
 from tests.helpers.documents import make_docx
@@ -205,3 +205,27 @@ def test_a_job_the_broker_refuses_is_taken_back(
     again = up.post("/v1/jobs", json={"template": template, "documents": [
         {"data": {"unit": "甲"}}]}, headers={"Idempotency-Key": "broker-down-1"})  # fmt: skip
     assert again.status_code == 202
+
+
+def test_the_job_list_is_newest_first_paged_and_filtered(
+    tenants: tuple[Tenant, Tenant], redis_client: redis.Redis
+) -> None:
+    tenant, other = tenants
+    store = JobStore(redis_client, 3600)
+    made = [record_job(store, tenant.name, [NewDocument("a", {})]) for _ in range(5)]
+    store.finish_document(made[1], 0, DocumentStatus.FAILED, {"code": "x", "message": "y"})
+    first = tenant.get("/v1/jobs?limit=2").get_json()
+    assert [job["id"] for job in first["jobs"]] == made[:-3:-1]  # the two newest
+    assert set(first["jobs"][0]) == {"id", "status", "template", "format", "created_at",
+                                     "finished_at", "progress"}  # fmt: skip
+    second = tenant.get(f"/v1/jobs?limit=2&cursor={first['next_cursor']}").get_json()
+    third = tenant.get(f"/v1/jobs?limit=2&cursor={second['next_cursor']}").get_json()
+    assert [job["id"] for job in second["jobs"] + third["jobs"]] == made[2::-1]
+    assert third["next_cursor"] is None
+    failed = tenant.get("/v1/jobs?status=failed").get_json()
+    assert [job["id"] for job in failed["jobs"]] == [made[1]]
+    # Another tenant sees none of them; bad parameters are a 400.
+    assert other.get("/v1/jobs").get_json() == {"jobs": [], "next_cursor": None}
+    assert tenant.get("/v1/jobs?status=lost").status_code == 400
+    assert tenant.get("/v1/jobs?limit=0").status_code == 400
+    assert tenant.get("/v1/jobs?cursor=abc").status_code == 400
