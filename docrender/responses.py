@@ -108,7 +108,9 @@ class JobWarning(BaseModel):
     columns: list[str] = Field(default_factory=list)
 
 
-class JobOut(BaseModel):
+class JobSummary(BaseModel):
+    """A job in a list: its state and counts, not its documents."""
+
     id: str
     status: JobStatus
     template: str
@@ -116,6 +118,25 @@ class JobOut(BaseModel):
     created_at: Timestamp
     finished_at: Timestamp | None
     progress: Progress
+
+    @classmethod
+    def of(cls, job: Job) -> JobSummary:
+        return cls(**cls._summary(job))
+
+    @staticmethod
+    def _summary(job: Job) -> dict[str, Any]:
+        return {
+            "id": job.id, "status": job.status, "template": job.template,
+            "format": job.options.format, "created_at": job.created_at,
+            "finished_at": job.finished_at,
+            "progress": Progress(total=len(job.documents), succeeded=job.succeeded,
+                                 failed=job.failed),
+        }  # fmt: skip
+
+
+class JobOut(JobSummary):
+    """A job with its documents, as GET /v1/jobs/{id} shows it and its webhook sends it."""
+
     documents: list[DocumentOut]
     callback: CallbackOut | None
     warnings: list[JobWarning] = Field(
@@ -127,13 +148,7 @@ class JobOut(BaseModel):
         """``callback``: its webhook's delivery state, when the job has a callback_url;
         ``language``: of the messages of its documents' errors and warnings."""
         return cls(
-            id=job.id,
-            status=job.status,
-            template=job.template,
-            format=job.options.format,
-            created_at=job.created_at,
-            finished_at=job.finished_at,
-            progress=Progress(total=len(job.documents), succeeded=job.succeeded, failed=job.failed),
+            **cls._summary(job),
             documents=[
                 DocumentOut(
                     index=doc.index,
@@ -166,27 +181,6 @@ def _said(item: dict[str, Any], language: Language) -> dict[str, Any]:
     shown = {key: value for key, value in item.items() if key != "zh"}
     shown["message"] = localized(item.get("message", ""), item.get("zh"), language)
     return shown
-
-
-class JobSummary(BaseModel):
-    """A job in a list: its state and counts, not its documents."""
-
-    id: str
-    status: JobStatus
-    template: str
-    format: FormatName
-    created_at: Timestamp
-    finished_at: Timestamp | None
-    progress: Progress
-
-    @classmethod
-    def of(cls, job: Job) -> JobSummary:
-        return cls(
-            id=job.id, status=job.status, template=job.template, format=job.options.format,
-            created_at=job.created_at, finished_at=job.finished_at,
-            progress=Progress(total=len(job.documents), succeeded=job.succeeded,
-                              failed=job.failed),
-        )  # fmt: skip
 
 
 class JobList(BaseModel):
