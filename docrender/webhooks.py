@@ -85,10 +85,34 @@ def _parse(raw: str) -> httpx.URL:
     return url
 
 
+# IPv6 ranges that carry an IPv4 address, and where in the address it sits: a NAT64 or 6to4
+# gateway would take the connection to that IPv4 address, so it is what must be public.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SITE_LOCAL = ipaddress.IPv6Network("fec0::/10")  # deprecated, still private
+
+
 def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _SITE_LOCAL or address in _NAT64_LOCAL:
+            return False
+        carried = _carried_ipv4(address)
+        if carried is not None:
+            return _is_public(carried)
     return address.is_global and not address.is_multicast
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: mapped (::ffff:a.b.c.d), compatible
+    (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) or 6to4 (2002:AABB:CCDD::)."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    packed = int(address)
+    if address in _NAT64 or (packed >> 32 == 0 and packed > 1):  # not :: nor ::1
+        return ipaddress.IPv4Address(packed & 0xFFFFFFFF)
+    return None
 
 
 def _default_port(url: httpx.URL) -> int:

@@ -38,6 +38,13 @@ def submit(tenant: Tenant, callback_url: object) -> object:
         "http://169.254.169.254/latest/meta-data",  # a cloud's metadata service
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/hook",
+        # IPv6 forms that carry an IPv4 address: NAT64, 6to4, IPv4-compatible; site-local.
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "http://[2002:7f00:1::]/hook",
+        "http://[2002:c0a8:101::1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[fec0::1]/hook",
     ],
 )
 def test_private_callback_urls_are_refused_without_the_opt_in(
