@@ -13,8 +13,13 @@ from jinja2.sandbox import SandboxedEnvironment
 from docrender.data_values import shown_values
 from docrender.errors import InvalidNamePattern
 
-MAX_NAME_LENGTH = 120
+# File systems limit a name to 255 bytes (ext4, and ZIP extractors that write to them): a stem
+# of at most 240 UTF-8 bytes leaves room for "-12" and ".docx". 240 bytes hold 80 Chinese
+# characters.
+MAX_NAME_BYTES = 240
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")  # separators, controls, Windows' reserved
+# Names Windows gives to devices, whatever follows a dot: "CON", "aux.pdf" cannot be files.
+_DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\.|$)", re.IGNORECASE)
 # Names are plain text, not XML: no autoescape. Sandboxed like templates; missing values empty.
 _ENV = SandboxedEnvironment(autoescape=False, undefined=jinja2.ChainableUndefined)
 
@@ -44,7 +49,9 @@ def render_pattern(pattern: str, data: dict[str, Any], index: int) -> str:
 
 def safe_name(name: str) -> str:
     cleaned = _UNSAFE.sub("_", name).strip(" .")
-    return cleaned[:MAX_NAME_LENGTH].rstrip(" .")
+    encoded = cleaned.encode()[:MAX_NAME_BYTES]
+    cleaned = encoded.decode(errors="ignore").rstrip(" .")  # never half a character
+    return f"_{cleaned}" if _DEVICE.match(cleaned) else cleaned
 
 
 def unique(names: Sequence[str]) -> list[str]:

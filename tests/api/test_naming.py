@@ -26,7 +26,19 @@ def test_unsafe_characters_and_duplicates() -> None:
         [(None, {"unit": "a/b\\c:d"}), (None, {"unit": "A/B\\C:D"}), (None, {"unit": ""}),
          (None, {"unit": "x" * 300}), (None, {"unit": "a_b_c_d"})],
     )  # fmt: skip
-    assert names == ["a_b_c_d", "A_B_C_D-2", "document-2", "x" * 120, "a_b_c_d-3"]
+    assert names == ["a_b_c_d", "A_B_C_D-2", "document-2", "x" * 240, "a_b_c_d-3"]
+
+
+def test_names_fit_a_file_system_in_bytes_and_are_no_device() -> None:
+    """255 bytes a name (with "-2" and ".docx" to come), counted in UTF-8: 120 Chinese
+    characters are 360 bytes, so a name keeps the first 80; Windows' device names are files
+    nowhere, so they are prefixed."""
+    long_name, con, aux, com = document_names("{{ unit }}", [
+        (None, {"unit": "沙灣縣" * 40}), (None, {"unit": "CON"}), (None, {"unit": "aux.報告"}),
+        (None, {"unit": "com1"}),
+    ])  # fmt: skip
+    assert len(long_name.encode()) <= 240 and long_name == ("沙灣縣" * 40)[:80]
+    assert (con, aux, com) == ("_CON", "_aux.報告", "_com1")
 
 
 def test_values_are_not_xml_escaped_in_names() -> None:

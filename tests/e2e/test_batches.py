@@ -129,3 +129,16 @@ def test_a_small_job_is_not_queued_behind_a_running_batch(tenant: Tenant) -> Non
     assert batch_now["finished_at"] is None
     assert batch_now["progress"]["succeeded"] < 80
     tenant.post(f"/v1/jobs/{batch['id']}/cancel")  # leave the worker free for other tests
+
+
+def test_a_long_chinese_name_and_a_device_name_extract_from_the_archive(
+    tenant: Tenant, tmp_path: Any
+) -> None:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    units = ["新疆維吾爾自治區昌吉回族自治州阜康市第二中學" * 6, "CON"]  # 132 characters; a device
+    job = tenant.wait_for(tenant.submit(template, [{"data": {"unit": u}} for u in units],
+                                        name="{{ unit }}").get_json()["id"])  # fmt: skip
+    archive = zipfile.ZipFile(io.BytesIO(tenant.get(f"/v1/jobs/{job['id']}/archive").data))
+    archive.extractall(tmp_path)  # ext4 refuses a name over 255 bytes
+    extracted = sorted(path.name for path in tmp_path.iterdir())
+    assert extracted == sorted([units[0][:80] + ".pdf", "_CON.pdf"])
