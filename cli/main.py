@@ -36,7 +36,9 @@ from docrender.templating import inspect_template
 from docrender.validation import RELAX_STRICT, check_documents, plural, unused_columns
 
 console = Console(stderr=True, highlight=False)
-EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_ERROR = 0, 1, 2
+# 1: some documents failed; 2: the request was refused (or the input is wrong); 3: the
+# service or its Redis could not be reached at all.
+EXIT_OK, EXIT_FAILED_DOCUMENTS, EXIT_ERROR, EXIT_UNREACHABLE = 0, 1, 2, 3
 MAX_ROWS_OFFLINE = 100_000
 
 
@@ -60,9 +62,27 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
         console.print(f"[red]error:[/red] {exc.message}")
         _print_details(exc.details)
         return EXIT_ERROR
+    except httpx.TransportError as exc:
+        where = exc.request.url.copy_with(path="/", query=None) if _has_request(exc) else "it"
+        console.print(f"[red]error:[/red] cannot reach docrender at {where} "
+                      f"({exc.__class__.__name__}): is it running? (`make run` starts it; "
+                      "--server or DOCRENDER_SERVER point elsewhere)")  # fmt: skip
+        return EXIT_UNREACHABLE
+    except (redis.ConnectionError, redis.TimeoutError):
+        console.print("[red]error:[/red] cannot reach the key store's Redis: is the stack "
+                      "running? (`make run` starts it; DOCRENDER_REDIS_URL points elsewhere)")  # fmt: skip
+        return EXIT_UNREACHABLE
     except redis.RedisError as exc:
         console.print(f"[red]error:[/red] Redis: {exc}")
         return EXIT_ERROR
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 (raises when the error came before a request was made)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         help="render one document per row of DATA and download them",
         description="Upload TEMPLATE (idempotent), submit one document per row of DATA "
         "(.xlsx, .csv or .json), show progress, download the results into --out. Exits 1 "
-        "when any document failed, 2 when the job was refused.",
+        "when any document failed, 2 when the job was refused, 3 when the service cannot be "
+        "reached.",
     )
     submit.add_argument("template", type=Path, help="the .docx template")
     submit.add_argument("data", type=Path, help="the data: .xlsx, .csv or .json")
