@@ -3,15 +3,18 @@ unique within the job (so downloads and the ZIP agree on them)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from docrender.data_values import shown_values
 from docrender.errors import InvalidNamePattern
+from docrender.filters import REPORT_FILTERS
 
 # File systems limit a name to 255 bytes (ext4, and ZIP extractors that write to them): a stem
 # of at most 240 UTF-8 bytes leaves room for "-12" and ".docx". 240 bytes hold 80 Chinese
@@ -20,8 +23,34 @@ MAX_NAME_BYTES = 240
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")  # separators, controls, Windows' reserved
 # Names Windows gives to devices, whatever follows a dot: "CON", "aux.pdf" cannot be files.
 _DEVICE = re.compile(r"^(CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³])(\.|$)", re.IGNORECASE)
-# Names are plain text, not XML: no autoescape. Sandboxed like templates; missing values empty.
+# Names are plain text, not XML: no autoescape. Sandboxed like templates; missing values empty;
+# the report filters there too (a date in a name: {{ day|date("%Y%m%d") }}).
 _ENV = SandboxedEnvironment(autoescape=False, undefined=jinja2.ChainableUndefined)
+_ENV.filters.update(REPORT_FILTERS)
+# A name pattern prints values: variables, their keys, filters, text, and sums (the usual
+# {{ index + 1 }}). Nothing else that computes (*, /, %, **, calls, loops, conditions), so that
+# no pattern can hold an API process: every step here takes time in proportion to its input.
+_NAME_FILTERS = frozenset({
+    "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "string",
+    "date", "cn_date", "cn_number", "cn_index", "to_hans", "to_hant", "fixed",
+    "thousands", "percent",
+})  # fmt: skip
+_NAME_NODES = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.Const,
+    nodes.Filter,
+    nodes.Concat,
+    nodes.Add,
+    nodes.Sub,
+    nodes.Neg,
+    nodes.Pos,
+)  # fmt: skip  (index + 1: cheap)
+_MAX_LITERAL = 200
 
 
 def document_names(
@@ -37,14 +66,57 @@ def document_names(
 
 
 def render_pattern(pattern: str, data: dict[str, Any], index: int) -> str:
+    template = _compile(pattern)
     try:
-        return _ENV.from_string(pattern).render({**shown_values(data), "index": index})
-    except jinja2.TemplateError as exc:
+        return template.render({**shown_values(data), "index": index})
+    except Exception as exc:  # a filter given what it cannot read, a missing key...
         raise InvalidNamePattern(
             f"The name pattern {pattern!r} could not be used for document {index}: {exc}",
             {"pattern": pattern, "document": index},
-            zh=f"文件名模式 {pattern!r} 无法用于第 {index} 份文件：{exc}",
+            zh=f"文件名模式 {pattern!r} 无法用于第 {index} 份文件：{getattr(exc, 'zh', None) or exc}",
         ) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(pattern: str) -> jinja2.Template:
+    """The pattern, once checked to print values only (``_NAME_NODES``, ``_NAME_FILTERS``)."""
+    try:
+        parsed = _ENV.parse(pattern)
+    except jinja2.TemplateSyntaxError as exc:
+        raise _refused(
+            pattern, f"it does not parse ({exc.message})", f"无法解析（{exc.message}）"
+        ) from None
+    for node in parsed.find_all(nodes.Node):
+        if not isinstance(node, _NAME_NODES):
+            raise _refused(
+                pattern,
+                f"it computes ({type(node).__name__}); a name pattern prints variables, their "
+                "keys and filters only",
+                f"它在计算（{type(node).__name__}）；文件名模式只能印出变量、其键和过滤器",
+            )
+        if isinstance(node, nodes.Filter) and node.name not in _NAME_FILTERS:
+            allowed = sorted(_NAME_FILTERS)
+            raise _refused(
+                pattern,
+                f"the filter {node.name!r} cannot be used in a name (these can: "
+                f"{', '.join(allowed)})",
+                f"文件名中不能使用过滤器 {node.name!r}（可用：{'、'.join(allowed)}）",
+            )
+        if isinstance(node, nodes.Const) and len(str(node.value)) > _MAX_LITERAL:
+            raise _refused(
+                pattern,
+                f"a literal is longer than {_MAX_LITERAL} characters",
+                f"有字面值超过 {_MAX_LITERAL} 个字符",
+            )
+    return _ENV.from_string(parsed)
+
+
+def _refused(pattern: str, why: str, zh: str) -> InvalidNamePattern:
+    return InvalidNamePattern(
+        f"The name pattern {pattern[:100]!r} cannot be used: {why}.",
+        {"pattern": pattern[:500]},
+        zh=f"文件名模式 {pattern[:100]!r} 不能使用：{zh}。",
+    )
 
 
 def safe_name(name: str) -> str:

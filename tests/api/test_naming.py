@@ -48,3 +48,30 @@ def test_values_are_not_xml_escaped_in_names() -> None:
 def test_a_broken_pattern_is_refused() -> None:
     with pytest.raises(InvalidNamePattern):
         document_names("{{ unit ", [(None, {})])
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "{{ 7**(10**8) % 10 }}",  # held a gunicorn process until its timeout
+        "{{ 'x' * 50000000 }}",
+        "{% for i in range(10**6) %}{% for j in range(10**6) %}{% endfor %}{% endfor %}",
+        "{{ unit|center(300000000) }}",
+        "{{ unit|replace('a', 'b') }}",
+        "{{ range(10)|list }}",
+        "{{ unit ~ " + "'x' * 300" + " }}",
+        "{{ '" + "x" * 300 + "' }}",
+        "{{ unit",
+    ],
+)
+def test_name_patterns_print_values_and_compute_nothing(pattern: str) -> None:
+    with pytest.raises(InvalidNamePattern, match="cannot be used"):
+        document_names(pattern, [(None, {"unit": "甲"})])
+
+
+def test_name_patterns_take_variables_keys_filters_and_text() -> None:
+    data = {"unit": "沙灣縣第二中學", "basic": {"code": "007"}, "day": "2026-11-29"}
+    pattern = (
+        "{{ unit }}-{{ basic.code }}-{{ basic['code'] }}-{{ day|date('%Y%m%d') }}-{{ x|d('無') }}"
+    )
+    assert document_names(pattern, [(None, data)]) == ["沙灣縣第二中學-007-007-20261129-無"]
