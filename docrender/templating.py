@@ -52,6 +52,7 @@ class LimitedSandbox(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.filters.update(REPORT_FILTERS)
+        self.filters.update(_capped_filters(self.filters))
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -64,6 +65,60 @@ class LimitedSandbox(SandboxedEnvironment):
         if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
             raise SecurityError(f"an exponent over {MAX_POWER_EXPONENT}")
         return super().call_binop(context, operator, left, right)
+
+
+def _capped_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Jinja's filters that can build a value far larger than their input in one step, each
+    refusing (before it builds anything) a result over MAX_REPEATED_LENGTH: ``center(3e8)``,
+    ``indent(3e8)``, ``replace`` that multiplies, ``join`` of a giant list, ``format`` with a
+    giant width, ``wordwrap`` with a giant break."""
+    filters = dict(filters)  # Jinja's own, which the capped ones call
+
+    def cap(name: str, size: int) -> None:
+        if size > MAX_REPEATED_LENGTH:
+            raise SecurityError(
+                f"|{name} would build {size} characters, over {MAX_REPEATED_LENGTH}"
+            )
+
+    def center(value: Any, width: int = 80) -> Any:
+        cap("center", max(len(str(value)), int(width)))
+        return filters["center"](value, width)
+
+    def indent(value: Any, width: Any = 4, first: bool = False, blank: bool = False) -> Any:
+        text = str(value)
+        pad = len(width) if isinstance(width, str) else int(width)
+        cap("indent", len(text) + pad * (text.count("\n") + 1))
+        return filters["indent"](value, width, first, blank)
+
+    def replace(eval_ctx: Any, value: Any, old: Any, new: Any, count: Any = None) -> Any:
+        text, old, new = str(value), str(old), str(new)
+        times = text.count(old) if old else len(text) + 1
+        if count is not None:
+            times = min(times, int(count))
+        cap("replace", len(text) + times * max(len(new) - len(old), 0))
+        return filters["replace"](eval_ctx, value, old, new, count)
+
+    def join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+        items = list(value)
+        cap("join", sum(len(str(item)) for item in items) + len(str(d)) * len(items))
+        return filters["join"](eval_ctx, items, d, attribute)
+
+    def format(value: Any, *args: Any, **kwargs: Any) -> Any:
+        widths = [int(w) for w in re.findall(r"%[-+ #0]*(\d+)", str(value))]
+        widths += [int(w) for w in re.findall(r"\.(\d+)", str(value))]
+        cap("format", len(str(value)) + sum(widths))
+        return filters["format"](value, *args, **kwargs)
+
+    def wordwrap(environment: Any, s: Any, width: int = 79, *args: Any, **kwargs: Any) -> Any:
+        wrapstring = kwargs.get("wrapstring") or (args[1] if len(args) > 1 else "\n") or "\n"
+        cap("wordwrap", len(str(s)) * (1 + len(str(wrapstring))))
+        return filters["wordwrap"](environment, s, width, *args, **kwargs)
+
+    replace.jinja_pass_arg = filters["replace"].jinja_pass_arg  # type: ignore[attr-defined]
+    join.jinja_pass_arg = filters["join"].jinja_pass_arg  # type: ignore[attr-defined]
+    wordwrap.jinja_pass_arg = filters["wordwrap"].jinja_pass_arg  # type: ignore[attr-defined]
+    return {"center": center, "indent": indent, "replace": replace, "join": join,
+            "format": format, "wordwrap": wordwrap}  # fmt: skip
 
 
 class CompilingOnceSandbox(LimitedSandbox):

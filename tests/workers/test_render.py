@@ -8,7 +8,7 @@ import pytest
 
 from docrender.errors import RenderFailed
 from tests.helpers.documents import make_docx
-from workers.render import render_docx
+from workers.render import fill_template, render_docx
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -109,3 +109,25 @@ def test_characters_xml_cannot_hold_are_dropped_and_the_docx_stays_valid() -> No
     value = "A\x00B\x0bC\x1fD\ud800E\ufffeF\tG"
     out = render_docx(make_docx("{{ v }}"), {"v": value})
     assert text_of(out) == "ABCDEF\tG"
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "{{ ('x'|center(300000000))|length }}",  # 1.2 GB in three steps, before the caps
+        "{{ 'x'|indent(300000000, true) }}",
+        "{{ ('x' * 900000)|replace('x', 'yy') }}",
+        "{{ '%300000000d'|format(1) }}",
+        "{{ ('x' * 600000, 'y' * 600000)|join }}",
+    ],
+)
+def test_filters_that_multiply_a_value_are_capped(tag: str) -> None:
+    with pytest.raises(RenderFailed, match="sandbox forbids"):
+        fill_template(make_docx(tag), {})
+
+
+def test_the_capped_filters_still_work_on_ordinary_values() -> None:
+    tags = ["{{ unit|center(9) }}|", "{{ unit|replace('甲', '乙') }}", "{{ ['a', 'b']|join('-') }}",
+            "{{ '%05.1f'|format(2.5) }}", "{{ 'ab cd'|wordwrap(2) }}"]  # fmt: skip
+    document = fill_template(make_docx(*tags), {"unit": "甲"})
+    assert [p.text for p in document.paragraphs] == ["    甲    |", "乙", "a-b", "002.5", "ab\ncd"]
