@@ -25,7 +25,7 @@ def require_tenant() -> None:
             "The API key is not valid; check it or ask for a new one.",
             zh="API 密钥无效；请检查，或申请一个新的。",
         )
-    services().rate_limit.check(tenant)
+    services().rate_limit.check(tenant, read=request.method in ("GET", "HEAD"))
     g.tenant = tenant
 
 

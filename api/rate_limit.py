@@ -1,5 +1,8 @@
-"""Per-tenant request rate, shared by every API process through Redis (the `limits` library,
-fixed windows: one counter a window), so one caller's runaway loop cannot crowd out others."""
+"""Per-tenant request rates, shared by every API process through Redis (the `limits` library,
+fixed windows: one counter a window), so one caller's runaway loop cannot crowd out others.
+Reads (status polls, downloads of the tenant's own results) have a budget of their own, so a
+client fetching its hundred PDFs right after a job is not refused its next submission, and
+the other way round."""
 
 from __future__ import annotations
 
@@ -14,19 +17,23 @@ from docrender.errors import RateLimited
 
 
 class TenantRateLimit:
-    def __init__(self, redis_url: str, rate: str) -> None:
+    def __init__(self, redis_url: str, rate: str, read_rate: str) -> None:
         self.rate = limits.parse(rate)  # "50/second", "3000/minute"...
+        self.read_rate = limits.parse(read_rate)
         self._limiter = FixedWindowRateLimiter(storage_from_string(redis_url))
 
-    def check(self, tenant: str) -> None:
-        """Count one request of ``tenant``; RateLimited (429) once over the rate."""
-        if self._limiter.hit(self.rate, "docrender-tenant", tenant):
+    def check(self, tenant: str, read: bool = False) -> None:
+        """Count one request of ``tenant`` (``read``: one that only reads); RateLimited (429)
+        once over its rate."""
+        rate, kind = (self.read_rate, "docrender-tenant-reads") if read else (
+            self.rate, "docrender-tenant")  # fmt: skip
+        if self._limiter.hit(rate, kind, tenant):
             return
-        reset = self._limiter.get_window_stats(self.rate, "docrender-tenant", tenant).reset_time
+        reset = self._limiter.get_window_stats(rate, kind, tenant).reset_time
         raise RateLimited(
-            f"Over this key's request rate ({self.rate}); slow down and retry after the "
+            f"Over this key's request rate ({rate}); slow down and retry after the "
             "Retry-After seconds.",
-            {"limit": str(self.rate)},
+            {"limit": str(rate)},
             retry_after=max(1, math.ceil(reset - time.time())),
-            zh=f"超过此密钥的请求速率（{self.rate}）；请放慢速度，等 Retry-After 秒后重试。",
+            zh=f"超过此密钥的请求速率（{rate}）；请放慢速度，等 Retry-After 秒后重试。",
         )

@@ -57,7 +57,9 @@ class ApiServices:
             idempotency=IdempotencyKeys(client, settings.retention_seconds),
             queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
-            rate_limit=TenantRateLimit(settings.require_redis_url(), settings.rate_limit),
+            rate_limit=TenantRateLimit(
+                settings.require_redis_url(), settings.rate_limit, settings.read_rate_limit
+            ),
             keys=keys,
             webhook_secrets=WebhookSecrets(settings.webhook_secrets, keys),
         )

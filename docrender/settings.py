@@ -44,8 +44,10 @@ class Settings:
     # An image from the data (workers/images.py): its bytes, and its pixels (width x height).
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
-    # Requests per tenant (every /v1 route), across all API processes: the `limits` syntax.
+    # Requests per tenant across all API processes, in the `limits` syntax: those that change
+    # something (submissions, uploads, retries), and reads (polls, downloads) on their own.
     rate_limit: str = "100/second"
+    read_rate_limit: str = "1000/second"
     # Documents accepted but not yet finished, per tenant, across all its jobs.
     max_queued_documents: int = 5000
     # Webhooks: tenant -> signing secret (the key store holds more), delivery attempts, the
@@ -101,13 +103,14 @@ class Settings:
             )
         if self.storage != "local":
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
-        try:
-            limits.parse(self.rate_limit)
-        except ValueError:
-            raise SettingsError(
-                f"DOCRENDER_RATE_LIMIT={self.rate_limit!r} is not a rate such as 100/second "
-                "or 3000/minute"
-            ) from None
+        for name, rate in (("DOCRENDER_RATE_LIMIT", self.rate_limit),
+                           ("DOCRENDER_READ_RATE_LIMIT", self.read_rate_limit)):  # fmt: skip
+            try:
+                limits.parse(rate)
+            except ValueError:
+                raise SettingsError(
+                    f"{name}={rate!r} is not a rate such as 100/second or 3000/minute"
+                ) from None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -157,6 +160,7 @@ class Settings:
         number("DOCRENDER_WEBHOOK_RETRY_DELAY", "webhook_retry_delay", duration=True)
         number("DOCRENDER_WEBHOOK_TIMEOUT", "webhook_timeout", duration=True)
         text("DOCRENDER_RATE_LIMIT", "rate_limit")
+        text("DOCRENDER_READ_RATE_LIMIT", "read_rate_limit")
         number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
         number("DOCRENDER_BATCH_SIZE", "batch_size")
         number("DOCRENDER_RENDER_TIMEOUT", "render_timeout", duration=True)

@@ -15,7 +15,8 @@ from tests.helpers.clients import Tenant
 
 def api_process(settings: Settings, keys: dict[str, str]) -> Tenant:
     """A separate app, as another gunicorn process would be, sharing the same Redis."""
-    app = create_app(dataclasses.replace(settings, api_keys=keys, rate_limit="5/minute"))
+    app = create_app(dataclasses.replace(settings, api_keys=keys, rate_limit="5/minute",
+                                         read_rate_limit="5/minute"))  # fmt: skip
     return Tenant(app.test_client(), next(iter(keys)))
 
 
@@ -39,3 +40,18 @@ def test_over_the_rate_is_429_with_retry_after_across_processes(settings: Settin
 def test_a_rate_that_is_not_one_stops_the_settings() -> None:
     with pytest.raises(SettingsError, match="DOCRENDER_RATE_LIMIT"):
         Settings.from_env({"DOCRENDER_RATE_LIMIT": "lots"})
+    with pytest.raises(SettingsError, match="DOCRENDER_READ_RATE_LIMIT"):
+        Settings.from_env({"DOCRENDER_READ_RATE_LIMIT": "lots"})
+
+
+def test_reads_and_submissions_have_budgets_of_their_own(settings: Settings) -> None:
+    """A client fetching its results right after a job is not refused its next submission,
+    and one that submits a lot can still read what it made."""
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    app = create_app(dataclasses.replace(settings, api_keys={"key-b": tenant},
+                                         rate_limit="3/minute", read_rate_limit="50/minute"))  # fmt: skip
+    client = Tenant(app.test_client(), "key-b")
+    assert all(client.get("/v1/templates").status_code == 200 for _ in range(20))
+    answers = [client.post("/v1/jobs", json={}).status_code for _ in range(4)]
+    assert answers == [422, 422, 422, 429]  # the fourth submission is over its budget
+    assert client.get("/v1/templates").status_code == 200  # reads go on

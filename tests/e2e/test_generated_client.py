@@ -125,7 +125,7 @@ def test_rate_limited_answers_are_typed_with_retry_after(
 ) -> None:
     tenant = f"t{uuid.uuid4().hex[:8]}"
     app = create_app(dataclasses.replace(settings, api_keys={"key-r": tenant},
-                                         rate_limit="2/minute"))  # fmt: skip
+                                         read_rate_limit="2/minute"))  # fmt: skip
     client = client_for(generated, app, "key-r")
     models = importlib.import_module(f"{generated}.models")
     list_templates = operation(generated, "templates.list_templates")
