@@ -235,7 +235,8 @@ def docrender_stack(
     workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
     # One tenant makes all the load here: its rate limit is lifted (but still counted).
     env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
-               DOCRENDER_API_KEYS=f"bench:{KEY}", DOCRENDER_RATE_LIMIT="1000000/second")  # fmt: skip
+               DOCRENDER_API_KEYS=f"bench:{KEY}", DOCRENDER_RATE_LIMIT="1000000/second",
+               DOCRENDER_READ_RATE_LIMIT="1000000/second")  # fmt: skip
     redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
     bind = env["DOCRENDER_BIND"] = f"127.0.0.1:{free_port()}"
     env["DOCRENDER_API_PROCESSES"] = str(api_processes)

@@ -29,7 +29,12 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 def schema_app(settings: Settings) -> Flask:
     # A generous rate limit: hypothesis sends hundreds of requests a second.
     return create_app(
-        dataclasses.replace(settings, api_keys={KEY: "openapi"}, rate_limit="100000/second")
+        dataclasses.replace(
+            settings,
+            api_keys={KEY: "openapi"},
+            rate_limit="100000/second",
+            read_rate_limit="100000/second",
+        )
     )
 
 
