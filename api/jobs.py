@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +34,7 @@ from docrender.errors import (
     MalformedRequest,
     NotFound,
     NotReady,
+    TooManyLongPolls,
     UnsupportedFileType,
 )
 from docrender.formats import FORMATS
@@ -140,8 +143,32 @@ def get_job(job_id: str) -> Response:
     wait = _wait_seconds(request.args.get("wait"))
     job = _find_job(job_id)
     if wait and job.finished_at is None:
-        job = _wait_for_finish(job, wait)
+        with _long_poll_slot():
+            job = _wait_for_finish(job, wait)
     return _job_body(job)
+
+
+@contextlib.contextmanager
+def _long_poll_slot() -> Iterator[None]:
+    """One of the tenant's DOCRENDER_MAX_LONG_POLLS open long polls, counted in Redis across
+    API processes; 429 when they are all taken (a plain poll still answers at once)."""
+    key = f"docrender:tenant:{g.tenant}:long_polls"
+    client = services().redis
+    cap = services().settings.max_long_polls
+    open_polls = client.incr(key)
+    client.expire(key, MAX_WAIT_SECONDS * 2)  # a process killed mid-wait cannot leak its slot
+    try:
+        if open_polls > cap:
+            raise TooManyLongPolls(
+                f"This key already holds {cap} long polls (?wait=) open; poll without wait, or "
+                "wait for one of them to answer.",
+                {"limit": cap},
+                retry_after=5,
+                zh=f"此密钥已有 {cap} 个长轮询（?wait=）未结束；请不带 wait 轮询，或等其中一个返回。",
+            )
+        yield
+    finally:
+        client.decr(key)
 
 
 @bp.post("/jobs/<job_id>/retry")

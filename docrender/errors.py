@@ -116,6 +116,10 @@ class TooManyQueuedDocuments(RateLimited):
     code = "too_many_queued_documents"
 
 
+class TooManyLongPolls(RateLimited):
+    code = "too_many_long_polls"
+
+
 class ServiceUnavailable(DocrenderError):
     status, code = 503, "service_unavailable"
     retry_after: ClassVar[int] = 5

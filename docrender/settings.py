@@ -50,6 +50,9 @@ class Settings:
     read_rate_limit: str = "1000/second"
     # Documents accepted but not yet finished, per tenant, across all its jobs.
     max_queued_documents: int = 5000
+    # Long polls (?wait=) a tenant may hold open at once, across API processes: each holds an
+    # API thread, so one tenant's many waits cannot take every thread from the others.
+    max_long_polls: int = 8
     # Webhooks: tenant -> signing secret (the key store holds more), delivery attempts, the
     # first retry's delay (doubling after each failed attempt), and one attempt's timeout.
     webhook_secrets: Mapping[str, str] = field(default_factory=dict)
@@ -146,6 +149,7 @@ class Settings:
         number("DOCRENDER_MAX_REQUEST_BYTES", "max_request_bytes")
         number("DOCRENDER_MAX_DOCUMENTS_PER_JOB", "max_documents_per_job")
         number("DOCRENDER_MAX_QUEUED_DOCUMENTS", "max_queued_documents")
+        number("DOCRENDER_MAX_LONG_POLLS", "max_long_polls")
         number("DOCRENDER_MAX_IMAGE_BYTES", "max_image_bytes")
         number("DOCRENDER_MAX_IMAGE_PIXELS", "max_image_pixels")
         if env.get("DOCRENDER_WEBHOOK_SECRETS"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import threading
 import uuid
 
 import kombu.exceptions
@@ -15,6 +16,7 @@ from docrender.jobstore import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant, count_jobs, record_job, upload
 from tests.helpers.documents import make_docx
+from tests.helpers.processes import wait_until
 
 
 def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) -> None:
@@ -229,3 +231,30 @@ def test_the_job_list_is_newest_first_paged_and_filtered(
     assert tenant.get("/v1/jobs?status=lost").status_code == 400
     assert tenant.get("/v1/jobs?limit=0").status_code == 400
     assert tenant.get("/v1/jobs?cursor=abc").status_code == 400
+
+
+def test_long_polls_are_capped_per_tenant(settings: Settings, redis_client: redis.Redis) -> None:
+    """One tenant's long polls cannot take every API thread: past its cap a long poll is a
+    429 at once, while plain polls, and the other tenants' long polls, still answer."""
+    busy, calm = f"t{uuid.uuid4().hex[:8]}", f"t{uuid.uuid4().hex[:8]}"
+    app = create_app(dataclasses.replace(
+        settings, api_keys={f"key-{busy}": busy, f"key-{calm}": calm}, max_long_polls=1))  # fmt: skip
+    tenant, other = (
+        Tenant(app.test_client(), f"key-{busy}"),
+        Tenant(app.test_client(), f"key-{calm}"),
+    )
+    store = JobStore(redis_client, 3600)
+    job_id = record_job(store, busy, [NewDocument("a", {})])  # never queued: stays unfinished
+    holding = threading.Thread(target=lambda: tenant.get(f"/v1/jobs/{job_id}?wait=3"))
+    holding.start()
+    key = f"docrender:tenant:{busy}:long_polls"
+    wait_until(lambda: redis_client.get(key) == "1")
+    refused = tenant.get(f"/v1/jobs/{job_id}?wait=3")
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "too_many_long_polls"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert tenant.get(f"/v1/jobs/{job_id}").status_code == 200  # a plain poll answers
+    other_job = record_job(store, calm, [NewDocument("a", {})])
+    assert other.get(f"/v1/jobs/{other_job}?wait=0.1").status_code == 200  # another tenant
+    holding.join()
+    assert redis_client.get(key) == "0"  # every slot given back
