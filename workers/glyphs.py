@@ -117,8 +117,8 @@ def uncovered(text: str) -> list[str]:
     when there are some is it worth reading a PDF's fonts (about 35 ms a document)."""
     coverage = _installed_coverage()
     found: dict[str, None] = {}
-    for character in text:
-        if character in found or character.isspace() or not character.isprintable():
+    for character in dict.fromkeys(text):  # each character once, in order of appearance
+        if character.isspace() or not character.isprintable():
             continue
         code = ord(character)
         at = bisect.bisect_right(coverage, (code, sys.maxsize)) - 1
