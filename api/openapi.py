@@ -81,7 +81,6 @@ class _Extras:
     files: tuple[str, ...] = ()  # media types of a 200 that is a file
     headers: dict[int, tuple[str, ...]] = field(default_factory=dict)  # status -> headers
     typed_errors: dict[int, tuple[type[BaseModel], ...]] = field(default_factory=dict)
-    public: bool = False
 
 
 _EXTRAS: dict[str, _Extras] = {}
@@ -109,7 +108,7 @@ def documented(
     error_statuses = (*errors, 503) if public else (*_COMMON_ERRORS, *errors)
     statuses |= {f"HTTP_{status}": ErrorBody for status in sorted(set(error_statuses))}
     typed = {**({} if public else error_schemas.EVERY_ROUTE), **(typed_errors or {})}
-    _EXTRAS[operation_id] = _Extras(files, response_headers or {}, typed, public)
+    _EXTRAS[operation_id] = _Extras(files, response_headers or {}, typed)
     return spec.validate(
         resp=Responses(**statuses),
         tags=tags,

@@ -25,7 +25,8 @@ _DECISIVE_SHARE = 0.8
 
 
 @functools.cache
-def _converter(config: str) -> opencc.OpenCC:
+def converter(config: str) -> opencc.OpenCC:
+    """OpenCC's converter for ``config`` (t2s, s2t, s2tw...), made once per process."""
     return opencc.OpenCC(config)
 
 
@@ -37,8 +38,8 @@ def written_script(text: str) -> Script | None:
         return None
     characters = list(counts)
     # One character a line, so that OpenCC's phrase tables see each alone.
-    as_simplified = _converter("t2s").convert("\n".join(characters)).split("\n")
-    as_traditional = _converter("s2t").convert("\n".join(characters)).split("\n")
+    as_simplified = converter("t2s").convert("\n".join(characters)).split("\n")
+    as_traditional = converter("s2t").convert("\n".join(characters)).split("\n")
     traditional = simplified = 0
     for character, to_simplified, to_traditional in zip(
         characters, as_simplified, as_traditional, strict=False

@@ -19,12 +19,11 @@ the filter's name and what it got.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-import opencc
+from docrender.chinese import converter
 
 
 class FilterError(ValueError):
@@ -243,19 +242,14 @@ def _form(form: str) -> str:
     return form
 
 
-@functools.cache
-def _converter(config: str) -> opencc.OpenCC:
-    return opencc.OpenCC(config)
-
-
 def to_hans(value: Any) -> str:
     """The text in Simplified forms (OpenCC)."""
-    return str(_converter("t2s").convert(str(value)))
+    return str(converter("t2s").convert(str(value)))
 
 
 def to_hant(value: Any) -> str:
     """The text in Traditional forms (OpenCC's Taiwan standard characters)."""
-    return str(_converter("s2tw").convert(str(value)))
+    return str(converter("s2tw").convert(str(value)))
 
 
 REPORT_FILTERS: dict[str, Callable[..., str]] = {
