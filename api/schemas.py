@@ -6,15 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
 from docrender.errors import MalformedRequest, ValidationFailed
-from docrender.fonts import LanguageTag
-from docrender.formats import FormatName
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.job_options import JobOptions
 from docrender.jobstore import JobStatus
-from docrender.messages import Language
 from docrender.responses import ErrorBody, JobList, JobOut, TemplateList, TemplateOut
 from docrender.strict_json import parse_strict_json
 
@@ -50,25 +47,34 @@ class TemplateUpload(BaseModel):
     name: str | None = Field(default=None, max_length=200)
 
 
-class JobUpload(BaseModel):
-    """A job as form data: one document per row of a data file."""
+# How a form writes the options that are not plain text (api/submission.py reads them so).
+_FORM_WRITTEN: dict[str, Any] = {
+    "strict": (Literal["true", "false", "1", "0", "yes", "no"], "true"),
+    "pdf_options": (
+        str | None,
+        Field(default=None, description='JSON, as in a JSON job: {"tagged": true}'),
+    ),
+}
 
-    template: str
-    data: UploadedFile = Field(description="The documents' data: .xlsx, .csv or .json")
-    format: FormatName = "pdf"
-    strict: Literal["true", "false", "1", "0", "yes", "no"] = "true"
-    name: str | None = None
-    language: LanguageTag | None = None
-    callback_url: str | None = None
-    pdf_options: str | None = Field(
-        default=None, description='JSON, as in a JSON job: {"tagged": true}'
-    )
-    typography: Literal["zh"] | None = None
-    messages: Language | None = None
-    files: list[UploadedFile] = Field(
-        default_factory=list, description="Images the data names with {\"type\": \"image\", "
-        "\"file\": \"<name>\"}",
-    )  # fmt: skip
+# A job as form data: one document per row of a data file, the options as fields. Made from
+# JobOptions, so that a new option is a form field too without being listed again.
+JobUpload = create_model(
+    "JobUpload",
+    __doc__="A job as form data: one document per row of a data file.",
+    template=(str, ...),
+    data=(UploadedFile, Field(description="The documents' data: .xlsx, .csv or .json")),
+    **{
+        name: _FORM_WRITTEN.get(name, (option.annotation, option))
+        for name, option in JobOptions.model_fields.items()
+    },
+    files=(
+        list[UploadedFile],
+        Field(
+            default_factory=list,
+            description='Images and sub-documents the data names with "file": "<name>"',
+        ),
+    ),
+)
 
 
 class JobHeaders(BaseModel):
