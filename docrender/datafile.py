@@ -218,7 +218,10 @@ def _decode_csv(data: bytes) -> str:
             try:
                 return data.decode(encoding)
             except UnicodeDecodeError:
-                raise _undecidable(f"it starts as {encoding.upper()} but is not") from None
+                raise _undecidable(
+                    f"it starts as {encoding.upper()} but is not",
+                    f"它以 {encoding.upper()} 开头，却不是",
+                ) from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -226,7 +229,7 @@ def _decode_csv(data: bytes) -> str:
     best = charset_normalizer.from_bytes(data, cp_isolation=list(_LEGACY_CHINESE)).best()
     text = None if best is None else str(best)
     if text is None or _MISDECODED.search(text):
-        raise _undecidable("its bytes read as none of them cleanly")
+        raise _undecidable("its bytes read as none of them cleanly", "它的字节按哪一种都读不通")
     return text
 
 
@@ -236,18 +239,13 @@ _LEGACY_CHINESE = {"gb18030": "GB18030/GBK", "big5": "Big5"}
 _MISDECODED = re.compile("[\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")
 
 
-_ZH_WHY = {
-    "its bytes read as none of them cleanly": "它的字节按哪一种都读不通",
-}
-
-
-def _undecidable(why: str) -> InvalidDataFile:
+def _undecidable(why: str, why_zh: str) -> InvalidDataFile:
     return InvalidDataFile(
         f"The CSV file's text encoding could not be told ({why}; tried UTF-8, UTF-16, "
         'GB18030/GBK and Big5). In Excel, save it as "CSV UTF-8 (Comma delimited)" and '
         "upload it again.",
         {"tried": ["UTF-8", "UTF-16", "GB18030/GBK", "Big5"]},
-        zh=f"无法判断 CSV 文件的文字编码（{_ZH_WHY.get(why, why)}；已尝试 UTF-8、UTF-16、GB18030/GBK 和 Big5）。请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后重新上传。",
+        zh=f"无法判断 CSV 文件的文字编码（{why_zh}；已尝试 UTF-8、UTF-16、GB18030/GBK 和 Big5）。请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后重新上传。",
     )
 
 

@@ -34,28 +34,11 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=Fals
 _SAFE_LINK = re.compile(rb"^(https?|mailto):", re.I)
 
 
-# The problems Finding names, in Chinese (docrender/messages.py).
-_ZH_PROBLEM = {
-    "macros": "宏", "an ActiveX control": "ActiveX 控件", "an embedded OLE object": "嵌入的 OLE 对象",
-    "a macro-enabled document type": "启用宏的文档类型",
-    "an entry name that points outside the document": "指向文档之外的条目名",
-}  # fmt: skip
-
-
-def _zh_problem(problem: str) -> str:
-    if problem in _ZH_PROBLEM:
-        return _ZH_PROBLEM[problem]
-    if field := re.fullmatch(r"an? (\w+) field", problem):
-        return f"{field[1]} 域"
-    if external := re.fullmatch(r"an external (\w+) \((.*)\)", problem):
-        return f"外部 {external[1]}（{external[2]}）"
-    return problem
-
-
 @dataclass(frozen=True)
 class Finding:
     part: str
     problem: str
+    zh: str  # the problem in Chinese (docrender/messages.py)
 
 
 def check_package(data: bytes) -> None:
@@ -72,7 +55,7 @@ def check_package(data: bytes) -> None:
             "linked files) and upload again.",
             [{"part": f.part, "problem": f.problem} for f in findings],
             zh="模板含有 docrender 不运行的部分："
-            + "；".join(f"{f.part} 中的{_zh_problem(f.problem)}" for f in findings[:5])
+            + "；".join(f"{f.part} 中的{f.zh}" for f in findings[:5])
             + "。请删除它们（或另存一份不含宏、嵌入对象和链接文件的干净副本）后重新上传。",
         )
 
@@ -106,15 +89,17 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> list[Findi
     name = entry.filename
     lowered = name.lower()
     if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or "\\" in name:
-        return [Finding(name, "an entry name that points outside the document")]
+        return [
+            Finding(name, "an entry name that points outside the document", "指向文档之外的条目名")
+        ]
     if lowered.endswith("vbaproject.bin") or lowered.endswith("vbadata.xml"):
-        return [Finding(name, "macros")]
+        return [Finding(name, "macros", "宏")]
     if lowered.startswith("word/activex/"):
-        return [Finding(name, "an ActiveX control")]
+        return [Finding(name, "an ActiveX control", "ActiveX 控件")]
     if lowered.startswith("word/embeddings/") and lowered.endswith(".bin"):
-        return [Finding(name, "an embedded OLE object")]
+        return [Finding(name, "an embedded OLE object", "嵌入的 OLE 对象")]
     if lowered == "[content_types].xml" and b"macroEnabled" in archive.read(entry):
-        return [Finding(name, "a macro-enabled document type")]
+        return [Finding(name, "a macro-enabled document type", "启用宏的文档类型")]
     if lowered.endswith(".rels"):
         return _check_relationships(name, archive.read(entry))
     if lowered.startswith("word/") and lowered.endswith(".xml"):
@@ -133,7 +118,11 @@ def _check_relationships(name: str, xml: bytes) -> list[Finding]:
         if kind == "hyperlink" and _SAFE_LINK.match(target):
             continue  # a clickable web or mail link: LibreOffice does not fetch it
         findings.append(
-            Finding(name, f"an external {kind} ({target[:80].decode(errors='replace')})")
+            Finding(
+                name,
+                f"an external {kind} ({target[:80].decode(errors='replace')})",
+                f"外部 {kind}（{target[:80].decode(errors='replace')}）",
+            )
         )
     return findings
 
@@ -148,7 +137,7 @@ def _check_fields(name: str, xml: bytes) -> list[Finding]:
             zh=f"DOCX 中的 {name} 不是格式正确的 XML（{exc}）；请在 Word 或 LibreOffice 中打开并另存后再上传。",
         ) from None
     found = {field for field in field_names(root) if field in _DANGEROUS_FIELDS}
-    return [Finding(name, f"a {field} field") for field in sorted(found)]
+    return [Finding(name, f"a {field} field", f"{field} 域") for field in sorted(found)]
 
 
 def field_names(root: etree._Element) -> list[str]:
