@@ -13,6 +13,7 @@ lead anywhere), and a URL that now resolves to an address callbacks may not go t
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
@@ -141,14 +142,27 @@ def post_pinned(
 ) -> int:
     """POST to the checked address, with the URL's host name in ``Host`` and in TLS (SNI and
     certificate check), so the name cannot resolve elsewhere between check and connection.
-    No proxy from the environment, no redirects, and the response body is never read."""
+    No proxy from the environment, no redirects, and the response body is never read.
+
+    ``timeout`` bounds the whole attempt (connect, send, the answer's status and headers), not
+    each read: a receiver trickling a byte at a time is cut off at the deadline. What is read of
+    the answer is bounded too: its head by httpcore's 100 KiB limit, its body not at all."""
+    try:
+        return asyncio.run(asyncio.wait_for(_post(destination, body, headers, timeout), timeout))
+    except TimeoutError:
+        raise httpx.TimeoutException(f"no answer within {timeout:g} s") from None
+
+
+async def _post(
+    destination: Destination, body: bytes, headers: dict[str, str], timeout: float
+) -> int:
     url = destination.url
     extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
     host = url.host if url.port is None else f"{url.host}:{url.port}"
     if ":" in url.host:  # IPv6 literal
         host = f"[{url.host}]" if url.port is None else f"[{url.host}]:{url.port}"
-    with (
-        httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+    async with (
+        httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
         client.stream(
             "POST",
             destination.pinned_url,

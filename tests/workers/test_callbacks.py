@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import socket
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -145,3 +149,70 @@ def test_a_host_name_that_stopped_resolving_is_tried_again(redis_client: redis.R
     assert deliver_callback(job_id, start(svc, job_id), svc) == Attempt.RETRY
     assert not posted
     assert "does not resolve" in callback_state(svc, job_id).last_error  # type: ignore[union-attr, operator]
+
+
+class RawReceiver:
+    """A loopback TCP server that reads the request and then answers with ``answer(send)``."""
+
+    def __init__(self, answer: Callable[[Callable[[bytes], None]], None]) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/hook"
+        self.answer = answer
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self.server.accept()
+        with connection:
+            connection.settimeout(30)
+            connection.recv(65536)
+            with contextlib.suppress(OSError):
+                self.answer(connection.sendall)
+
+    def close(self) -> None:
+        self.server.close()
+        self.thread.join(timeout=30)
+
+
+def trickle(send: Callable[[bytes], None]) -> None:
+    send(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    for _ in range(40):  # a byte every half second: each read is quick, the whole is 20 s
+        send(b"a")
+        time.sleep(0.5)
+
+
+def huge_head(send: Callable[[bytes], None]) -> None:
+    send(b"HTTP/1.1 200 OK\r\n")
+    for _ in range(2000):
+        send(b"X-Filler: " + b"a" * 1000 + b"\r\n")
+
+
+def huge_body(send: Callable[[bytes], None]) -> None:
+    send(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+    for _ in range(1000):
+        send(b"a" * 1_000_000)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [(trickle, None), (huge_head, None), (huge_body, 200)],
+    ids=["trickled-head", "100-MiB-head", "1-GB-body"],
+)
+def test_an_attempt_ends_by_its_deadline_whatever_the_receiver_sends(
+    answer: Callable[[Callable[[bytes], None]], None], status: int | None
+) -> None:
+    """The timeout bounds the attempt, not each read, and no more of the answer than its head
+    (at most 100 KiB) is read: a slow or endless receiver costs one attempt's deadline."""
+    receiver = RawReceiver(answer)
+    destination = check_callback_url(receiver.url, allow_private=True)
+    started = time.monotonic()
+    try:
+        if status is None:
+            with pytest.raises(httpx.TransportError):
+                post_pinned(destination, b"{}", {}, 3)
+        else:
+            assert post_pinned(destination, b"{}", {}, 3) == status
+    finally:
+        elapsed = time.monotonic() - started
+        receiver.close()
+    assert elapsed < 6, f"the attempt took {elapsed:.1f} s with a 3 s deadline"
