@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 import time
-import zipfile
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -28,7 +26,7 @@ from api.schemas import (
     parse_json,
 )
 from api.services import job_view, services
-from api.submission import job_body_from_form, submit_job, uploaded_files
+from api.submission import job_body_from_form, queued_cap_reached, submit_job, uploaded_files
 from docrender.errors import (
     DocumentFailed,
     MalformedRequest,
@@ -41,7 +39,7 @@ from docrender.formats import FORMATS
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.jobstore import DocumentStatus, Job
 from docrender.responses import JobSummary
-from docrender.storage import job_document_key, job_merged_key
+from docrender.storage import job_archive_key, job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
 bp.before_request(require_tenant)
@@ -172,14 +170,22 @@ def _long_poll_slot() -> Iterator[None]:
 
 
 @bp.post("/jobs/<job_id>/retry")
-@documented(operation_id="retryJob", tags=("jobs",), ok={200: JobOut}, errors=(404,))
+@documented(operation_id="retryJob", tags=("jobs",), ok={200: JobOut}, errors=(404, 429))
 def retry_job(job_id: str) -> Response:
-    """Re-queue only the failed documents."""
+    """Re-queue the failed documents, except those set aside as quarantined (they killed their
+    worker again and again). Counts against the tenant's cap on unfinished documents."""
     job = _find_job(job_id)
-    again = services().jobs.requeue_failed(job.id)
-    if again:
-        services().storage.delete(job_merged_key(job.id))
-        services().queue.enqueue(job.id, again)
+    retried = services().jobs.requeue_failed(job.id, services().settings.max_queued_documents)
+    if retried.over_cap:
+        raise queued_cap_reached(services().settings.max_queued_documents, retried.over_cap)
+    if retried.again:
+        try:
+            services().queue.enqueue(job.id, retried.again)
+        except BaseException:
+            # The broker refused the tasks: the documents go back to failed, so the error the
+            # client gets (503) means nothing changed, and its retry can try again.
+            services().jobs.undo_retry(retried)
+            raise
     return _job_body(_find_job(job_id))
 
 
@@ -207,21 +213,7 @@ def download_merged(job_id: str) -> Response:
             "merged PDF/A would no longer be one).",
             zh=f"任务 {job_id} 生成的是 {job.format} 文件；只有 pdf 任务才有合并文件（合并后的 PDF/A 就不再是 PDF/A）。",
         )
-    if job.finished_at is None:
-        raise NotReady(
-            f"Job {job_id} is {job.status}; poll it until it finishes.",
-            zh=f"任务 {job_id} 状态为 {job.status}；请轮询直到完成。",
-        )
-    if job.succeeded == 0:
-        raise NotFound(
-            f"No document of job {job_id} succeeded, so there is nothing to merge.",
-            zh=f"任务 {job_id} 没有成功生成的文件，无可合并。",
-        )
-    if not job.merged:
-        raise NotReady(
-            f"The merged volume of job {job_id} is being built; try again shortly.",
-            zh=f"任务 {job_id} 的合并文件正在生成；请稍后再试。",
-        )
+    _check_bundled(job)
     response = send_file(
         services().storage.open(job_merged_key(job.id)), mimetype="application/pdf"
     )
@@ -278,31 +270,34 @@ def download_document(job_id: str, index: int) -> Response:
 def download_archive(job_id: str) -> Response:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
+    _check_bundled(job)
+    return send_file(
+        services().storage.open(job_archive_key(job.id)),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=f"{job.id}.zip",
+    )
+
+
+def _check_bundled(job: Job) -> None:
+    """Refuse a download of the finished job's archive or merged volume until the task that
+    follows the job's end has stored them (workers/bundle.py): 409 until then."""
     if job.finished_at is None:
         raise NotReady(
-            f"Job {job_id} is {job.status}; poll it until it finishes.",
-            zh=f"任务 {job_id} 状态为 {job.status}；请轮询直到完成。",
+            f"Job {job.id} is {job.status}; poll it until it finishes.",
+            zh=f"任务 {job.id} 状态为 {job.status}；请轮询直到完成。",
         )
     if job.succeeded == 0:
         raise NotFound(
-            f"No document of job {job_id} succeeded, so there is nothing to archive.",
-            zh=f"任务 {job_id} 没有成功生成的文件，无可打包。",
+            f"No document of job {job.id} succeeded, so there is nothing to download.",
+            zh=f"任务 {job.id} 没有成功生成的文件，无可下载。",
         )
-    # send_file closes it once the response is sent.
-    archive = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
-        # Python's zipfile sets the UTF-8 flag on non-ASCII names.
-        # Names are unique within a job (api/naming.py).
-        for document in job.documents:
-            if document.status is DocumentStatus.SUCCEEDED:
-                key = job_document_key(job.id, document.index, job.format)
-                with services().storage.open(key) as src:
-                    name = f"{document.name}.{FORMATS[job.format].extension}"
-                    zipped.writestr(name, src.read())
-    archive.seek(0)
-    return send_file(
-        archive, mimetype="application/zip", as_attachment=True, download_name=f"{job.id}.zip"
-    )
+    if not job.bundled:
+        raise NotReady(
+            f"The files of job {job.id} are being bundled, right after it finished; try again "
+            "in a second.",
+            zh=f"任务 {job.id} 刚刚完成，其文件正在打包；请一秒后再试。",
+        )
 
 
 def attachment(filename: str, fallback: str) -> str:

@@ -231,13 +231,18 @@ def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
 def _reserve_room(services: ApiServices, tenant: str, count: int) -> None:
     cap = services.settings.max_queued_documents
     if not services.jobs.reserve_unfinished(tenant, count, cap):
-        raise TooManyQueuedDocuments(
-            f"Your jobs already hold nearly {cap} unfinished documents, the most a tenant may "
-            f"queue; wait for some to finish before adding {count} more.",
-            {"limit": cap, "documents": count},
-            retry_after=30,
-            zh=f"您的任务已有接近 {cap} 份未完成的文件，这是一个租户最多能排队的数量；请等一些完成后再提交另外 {count} 份。",
-        )
+        raise queued_cap_reached(cap, count)
+
+
+def queued_cap_reached(cap: int, count: int) -> TooManyQueuedDocuments:
+    """The 429 for ``count`` more documents than a tenant's cap on unfinished ones allows."""
+    return TooManyQueuedDocuments(
+        f"Your jobs already hold nearly {cap} unfinished documents, the most a tenant may "
+        f"queue; wait for some to finish before adding {count} more.",
+        {"limit": cap, "documents": count},
+        retry_after=30,
+        zh=f"您的任务已有接近 {cap} 份未完成的文件，这是一个租户最多能排队的数量；请等一些完成后再提交另外 {count} 份。",
+    )
 
 
 def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) -> Job:

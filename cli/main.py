@@ -319,7 +319,7 @@ def _download(http: httpx.Client, job: dict[str, Any], args: argparse.Namespace)
             (args.out / f"{doc['name']}.{extension}").write_bytes(_fetch(http, doc["url"]))
     if args.zip and job["progress"]["succeeded"]:
         (args.out / f"{args.data.stem}.zip").write_bytes(
-            _fetch(http, f"/v1/jobs/{job['id']}/archive")
+            _fetch(http, f"/v1/jobs/{job['id']}/archive", wait_while_building=True)
         )
     if args.merged and job["progress"]["succeeded"] and job["format"] == "pdf":
         (args.out / f"{args.data.stem}-merged.pdf").write_bytes(
@@ -330,7 +330,7 @@ def _download(http: httpx.Client, job: dict[str, Any], args: argparse.Namespace)
 def _fetch(http: httpx.Client, url: str, wait_while_building: bool = False) -> bytes:
     def answered() -> httpx.Response | None:
         response = http.get(url)
-        # 409: the merged volume is being built, right after the job finished.
+        # 409: the archive and merged volume are being built, right after the job finished.
         return None if response.status_code == 409 and wait_while_building else response
 
     response = poll_until(answered, 120, interval=0.5) or http.get(url)

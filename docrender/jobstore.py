@@ -2,7 +2,7 @@
 
 Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, template_key, options (the JobOptions
-                               as JSON), created_at, finished_at, total, done, merged,
+                               as JSON), created_at, finished_at, total, done, bundled,
                                request_id, warnings (JSON)
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
@@ -143,29 +143,75 @@ end
 return cancelled
 """
 
-# Puts every failed document back in the queue; the job is unfinished again and its merged
-# volume, if any, is stale. Returns the indexes to re-queue.
+# Puts the failed documents back in the queue, except those set aside (their error code is one
+# of ARGV[2..]: documents that kill or hang whatever makes them would only do it again), unless
+# that would take the tenant past its cap on unfinished documents (ARGV[1]). The job is
+# unfinished again and its bundle (archive, merged volume), if any, is stale. Returns JSON: the
+# indexes re-queued and what an undo needs ({"again", "errors", "finished_at", "bundled"}), or
+# {"over_cap": n} with nothing changed.
 _RETRY_FAILED = """
 local docs = redis.call('HGETALL', KEYS[2])
-local again = {}
+local set_aside = {}
+for i = 2, #ARGV do set_aside[ARGV[i]] = true end
+local picked = {}
 for i = 1, #docs, 2 do
   local doc = cjson.decode(docs[i + 1])
-  if doc.status == 'failed' then
-    doc.status = 'queued'
-    doc.error = cjson.null
-    redis.call('HSET', KEYS[2], docs[i], cjson.encode(doc))
-    table.insert(again, tonumber(docs[i]))
+  local code = type(doc.error) == 'table' and doc.error.code or ''
+  if doc.status == 'failed' and not set_aside[code] then
+    table.insert(picked, {docs[i], doc})
   end
 end
-if #again > 0 then
-  local tenant = redis.call('HGET', KEYS[1], 'tenant')
-  if tenant then
-    redis.call('INCRBY', 'docrender:tenant:' .. tenant .. ':unfinished', #again)
-  end
-  redis.call('HINCRBY', KEYS[1], 'done', -#again)
-  redis.call('HSET', KEYS[1], 'finished_at', '', 'merged', '')
+if #picked == 0 then return cjson.encode({again = {}}) end
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+local counter = tenant and ('docrender:tenant:' .. tenant .. ':unfinished')
+if counter and tonumber(redis.call('GET', counter) or '0') + #picked > tonumber(ARGV[1]) then
+  return cjson.encode({over_cap = #picked})
 end
-return again
+local again, errors = {}, {}
+for _, item in ipairs(picked) do
+  local index, doc = item[1], item[2]
+  errors[index] = doc.error
+  doc.status = 'queued'
+  doc.error = cjson.null
+  redis.call('HSET', KEYS[2], index, cjson.encode(doc))
+  table.insert(again, tonumber(index))
+end
+if counter then redis.call('INCRBY', counter, #again) end
+redis.call('HINCRBY', KEYS[1], 'done', -#again)
+local before = redis.call('HMGET', KEYS[1], 'finished_at', 'bundled')
+redis.call('HSET', KEYS[1], 'finished_at', '', 'bundled', '')
+return cjson.encode({again = again, errors = errors,
+                     finished_at = before[1] or '', bundled = before[2] or ''})
+"""
+
+# Undoes a retry whose tasks could not all be sent: each of its documents still queued is
+# failed again with its earlier error; when that finishes the job again, its finish time and
+# bundle come back. (A document whose task did go out and started runs on as usual.)
+_UNDO_RETRY = """
+local retried = cjson.decode(ARGV[1])
+local restored = 0
+for index, err in pairs(retried.errors) do
+  local raw = redis.call('HGET', KEYS[2], index)
+  if raw then
+    local doc = cjson.decode(raw)
+    if doc.status == 'queued' then
+      doc.status = 'failed'
+      doc.error = err
+      redis.call('HSET', KEYS[2], index, cjson.encode(doc))
+      restored = restored + 1
+    end
+  end
+end
+if restored == 0 then return 0 end
+local tenant = redis.call('HGET', KEYS[1], 'tenant')
+if tenant then
+  redis.call('DECRBY', 'docrender:tenant:' .. tenant .. ':unfinished', restored)
+end
+local done = redis.call('HINCRBY', KEYS[1], 'done', restored)
+if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
+  redis.call('HSET', KEYS[1], 'finished_at', retried.finished_at, 'bundled', retried.bundled)
+end
+return restored
 """
 
 
@@ -178,11 +224,16 @@ redis.call('INCRBY', KEYS[1], ARGV[1])
 return 1
 """
 
-_MARK_MERGED = """
+_MARK_BUNDLED = """
 if (redis.call('HGET', KEYS[1], 'finished_at') or '') == '' then return 0 end
-redis.call('HSET', KEYS[1], 'merged', '1')
+redis.call('HSET', KEYS[1], 'bundled', '1')
 return 1
 """
+
+
+# Failures a retry does not repeat: the document killed its worker again and again, so making
+# it again would only do that again.
+SET_ASIDE = (DocumentQuarantined.code,)
 
 
 def utcnow_iso() -> str:
@@ -209,7 +260,7 @@ class Job:
     created_at: str
     finished_at: str | None
     documents: list[DocumentState]
-    merged: bool = False
+    bundled: bool = False  # the archive and merged volume are stored (workers/bundle.py)
     request_id: str = ""
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
@@ -282,7 +333,8 @@ class JobStore:
         self._cancel = client.register_script(_CANCEL_QUEUED)
         self._return = client.register_script(_RETURN_TO_QUEUE)
         self._retry = client.register_script(_RETRY_FAILED)
-        self._mark_merged = client.register_script(_MARK_MERGED)
+        self._undo_retry = client.register_script(_UNDO_RETRY)
+        self._mark_bundled = client.register_script(_MARK_BUNDLED)
         self._reserve = client.register_script(_RESERVE_UNFINISHED)
 
     @staticmethod
@@ -424,7 +476,7 @@ class JobStore:
             created_at=fields["created_at"],
             finished_at=fields.get("finished_at") or None,
             documents=documents,
-            merged=fields.get("merged") == "1",
+            bundled=fields.get("bundled") == "1",
             request_id=fields.get("request_id", ""),
             warnings=json.loads(fields.get("warnings") or "[]"),
         )
@@ -502,13 +554,37 @@ class JobStore:
             )
         )
 
-    def requeue_failed(self, job_id: str) -> list[int]:
+    def requeue_failed(self, job_id: str, cap: int) -> Retried:
+        """Put the job's failed documents back in the queue, except those set aside (see
+        SET_ASIDE), and unless that would take its tenant past ``cap`` unfinished documents
+        (then nothing changes and ``over_cap`` says how many would have been)."""
         job_key, docs_key, _ = self._keys(job_id)
-        return sorted(int(i) for i in self._retry(keys=[job_key, docs_key]))
+        raw = self._retry(keys=[job_key, docs_key], args=[cap, *SET_ASIDE])
+        retried = json.loads(raw)
+        # Lua's cjson writes an empty table as {}: "again" may come back as a dict.
+        again = sorted(int(i) for i in (retried.get("again") or []))
+        return Retried(job_id, again, int(retried.get("over_cap", 0)), raw)
 
-    def mark_merged(self, job_id: str) -> bool:
-        """Say the merged volume is ready, unless the job was re-opened (retried) meanwhile."""
-        return bool(self._mark_merged(keys=[self._keys(job_id)[0]]))
+    def undo_retry(self, retried: Retried) -> int:
+        """Fail again, with their earlier errors, the retried documents still queued: for a
+        retry whose tasks could not be sent. Returns how many were."""
+        job_key, docs_key, _ = self._keys(retried.job_id)
+        return int(self._undo_retry(keys=[job_key, docs_key], args=[retried.undo]))
+
+    def mark_bundled(self, job_id: str) -> bool:
+        """Say the archive and merged volume are stored, unless the job was re-opened
+        (retried) meanwhile."""
+        return bool(self._mark_bundled(keys=[self._keys(job_id)[0]]))
+
+
+@dataclass(frozen=True)
+class Retried:
+    """What a retry did: the documents re-queued, or how many would have passed the cap."""
+
+    job_id: str
+    again: list[int]
+    over_cap: int
+    undo: str  # the earlier state, for undo_retry
 
 
 class Finish(enum.IntEnum):

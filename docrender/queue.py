@@ -82,7 +82,7 @@ class DocumentQueue:
         return [list(indexes[i : i + size]) for i in range(0, len(indexes), size)]
 
     def job_finished(self, job_id: str) -> None:
-        """Send what follows a job's end: its merged volume is built, then its webhook is
+        """Send what follows a job's end: its archive and merged volume are built, then its webhook is
         scheduled (in that order, so a receiver told "finished" can fetch the volume)."""
         self.celery.send_task(JOB_FINISHED_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)
 

@@ -108,3 +108,7 @@ def job_file_key(job_id: str, name: str) -> str:
 
 def job_merged_key(job_id: str) -> str:
     return f"jobs/{job_id}/merged.pdf"
+
+
+def job_archive_key(job_id: str) -> str:
+    return f"jobs/{job_id}/archive.zip"

@@ -27,11 +27,11 @@ from docrender.jobstore import JobStore
 from docrender.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
+from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter
 from workers.images import ImageLimits
 from workers.libreoffice import UnoserverConfig, UnoserverProcess
-from workers.merge import build_merged_pdf
 from workers.supervisor import Supervisor
 from workers.tasks import Failed, RenderServices, record_failures, render_documents
 
@@ -193,13 +193,13 @@ def make_worker_celery(settings: Settings) -> Celery:
 
     @app.task(name=JOB_FINISHED_TASK)
     def job_finished_task(job_id: str) -> bool:
-        """The merged volume, then the webhook."""
+        """The archive and merged volume, then the webhook."""
         services, callbacks = runtime.services, runtime.callbacks
         assert services and callbacks, "worker_process_init builds the services"
         try:
-            return build_merged_pdf(job_id, services.jobs, services.storage)
+            return build_bundle(job_id, services.jobs, services.storage)
         finally:
-            # After the volume, so a receiver told "finished" can fetch /merged at once.
+            # After the bundle, so a receiver told "finished" can fetch /archive and /merged at once.
             schedule_callback(job_id, services.jobs, callbacks, runtime.queue.deliver_callback)
 
     return app

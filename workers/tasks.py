@@ -49,7 +49,7 @@ class RenderServices:
     jobs: JobStore
     storage: Storage
     converter: Converter
-    # Called once when a document's outcome finished its job (the merged volume is built then).
+    # Called once when a document's outcome finished its job (its archive and merged volume are built then).
     on_job_finished: Callable[[str], None] = lambda job_id: None
     render_timeout: float = 30
     # Deliveries that may die mid-document before it is quarantined.

@@ -6,10 +6,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+import kombu.exceptions
 import pytest
+import redis
 
 from api import create_app
 from api.services import ApiServices
+from docrender.jobstore import DocumentStatus, JobStore
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
@@ -75,3 +78,69 @@ def test_finished_and_failed_documents_make_room(settings: Settings) -> None:
     assert finished["progress"] == {"total": 2, "succeeded": 1, "failed": 1}
     again = tenant.submit(template, [{"data": {"unit": "丙", "n": 1}}] * 2)
     assert again.status_code == 202, again.get_json()
+
+
+FAILED = DocumentStatus.FAILED
+
+
+class BrokenQueue(HeldQueue):
+    """A broker that refuses every task."""
+
+    def enqueue(self, job_id: str, indexes: list[int]) -> None:
+        raise kombu.exceptions.OperationalError("broker down")
+
+
+def failed_job(settings: Settings, tenant: Tenant, codes: list[str]) -> str:
+    """A job of the tenant whose documents all failed, with these error codes."""
+    job_id = submit(tenant, len(codes)).get_json()["id"]  # type: ignore[attr-defined]
+    store = JobStore(redis.Redis.from_url(settings.require_redis_url(), decode_responses=True), 60)
+    for index, code in enumerate(codes):
+        store.start_document(job_id, index)
+        store.finish_document(job_id, index, FAILED, {"code": code, "message": code})
+    return job_id
+
+
+def test_a_retry_counts_against_the_cap_like_a_submission(settings: Settings) -> None:
+    tenant = capped_tenant(settings, cap=3, held=True)
+    failed = failed_job(settings, tenant, ["render_failed", "render_failed"])
+    other = submit(tenant, 2).get_json()["id"]  # type: ignore[attr-defined]
+    refused = tenant.post(f"/v1/jobs/{failed}/retry")
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["details"] == {"limit": 3, "documents": 2}
+    job = tenant.get(f"/v1/jobs/{failed}").get_json()
+    assert job["status"] == "failed" and job["finished_at"] is not None  # nothing changed
+
+    tenant.post(f"/v1/jobs/{other}/cancel")
+    retried = tenant.post(f"/v1/jobs/{failed}/retry")
+    assert retried.status_code == 200
+    assert [d["status"] for d in retried.get_json()["documents"]] == ["queued", "queued"]
+    assert submit(tenant, 2).status_code == 429  # type: ignore[attr-defined]  # 2 of 3 held
+
+
+def test_a_retry_leaves_quarantined_documents_failed(settings: Settings) -> None:
+    tenant = capped_tenant(settings, cap=10, held=True)
+    job_id = failed_job(settings, tenant, ["quarantined", "render_failed"])
+    job = tenant.post(f"/v1/jobs/{job_id}/retry").get_json()
+    assert [d["status"] for d in job["documents"]] == ["failed", "queued"]
+    assert job["documents"][0]["error"]["code"] == "quarantined"
+
+
+def test_a_retry_the_broker_refuses_changes_nothing(settings: Settings) -> None:
+    name = f"t{uuid.uuid4().hex[:8]}"
+    broken = dataclasses.replace(settings, api_keys={f"key-{name}": name})
+    held = ApiServices.from_settings(broken)
+    tenant = Tenant(
+        create_app(broken, dataclasses.replace(held, queue=HeldQueue())).test_client(),  # type: ignore[arg-type]
+        f"key-{name}",
+    )
+    job_id = failed_job(settings, tenant, ["render_failed", "render_failed"])
+    before = tenant.get(f"/v1/jobs/{job_id}").get_json()
+    refusing = Tenant(
+        create_app(broken, dataclasses.replace(held, queue=BrokenQueue())).test_client(),  # type: ignore[arg-type]
+        f"key-{name}",
+    )
+    answer = refusing.post(f"/v1/jobs/{job_id}/retry")
+    assert answer.status_code == 503
+    assert tenant.get(f"/v1/jobs/{job_id}").get_json() == before  # failed, same errors, finished
+    # ...and the documents' room is given back: a cap of two is free for two new ones.
+    assert tenant.post(f"/v1/jobs/{job_id}/retry").status_code == 200

@@ -87,13 +87,13 @@ def test_retry_requeues_only_failed_documents(redis_client: redis.Redis) -> None
         store.finish_document(
             job_id, index, status, None if status == SUCCEEDED else {"code": "x", "message": "y"}
         )
-    assert store.mark_merged(job_id)
-    assert store.requeue_failed(job_id) == [1, 2]
+    assert store.mark_bundled(job_id)
+    assert store.requeue_failed(job_id, cap=100).again == [1, 2]
     job = store.get(job_id, "tenant1")
     assert job is not None
-    assert job.status == RUNNING and job.finished_at is None and not job.merged
+    assert job.status == RUNNING and job.finished_at is None and not job.bundled
     assert [d.error for d in job.documents] == [None, None, None]
-    assert not store.mark_merged(job_id)  # a volume built before the retry is not "ready"
+    assert not store.mark_bundled(job_id)  # a bundle built before the retry is not "ready"
     for index in (1, 2):
         store.start_document(job_id, index)
         store.finish_document(job_id, index, SUCCEEDED)

@@ -59,7 +59,7 @@ def test_names_from_a_pattern_are_safe_and_unique_in_the_zip(tenant: Tenant) -> 
     )
     expected = ["沙灣_五小-匯報材料", "沙灣_五小-匯報材料-2", "二中-匯報材料", "二中-匯報材料-2"]
     assert [d["name"] for d in job["documents"]] == expected
-    archive = zipfile.ZipFile(io.BytesIO(tenant.get(f"/v1/jobs/{job['id']}/archive").data))
+    archive = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data))
     assert archive.namelist() == [f"{name}.pdf" for name in expected]
 
 
@@ -138,7 +138,7 @@ def test_a_long_chinese_name_and_a_device_name_extract_from_the_archive(
     units = ["新疆維吾爾自治區昌吉回族自治州阜康市第二中學" * 6, "CON"]  # 132 characters; a device
     job = tenant.wait_for(tenant.submit(template, [{"data": {"unit": u}} for u in units],
                                         name="{{ unit }}").get_json()["id"])  # fmt: skip
-    archive = zipfile.ZipFile(io.BytesIO(tenant.get(f"/v1/jobs/{job['id']}/archive").data))
+    archive = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data))
     archive.extractall(tmp_path)  # ext4 refuses a name over 255 bytes
     extracted = sorted(path.name for path in tmp_path.iterdir())
     assert extracted == sorted([units[0][:80] + ".pdf", "_CON.pdf"])

@@ -82,7 +82,9 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
             while (job := http.get(job_url).json())["finished_at"] is None:
                 time.sleep(0.5)
             assert job["status"] == "succeeded", job
-            archive = http.get(f"{job_url}/archive")
+            # 409 for the moment between the job's end and its archive being stored
+            while (archive := http.get(f"{job_url}/archive")).status_code == 409:
+                time.sleep(0.2)
             names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
             expected = [d["name"] + ".pdf" for d in json.loads(SAMPLE_JOB.read_text())["documents"]]
             assert names == expected

@@ -68,7 +68,7 @@ def test_the_five_sample_reports_end_to_end(
         for family in ("Noto Serif CJK TC", "Noto Sans CJK TC"):
             assert not characters_without_glyph("".join(expected_passages(sent["data"])), family)
 
-    archive = tenant.get(f"/v1/jobs/{job['id']}/archive")
+    archive = tenant.archive(job["id"])
     assert archive.status_code == 200 and archive.mimetype == "application/zip"
     with zipfile.ZipFile(io.BytesIO(archive.data)) as zipped:
         entries = zipped.infolist()
@@ -86,7 +86,7 @@ def test_twenty_documents_all_succeed(
     assert [d["status"] for d in job["documents"]] == ["succeeded"] * 20
     assert job["progress"] == {"total": 20, "succeeded": 20, "failed": 0}
     assert job["status"] == "succeeded" and job["finished_at"] >= job["created_at"]
-    names = zipfile.ZipFile(io.BytesIO(tenant.get(f"/v1/jobs/{job['id']}/archive").data)).namelist()
+    names = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data)).namelist()
     assert len(names) == 20 and len(set(names)) == 20  # repeated names got -2, -3...
     assert f"{sample_documents[0]['name']}-4.pdf" in names
 
@@ -120,7 +120,7 @@ def test_a_failing_document_fails_alone(tenant: Tenant) -> None:
     failed = tenant.get(f"/v1/jobs/{job['id']}/documents/1")
     assert failed.status_code == 404
     assert failed.get_json()["error"]["code"] == "document_failed"
-    archive = zipfile.ZipFile(io.BytesIO(tenant.get(f"/v1/jobs/{job['id']}/archive").data))
+    archive = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data))
     assert archive.namelist() == ["document-0.pdf", "document-2.pdf"]
 
 

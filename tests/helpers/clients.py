@@ -51,14 +51,20 @@ class Tenant:
         )
 
     def merged(self, job_id: str, timeout: float = 60) -> Any:
-        """The merged volume, once the merge task that follows the job's end has built it."""
+        """The merged volume, once the task that follows the job's end has built it."""
+        return self._bundled(f"/v1/jobs/{job_id}/merged", timeout)
 
+    def archive(self, job_id: str, timeout: float = 60) -> Any:
+        """The ZIP of the job's documents, once the task that follows its end has built it."""
+        return self._bundled(f"/v1/jobs/{job_id}/archive", timeout)
+
+    def _bundled(self, url: str, timeout: float) -> Any:
         def built() -> Any:
-            response = self.get(f"/v1/jobs/{job_id}/merged")
+            response = self.get(url)
             return None if response.status_code == 409 else response
 
         response = poll_until(built, timeout, interval=0.2)
-        assert response is not None, "the merged volume was never built"
+        assert response is not None, f"{url} was never built"
         return response
 
     def wait_for(self, job_id: str, timeout: float = 180) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""What a finished job is downloaded as, built once when it finishes and then served from
+storage: the archive (a ZIP of every succeeded document, UTF-8 names) and, for a PDF job, the
+merged volume (every succeeded document in request order, one bookmark per document titled
+with its name). Built here rather than per request, so a hundred downloads of a large job
+cost one build, not a hundred."""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+import zipfile
+
+from pypdf import PdfWriter
+
+from docrender.formats import FORMATS
+from docrender.jobstore import DocumentStatus, Job, JobStore
+from docrender.storage import Storage, job_archive_key, job_document_key, job_merged_key
+
+log = logging.getLogger(__name__)
+
+
+def build_bundle(job_id: str, jobs: JobStore, storage: Storage) -> bool:
+    """Build and store the archive and the merged volume; False when there is nothing to
+    build (no document succeeded, the job is gone, unfinished or already bundled)."""
+    job = jobs.get(job_id, tenant=None)
+    if job is None or job.finished_at is None or job.bundled:
+        return False
+    if not any(doc.status is DocumentStatus.SUCCEEDED for doc in job.documents):
+        return False
+    _store_archive(job, storage)
+    if job.format == "pdf":
+        _store_merged(job, storage)
+    if not jobs.mark_bundled(job_id):
+        log.info("job %s was retried while its files were bundled; a new bundle follows", job_id)
+    return True
+
+
+def _succeeded(job: Job) -> list[tuple[str, str]]:
+    """(storage key, name) of each succeeded document, in request order."""
+    return [
+        (job_document_key(job.id, doc.index, job.format), doc.name)
+        for doc in job.documents
+        if doc.status is DocumentStatus.SUCCEEDED
+    ]
+
+
+def _store_archive(job: Job, storage: Storage) -> None:
+    extension = FORMATS[job.format].extension
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as archive:
+        # Python's zipfile sets the UTF-8 flag on non-ASCII names; names are unique within a
+        # job and fit an extracting file system (api/naming.py).
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for key, name in _succeeded(job):
+                with storage.open(key) as src, zipped.open(f"{name}.{extension}", "w") as dst:
+                    while chunk := src.read(1 << 20):
+                        dst.write(chunk)
+        archive.seek(0)
+        storage.put(job_archive_key(job.id), archive.read())
+
+
+def _store_merged(job: Job, storage: Storage) -> None:
+    writer = PdfWriter()
+    for key, name in _succeeded(job):
+        with storage.open(key) as pdf:
+            writer.append(pdf, outline_item=name)
+    out = io.BytesIO()
+    writer.write(out)
+    storage.put(job_merged_key(job.id), out.getvalue())
