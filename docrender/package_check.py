@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -22,16 +23,29 @@ MAX_ENTRIES = 2_000
 MAX_INFLATED_BYTES = 200 * 1024 * 1024
 # Word XML compresses about 5-20x; a zip bomb compresses thousands of times.
 MAX_COMPRESSION_RATIO = 200
-_RELATIONSHIP = re.compile(rb"<Relationship\b[^>]*>", re.S)
-_ATTRIBUTE = re.compile(rb'(\w+)="([^"]*)"')
 # Fields that make LibreOffice read other files or URLs, or talk to other programs, by the
 # field's name: the first word of its instruction (a HYPERLINK whose URL says "link" is fine).
 _DANGEROUS_FIELDS = frozenset({"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK", "DDE",
                                "DDEAUTO", "IMPORT"})  # fmt: skip
-_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# Relationships to parts that run code or pull in another document, whatever the part is named
+# (the last word of the relationship's Type), with what to call them.
+_UNSAFE_RELATIONSHIPS = {
+    "vbaProject": ("macros", "宏"),
+    "wordVbaData": ("macros", "宏"),
+    "oleObject": ("an embedded OLE object", "嵌入的 OLE 对象"),
+    "package": ("an embedded package", "嵌入的程序包"),
+    "control": ("an ActiveX control", "ActiveX 控件"),
+    "activeXControlBinary": ("an ActiveX control", "ActiveX 控件"),
+    "aFChunk": ("an embedded document merged in (altChunk)", "并入的嵌入文档（altChunk）"),
+    "subDocument": ("a subdocument", "子文档"),
+}
+# Content types that say a part is code, whatever it is named.
+_UNSAFE_CONTENT_TYPES = ("macroenabled", "vbaproject", "vbadata", "activex", "oleobject")
+# The signature of an OLE compound file: VBA projects and OLE objects are stored as one.
+_COMPOUND_FILE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # No entities resolved, nothing fetched: the part is read as the data it is.
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-_SAFE_LINK = re.compile(rb"^(https?|mailto):", re.I)
+_SAFE_LINK = re.compile(r"^(https?|mailto):", re.I)
 
 
 @dataclass(frozen=True)
@@ -41,23 +55,59 @@ class Finding:
     zh: str  # the problem in Chinese (docrender/messages.py)
 
 
+@dataclass(frozen=True)
+class Relationship:
+    type: str  # the last word of its Type URI
+    target: str
+    external: bool
+
+
 def check_package(data: bytes) -> None:
     """Raise UnsafeTemplate (or PayloadTooLarge for a bomb) listing every problem found."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = archive.infolist()
         _check_sizes(entries)
         findings = [f for entry in entries for f in _check_entry(archive, entry)]
-    if findings:
+    _refuse(findings)
+
+
+def check_filled(package: Any) -> None:
+    """The same checks on a filled document (a python-docx package), before it is converted:
+    tags and data may have made what the template did not hold (a field instruction put
+    together by a loop, markup passed through ``|safe``). Raises UnsafeTemplate."""
+    findings = []
+    for part in package.iter_parts():
+        name = str(part.partname).lstrip("/")
+        element = getattr(part, "_element", None)
+        if element is not None:
+            findings += _field_findings(name, element)
+        rels = [Relationship(rel.reltype.rsplit("/", 1)[-1], rel.target_ref, rel.is_external)
+                for rel in part.rels.values()]  # fmt: skip
+        findings += _relationship_findings(f"{name} (relationships)", rels)
+    _refuse(findings, filled=True)
+
+
+def _refuse(findings: list[Finding], filled: bool = False) -> None:
+    if not findings:
+        return
+    listed = "; ".join(f"{f.problem} ({f.part})" for f in findings[:5])
+    listed_zh = "；".join(f"{f.part} 中的{f.zh}" for f in findings[:5])
+    details = [{"part": f.part, "problem": f.problem} for f in findings]
+    if filled:
         raise UnsafeTemplate(
-            "The template contains parts docrender does not run: "
-            + "; ".join(f"{f.problem} ({f.part})" for f in findings[:5])
-            + ". Remove them (or save a clean copy without macros, embedded objects and "
-            "linked files) and upload again.",
-            [{"part": f.part, "problem": f.problem} for f in findings],
-            zh="模板含有 docrender 不运行的部分："
-            + "；".join(f"{f.part} 中的{f.zh}" for f in findings[:5])
-            + "。请删除它们（或另存一份不含宏、嵌入对象和链接文件的干净副本）后重新上传。",
+            f"Filling the template made parts docrender does not run: {listed}. The "
+            "template's tags put them together from this document's data (or printed markup "
+            "with |safe); print such values as text instead.",
+            details,
+            zh=f"填写模板后生成了 docrender 不运行的部分：{listed_zh}。这是模板标签用这份文件的数据拼成的"
+            "（或用 |safe 印出了标记）；请改为以文字印出这些值。",
         )
+    raise UnsafeTemplate(
+        f"The template contains parts docrender does not run: {listed}. Remove them (or save "
+        "a clean copy without macros, embedded objects and linked files) and upload again.",
+        details,
+        zh=f"模板含有 docrender 不运行的部分：{listed_zh}。请删除它们（或另存一份不含宏、嵌入对象和链接文件的干净副本）后重新上传。",
+    )
 
 
 def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
@@ -98,44 +148,74 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> list[Findi
         return [Finding(name, "an ActiveX control", "ActiveX 控件")]
     if lowered.startswith("word/embeddings/") and lowered.endswith(".bin"):
         return [Finding(name, "an embedded OLE object", "嵌入的 OLE 对象")]
-    if lowered == "[content_types].xml" and b"macroEnabled" in archive.read(entry):
-        return [Finding(name, "a macro-enabled document type", "启用宏的文档类型")]
+    with archive.open(entry) as part:
+        if part.read(len(_COMPOUND_FILE)) == _COMPOUND_FILE:
+            return [Finding(name, "an embedded OLE object or macros", "嵌入的 OLE 对象或宏")]
+    if not lowered.endswith((".xml", ".rels")):
+        return []
+    root = _parse(name, archive.read(entry))
+    if lowered == "[content_types].xml":
+        return _content_type_findings(name, root, archive)
     if lowered.endswith(".rels"):
-        return _check_relationships(name, archive.read(entry))
-    if lowered.startswith("word/") and lowered.endswith(".xml"):
-        return _check_fields(name, archive.read(entry))
-    return []
+        rels = [
+            Relationship((element.get("Type") or "").rsplit("/", 1)[-1],
+                         element.get("Target") or "",
+                         (element.get("TargetMode") or "").lower() == "external")
+            for element in root.iter("{*}Relationship")
+        ]  # fmt: skip
+        return _relationship_findings(name, rels)
+    return _field_findings(name, root)
 
 
-def _check_relationships(name: str, xml: bytes) -> list[Finding]:
-    findings = []
-    for tag in _RELATIONSHIP.findall(xml):
-        attributes = dict(_ATTRIBUTE.findall(tag))
-        if attributes.get(b"TargetMode", b"").lower() != b"external":
-            continue
-        kind = attributes.get(b"Type", b"").rsplit(b"/", 1)[-1].decode(errors="replace")
-        target = attributes.get(b"Target", b"")
-        if kind == "hyperlink" and _SAFE_LINK.match(target):
-            continue  # a clickable web or mail link: LibreOffice does not fetch it
-        findings.append(
-            Finding(
-                name,
-                f"an external {kind} ({target[:80].decode(errors='replace')})",
-                f"外部 {kind}（{target[:80].decode(errors='replace')}）",
-            )
-        )
-    return findings
-
-
-def _check_fields(name: str, xml: bytes) -> list[Finding]:
+def _parse(name: str, xml: bytes) -> etree._Element:
+    """The part's XML, read as a parser reads it: character references, CDATA and any
+    namespace prefix resolved, so what is checked is what LibreOffice would see."""
     try:
-        root = etree.fromstring(xml, _PARSER)
+        return etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidTemplate(
             f"The DOCX's {name} is not well-formed XML ({exc}); open and re-save it in Word or "
             "LibreOffice, then upload again.",
             zh=f"DOCX 中的 {name} 不是格式正确的 XML（{exc}）；请在 Word 或 LibreOffice 中打开并另存后再上传。",
         ) from None
+
+
+def _content_type_findings(
+    name: str, root: etree._Element, archive: zipfile.ZipFile
+) -> list[Finding]:
+    """Parts declared as code: by an Override, or by a Default for an extension some part
+    has (Word declares every .bin as an OLE object's type, used or not)."""
+    extensions = {entry.filename.rsplit(".", 1)[-1].lower() for entry in archive.infolist()}
+    types = [
+        (element.get("ContentType") or "").lower()
+        for element in root.iter("{*}Override", "{*}Default")
+        if etree.QName(element).localname == "Override"
+        or (element.get("Extension") or "").lower() in extensions
+    ]
+    if any(unsafe in kind for kind in types for unsafe in _UNSAFE_CONTENT_TYPES):
+        return [Finding(name, "a part of a macro-enabled or embedded-object type",
+                        "启用宏或嵌入对象类型的部件")]  # fmt: skip
+    return []
+
+
+def _relationship_findings(name: str, rels: list[Relationship]) -> list[Finding]:
+    findings = []
+    for rel in rels:
+        if rel.type in _UNSAFE_RELATIONSHIPS:
+            problem, zh = _UNSAFE_RELATIONSHIPS[rel.type]
+            findings.append(
+                Finding(name, f"{problem} ({rel.target[:80]})", f"{zh}（{rel.target[:80]}）")
+            )
+        elif rel.external and not (rel.type == "hyperlink" and _SAFE_LINK.match(rel.target)):
+            # A clickable web or mail link is fine: LibreOffice does not fetch it.
+            findings.append(
+                Finding(name, f"an external {rel.type} ({rel.target[:80]})",
+                        f"外部 {rel.type}（{rel.target[:80]}）")
+            )  # fmt: skip
+    return findings
+
+
+def _field_findings(name: str, root: etree._Element) -> list[Finding]:
     found = {field for field in field_names(root) if field in _DANGEROUS_FIELDS}
     return [Finding(name, f"a {field} field", f"{field} 域") for field in sorted(found)]
 
@@ -146,21 +226,31 @@ def field_names(root: etree._Element) -> list[str]:
     "PICTURE") between a ``w:fldChar`` begin and its separate or end; fields nest."""
     names = []
     instructions: list[list[str]] = []  # one per open complex field, innermost last
-    for element in root.iter(f"{_W}fldSimple", f"{_W}fldChar", f"{_W}instrText"):
-        if element.tag == f"{_W}fldSimple":
-            names.append(_first_word(element.get(f"{_W}instr") or ""))
-        elif element.tag == f"{_W}instrText":
+    # By local name: Word's transitional namespace or the strict one, any prefix.
+    for element in root.iter("{*}fldSimple", "{*}fldChar", "{*}instrText"):
+        local = etree.QName(element).localname
+        if local == "fldSimple":
+            names.append(_first_word(_attribute(element, "instr")))
+        elif local == "instrText":
             if not instructions:  # an instruction with no field begun: read it all the same
                 instructions.append([])
             instructions[-1].append(element.text or "")
         else:
-            kind = element.get(f"{_W}fldCharType")
+            kind = _attribute(element, "fldCharType")
             if kind == "begin":
                 instructions.append([])
             elif kind in ("separate", "end") and instructions:
                 names.append(_first_word("".join(instructions.pop())))
     names += [_first_word("".join(parts)) for parts in instructions]  # never closed
     return [name for name in names if name]
+
+
+def _attribute(element: etree._Element, local: str) -> str:
+    """An attribute by local name, in whatever namespace the part put it."""
+    for key, value in element.attrib.items():
+        if etree.QName(key).localname == local:
+            return str(value)
+    return ""
 
 
 def _first_word(instruction: str) -> str:

@@ -21,6 +21,7 @@ from docrender.chinese import written_script
 from docrender.errors import RenderFailed
 from docrender.filters import FilterError
 from docrender.fonts import Script, word_language
+from docrender.package_check import check_filled
 from docrender.template_fonts import default_script
 from docrender.templating import (
     ENVIRONMENT_OPTIONS,
@@ -69,7 +70,8 @@ def fill_template(
     """The filled document, not yet saved (several can be combined before one conversion).
     ``language`` ("zh-TW"...) replaces the template's default East Asian language;
     ``read_file`` gives the files uploaded with the job, for images that name one.
-    A template, data or image problem raises RenderFailed (permanent)."""
+    A template, data or image problem raises RenderFailed, parts the filling made that
+    must not reach LibreOffice UnsafeTemplate (both permanent)."""
     document = open_template(template)
     svgs: dict[bytes, bytes] = {}
     values = prepare_values(
@@ -104,6 +106,7 @@ def fill_template(
         message, zh = _failure_message(exc, document)
         raise RenderFailed(message, zh=zh) from None
     swap_in_svgs(document.docx, svgs)
+    check_filled(document.docx.part.package)
     if language:
         set_default_language(document.docx, language)
     return document.docx

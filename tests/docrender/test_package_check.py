@@ -6,7 +6,7 @@ import pytest
 
 from docrender.errors import PayloadTooLarge, UnsafeTemplate
 from docrender.templating import inspect_template
-from tests.helpers.documents import external, tamper
+from tests.helpers.documents import external, make_docx, tamper
 
 
 def field_runs(*parts: str) -> bytes:
@@ -84,3 +84,45 @@ def test_fields_are_judged_by_their_name_not_their_arguments(body: bytes) -> Non
 def test_dangerous_fields_are_found_however_they_are_spelled(body: bytes) -> None:
     with pytest.raises(UnsafeTemplate):
         inspect_template(tamper(body=body))
+
+
+W_MAIN = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
+
+
+@pytest.mark.parametrize(
+    ("package", "problem"),
+    [
+        # TargetMode in single quotes, and spelled with a character reference
+        (tamper(rels=b"<Relationship Id='rIdQ' TargetMode='External' Target='http://127.0.0.1:9/x'"
+                     b" Type='http://schemas.openxmlformats.org/officeDocument/2006/relationships/image'/>"),
+         "external image"),
+        (tamper(rels=b'<Relationship Id="rIdQ" TargetMode="&#69;xternal" Target="http://127.0.0.1:9/x"'
+                     b' Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/>'),
+         "external image"),
+        # CDATA, another prefix for Word's namespace, the strict namespace
+        (tamper(body=field_runs("<![CDATA[ INCLUDEPICTURE ]]>", ' "http://127.0.0.1:9/x.png" ')),
+         "INCLUDEPICTURE"),
+        (tamper(body=f'<q:p xmlns:q="{W_MAIN}"><q:r><q:instrText> INCLUDETEXT "/etc/passwd" '
+                     "</q:instrText></q:r></q:p>".encode()), "INCLUDETEXT"),
+        (tamper(body=b'<w:p><s:fldSimple xmlns:s="http://purl.oclc.org/ooxml/wordprocessingml/main"'
+                     b' s:instr=" DDE cmd x "/></w:p>'), "DDE"),
+        # a part outside word/, a VBA project under another name, a declared macro type
+        (tamper({"customXml/evil.xml": f'<w:p xmlns:w="{W_MAIN}"><w:fldSimple w:instr="LINK x"/></w:p>'
+                 .encode()}), "LINK"),
+        (tamper({"word/media/image9.png": OLE}), "OLE object or macros"),
+        (tamper({"[Content_Types].xml": b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                 b'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+                 b'vnd.ms-word.document.&#109;acroEnabled.main+xml"/></Types>'}), "macro-enabled"),
+        # a document merged in whole (altChunk): its text would print
+        (tamper({"word/extra.docx": make_docx("hidden")},
+                rels=b'<Relationship Id="rIdA" Target="extra.docx" Type="http://schemas.openxml'
+                     b'formats.org/officeDocument/2006/relationships/aFChunk"/>'), "altChunk"),
+    ],
+    ids=["single-quotes", "char-reference", "cdata", "other-prefix", "strict-namespace",
+         "outside-word", "renamed-vba", "macro-type", "altchunk"],
+)  # fmt: skip
+def test_packages_are_parsed_not_pattern_matched(package: bytes, problem: str) -> None:
+    with pytest.raises(UnsafeTemplate) as caught:
+        inspect_template(package)
+    assert problem in caught.value.message

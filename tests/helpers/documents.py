@@ -23,7 +23,9 @@ def make_docx(*paragraphs: str, footer: str | None = None) -> bytes:
 
 
 def tamper(extra: dict[str, bytes] | None = None, rels: bytes = b"", body: bytes = b"") -> bytes:
-    """A clean template with parts added: extra files, relationships, document XML."""
+    """A clean template with parts added: extra files (replacing any of the same name),
+    relationships, document XML."""
+    extra = dict(extra or {})
     source = zipfile.ZipFile(io.BytesIO(make_docx("{{ unit }}")))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -33,8 +35,8 @@ def tamper(extra: dict[str, bytes] | None = None, rels: bytes = b"", body: bytes
                 data = data.replace(b"</Relationships>", rels + b"</Relationships>")
             if item.filename == "word/document.xml":
                 data = data.replace(b"</w:body>", body + b"</w:body>")
-            archive.writestr(item, data)
-        for name, data in (extra or {}).items():
+            archive.writestr(item, extra.pop(item.filename, data))
+        for name, data in extra.items():
             archive.writestr(name, data)
     return out.getvalue()
 
