@@ -170,3 +170,11 @@ class ConverterUnavailable(DocrenderError):
 
     status, code = 503, "converter_unavailable"
     transient = True
+
+
+class ConversionTimedOut(ConverterUnavailable):
+    """A conversion ran past the client timeout: LibreOffice hung on it, or on something
+    else. Transient the first time; the job store counts it on the documents converted, and
+    one that times out again alone fails (``conversion_timed_out``)."""
+
+    code = "conversion_timed_out"

@@ -28,7 +28,7 @@ from typing import Any
 
 import redis
 
-from docrender.errors import DocumentQuarantined
+from docrender.errors import ConversionTimedOut, DocumentQuarantined
 from docrender.job_options import JobOptions
 
 
@@ -77,6 +77,24 @@ elseif doc.status == 'queued' then
   redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
 end
 return doc.status
+"""
+
+# Counts a timed-out conversion on each of these documents (ARGV) that is still running.
+# Returns the indexes that have now timed out ARGV[1] times or more.
+_NOTE_TIMEOUT = """
+local reached = {}
+for i = 2, #ARGV do
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw then
+    local doc = cjson.decode(raw)
+    if doc.status == 'running' then
+      doc.timeouts = (doc.timeouts or 0) + 1
+      redis.call('HSET', KEYS[1], ARGV[i], cjson.encode(doc))
+      if doc.timeouts >= tonumber(ARGV[1]) then table.insert(reached, tonumber(ARGV[i])) end
+    end
+  end
+end
+return reached
 """
 
 # A transient failure hands the document back to the queue until its retry starts it again.
@@ -231,9 +249,9 @@ return 1
 """
 
 
-# Failures a retry does not repeat: the document killed its worker again and again, so making
-# it again would only do that again.
-SET_ASIDE = (DocumentQuarantined.code,)
+# Failures a retry does not repeat: the document killed its worker again and again, or hung
+# LibreOffice twice, and would only do it again.
+SET_ASIDE = (DocumentQuarantined.code, ConversionTimedOut.code)
 
 
 def utcnow_iso() -> str:
@@ -334,6 +352,7 @@ class JobStore:
         self._return = client.register_script(_RETURN_TO_QUEUE)
         self._retry = client.register_script(_RETRY_FAILED)
         self._undo_retry = client.register_script(_UNDO_RETRY)
+        self._note_timeout = client.register_script(_NOTE_TIMEOUT)
         self._mark_bundled = client.register_script(_MARK_BUNDLED)
         self._reserve = client.register_script(_RESERVE_UNFINISHED)
 
@@ -487,10 +506,20 @@ class JobStore:
         return None if raw is None else JobOptions.model_validate_json(raw)
 
     def interrupted(self, job_id: str, indexes: list[int]) -> bool:
-        """Whether any of these documents is "running" before its task started it: a delivery
-        that made it died mid-work."""
+        """Whether any of these documents is "running" before its task started it (a delivery
+        that made it died mid-work) or has had a conversion time out: they are then made one
+        at a time, so that what happens next is counted on the document that causes it."""
         raws = self.redis.hmget(self._keys(job_id)[1], [str(index) for index in indexes])
-        return any(raw and json.loads(raw)["status"] == DocumentStatus.RUNNING for raw in raws)
+        docs = [json.loads(raw) for raw in raws if raw]
+        return any(doc["status"] == DocumentStatus.RUNNING or doc.get("timeouts")
+                   for doc in docs)  # fmt: skip
+
+    def note_timeout(self, job_id: str, indexes: Sequence[int], limit: int) -> list[int]:
+        """Count a timed-out conversion on these documents; return those that have now
+        timed out ``limit`` times (the caller fails them)."""
+        docs_key = self._keys(job_id)[1]
+        reached = self._note_timeout(keys=[docs_key], args=[limit, *map(str, indexes)])
+        return [int(index) for index in reached]
 
     def start_document(self, job_id: str, index: int, max_crashes: int = 3) -> WorkItem | None:
         """Mark a document running and return its work, or None when there is nothing to do

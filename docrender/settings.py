@@ -80,6 +80,8 @@ class Settings:
     transient_retries: int = 5
     # A document whose deliveries died this many times (its worker crashed) is quarantined.
     max_crashes: int = 3
+    # A document whose conversion timed out this many times fails (conversion_timed_out).
+    max_timeouts: int = 2
     # The Python that runs unoserver: Debian's, with python3-uno (see deploy/bootstrap.sh).
     unoserver_python: str = str(PROJECT_ROOT / ".venv-uno" / "bin" / "python")
     soffice_executable: str = "soffice"
@@ -177,6 +179,7 @@ class Settings:
         number("DOCRENDER_CONVERTER_START_TIMEOUT", "converter_start_timeout", duration=True)
         number("DOCRENDER_TRANSIENT_RETRIES", "transient_retries")
         number("DOCRENDER_MAX_CRASHES", "max_crashes")
+        number("DOCRENDER_MAX_TIMEOUTS", "max_timeouts")
         text("DOCRENDER_UNOSERVER_PYTHON", "unoserver_python")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]

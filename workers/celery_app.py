@@ -86,6 +86,7 @@ class WorkerRuntime:
             on_job_finished=self.queue.job_finished,
             render_timeout=settings.render_timeout,
             max_crashes=settings.max_crashes,
+            max_timeouts=settings.max_timeouts,
             image_limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
         )
         # Celery kills a child whose init takes over 4 s; LibreOffice takes longer to start.

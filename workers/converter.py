@@ -27,7 +27,7 @@ from typing import Protocol
 
 import docx
 
-from docrender.errors import ConversionFailed, ConverterUnavailable
+from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
 from workers.libreoffice import UnoserverProcess, rpc_proxy
 from workers.supervisor import ProcessBroken, Supervisor
 
@@ -94,15 +94,7 @@ class UnoserverConverter:
         except xmlrpc.client.Fault as fault:
             if "TimeoutError" in fault.faultString:
                 # unoserver gave up on a LibreOffice that hangs; it may not be dead yet.
-                raise ProcessBroken(
-                    "a conversion timed out",
-                    ConverterUnavailable(
-                        "LibreOffice did not finish converting in time; retrying on a fresh "
-                        "instance",
-                        zh="LibreOffice 没有按时完成转换；正在换新实例重试",
-                    ),
-                    hung=True,
-                ) from None
+                raise ProcessBroken("a conversion timed out", _timed_out(), hung=True) from None
             if instance.alive():
                 raise ConversionFailed(
                     f"LibreOffice could not convert the document: {_fault_reason(fault)}",
@@ -115,6 +107,8 @@ class UnoserverConverter:
                     zh=f"LibreOffice 在转换时停止了（{_fault_reason(fault)}）；正在重试",
                 ),
             ) from None
+        except TimeoutError:  # no answer within the client timeout: hung
+            raise ProcessBroken("a conversion timed out", _timed_out(), hung=True) from None
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
             # Refused, reset or timed out: the instance is dead or hung. Replace it.
             raise ProcessBroken(
@@ -128,6 +122,13 @@ class UnoserverConverter:
         finally:
             source.unlink(missing_ok=True)
             target.unlink(missing_ok=True)
+
+
+def _timed_out() -> ConversionTimedOut:
+    return ConversionTimedOut(
+        "LibreOffice did not finish converting in time; retrying on a fresh instance",
+        zh="LibreOffice 没有按时完成转换；正在换新实例重试",
+    )
 
 
 _INDEX_FIELD = re.compile(

@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import io
+import math
 import re
 import warnings
 from collections.abc import Callable
@@ -164,61 +165,137 @@ def looks_like_svg(content: bytes) -> bool:
     return head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head)
 
 
+# An SVG LibreOffice draws must stay small once its <use> references are expanded: 2.7 KB of
+# nested <use> can stand for ten million shapes and hang a conversion.
+MAX_SVG_ELEMENTS = 10_000
+MAX_SVG_EXPANDED = 100_000
+_SVG_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                              huge_tree=False)  # fmt: skip
+# url(...) to anything but a fragment of the SVG itself, in any case, quoted or not.
+_OUTSIDE_URL = re.compile(r"url\(\s*(?![\s'\"]*#)", re.I)
+_EMBEDDED_PICTURE = re.compile(r"data:image/(png|jpeg|gif);", re.I)
+
+
 def svg_proportions(content: bytes, fail: Callable[[str], RenderFailed]) -> float:
-    """Width / height of a self-contained SVG; refuses one that is not."""
+    """Width / height of a self-contained, bounded SVG; refuses one that is not. The SVG is
+    parsed, not searched: what is checked is what LibreOffice's parser will read."""
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
-        raise fail(
-            "is an SVG with a DOCTYPE or entities; remove them",
-            zh="是带 DOCTYPE 或实体的 SVG；请删除它们",
-        )
+        raise _svg_with_doctype(fail)
     try:
-        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-        root = etree.fromstring(content, parser)
-    except etree.XMLSyntaxError:
+        root = etree.fromstring(content, _SVG_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
         raise fail("is not a readable SVG", zh="不是可读的 SVG") from None
+    info = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None:  # a DOCTYPE another encoding hid
+        raise _svg_with_doctype(fail)
+    if (info.encoding or "UTF-8").upper() not in ("UTF-8", "US-ASCII", "ASCII"):
+        raise fail(f"is an SVG in {info.encoding}; save it as UTF-8",
+                   zh=f"是 {info.encoding} 编码的 SVG；请存为 UTF-8")  # fmt: skip
     if root.tag != _SVG:
         raise fail(
             "is not an SVG (its root element is not <svg>)", zh="不是 SVG（根元素不是 <svg>）"
         )
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        local = etree.QName(element).localname
-        if local in ("script", "foreignObject"):
-            raise fail(
-                f"is an SVG with <{local}>; remove it", zh=f"是含 <{local}> 的 SVG；请删除它"
-            )
-        for attribute in ("href", _XLINK_HREF):
-            target = element.get(attribute)
-            if target and not target.startswith(("#", "data:")):
-                raise fail("is an SVG that refers to something outside itself "
-                           f"({target[:60]!r}); embed it as data: or remove it",
-                           f"是引用外部内容（{target[:60]!r}）的 SVG；请以 data: 内嵌或删除")  # fmt: skip
-        if "url(" in (element.get("style") or "") and "url(#" not in element.get("style", ""):
-            raise fail(
-                "is an SVG whose style refers to something outside itself",
-                zh="是样式引用外部内容的 SVG",
-            )
+    elements = [element for element in root.iter() if isinstance(element.tag, str)]
+    if len(elements) > MAX_SVG_ELEMENTS:
+        raise fail(f"is an SVG of {len(elements)} elements, more than {MAX_SVG_ELEMENTS}",
+                   zh=f"是有 {len(elements)} 个元素的 SVG，超过 {MAX_SVG_ELEMENTS} 个")  # fmt: skip
+    for element in elements:
+        _check_svg_element(element, fail)
+    _check_expansion(root, elements, fail)
     return _aspect(root, fail)
 
 
-def _aspect(root: Any, fail: Callable[[str], RenderFailed]) -> float:
-    view_box = (root.get("viewBox") or "").replace(",", " ").split()
+def _svg_with_doctype(fail: Callable[[str], RenderFailed]) -> RenderFailed:
+    return fail("is an SVG with a DOCTYPE or entities; remove them",
+                zh="是带 DOCTYPE 或实体的 SVG；请删除它们")  # fmt: skip
+
+
+def _check_svg_element(element: Any, fail: Callable[[str], RenderFailed]) -> None:
+    local = etree.QName(element).localname
+    if local in ("script", "foreignObject"):
+        raise fail(f"is an SVG with <{local}>; remove it", zh=f"是含 <{local}> 的 SVG；请删除它")
+    for attribute, value in element.attrib.items():
+        if etree.QName(attribute).localname == "href" and not (
+            value.startswith("#") or _EMBEDDED_PICTURE.match(value)
+        ):
+            raise fail("is an SVG that refers to something outside itself "
+                       f"({value[:60]!r}); embed a PNG or JPEG as data: or remove it",
+                       f"是引用外部内容（{value[:60]!r}）的 SVG；请以 data: 内嵌 PNG 或 JPEG，或删除它")  # fmt: skip
+        if _OUTSIDE_URL.search(value) or "@import" in value.lower():
+            raise _svg_style_outside(fail)
+    if local == "style" and (_OUTSIDE_URL.search(text := element.text or "")
+                             or "@import" in text.lower()):  # fmt: skip
+        raise _svg_style_outside(fail)
+
+
+def _svg_style_outside(fail: Callable[[str], RenderFailed]) -> RenderFailed:
+    return fail("is an SVG whose style refers to something outside itself",
+                zh="是样式引用外部内容的 SVG")  # fmt: skip
+
+
+def _check_expansion(root: Any, elements: list[Any], fail: Callable[[str], RenderFailed]) -> None:
+    """Count the elements the SVG stands for once every <use> is replaced by what it
+    references, as a renderer expands it; refuse a reference cycle or too many."""
+    by_id = {element.get("id"): element for element in elements if element.get("id")}
+    sizes: dict[Any, int] = {}
+    expanding: set[Any] = set()
+
+    def size(element: Any) -> int:
+        if element in sizes:
+            return sizes[element]
+        if element in expanding:
+            raise fail("is an SVG whose <use> elements refer to each other in a cycle",
+                       zh="是 <use> 元素循环引用的 SVG")  # fmt: skip
+        expanding.add(element)
+        total = 1 + sum(size(child) for child in element if isinstance(child.tag, str))
+        if etree.QName(element).localname == "use":
+            href = next((v for k, v in element.attrib.items()
+                         if etree.QName(k).localname == "href"), "")  # fmt: skip
+            target = by_id.get(href[1:]) if href.startswith("#") else None
+            if target is not None:
+                total += size(target)
+        expanding.discard(element)
+        sizes[element] = total = min(total, MAX_SVG_EXPANDED + 1)
+        return total
+
     try:
-        if len(view_box) == 4 and float(view_box[2]) > 0 and float(view_box[3]) > 0:
-            return float(view_box[2]) / float(view_box[3])
-        width = float(re.sub(r"[a-z%]+$", "", root.get("width", "")))
-        height = float(re.sub(r"[a-z%]+$", "", root.get("height", "")))
-    except ValueError:
+        expanded = size(root)
+    except RecursionError:  # a chain of <use> thousands long
+        expanded = MAX_SVG_EXPANDED + 1
+    if expanded > MAX_SVG_EXPANDED:
+        raise fail(f"is an SVG whose <use> elements expand to more than {MAX_SVG_EXPANDED} "
+                   "shapes", zh=f"是 <use> 元素展开后超过 {MAX_SVG_EXPANDED} 个图形的 SVG")  # fmt: skip
+
+
+def _aspect(root: Any, fail: Callable[[str], RenderFailed]) -> float:
+    """Width / height from the viewBox, or else from width and height; each a finite
+    positive number (NaN and infinity are numbers to float(), not to a page)."""
+    view_box = (root.get("viewBox") or "").replace(",", " ").split()
+    if len(view_box) == 4:
+        width, height = _number(view_box[2]), _number(view_box[3])
+        if width and height and width > 0 and height > 0:
+            return width / height
+    width = _number(re.sub(r"[a-z%]+$", "", root.get("width", "")))
+    height = _number(re.sub(r"[a-z%]+$", "", root.get("height", "")))
+    if width is None or height is None:
         raise fail(
             "is an SVG without a size: give it a viewBox, or width and height",
             zh="是没有尺寸的 SVG：请给它 viewBox，或宽度和高度",
-        ) from None
+        )
     if width <= 0 or height <= 0:
         raise fail(
             "is an SVG whose width or height is not positive", zh="是宽度或高度不为正数的 SVG"
         )
     return width / height
+
+
+def _number(raw: str) -> float | None:
+    """A finite number, or None."""
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _stand_in(svg: bytes, proportions: float) -> bytes:

@@ -28,6 +28,7 @@ from docrender.chinese import typeset_values
 from docrender.data_values import printed_text, subdocument_files
 from docrender.errors import (
     ConversionFailed,
+    ConversionTimedOut,
     ConverterUnavailable,
     DocrenderError,
     DocumentQuarantined,
@@ -54,6 +55,8 @@ class RenderServices:
     render_timeout: float = 30
     # Deliveries that may die mid-document before it is quarantined.
     max_crashes: int = 3
+    # Conversions of a document that may time out before it fails.
+    max_timeouts: int = 2
     image_limits: ImageLimits = field(default_factory=ImageLimits)
 
 
@@ -119,6 +122,11 @@ def _render(
                 states[work.index] = record(services, job_id, work.index, outcome)
         except DocrenderError as exc:
             undecided = [work.index for work in works if work.index not in states]
+            if isinstance(exc, ConversionTimedOut):
+                states |= _fail_hanging(services, job_id, undecided)
+                undecided = [index for index in undecided if index not in states]
+                if not undecided:
+                    return [states[index] for index in indexes]
             if exc.transient and not last_attempt:
                 for index in undecided:
                     # Queued again until the retry starts it: "running" would mean it crashed.
@@ -128,6 +136,24 @@ def _render(
                 index: record(services, job_id, index, Failed.of(exc)) for index in undecided
             }
     return [states[index] for index in indexes]
+
+
+def _fail_hanging(
+    services: RenderServices, job_id: str, indexes: list[int]
+) -> dict[int, DocumentStatus]:
+    """Count a timed-out conversion on ``indexes``; fail those that have now timed out
+    ``max_timeouts`` times, rather than hold a worker for every retry of them."""
+    limit = services.max_timeouts
+    failed = Failed(
+        ConversionTimedOut.code,
+        f"LibreOffice hung converting this document {limit} times, so it is set aside instead "
+        "of tried again; look for what makes it so heavy to lay out (a table or picture of "
+        "enormous size, thousands of pages).",
+        f"LibreOffice 转换这份文件时已卡住 {limit} 次，因此将它搁置而不再重试；请检查是什么让它排版如此繁重"
+        "（超大的表格或图片、成千上万页）。",
+    )
+    reached = services.jobs.note_timeout(job_id, indexes, limit)
+    return {index: record(services, job_id, index, failed) for index in reached}
 
 
 def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[WorkItem, Outcome]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docx
 import psutil
 import pytest
 import redis
@@ -276,3 +278,38 @@ def test_soak_of_a_thousand_documents_with_recycling(
             f"{peak_rss / 2**20:.0f} MiB (2 instances, recycled every 100 conversions), "
             f"median {sorted(samples)[len(samples) // 2] / 2**20:.0f} MiB"
         )
+
+
+def table_template() -> bytes:
+    """A table with a row per item of ``rows``, as docxtpl's documentation writes it."""
+    document = docx.Document()
+    document.add_paragraph("{{ unit }}")
+    table = document.add_table(rows=3, cols=2)
+    table.cell(0, 0).text = "{%tr for r in rows %}"
+    table.cell(1, 0).text, table.cell(1, 1).text = "{{ r.a }}", "{{ r.b }}"
+    table.cell(2, 0).text = "{%tr endfor %}"
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_a_document_that_hangs_libreoffice_fails_after_two_timeouts(
+    stack: FaultStack, tenant: Tenant
+) -> None:
+    """8,000 table rows take LibreOffice minutes to lay out, past the 10 s conversion timeout:
+    that document fails after its second timeout (not six retries later), the one beside it
+    in the same job prints."""
+    template_id = tenant.upload(table_template()).get_json()["id"]
+    heavy = [{"a": f"第{i}行", "b": "數據"} for i in range(8000)]
+    job = tenant.submit(template_id, [{"data": {"unit": "重", "rows": heavy}},
+                                      {"data": {"unit": "輕", "rows": heavy[:3]}}]).get_json()  # fmt: skip
+    state = tenant.wait_for(job["id"], timeout=300)
+    assert [d["status"] for d in state["documents"]] == ["failed", "succeeded"], state
+    error = state["documents"][0]["error"]
+    assert error["code"] == "conversion_timed_out" and "2 times" in error["message"]
+    client = redis.Redis.from_url(stack.url, decode_responses=True)
+    assert json.loads(client.hget(f"docrender:job:{job['id']}:docs", "0") or "{}")["timeouts"] == 2
+    assert "輕" in pdf_text(tenant.get(state["documents"][1]["url"]).data)
+    # A retry of the job leaves it failed rather than hang LibreOffice again.
+    again = tenant.post(f"/v1/jobs/{job['id']}/retry").get_json()
+    assert again["status"] == "partial" and again["documents"][0]["status"] == "failed"

@@ -110,3 +110,51 @@ def test_an_svg_with_entities_is_refused() -> None:
     bomb = b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaa">]><svg>&a;</svg>'
     with pytest.raises(RenderFailed, match="DOCTYPE or entities"):
         embed({"logo": image(bomb)})
+
+
+def nested_uses(levels: int) -> bytes:
+    """Each level draws the one below ten times: 10**levels shapes from a few KB."""
+    groups = ['<g id="l0"><rect width="1" height="1"/></g>']
+    for level in range(1, levels + 1):
+        uses = "".join(f'<use xlink:href="#l{level - 1}" x="{i}"/>' for i in range(10))
+        groups.append(f'<g id="l{level}">{uses}</g>')
+    return SVG.replace(
+        b"{}", f"<defs>{''.join(groups)}</defs><use xlink:href='#l{levels}'/>".encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("svg", "says"),
+    [
+        (nested_uses(7), "expand to more than"),
+        (SVG.replace(b"{}", b'<g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g>'), "cycle"),
+        (SVG.replace(b"{}", b"<g/>" * 10_001), "more than 10000"),
+        (SVG.replace(b"{}", b'<rect fill="URL( \'http://x/y\' )" width="1" height="1"/>'), "style refers"),
+        (SVG.replace(b"{}", b"<style>@import 'http://x/y.css';</style>"), "style refers"),
+        (SVG.replace(b"{}", b"<style>rect { fill: url(http://x/y) }</style>"), "style refers"),
+        (SVG.replace(b"{}", b'<image href="data:image/svg+xml;base64,PHN2Zy8+" width="1" height="1"/>'),
+         "outside itself"),
+        (('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE svg [<!ENTITY a "b">]>'
+         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1">&a;</svg>').encode("utf-16"),
+         "readable PNG, JPEG or SVG"),
+        (b'<?xml version="1.0" encoding="UTF-7"?><svg xmlns="http://www.w3.org/2000/svg" '
+         b'viewBox="0 0 1 1">+ADw-!DOCTYPE x+AD4-</svg>', "not a readable SVG"),
+        (SVG.replace(b'viewBox="0 0 200 100"', b'width="NaN" height="10"').replace(b"{}", b""),
+         "without a size"),
+        (SVG.replace(b'viewBox="0 0 200 100"', b'viewBox="0 0 inf 1"').replace(b"{}", b""),
+         "without a size"),
+    ],
+    ids=["use-bomb", "use-cycle", "too-many", "URL-attribute", "import", "style-url",
+         "nested-svg", "utf16-doctype", "utf7", "nan", "infinite"],
+)  # fmt: skip
+def test_an_svg_is_parsed_and_bounded_not_pattern_matched(svg: bytes, says: str) -> None:
+    with pytest.raises(RenderFailed, match="The image at logo") as error:
+        embed({"logo": image(svg)})
+    assert says in error.value.message
+
+
+def test_an_svg_with_a_few_uses_and_an_embedded_png_is_fine() -> None:
+    png = base64.b64encode(picture()).decode()
+    svg = nested_uses(3).replace(b"<defs>", f'<image href="data:image/png;base64,{png}" '
+                                 'width="5" height="5"/><defs>'.encode())  # fmt: skip
+    assert isinstance(embed({"logo": image(svg)})["logo"], InlineImage)  # type: ignore[index]

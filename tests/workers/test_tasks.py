@@ -12,7 +12,7 @@ import docx
 import pytest
 import redis
 
-from docrender.errors import ConversionFailed, ConverterUnavailable
+from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
 from docrender.jobstore import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key
 from tests.helpers.clients import record_job
@@ -155,3 +155,51 @@ def test_a_transient_failure_hands_the_whole_group_back_for_the_retry(
         render_documents(job_id, [0, 1, 2], services, last_attempt=False)
     assert [document(services, job_id, i)["status"] for i in range(3)] == ["queued"] * 3
     assert render_documents(job_id, [0, 1, 2], services, last_attempt=True) == ["failed"] * 3
+
+
+class HangingConverter(FakeConverter):
+    """LibreOffice "hangs" (the conversion times out) on any document holding ``hangs``."""
+
+    def __init__(self, hangs: str) -> None:
+        super().__init__()
+        self.hangs = hangs
+
+    def convert(
+        self, document: bytes, output_format: str, filter_options: Sequence[str] = ()
+    ) -> bytes:
+        if self.hangs in docx_text(document):
+            self.calls += 1
+            raise ConversionTimedOut("LibreOffice did not finish converting in time")
+        return super().convert(document, output_format, filter_options)
+
+
+def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not(
+    services: RenderServices,
+) -> None:
+    converter = HangingConverter(hangs="壞")
+    services = RenderServices(services.jobs, services.storage, converter)
+    job_id = new_job(services, [{"unit": "甲"}, {"unit": "壞"}, {"unit": "丙"}])
+    # Converted together, the group times out: counted on all three, retried.
+    with pytest.raises(ConversionTimedOut):
+        render_documents(job_id, [0, 1, 2], services, last_attempt=False)
+    assert [document(services, job_id, i)["status"] for i in range(3)] == ["queued"] * 3
+    # The retry makes them one at a time: the one that hangs again fails, without a third try.
+    assert render_documents(job_id, [0, 1, 2], services, last_attempt=False) == [
+        "succeeded", "failed", "succeeded"]  # fmt: skip
+    assert document(services, job_id, 1)["error"]["code"] == "conversion_timed_out"
+    assert converter.calls == 1 + 1 + 2  # combined, 壞 alone, 甲 and 丙 alone
+    retried = services.jobs.requeue_failed(job_id, cap=100)
+    assert retried.again == []  # a retry of the job would only hang it again
+
+
+def test_cancelling_stops_documents_waiting_for_their_retry(services: RenderServices) -> None:
+    converter = HangingConverter(hangs="壞")
+    services = RenderServices(services.jobs, services.storage, converter)
+    job_id = new_job(services, [{"unit": "壞"}, {"unit": "乙"}])
+    with pytest.raises(ConversionTimedOut):
+        render_documents(job_id, [0, 1], services, last_attempt=False)
+    assert services.jobs.cancel_queued(job_id) == 2  # while the task waits for its retry
+    assert render_documents(job_id, [0, 1], services, last_attempt=False) == [None, None]
+    assert converter.calls == 1
+    job = services.jobs.get(job_id, "t")
+    assert job is not None and job.status == "cancelled"
