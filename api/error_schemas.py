@@ -36,6 +36,13 @@ class RateLimit(BaseModel):
     limit: str = Field(description="The rate, such as 100/second")
 
 
+class InspectionLimit(BaseModel):
+    limit: str = Field(
+        description="The limit the inspection ran past: 15 seconds, 1024 MiB "
+        "of memory, nesting depth"
+    )
+
+
 class QueuedLimit(BaseModel):
     limit: int = Field(description="Unfinished documents a tenant may have")
     documents: int = Field(description="Documents the refused job holds")
@@ -90,6 +97,7 @@ TOO_MANY_QUEUED = _error("too_many_queued_documents", QueuedLimit, "TooManyQueue
 PAYLOAD_TOO_LARGE = _error("payload_too_large", SizeLimit | None, "PayloadTooLarge")
 TEMPLATE_SYNTAX = _error("template_syntax_error", TemplateProblem, "TemplateSyntax")
 UNSAFE_TEMPLATE = _error("unsafe_template", list[UnsafePart], "UnsafeTemplate")
+TOO_COMPLEX = _error("template_too_complex", InspectionLimit, "TemplateTooComplex")
 DOCUMENT_FAILED = _error("document_failed", DocumentError, "DocumentFailed")
 
 # The typed bodies each status may carry, by route kind; every route also answers ErrorBody.
@@ -98,7 +106,10 @@ JOB_SUBMISSION = {
     422: (MISSING_VARIABLES, WRONG_SHAPE, VALIDATION_FAILED, UNKNOWN_TEMPLATE, CALLBACK_REFUSED),
     429: (TOO_MANY_QUEUED, RATE_LIMITED),
 }
-TEMPLATE_UPLOAD = {413: (PAYLOAD_TOO_LARGE,), 422: (TEMPLATE_SYNTAX, UNSAFE_TEMPLATE)}
+TEMPLATE_UPLOAD = {
+    413: (PAYLOAD_TOO_LARGE,),
+    422: (TEMPLATE_SYNTAX, UNSAFE_TEMPLATE, TOO_COMPLEX),
+}
 DOCUMENT_DOWNLOAD = {404: (DOCUMENT_FAILED,)}
 EVERY_ROUTE = {429: (RATE_LIMITED,)}
 GENERIC = ErrorBody

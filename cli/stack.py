@@ -24,6 +24,7 @@ from cli.processes import (
     start_redis,
     start_worker,
 )
+from docrender.inspection_process import inspect_here
 from docrender.processes import free_port
 from docrender.settings import PROJECT_ROOT, Settings, SettingsError
 from docrender.storage import storage_from_settings
@@ -49,7 +50,7 @@ def development_key(data_dir: Path) -> str:
 def register_sample_template(settings: Settings) -> dict[str, str]:
     """Register templates/report.docx for every tenant; returns tenant -> template id."""
     client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
-    registry = TemplateRegistry(client, storage_from_settings(settings))
+    registry = TemplateRegistry(client, storage_from_settings(settings), inspect=inspect_here)
     data = SAMPLE_TEMPLATE.read_bytes()
     return {
         tenant: registry.add(tenant, data, "匯報材料 (sample)")[0].id

@@ -23,12 +23,24 @@ class DocrenderError(Exception):
         self.details = details
         self.zh = zh
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Whole across processes (docrender/inspection_process.py): Exception's own pickling
+        # would call __init__ with the message alone, losing details and the Chinese text.
+        return _restore, (type(self), self.args, self.__dict__)
+
     def to_dict(self, language: Language = "en") -> dict[str, Any]:
         return {
             "code": self.code,
             "message": localized(self.message, self.zh, language),
             "details": self.details,
         }
+
+
+def _restore(kind: type[DocrenderError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 # --- request errors (API) ---------------------------------------------------------------
@@ -120,6 +132,10 @@ class TooManyLongPolls(RateLimited):
     code = "too_many_long_polls"
 
 
+class TooManyUploads(RateLimited):
+    code = "too_many_uploads"
+
+
 class ServiceUnavailable(DocrenderError):
     status, code = 503, "service_unavailable"
     retry_after: ClassVar[int] = 5
@@ -142,6 +158,12 @@ class UnsafeTemplate(DocrenderError):
 
 class TemplateSyntaxError(DocrenderError):
     status, code = 422, "template_syntax_error"
+
+
+class TemplateTooComplex(DocrenderError):
+    """Inspecting the template ran past its time or memory limit."""
+
+    status, code = 422, "template_too_complex"
 
 
 class RenderFailed(DocrenderError):

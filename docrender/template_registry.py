@@ -9,14 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import redis
 
+from docrender.inspection_process import Inspected, inspect_upload
 from docrender.jobstore import utcnow_iso
 from docrender.storage import Storage
-from docrender.template_fonts import font_report
-from docrender.templating import TemplateInspection, inspect_template
+from docrender.templating import TemplateInspection
 
 # Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.
 _REGISTER = """
@@ -53,9 +54,16 @@ def template_key(tenant: str, template_id: str) -> str:
 
 
 class TemplateRegistry:
-    def __init__(self, client: redis.Redis, storage: Storage) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        storage: Storage,
+        inspect: Callable[[bytes, str], Inspected] = inspect_upload,
+    ) -> None:
         self.redis = client
         self.storage = storage
+        # In a child process with limits (uploads); the sample docrender ships is read here.
+        self.inspect = inspect
         self._register = client.register_script(_REGISTER)
 
     @staticmethod
@@ -64,7 +72,8 @@ class TemplateRegistry:
 
     def add(self, tenant: str, data: bytes, name: str) -> tuple[Template, bool]:
         """Inspect and store a template. Returns it and whether it was new for this tenant."""
-        inspection = inspect_template(data)  # raises the typed upload errors
+        inspected = self.inspect(data, tenant)  # raises the typed upload errors
+        inspection = inspected.inspection
         sha256 = hashlib.sha256(data).hexdigest()
         candidate = Template(
             id=uuid.uuid4().hex,
@@ -74,7 +83,7 @@ class TemplateRegistry:
             variables=inspection.variables,
             created_at=utcnow_iso(),
             loops=inspection.loops,
-            fonts=[use.to_dict() for use in font_report(data)],
+            fonts=inspected.fonts,
             optional=inspection.optional,
             kinds=inspection.kinds,
         )

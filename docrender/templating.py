@@ -21,7 +21,12 @@ from jinja2 import meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
+from docrender.errors import (
+    InvalidTemplate,
+    TemplateSyntaxError,
+    TemplateTooComplex,
+    UnsupportedFileType,
+)
 from docrender.filters import REPORT_FILTERS
 from docrender.package_check import check_package
 
@@ -214,6 +219,18 @@ def inspect_template(data: bytes) -> TemplateInspection:
     """Check that ``data`` is a safe DOCX whose Jinja tags parse and name only filters and
     tests that exist; list what it reads."""
     check_docx(data)  # a job's copy was checked at upload
+    try:
+        return _inspect_tags(data)
+    except RecursionError:
+        raise TemplateTooComplex(
+            "This template's tags are nested too deeply to read (or a long run of braces "
+            "looks so); a Word template needs far less.",
+            {"limit": "nesting depth"},
+            zh="这个模板的标签嵌套过深，无法读取（或一长串大括号看起来如此）；Word 模板远不需要这么多。",
+        ) from None
+
+
+def _inspect_tags(data: bytes) -> TemplateInspection:
     template = open_template(data)
     env = make_environment()
     names: set[str] = set()

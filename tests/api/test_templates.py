@@ -1,6 +1,12 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import uuid
+from typing import Any
+
+import psutil
 
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
@@ -76,3 +82,42 @@ def test_upload_without_a_file_field_is_400(tenant: Tenant) -> None:
     response = tenant.post("/v1/templates", data={"name": "x"})
     assert response.status_code == 400
     assert "'file'" in response.get_json()["error"]["message"]
+
+
+def test_a_template_too_costly_to_inspect_is_422_and_holds_nobody_else(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    """docxtpl's tag patching is quadratic in a run of braces (70,000 took 48 s of one API
+    thread) and recursive (8,000 overflowed the stack into a 500). Inspection runs in a child
+    process with a deadline: both are 422; while the first runs, the same tenant's next
+    upload is a 429 at once and another tenant's upload answers at its usual pace; the API
+    process itself does not grow."""
+    hostile, calm = tenants
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+    answers: list[Any] = []
+
+    def upload() -> None:
+        started = time.monotonic()
+        answers.append((hostile.upload(make_docx("{" * 70_000)), time.monotonic() - started))
+
+    attack = threading.Thread(target=upload)
+    attack.start()
+    time.sleep(1)  # its inspection is running
+    second = hostile.upload(make_docx("{{ unit }}"))
+    assert second.status_code == 429 and second.get_json()["error"]["code"] == "too_many_uploads"
+    started = time.monotonic()
+    ordinary = calm.upload(make_docx(f"{{{{ unit }}}} {uuid.uuid4()}"))
+    calm_seconds = time.monotonic() - started
+    attack.join()
+    assert ordinary.status_code == 201 and calm_seconds < 5, calm_seconds
+    ((response, seconds),) = answers
+    assert response.status_code == 422, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "template_too_complex" and error["details"] == {"limit": "15 seconds"}
+    assert seconds < 25, seconds
+    assert process.memory_info().rss - rss_before < 100 * 1024 * 1024
+
+    deep = hostile.upload(make_docx("{" * 8_000))  # was a 500: RecursionError
+    assert deep.status_code == 422
+    assert deep.get_json()["error"]["details"] == {"limit": "nesting depth"}

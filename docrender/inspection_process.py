@@ -1,0 +1,114 @@
+"""Template inspection at upload, in a child process that cannot hold the API.
+
+docxtpl rewrites a template's tags with regular expressions before Jinja parses them, and
+some inputs make that slow beyond reason (a run of 20,000 ``{`` costs 19 s of CPU, growing with
+the square of the run) or blow the stack (RecursionError). The API does not inspect in its
+own threads: a pebble process pool runs the inspection (tags and fonts) in a child with an
+address-space limit, and kills the child at the deadline. The children are forked from a clean
+forkserver, never from the threaded server, and the pool is made on first use in each API
+process. A tenant has one inspection at a time per API process (another is a 429 at once), so
+one tenant's uploads cannot take every inspector, nor every API thread waiting on one. What comes back is the inspection, or the typed error it raised (docrender/errors.py
+errors cross processes whole).
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import multiprocessing
+import os
+import resource
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pebble
+
+from docrender.errors import TemplateTooComplex, TooManyUploads
+from docrender.template_fonts import font_report
+from docrender.templating import TemplateInspection, inspect_template
+
+INSPECT_SECONDS = 15
+INSPECT_MEMORY = 1 << 30  # bytes of address space for a child
+# Two at a time per API process, so one slow upload does not queue every other behind it.
+INSPECTORS = 2
+
+
+@dataclass(frozen=True)
+class Inspected:
+    inspection: TemplateInspection
+    fonts: list[dict[str, Any]]  # the font report (docrender/template_fonts.py)
+
+
+def inspect_upload(data: bytes, tenant: str) -> Inspected:
+    """Inspect ``tenant``'s template in a child process. Raises the inspection's typed errors,
+    TemplateTooComplex when it ran past INSPECT_SECONDS or INSPECT_MEMORY, TooManyUploads when
+    the tenant's previous upload is still being inspected here."""
+    with _lock:
+        if tenant in _inspecting:
+            raise TooManyUploads(
+                "Your previous template is still being inspected; upload one at a time.",
+                {"limit": "1 at a time"},
+                retry_after=5,
+                zh="您上一个模板还在检查中；请一次上传一个。",
+            )
+        _inspecting.add(tenant)
+    try:
+        return _inspect_in_child(data)
+    finally:
+        with _lock:
+            _inspecting.discard(tenant)
+
+
+def _inspect_in_child(data: bytes) -> Inspected:
+    future = _pool().schedule(_inspect, args=(data,), timeout=INSPECT_SECONDS)
+    try:
+        return future.result()
+    except concurrent.futures.TimeoutError:
+        limit = f"{INSPECT_SECONDS} seconds"
+    except (MemoryError, pebble.ProcessExpired):
+        limit = f"{INSPECT_MEMORY >> 20} MiB of memory"
+    raise TemplateTooComplex(
+        f"Reading this template's tags took more than {limit}; a Word template needs far "
+        "less. Look for very long runs of braces or deeply nested tags.",
+        {"limit": limit},
+        zh=f"读取这个模板的标签用了超过 {limit.replace('seconds', '秒').replace('of memory', '内存')}；"
+        "Word 模板远不需要这么多。请检查很长的一串大括号或嵌套过深的标签。",
+    )
+
+
+def inspect_here(data: bytes, tenant: str) -> Inspected:
+    """The same inspection in this process: for templates docrender ships (the sample)."""
+    return _inspect(data)
+
+
+def _inspect(data: bytes) -> Inspected:
+    return Inspected(inspect_template(data), [use.to_dict() for use in font_report(data)])
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (INSPECT_MEMORY, INSPECT_MEMORY))
+
+
+_lock = threading.Lock()
+_pools: dict[int, pebble.ProcessPool] = {}  # by process id: a forked process makes its own
+_inspecting: set[str] = set()  # tenants with an inspection running in this process
+
+
+def _stop(pool: pebble.ProcessPool) -> None:
+    pool.stop()
+    pool.join(timeout=5)
+
+
+def _pool() -> pebble.ProcessPool:
+    with _lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["docrender.inspection_process"])
+            pool = pebble.ProcessPool(
+                max_workers=INSPECTORS, initializer=_limit_memory, context=context
+            )
+            atexit.register(_stop, pool)
+            _pools[os.getpid()] = pool
+        return pool
