@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
-from docrender.errors import MalformedRequest, ValidationFailed
+from docrender.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 from docrender.idempotency import MAX_KEY_LENGTH
 from docrender.job_options import JobOptions
 from docrender.jobstore import JobStatus
 from docrender.responses import ErrorBody, JobList, JobOut, TemplateList, TemplateOut
-from docrender.strict_json import parse_strict_json
+from docrender.strict_json import MAX_VALUES, TooManyValues, parse_strict_json
 
 # The response models live in docrender/responses.py (the webhook sends a JobOut too).
 __all__ = ["ErrorBody", "JobIn", "JobList", "JobOut", "TemplateList", "TemplateOut"]
@@ -114,6 +114,12 @@ class Readiness(BaseModel):
 def parse_json(raw: bytes) -> Any:
     try:
         return parse_strict_json(raw)
+    except TooManyValues as exc:
+        raise PayloadTooLarge(
+            f"{exc} Split the job into several.",
+            {"limit": MAX_VALUES},
+            zh=f"JSON 含有超过 {MAX_VALUES} 个值；请分成几个任务提交。",
+        ) from None
     except ValueError as exc:
         raise MalformedRequest(str(exc), zh=f"请求体不是有效的 JSON：{exc}") from None
 

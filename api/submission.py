@@ -6,6 +6,7 @@ Nothing invalid gets past here, and nothing is queued for a request that is refu
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -35,7 +36,7 @@ from docrender.jobstore import Job, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
-from docrender.template_registry import template_key
+from docrender.template_registry import Template, template_key
 from docrender.templating import check_docx
 from docrender.validation import check_documents, unused_columns
 from docrender.webhooks import check_callback_url
@@ -112,21 +113,18 @@ def submit_job(
     (same ``idempotency_key`` and body) rather than a new one. ``uploads``: files sent with
     it, by name; ``sheet``: the data file its documents came from, if any."""
     uploads = uploads or {}
-    request = parse_job(body)
+    # The cheap refusals first, before the documents are validated one by one.
+    documents = body.get("documents") if isinstance(body, dict) else None
     limit = services.settings.max_documents_per_job
-    if len(request.documents) > limit:
+    if isinstance(documents, list) and len(documents) > limit:
         raise PayloadTooLarge(
             f"A job may hold at most {limit} documents; split it into several jobs.",
-            {"limit": limit, "documents": len(request.documents)},
+            {"limit": limit, "documents": len(documents)},
             zh=f"一个任务最多 {limit} 份文件；请分成几个任务提交。",
         )
-    template = services.templates.get(tenant, request.template)
-    if template is None:
-        raise UnknownTemplate(
-            f"There is no template {request.template!r}; upload it to /v1/templates first.",
-            {"template": request.template},
-            zh=f"没有模板 {request.template!r}；请先上传到 /v1/templates。",
-        )
+    template = _template(services, tenant, body)
+    request = parse_job(body)
+    _check_document_sizes(services, [doc.data for doc in request.documents])
     places = sheet.places() if sheet is not None else None
     if request.strict:
         check_documents(template.inspection, [d.data for d in request.documents], places)
@@ -216,6 +214,36 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
                 exc.details,
                 zh=f"子文档 {name}：{exc.zh or exc.message}",
             ) from None
+
+
+def _template(services: ApiServices, tenant: str, body: Any) -> Template:
+    """The job's template, looked up before its documents are read; a body that names none
+    is left to the job's validation to describe."""
+    name = body.get("template") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name:
+        name = parse_job(body).template  # raises ValidationFailed saying what is wrong
+    template = services.templates.get(tenant, name)
+    if template is None:
+        raise UnknownTemplate(
+            f"There is no template {name!r}; upload it to /v1/templates first.",
+            {"template": name},
+            zh=f"没有模板 {name!r}；请先上传到 /v1/templates。",
+        )
+    return template
+
+
+def _check_document_sizes(services: ApiServices, documents: list[dict[str, Any]]) -> None:
+    limit = services.settings.max_document_bytes
+    for index, data in enumerate(documents):
+        size = len(json.dumps(data, ensure_ascii=False).encode())
+        if size > limit:
+            raise PayloadTooLarge(
+                f"Document {index}'s data is {size} bytes as JSON, more than the {limit} one "
+                "document may hold; send large images as files with the job, or split it.",
+                {"limit": limit, "document": index, "bytes": size},
+                zh=f"第 {index} 份文件的数据以 JSON 计有 {size} 字节，超过一份文件允许的 {limit}；"
+                "请把大图片作为文件随任务上传，或拆分它。",
+            )
 
 
 def _check_callback(services: ApiServices, tenant: str, url: str) -> None:

@@ -41,6 +41,8 @@ class Settings:
     max_template_bytes: int = 20 * 1024 * 1024
     max_request_bytes: int = 50 * 1024 * 1024
     max_documents_per_job: int = 1000
+    # One document's data, as JSON (its images as base64 included): what one worker loads.
+    max_document_bytes: int = 16 * 1024 * 1024
     # An image from the data (workers/images.py): its bytes, and its pixels (width x height).
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
@@ -153,6 +155,7 @@ class Settings:
         number("DOCRENDER_MAX_QUEUED_DOCUMENTS", "max_queued_documents")
         number("DOCRENDER_MAX_LONG_POLLS", "max_long_polls")
         number("DOCRENDER_MAX_IMAGE_BYTES", "max_image_bytes")
+        number("DOCRENDER_MAX_DOCUMENT_BYTES", "max_document_bytes")
         number("DOCRENDER_MAX_IMAGE_PIXELS", "max_image_pixels")
         if env.get("DOCRENDER_WEBHOOK_SECRETS"):
             values["webhook_secrets"] = dict(

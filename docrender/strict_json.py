@@ -1,6 +1,10 @@
 """JSON as the service accepts it from outside: UTF-8, standard numbers only (no NaN or
-Infinity, nothing that overflows), nested at most MAX_NESTING deep, and text that is real
-Unicode (no lone surrogates from escapes such as "\\ud800", which nothing can store)."""
+Infinity, nothing that overflows), nested at most MAX_NESTING deep, at most MAX_VALUES values,
+and text that is real Unicode (no lone surrogates from escapes such as "\\ud800", which nothing
+can store).
+
+The value count is checked before parsing, on the raw bytes: 50 MiB of ``[[],[],...]`` is 17
+million lists, 2.5 GB once parsed, so it must be refused before anything is built."""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ import re
 from typing import Any
 
 MAX_NESTING = 32
+# 1,000 documents of 1,000 values each; a large report's data has a few hundred.
+MAX_VALUES = 1_000_000
+# A JSON string, escapes included (the unrolled form, linear on long strings).
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -17,7 +25,13 @@ class InvalidJson(ValueError):
     """The message says what is wrong, in words a caller can act on."""
 
 
+class TooManyValues(InvalidJson):
+    """Well-formed perhaps, but more values than MAX_VALUES."""
+
+
 def parse_strict_json(raw: bytes) -> Any:
+    if (values := count_values(raw)) > MAX_VALUES:
+        raise TooManyValues(f"The JSON holds about {values} values, more than {MAX_VALUES}.")
     try:
         body = json.loads(
             raw.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite_float
@@ -30,6 +44,14 @@ def parse_strict_json(raw: bytes) -> Any:
         raise InvalidJson(f"The JSON is not valid: {exc}.") from None
     _check_structure(body)
     return body
+
+
+def count_values(raw: bytes) -> int:
+    """How many values ``raw`` holds at most, without parsing it: every value but the first of
+    a container follows a comma, and every container opens with a bracket. Strings are taken
+    out first (in C, by the regular expression), so that their commas do not count."""
+    skeleton = _STRING.sub(b"", raw)
+    return skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{") + 1
 
 
 def _refuse_constant(name: str) -> float:

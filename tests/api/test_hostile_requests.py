@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+import psutil
 import pytest
 
 from tests.helpers.clients import Tenant
@@ -64,3 +66,39 @@ def test_another_tenant_can_touch_nothing(tenants: tuple[Tenant, Tenant]) -> Non
         assert response.status_code == 404, (method, url)
     assert other.get("/v1/templates").get_json() == {"templates": []}
     assert owner.get(f"/v1/jobs/{job['id']}").status_code == 200  # still the owner's
+
+
+def test_a_body_of_millions_of_values_is_refused_before_it_is_built(tenant: Tenant) -> None:
+    """49 MiB of ``[[],[],...]`` parsed would be 17 million lists and 2.5 GB in the API
+    process; counted on the raw bytes first, it is a 413 and the process does not grow."""
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+    count = (49 * 1024 * 1024) // 3
+    body = b'{"template": "t", "documents": [' + b"[]," * count + b"[]]}"
+    response = tenant.post("/v1/jobs", data=body, headers=JSON)
+    assert response.status_code == 413, response.get_json()
+    error = response.get_json()["error"]
+    assert error["code"] == "payload_too_large" and error["details"] == {"limit": 1_000_000}
+    del body
+    assert process.memory_info().rss - rss_before < 400 * 1024 * 1024
+
+
+def test_the_template_is_checked_before_the_documents(tenant: Tenant) -> None:
+    documents = [{"data": {"unit": f"單位{i}", "rows": list(range(900))}} for i in range(1000)]
+    body = json.dumps({"template": "no-such-template", "documents": documents})
+    response = tenant.post("/v1/jobs", data=body, headers=JSON)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "unknown_template"
+
+
+def test_one_document_past_its_size_is_413_naming_it(tenant: Tenant) -> None:
+    template = tenant.upload(make_docx("{{ unit }}{{ note }}")).get_json()["id"]
+    limit = 16 * 1024 * 1024
+    documents = [
+        {"data": {"unit": "甲", "note": "小"}},
+        {"data": {"unit": "乙", "note": "大" * (limit // 3)}},
+    ]
+    response = tenant.submit(template, documents)
+    assert response.status_code == 413, response.get_json()
+    details = response.get_json()["error"]["details"]
+    assert details["document"] == 1 and details["limit"] == limit and details["bytes"] > limit
