@@ -70,7 +70,9 @@ def run_variant(entry: Path | None, tuned: bool, documents: list[bytes]) -> dict
         instance = UnoserverProcess(config)
         instance.start()
         try:
-            proxy = rpc_proxy(instance.url, 300)
+            # Stock unoserver answers at /, ours only at its secret path (instance.url).
+            url = instance.url if entry is None else f"http://127.0.0.1:{instance.port}/"
+            proxy = rpc_proxy(url, 300)
 
             def convert(document: bytes) -> bytes:
                 update_index = has_index(document) if tuned else True

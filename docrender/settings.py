@@ -84,6 +84,10 @@ class Settings:
     max_crashes: int = 3
     # A document whose conversion timed out this many times fails (conversion_timed_out).
     max_timeouts: int = 2
+    # Address space, in bytes, of each worker process (the render) and of each unoserver with
+    # its LibreOffice: past it an allocation fails in that process alone.
+    worker_memory: int = 2 * 1024**3
+    libreoffice_memory: int = 2 * 1024**3
     # The Python that runs unoserver: Debian's, with python3-uno (see deploy/bootstrap.sh).
     unoserver_python: str = str(PROJECT_ROOT / ".venv-uno" / "bin" / "python")
     soffice_executable: str = "soffice"
@@ -183,6 +187,8 @@ class Settings:
         number("DOCRENDER_TRANSIENT_RETRIES", "transient_retries")
         number("DOCRENDER_MAX_CRASHES", "max_crashes")
         number("DOCRENDER_MAX_TIMEOUTS", "max_timeouts")
+        number("DOCRENDER_WORKER_MEMORY", "worker_memory")
+        number("DOCRENDER_LIBREOFFICE_MEMORY", "libreoffice_memory")
         text("DOCRENDER_UNOSERVER_PYTHON", "unoserver_python")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]

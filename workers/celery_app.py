@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import socket
 import threading
 import time
@@ -57,6 +58,14 @@ class WorkerRuntime:
 
     def start(self, **_: Any) -> None:
         settings = self.settings
+        # The soft limit only: this process's LibreOffice gets its own (workers/libreoffice.py).
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        soft = (
+            settings.worker_memory
+            if hard == resource.RLIM_INFINITY
+            else min(settings.worker_memory, hard)
+        )
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
         self._name = f"{socket.gethostname()}:{os.getpid()}"
         heartbeats = self._heartbeats = ConverterHeartbeats(client)
@@ -69,6 +78,7 @@ class WorkerRuntime:
                 start_timeout=settings.converter_start_timeout,
                 work_dir=settings.data_dir / "run",
                 log_file=settings.data_dir / "logs" / "unoserver.log",
+                memory_limit=settings.libreoffice_memory,
             )
         )
         supervisor = Supervisor(

@@ -2,8 +2,11 @@
 
 When to restart or recycle it is the supervisor's business (workers/supervisor.py), converting
 is the converter's (workers/converter.py). Each instance gets its own profile directory and
-ports, so several can run side by side, and a minimal environment, so LibreOffice never sees
-the service's secrets.
+port, so several can run side by side; a minimal environment, so LibreOffice never sees the
+service's secrets; a memory limit (RLIMIT_AS), so a runaway document costs its own instance
+and never makes the kernel pick Redis; and control channels no other local process can use
+(workers/unoserver_hidden.py): UNO on a named pipe only its owner may connect to, XML-RPC only
+at a per-instance secret path.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import ctypes
 import logging
 import os
 import re
+import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -61,6 +66,8 @@ class UnoserverConfig:
     log_file: Path
     # What that Python runs: unoserver loading documents hidden (the bench compares others).
     entry_script: Path = HIDDEN_LOADING_UNOSERVER
+    # Address space of unoserver and its LibreOffice, in bytes (None: no limit).
+    memory_limit: int | None = None
 
 
 class UnoserverProcess:
@@ -68,12 +75,16 @@ class UnoserverProcess:
         self.config = config
         self._process: subprocess.Popen[bytes] | None = None
         self._family: list[psutil.Process] = []
+        self._sockets: list[str] = []  # LibreOffice's pipes in /tmp, left behind when killed
         self._profile: Path | None = None
         self.port: int | None = None
+        self._secret = ""  # the XML-RPC path, new for each start
+        self._pipe = ""  # the UNO pipe's name, new for each start
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        """The XML-RPC endpoint, secret path included: other paths answer 404."""
+        return f"http://127.0.0.1:{self.port}/{self._secret}"
 
     @property
     def scratch_dir(self) -> Path:
@@ -104,7 +115,11 @@ class UnoserverProcess:
         (self._profile / "scratch").mkdir()
         # Chinese document fonts -> installed faces of the same style (docrender/fonts.py).
         (self._profile / "fonts.conf").write_text(fontconfig_rules())
+        # uno_port is for stock unoserver only (the bench compares it): ours accepts on the pipe.
         self.port, uno_port = free_port(), free_port()
+        self._secret, self._pipe = secrets.token_urlsafe(24), f"docrender-{secrets.token_hex(16)}"
+        environment = _minimal_environment(self._profile) | {
+            "DOCRENDER_UNO_PIPE": self._pipe, "DOCRENDER_RPC_SECRET": self._secret}  # fmt: skip
         command = [
             self.config.unoserver_python,
             str(self.config.entry_script),
@@ -122,8 +137,8 @@ class UnoserverProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
-                env=_minimal_environment(self._profile),
-                preexec_fn=_terminate_with_parent,
+                env=environment,
+                preexec_fn=lambda: _prepare_child(self.config.memory_limit),
             )
         log.info("unoserver starting (pid %s, port %s)", self._process.pid, self.port)
         try:
@@ -132,6 +147,7 @@ class UnoserverProcess:
             self.stop()
             raise
         self._family = _process_tree(self._process.pid)
+        self._sockets = _listening_sockets(self._family)
 
     def _wait_until_ready(self) -> None:
         # Poll a real round trip instead of sleeping a fixed time: unoserver answers info()
@@ -175,6 +191,9 @@ class UnoserverProcess:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=1)  # reap it
         self._family = []
+        for socket_path in self._sockets:  # a killed LibreOffice leaves its pipes in /tmp
+            Path(socket_path).unlink(missing_ok=True)
+        self._sockets = []
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
@@ -216,6 +235,13 @@ def _minimal_environment(profile: Path) -> dict[str, str]:
     }
 
 
+def _prepare_child(memory_limit: int | None) -> None:
+    """In the child, before unoserver starts: the memory limit, and its end with ours."""
+    if memory_limit is not None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    _terminate_with_parent()
+
+
 def _terminate_with_parent() -> None:
     # If this worker process is killed (even with SIGKILL), the kernel sends unoserver a
     # SIGTERM, and unoserver takes its LibreOffice down with it: no orphaned soffice.
@@ -231,6 +257,16 @@ def _process_tree(pid: int) -> list[psutil.Process]:
         return [parent, *parent.children(recursive=True)]
     except psutil.NoSuchProcess:
         return []
+
+
+def _listening_sockets(processes: list[psutil.Process]) -> list[str]:
+    """The unix sockets LibreOffice listens on: its UNO pipe and its single-instance pipe."""
+    paths = set()
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            paths |= {c.laddr for c in process.net_connections(kind="unix")
+                      if isinstance(c.laddr, str) and "/OSL_PIPE_" in c.laddr}  # fmt: skip
+    return sorted(paths)
 
 
 def _running(process: psutil.Process) -> bool:

@@ -313,3 +313,22 @@ def test_a_document_that_hangs_libreoffice_fails_after_two_timeouts(
     # A retry of the job leaves it failed rather than hang LibreOffice again.
     again = tenant.post(f"/v1/jobs/{job['id']}/retry").get_json()
     assert again["status"] == "partial" and again["documents"][0]["status"] == "failed"
+
+
+def test_worker_processes_and_libreoffice_have_their_memory_limits(
+    stack: FaultStack, tenant: Tenant
+) -> None:
+    """RLIMIT_AS on each pool child (DOCRENDER_WORKER_MEMORY, soft, so its LibreOffice can
+    get its own) and each LibreOffice (DOCRENDER_LIBREOFFICE_MEMORY): a runaway costs its own
+    process an allocation, and the kernel's OOM killer never has to pick Redis."""
+    template_id = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = tenant.submit(template_id, [{"data": {"unit": "限"}}]).get_json()
+    assert tenant.wait_for(job["id"], timeout=180)["status"] == "succeeded"
+    limit = 2 * 1024**3
+    children, soffices = stack.pool_children(), stack.soffices()
+    assert children and soffices
+    for child in children:
+        assert child.rlimit(psutil.RLIMIT_AS)[0] == limit
+        assert child.memory_info().vms < limit  # room left to work in
+    for soffice in soffices:
+        assert soffice.rlimit(psutil.RLIMIT_AS) == (limit, limit)

@@ -36,6 +36,7 @@ def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
         start_timeout=90,
         work_dir=work / "run",
         log_file=work / "unoserver.log",
+        memory_limit=settings.libreoffice_memory,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text
 from tests.helpers.processes import processes_using, unoserver_config, wait_until
 from workers.converter import UnoserverConverter
-from workers.libreoffice import UnoserverProcess
+from workers.libreoffice import UnoserverProcess, rpc_proxy
 from workers.supervisor import Supervisor
 
 DOCUMENT = make_docx("轉換測試 conversion test")
@@ -176,10 +177,41 @@ def test_instances_are_hardened_listen_on_loopback_and_see_no_secrets(
     family += family[0].children(recursive=True)
     for process in family:
         environment = Path(f"/proc/{process.pid}/environ").read_bytes()
-        assert b"secret-canary" not in environment and b"DOCRENDER" not in environment
+        assert b"secret-canary" not in environment
         for connection in process.net_connections(kind="inet"):
             if connection.status == psutil.CONN_LISTEN:
                 assert connection.laddr.ip == "127.0.0.1", (process.name(), connection)
+    soffice = soffice_of(converter)
+    assert b"DOCRENDER" not in Path(f"/proc/{soffice.pid}/environ").read_bytes()
+    # Its memory limit: a runaway document costs this instance, never Redis.
+    limits = Path(f"/proc/{soffice.pid}/limits").read_text()
+    assert f"Max address space         {2 * 1024**3}" in limits, limits
+
+
+def test_no_other_local_process_can_drive_libreoffice(
+    converter: UnoserverConverter, tmp_path: Path
+) -> None:
+    """Its two control channels: UNO takes no TCP connection at all (a pipe only its owner
+    may connect to), and XML-RPC converts nothing for a caller without the instance's secret
+    path, however it is asked (the earlier finding: a 0600 file converted to PDF)."""
+    assert converts(converter)
+    soffice = soffice_of(converter)
+    assert not [c for c in soffice.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    pipes = [Path(c.laddr) for c in soffice.net_connections(kind="unix")
+             if "OSL_PIPE" in c.laddr and "docrender-" in c.laddr]  # fmt: skip
+    assert pipes and all(not pipe.stat().st_mode & 0o022 for pipe in pipes)
+    private = tmp_path / "private.docx"
+    private.write_bytes(make_docx("私密 private"))
+    private.chmod(0o600)
+    stolen = tmp_path / "stolen.pdf"
+    port = converter.instance.port
+    for path in ("", "RPC2", "x", converter.instance.url.rsplit("/", 1)[1][:-1]):
+        proxy = rpc_proxy(f"http://127.0.0.1:{port}/{path}", 10)
+        with pytest.raises(xmlrpc.client.ProtocolError) as refused:
+            proxy.convert(str(private), None, str(stolen), "pdf", None, [], False, None, None)
+        assert refused.value.errcode == 404
+    assert not stolen.exists()
+    assert converts(converter)  # the owner's own requests still go through
 
 
 def test_index_refresh_only_for_documents_with_a_table_of_contents() -> None:
