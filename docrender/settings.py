@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import pwd
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,9 @@ class Settings:
     # its LibreOffice: past it an allocation fails in that process alone.
     worker_memory: int = 2 * 1024**3
     libreoffice_memory: int = 2 * 1024**3
+    # The user unoserver and LibreOffice run as. None: "nobody" when the worker runs as root,
+    # else the worker's own user (only root can start a process as another).
+    libreoffice_user: str | None = None
     # The Python that runs unoserver: Debian's, with python3-uno (see deploy/bootstrap.sh).
     unoserver_python: str = str(PROJECT_ROOT / ".venv-uno" / "bin" / "python")
     soffice_executable: str = "soffice"
@@ -112,6 +116,18 @@ class Settings:
                 f"than DOCRENDER_RENDER_TIMEOUT plus DOCRENDER_CONVERTER_CLIENT_TIMEOUT "
                 f"({self.render_timeout}s + {self.converter_client_timeout}s)"
             )
+        if self.libreoffice_user is not None:
+            try:
+                user = pwd.getpwnam(self.libreoffice_user)
+            except KeyError:
+                raise SettingsError(
+                    f"DOCRENDER_LIBREOFFICE_USER={self.libreoffice_user!r}: no such user"
+                ) from None
+            if os.geteuid() != 0 and user.pw_uid != os.geteuid():
+                raise SettingsError(
+                    f"DOCRENDER_LIBREOFFICE_USER={self.libreoffice_user!r}: only a worker "
+                    "running as root can start LibreOffice as another user"
+                )
         if self.storage != "local":
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
         for name, rate in (("DOCRENDER_RATE_LIMIT", self.rate_limit),
@@ -189,9 +205,20 @@ class Settings:
         number("DOCRENDER_MAX_TIMEOUTS", "max_timeouts")
         number("DOCRENDER_WORKER_MEMORY", "worker_memory")
         number("DOCRENDER_LIBREOFFICE_MEMORY", "libreoffice_memory")
+        text("DOCRENDER_LIBREOFFICE_USER", "libreoffice_user")
         text("DOCRENDER_UNOSERVER_PYTHON", "unoserver_python")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]
+
+    def libreoffice_account(self) -> tuple[int, int] | None:
+        """(uid, gid) to run LibreOffice as, or None for the worker's own user."""
+        name = self.libreoffice_user
+        if name is None:
+            if os.geteuid() != 0:
+                return None
+            name = "nobody"
+        user = pwd.getpwnam(name)
+        return None if user.pw_uid == os.geteuid() else (user.pw_uid, user.pw_gid)
 
     def require_redis_url(self) -> str:
         if not self.redis_url:

@@ -79,6 +79,7 @@ class WorkerRuntime:
                 work_dir=settings.data_dir / "run",
                 log_file=settings.data_dir / "logs" / "unoserver.log",
                 memory_limit=settings.libreoffice_memory,
+                run_as=settings.libreoffice_account(),
             )
         )
         supervisor = Supervisor(

@@ -20,6 +20,7 @@ import resource
 import secrets
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import xmlrpc.client
@@ -68,6 +69,17 @@ class UnoserverConfig:
     entry_script: Path = HIDDEN_LOADING_UNOSERVER
     # Address space of unoserver and its LibreOffice, in bytes (None: no limit).
     memory_limit: int | None = None
+    # (uid, gid) they run as (None: this process's own). Their profiles then live in a
+    # directory of /tmp that user can reach (see profiles_dir).
+    run_as: tuple[int, int] | None = None
+
+    @property
+    def profiles_dir(self) -> Path:
+        """Where instance profiles are made: ``work_dir``, or for another user a private
+        directory of this one's in /tmp that the other can traverse but not list."""
+        if self.run_as is None:
+            return self.work_dir
+        return Path(tempfile.gettempdir()) / f"docrender-libreoffice-{os.geteuid()}"
 
 
 class UnoserverProcess:
@@ -105,16 +117,20 @@ class UnoserverProcess:
         """Start unoserver and return once it answered a real XML-RPC round trip."""
         self.config.work_dir.mkdir(parents=True, exist_ok=True)
         self.config.log_file.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_profiles(self.config.work_dir)
-        # The owner's pid in the name lets a later process tell a dead owner's profile.
-        self._profile = Path(
-            tempfile.mkdtemp(prefix=f"lo-profile-{os.getpid()}-", dir=self.config.work_dir)
+        profiles = _private_dir(
+            self.config.profiles_dir, traversable=self.config.run_as is not None
         )
+        remove_stale_profiles(profiles)
+        # The owner's pid in the name lets a later process tell a dead owner's profile.
+        self._profile = Path(tempfile.mkdtemp(prefix=f"lo-profile-{os.getpid()}-", dir=profiles))
         (self._profile / "user").mkdir()
         (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
         (self._profile / "scratch").mkdir()
         # Chinese document fonts -> installed faces of the same style (docrender/fonts.py).
         (self._profile / "fonts.conf").write_text(fontconfig_rules())
+        if self.config.run_as is not None:  # the profile is LibreOffice's own
+            for path in [self._profile, *self._profile.rglob("*")]:
+                os.chown(path, *self.config.run_as)
         # uno_port is for stock unoserver only (the bench compares it): ours accepts on the pipe.
         self.port, uno_port = free_port(), free_port()
         self._secret, self._pipe = secrets.token_urlsafe(24), f"docrender-{secrets.token_hex(16)}"
@@ -138,6 +154,11 @@ class UnoserverProcess:
                 stdout=log_file,
                 stderr=log_file,
                 env=environment,
+                # subprocess changes the user before preexec_fn, which the parent-death
+                # signal must follow (a change of user clears it).
+                user=self.config.run_as[0] if self.config.run_as else None,
+                group=self.config.run_as[1] if self.config.run_as else None,
+                extra_groups=[] if self.config.run_as else None,
                 preexec_fn=lambda: _prepare_child(self.config.memory_limit),
             )
         log.info("unoserver starting (pid %s, port %s)", self._process.pid, self.port)
@@ -197,6 +218,21 @@ class UnoserverProcess:
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
+
+
+def _private_dir(path: Path, traversable: bool) -> Path:
+    """``path``, made if missing, owned by this user and writable by no one else; for
+    another user's LibreOffice also traversable (0711), never listable. A directory of the
+    same name made by someone else (in /tmp, say) is refused, not used."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o711 if traversable else 0o755)
+    info = path.lstat()
+    if info.st_uid != os.geteuid() or not stat.S_ISDIR(info.st_mode):
+        raise RuntimeError(f"{path} belongs to another user or is not a directory; remove it")
+    if traversable:
+        path.chmod(0o711)
+    elif info.st_mode & 0o022:
+        path.chmod(info.st_mode & ~0o022)
+    return path
 
 
 def remove_stale_profiles(work_dir: Path) -> None:

@@ -37,6 +37,7 @@ def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
         work_dir=work / "run",
         log_file=work / "unoserver.log",
         memory_limit=settings.libreoffice_memory,
+        run_as=settings.libreoffice_account(),
     )
 
 
