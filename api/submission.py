@@ -157,7 +157,9 @@ def submit_job(
         )
         claim = services.idempotency.claim(tenant, idempotency_key, request_print, job_id)
         if not claim.owner:
-            return _earlier_job(services, tenant, body, idempotency_key, claim, request_id), True
+            earlier = _earlier_job(services, tenant, body, idempotency_key, claim, request_id,
+                                   uploads, sheet)  # fmt: skip
+            return earlier, True
         try:
             return _create(services, new, uploads), False
         except BaseException:
@@ -167,7 +169,14 @@ def submit_job(
 
 
 def _earlier_job(
-    services: ApiServices, tenant: str, body: Any, key: str, claim: Claim, request_id: str
+    services: ApiServices,
+    tenant: str,
+    body: Any,
+    key: str,
+    claim: Claim,
+    request_id: str,
+    uploads: Mapping[str, bytes],
+    sheet: DataFile | None,
 ) -> Job:
     if not claim.same_request:
         raise IdempotencyKeyReused(
@@ -180,8 +189,8 @@ def _earlier_job(
     if job is not None:
         return job
     if not services.idempotency.still_claimed(tenant, key, claim.job_id):
-        # It failed and let the key go: this request makes the job itself.
-        return submit_job(services, tenant, body, key, request_id)[0]
+        # It failed and let the key go: this request makes the job itself, with its files.
+        return submit_job(services, tenant, body, key, request_id, uploads, sheet)[0]
     raise ServiceUnavailable(
         "An earlier request with this Idempotency-Key is still creating its job; retry shortly.",
         zh="使用同一 Idempotency-Key 的先前请求仍在创建任务；请稍后重试。",

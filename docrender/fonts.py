@@ -16,9 +16,10 @@ report, what a name will be rendered with.
 
 from __future__ import annotations
 
+import atexit
 import enum
 import functools
-import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -200,11 +201,12 @@ def _fontconfig_match(font_name: str, script: Script) -> str | None:
 
 @functools.cache
 def _rules_file() -> Path:
-    path = Path(tempfile.gettempdir()) / f"docrender-fonts-{os.getuid()}.conf"
-    # Written whole, then renamed: another process may be reading the same path.
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as file:
-        file.write(fontconfig_rules())
-    os.replace(file.name, path)
+    """The rules for fc-match, in a private directory of this process's own (mkdtemp, 0700),
+    never at a path another user could guess and plant first; removed when it exits."""
+    directory = Path(tempfile.mkdtemp(prefix="docrender-fonts-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "fonts.conf"
+    path.write_text(fontconfig_rules())
     return path
 
 

@@ -3,6 +3,8 @@ changed request under the same key is refused, and racing duplicates make one jo
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import threading
 import uuid
@@ -10,7 +12,12 @@ from typing import Any
 
 import redis
 
+from api import create_app
+from api.services import ApiServices
+from docrender.settings import Settings
+from docrender.storage import job_file_key
 from tests.helpers.clients import Tenant, count_jobs, upload
+from tests.helpers.documents import picture
 
 
 def post(tenant: Tenant, key: str, body: dict[str, Any] | str) -> Any:
@@ -95,3 +102,58 @@ def test_an_unusable_key_is_a_clear_400(tenant: Tenant) -> None:
     response = post(tenant, "x" * 300, body)
     assert response.status_code == 400
     assert "Idempotency-Key" in response.get_json()["error"]["message"]
+
+
+class StallingStorage:
+    """The real storage, except that copying a job's template waits for ``go`` and then
+    fails: a first attempt that dies before its job exists, while a retry waits on it."""
+
+    def __init__(self, storage: Any) -> None:
+        self.storage, self.stalled, self.go = storage, threading.Event(), threading.Event()
+
+    def put(self, key: str, data: bytes) -> None:
+        if key.endswith("template.docx"):
+            self.stalled.set()
+            self.go.wait(10)
+            raise OSError("disk gone")
+        self.storage.put(key, data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+def test_a_retry_that_takes_over_from_a_failed_attempt_keeps_its_files(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    """The retry arrives while the first attempt is still writing; the first then fails and
+    lets the key go, and the retry makes the job itself, with the files it was sent (it used
+    to resubmit the form without them, and was refused for naming files not uploaded)."""
+    name = f"t{uuid.uuid4().hex[:8]}"
+    own = dataclasses.replace(settings, api_keys={f"key-{name}": name})
+    services = ApiServices.from_settings(own)
+    stalling = StallingStorage(services.storage)
+    failing = Tenant(create_app(own, dataclasses.replace(services, storage=stalling)).test_client(),
+                     f"key-{name}")  # fmt: skip
+    working = Tenant(create_app(own, services).test_client(), f"key-{name}")
+    template = upload(working, "{{ unit }}{{ seal }}")
+    seal = picture()
+    data = json.dumps([{"unit": "甲", "seal": {"type": "image", "file": "seal.png"}}])
+
+    def send(tenant: Tenant) -> Any:
+        return tenant.post("/v1/jobs", headers={"Idempotency-Key": "k1"}, data={
+            "template": template,
+            "data": (io.BytesIO(data.encode()), "units.json"),
+            "files": (io.BytesIO(seal), "seal.png"),
+        })  # fmt: skip
+
+    answers: list[Any] = []
+    first = threading.Thread(target=lambda: answers.append(send(failing)))
+    first.start()
+    assert stalling.stalled.wait(10)
+    threading.Timer(0.5, stalling.go.set).start()  # it fails while the retry waits on it
+    retry = send(working)
+    first.join()
+    assert answers[0].status_code >= 500  # its storage failed
+    assert retry.status_code in (200, 202), retry.get_json()
+    job_id = retry.get_json()["id"]
+    assert services.storage.read(job_file_key(job_id, "seal.png")) == seal

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -91,3 +92,13 @@ def test_a_template_names_its_fonts_and_language() -> None:
     script, names = requested_fonts((PROJECT_ROOT / "templates" / "gongwen.docx").read_bytes())
     assert script is Script.TRADITIONAL
     assert {"仿宋_GB2312", "楷体_GB2312", "方正小标宋简体", "黑体"} <= set(names)
+
+
+def test_the_rules_for_fc_match_are_in_a_private_directory() -> None:
+    """Not at a path in /tmp another user could guess and plant first."""
+    from docrender.fonts import _rules_file
+
+    path = _rules_file()
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert path.parent.stat().st_uid == os.geteuid()
+    assert path.read_text() == fontconfig_rules()

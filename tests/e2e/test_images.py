@@ -9,19 +9,12 @@ import json
 import subprocess
 
 import pytest
-from PIL import Image
 
 from tests.helpers.clients import Tenant
-from tests.helpers.documents import make_docx
+from tests.helpers.documents import make_docx, picture
 from tests.helpers.pdf import pdf_text
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-def picture(kind: str, size: tuple[int, int], colour: tuple[int, int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, colour).save(out, kind)
-    return out.getvalue()
 
 
 def images_in(pdf: bytes) -> list[dict[str, float]]:

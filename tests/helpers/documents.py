@@ -63,3 +63,13 @@ def workbook(rows: list[list[object]], title: str | None = None) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def picture(kind: str = "PNG", size: tuple[int, int] = (300, 200),
+            colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:  # fmt: skip
+    """An image file made with Pillow: a plain rectangle of ``colour``."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, colour).save(out, kind)
+    return out.getvalue()

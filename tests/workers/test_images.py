@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import base64
-import io
 
 import pytest
 from docxtpl import InlineImage
-from PIL import Image
 
 from docrender.errors import RenderFailed
 from docrender.templating import open_template
-from tests.helpers.documents import make_docx
+from tests.helpers.documents import make_docx, picture
 from workers.images import ImageLimits
 from workers.render import docx_bytes, fill_template
 from workers.values import prepare_values
-
-
-def picture(kind: str = "PNG", size: tuple[int, int] = (300, 200)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 30)).save(out, kind)
-    return out.getvalue()
 
 
 def image(content: bytes, **extra: str) -> dict[str, str]:
