@@ -19,6 +19,7 @@ from docrender.responses import JobOut
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
 from docrender.template_registry import TemplateRegistry
+from docrender.usage import Usage
 from docrender.webhooks import WebhookSecrets
 
 
@@ -27,6 +28,7 @@ class ApiServices:
     settings: Settings
     redis: redis.Redis
     storage: Storage
+    usage: Usage
     templates: TemplateRegistry
     jobs: JobStore
     callbacks: CallbackStore
@@ -45,13 +47,15 @@ class ApiServices:
             socket_timeout=5,
             socket_connect_timeout=2,
         )
-        storage = storage_from_settings(settings)
+        usage = Usage(client, settings.tenant_storage_bytes)
+        storage = storage_from_settings(settings, usage)
         keys = KeyStore(client)
         return cls(
             settings=settings,
             redis=client,
             storage=storage,
-            templates=TemplateRegistry(client, storage),
+            usage=usage,
+            templates=TemplateRegistry(client, storage, usage=usage),
             jobs=JobStore(client, settings.retention_seconds),
             callbacks=CallbackStore(client),
             idempotency=IdempotencyKeys(client, settings.retention_seconds),

@@ -284,11 +284,12 @@ def queued_cap_reached(cap: int, count: int) -> TooManyQueuedDocuments:
 
 def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) -> Job:
     count = len(new.documents)
+    template = services.storage.read(template_key(new.tenant, new.template))
+    services.usage.check(new.tenant, len(template) + sum(map(len, uploads.values())))
     _reserve_room(services, new.tenant, count)
     try:
-        services.storage.put(
-            new.template_key, services.storage.read(template_key(new.tenant, new.template))
-        )
+        services.usage.start_job(new.id, new.tenant)
+        services.storage.put(new.template_key, template)
         for name, content in uploads.items():  # before the job exists: workers read them
             services.storage.put(job_file_key(new.id, name), content)
         job = services.jobs.create(new)

@@ -29,6 +29,7 @@ from docrender.processes import free_port
 from docrender.settings import PROJECT_ROOT, Settings, SettingsError
 from docrender.storage import storage_from_settings
 from docrender.template_registry import TemplateRegistry
+from docrender.usage import Usage
 
 SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
 # Under the data dir: the private Redis of the running `make run` (for `docrender keys`) and
@@ -50,7 +51,8 @@ def development_key(data_dir: Path) -> str:
 def register_sample_template(settings: Settings) -> dict[str, str]:
     """Register templates/report.docx for every tenant; returns tenant -> template id."""
     client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
-    registry = TemplateRegistry(client, storage_from_settings(settings), inspect=inspect_here)
+    storage = storage_from_settings(settings, Usage(client, settings.tenant_storage_bytes))
+    registry = TemplateRegistry(client, storage, inspect=inspect_here)
     data = SAMPLE_TEMPLATE.read_bytes()
     return {
         tenant: registry.add(tenant, data, "匯報材料 (sample)")[0].id

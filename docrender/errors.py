@@ -136,6 +136,12 @@ class TooManyUploads(RateLimited):
     code = "too_many_uploads"
 
 
+class StorageQuotaExceeded(DocrenderError):
+    """What the tenant keeps would pass DOCRENDER_TENANT_STORAGE."""
+
+    status, code = 413, "storage_quota_exceeded"
+
+
 class ServiceUnavailable(DocrenderError):
     status, code = 503, "service_unavailable"
     retry_after: ClassVar[int] = 5

@@ -44,6 +44,8 @@ class Settings:
     max_documents_per_job: int = 1000
     # One document's data, as JSON (its images as base64 included): what one worker loads.
     max_document_bytes: int = 16 * 1024 * 1024
+    # Bytes a tenant may keep in storage: templates, and its jobs' files until they expire.
+    tenant_storage_bytes: int = 10 * 1024**3
     # An image from the data (workers/images.py): its bytes, and its pixels (width x height).
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
@@ -176,6 +178,7 @@ class Settings:
         number("DOCRENDER_MAX_LONG_POLLS", "max_long_polls")
         number("DOCRENDER_MAX_IMAGE_BYTES", "max_image_bytes")
         number("DOCRENDER_MAX_DOCUMENT_BYTES", "max_document_bytes")
+        number("DOCRENDER_TENANT_STORAGE", "tenant_storage_bytes")
         number("DOCRENDER_MAX_IMAGE_PIXELS", "max_image_pixels")
         if env.get("DOCRENDER_WEBHOOK_SECRETS"):
             values["webhook_secrets"] = dict(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from docrender.settings import Settings
+from docrender.usage import Usage
 
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
@@ -32,7 +33,7 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
-    def delete_jobs_older_than(self, seconds: float) -> int: ...
+    def delete_jobs_older_than(self, seconds: float) -> list[str]: ...
 
 
 class LocalStorage:
@@ -71,23 +72,56 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def delete_jobs_older_than(self, seconds: float) -> int:
+    def delete_jobs_older_than(self, seconds: float) -> list[str]:
         """Remove the files of jobs submitted more than ``seconds`` ago (their Redis records
-        expire by TTL); a job's age is that of its template copy, written at submission."""
+        expire by TTL); a job's age is that of its template copy, written at submission.
+        Returns the ids of the jobs removed."""
         cutoff = time.time() - seconds
-        removed = 0
+        removed = []
         for job_dir in (self.root / "jobs").glob("*"):
             template = job_dir / "template.docx"
             with contextlib.suppress(FileNotFoundError):
                 if template.stat().st_mtime < cutoff:
                     shutil.rmtree(job_dir, ignore_errors=True)
-                    removed += 1
+                    removed.append(job_dir.name)
         return removed
 
 
-def storage_from_settings(settings: Settings) -> Storage:
+class MeteredStorage:
+    """A Storage that counts what it keeps (see Usage); reads pass straight through."""
+
+    def __init__(self, storage: Storage, usage: Usage) -> None:
+        self.storage = storage
+        self.usage = usage
+
+    def put(self, key: str, data: bytes) -> None:
+        self.storage.put(key, data)
+        self.usage.record(key, len(data))
+
+    def open(self, key: str) -> BinaryIO:
+        return self.storage.open(key)
+
+    def read(self, key: str) -> bytes:
+        return self.storage.read(key)
+
+    def exists(self, key: str) -> bool:
+        return self.storage.exists(key)
+
+    def delete(self, key: str) -> None:
+        self.storage.delete(key)
+        self.usage.record(key, 0)
+
+    def delete_jobs_older_than(self, seconds: float) -> list[str]:
+        removed = self.storage.delete_jobs_older_than(seconds)
+        for job_id in removed:
+            self.usage.forget_job(job_id)
+        return removed
+
+
+def storage_from_settings(settings: Settings, usage: Usage) -> Storage:
+    """The storage the settings chose, counting what each tenant keeps (docrender/usage.py)."""
     # Settings already refused any backend but "local".
-    return LocalStorage(settings.data_dir / "files")
+    return MeteredStorage(LocalStorage(settings.data_dir / "files"), usage)
 
 
 def job_template_key(job_id: str) -> str:

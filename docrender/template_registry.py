@@ -18,6 +18,7 @@ from docrender.inspection_process import Inspected, inspect_upload
 from docrender.jobstore import utcnow_iso
 from docrender.storage import Storage
 from docrender.templating import TemplateInspection
+from docrender.usage import Usage
 
 # Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.
 _REGISTER = """
@@ -59,9 +60,11 @@ class TemplateRegistry:
         client: redis.Redis,
         storage: Storage,
         inspect: Callable[[bytes, str], Inspected] = inspect_upload,
+        usage: Usage | None = None,
     ) -> None:
         self.redis = client
         self.storage = storage
+        self.usage = usage  # the tenant's storage quota, checked before a new template
         # In a child process with limits (uploads); the sample docrender ships is read here.
         self.inspect = inspect
         self._register = client.register_script(_REGISTER)
@@ -72,9 +75,15 @@ class TemplateRegistry:
 
     def add(self, tenant: str, data: bytes, name: str) -> tuple[Template, bool]:
         """Inspect and store a template. Returns it and whether it was new for this tenant."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        if (known := self.redis.hget(self._keys(tenant)[1], sha256)) and (
+            existing := self.get(tenant, known)
+        ):
+            return existing, False  # the same bytes again: nothing to inspect or store
+        if self.usage is not None:
+            self.usage.check(tenant, len(data))
         inspected = self.inspect(data, tenant)  # raises the typed upload errors
         inspection = inspected.inspection
-        sha256 = hashlib.sha256(data).hexdigest()
         candidate = Template(
             id=uuid.uuid4().hex,
             name=name,

@@ -28,6 +28,7 @@ from docrender.jobstore import JobStore
 from docrender.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
+from docrender.usage import Usage
 from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter
@@ -92,7 +93,7 @@ class WorkerRuntime:
         )
         self.services = RenderServices(
             jobs=JobStore(client, settings.retention_seconds),
-            storage=storage_from_settings(settings),
+            storage=storage_from_settings(settings, Usage(client, settings.tenant_storage_bytes)),
             converter=self._converter,
             on_job_finished=self.queue.job_finished,
             render_timeout=settings.render_timeout,
@@ -120,7 +121,7 @@ class WorkerRuntime:
                     self.settings.retention_seconds + PURGE_INTERVAL_SECONDS
                 )
                 if removed:
-                    log.info("removed the files of %d expired jobs", removed)
+                    log.info("removed the files of %d expired jobs", len(removed))
                 next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
             self._stopping.wait(PROBE_INTERVAL_SECONDS / 4)
 

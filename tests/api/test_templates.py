@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 import time
@@ -8,6 +9,8 @@ from typing import Any
 
 import psutil
 
+from api import create_app
+from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
 
@@ -121,3 +124,26 @@ def test_a_template_too_costly_to_inspect_is_422_and_holds_nobody_else(
     deep = hostile.upload(make_docx("{" * 8_000))  # was a 500: RecursionError
     assert deep.status_code == 422
     assert deep.get_json()["error"]["details"] == {"limit": "nesting depth"}
+
+
+def test_a_tenant_past_its_storage_quota_is_413_until_it_frees_room(settings: Settings) -> None:
+    name = f"t{uuid.uuid4().hex[:8]}"
+    first, second = make_docx("{{ unit }} 一"), make_docx("{{ unit }} 二")
+    quota = len(first) + len(second) // 2
+    small = dataclasses.replace(
+        settings, api_keys={f"key-{name}": name}, tenant_storage_bytes=quota
+    )
+    tenant = Tenant(create_app(small).test_client(), f"key-{name}")
+    kept = tenant.upload(first)
+    assert kept.status_code == 201
+    refused = tenant.upload(second)
+    assert refused.status_code == 413, refused.get_json()
+    error = refused.get_json()["error"]
+    assert error["code"] == "storage_quota_exceeded"
+    assert error["details"] == {"limit": quota, "used": len(first), "incoming": len(second)}
+    assert tenant.upload(first).status_code == 200  # the same bytes again take no room
+    # A job would copy the template: refused too, with nothing queued.
+    job = tenant.submit(kept.get_json()["id"], [{"data": {"unit": "甲"}}])
+    assert job.status_code == 413
+    assert tenant.delete(f"/v1/templates/{kept.get_json()['id']}").status_code == 204
+    assert tenant.upload(second).status_code == 201

@@ -34,6 +34,6 @@ def test_files_of_expired_jobs_are_purged(tmp_path: Path) -> None:
         storage.put(job_document_key(job, 0, "pdf"), b"p")
     week_ago = time.time() - 8 * 86400
     os.utime(tmp_path / job_template_key("old"), (week_ago, week_ago))
-    assert storage.delete_jobs_older_than(7 * 86400) == 1
+    assert storage.delete_jobs_older_than(7 * 86400) == ["old"]
     assert not storage.exists(job_document_key("old", 0, "pdf"))
     assert storage.exists(job_document_key("new", 0, "pdf"))

@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 import re
 import urllib.parse
+import uuid
 import zipfile
 from typing import Any
 
 import pytest
 
+from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import characters_without_glyph, pdf_fonts, pdf_text, squash
@@ -143,3 +145,22 @@ def test_another_tenant_cannot_download_the_files(tenants: tuple[Tenant, Tenant]
     assert owner.get(f"/v1/jobs/{job['id']}/documents/0").status_code == 200
     assert other.get(f"/v1/jobs/{job['id']}/documents/0").status_code == 404
     assert other.get(f"/v1/jobs/{job['id']}/archive").status_code == 404
+
+
+def test_what_a_job_keeps_counts_against_its_tenants_storage(
+    tenants: tuple[Tenant, Tenant], settings: Settings
+) -> None:
+    """Every file the job leaves in storage (its template copy, the workers' PDFs, the archive
+    and the merged volume) is counted to its tenant, and to no one else."""
+    tenant, other = tenants
+    usage = tenant.client.application.extensions["docrender"].usage
+    before, other_before = usage.used(tenant.name), usage.used(other.name)
+    template = tenant.upload(make_docx(f"{{{{ unit }}}} {uuid.uuid4()}")).get_json()["id"]
+    job = tenant.submit(template, [{"data": {"unit": "甲"}}, {"data": {"unit": "乙"}}]).get_json()
+    tenant.wait_for(job["id"])
+    tenant.merged(job["id"])  # the bundle, built right after the job, is stored too
+    files = settings.data_dir / "files"
+    kept = [files / "templates" / tenant.name / f"{template}.docx",
+            *(files / "jobs" / job["id"]).rglob("*")]  # fmt: skip
+    assert usage.used(tenant.name) - before == sum(p.stat().st_size for p in kept if p.is_file())
+    assert usage.used(other.name) == other_before
