@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+import web
 from api import errors, health, jobs, openapi, templates, tracing
 from api.services import ApiServices
 from docrender import logs
@@ -25,6 +26,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
     app.register_blueprint(templates.bp, url_prefix="/v1")
     app.register_blueprint(jobs.bp, url_prefix="/v1")
     openapi.register(app)
+    web.register(app, app.extensions["docrender"].redis, settings.secret_key)
     return app
 
 

@@ -1,11 +1,18 @@
 """Bearer API keys, from the configuration or the key store (docrender/keystore.py). A key
-belongs to one tenant; routes read the tenant from ``g.tenant``."""
+belongs to one tenant; routes read the tenant from ``g.tenant``.
+
+The clerks' pages (web/) sign in with a key once and keep an *identity* of it in their session
+cookie, never the key: ``store:<key id>`` or ``config:<sha256 of the key>``. It is checked on
+every request, so revoking the key ends the session. A signed-in browser may also read
+(GET) the /v1 routes with that cookie, for its downloads and progress; everything that changes
+something goes through the pages' forms, each with a CSRF token."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
-from flask import g, request
+from flask import g, request, session
 
 from api.services import services
 from docrender.errors import Unauthorized
@@ -13,6 +20,10 @@ from docrender.errors import Unauthorized
 
 def require_tenant() -> None:
     header = request.headers.get("Authorization", "")
+    if not header and request.method in ("GET", "HEAD") and (tenant := session_tenant()):
+        services().rate_limit.check(tenant, read=True)
+        g.tenant = tenant
+        return
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized(
@@ -27,6 +38,32 @@ def require_tenant() -> None:
         )
     services().rate_limit.check(tenant, read=request.method in ("GET", "HEAD"))
     g.tenant = tenant
+
+
+def sign_in(presented: str) -> tuple[str, str] | None:
+    """(tenant, identity) for a valid key, or None."""
+    tenant = _tenant_for(presented)
+    if tenant is None:
+        return None
+    key_id = services().keys.identify(presented)
+    if key_id is not None:
+        return tenant, f"store:{key_id}"
+    return tenant, f"config:{hashlib.sha256(presented.encode()).hexdigest()}"
+
+
+def session_tenant() -> str | None:
+    """The tenant of the signed-in page session, while its key is still valid."""
+    identity, tenant = session.get("identity"), session.get("tenant")
+    if not isinstance(identity, str) or not isinstance(tenant, str):
+        return None
+    kind, _, value = identity.partition(":")
+    if kind == "store":
+        return tenant if services().keys.tenant_of_id(value) == tenant else None
+    for key, owner in services().settings.api_keys.items():
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if hmac.compare_digest(digest, value) and owner == tenant:
+            return tenant
+    return None
 
 
 def _tenant_for(presented: str) -> str | None:

@@ -17,7 +17,8 @@ DEBIAN_PACKAGES=(
   fonts-dejavu-core         # DejaVu Sans (Mono), for Segoe UI, Verdana, Menlo...
   fontconfig                # fc-match, for the font report on template upload
   redis-server              # broker and job store when none is configured
-  poppler-utils             # pdftotext / pdffonts, used by the tests
+  poppler-utils             # pdftoppm for the pages' preview; pdftotext / pdffonts for tests
+  chromium                  # the browser the pages' tests drive (Playwright, tests/web/)
 )
 
 missing=()

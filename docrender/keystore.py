@@ -66,6 +66,21 @@ class KeyStore:
             return None
         return str(entry["tenant"])
 
+    def identify(self, presented: str) -> str | None:
+        """The id of the live key ``presented`` is, or None (for a signed-in page's session,
+        which keeps the id, never the key)."""
+        if self.tenant_for(presented) is None:
+            return None
+        return presented.partition("_")[2].partition("_")[0]
+
+    def tenant_of_id(self, key_id: str) -> str | None:
+        """The tenant of key ``key_id`` while it is live (not revoked)."""
+        raw = self.redis.hget(_KEYS, key_id)
+        if raw is None:
+            return None
+        entry = json.loads(raw)
+        return None if entry.get("revoked_at") else str(entry["tenant"])
+
     def revoke(self, key_id: str) -> bool:
         """Revoke a key at once; False when there is no such live key. The record stays, so
         ``list`` shows when it was revoked."""

@@ -44,6 +44,8 @@ class Settings:
     max_documents_per_job: int = 1000
     # One document's data, as JSON (its images as base64 included): what one worker loads.
     max_document_bytes: int = 16 * 1024 * 1024
+    # Signs the pages' session cookies; None: one made once and shared through Redis.
+    secret_key: str | None = None
     # Bytes a tenant may keep in storage: templates, and its jobs' files until they expire.
     tenant_storage_bytes: int = 10 * 1024**3
     # An image from the data (workers/images.py): its bytes, and its pixels (width x height).
@@ -209,6 +211,7 @@ class Settings:
         number("DOCRENDER_WORKER_MEMORY", "worker_memory")
         number("DOCRENDER_LIBREOFFICE_MEMORY", "libreoffice_memory")
         text("DOCRENDER_LIBREOFFICE_USER", "libreoffice_user")
+        text("DOCRENDER_SECRET_KEY", "secret_key")
         text("DOCRENDER_UNOSERVER_PYTHON", "unoserver_python")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]

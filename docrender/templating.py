@@ -343,6 +343,13 @@ def _require_docx(data: bytes) -> None:
             )
 
 
+def parsed_parts(data: bytes) -> list[nodes.Template]:
+    """The Jinja syntax tree of each part of an (already inspected) template."""
+    env = make_environment()
+    return [env.parse(unescape_tags(source))
+            for _, source, _ in _template_sources(open_template(data))]  # fmt: skip
+
+
 def _template_sources(template: DocxTemplate) -> list[tuple[str, str, str]]:
     """The Jinja sources docxtpl will render: body, headers, footers, footnotes, properties,
     each as (part, source, the part's text before docxtpl patched its tags).

@@ -19,24 +19,11 @@ import psutil
 import pytest
 
 from docrender.processes import free_port
-from tests.helpers.processes import processes_using
+from tests.helpers.processes import processes_using, wait_ready
 from tests.helpers.samples import SAMPLE_JOB, SAMPLE_TEMPLATE
 
 # It starts the whole stack with `make run`'s own runner.
 pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
-
-
-def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the stack exited during start-up"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("the stack did not become ready")
 
 
 def oversized_body_refused_unread(bind: str, key: str) -> bool:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import psutil
+import pytest
 
 from docrender.processes import poll_until
 from docrender.settings import Settings
@@ -44,3 +48,17 @@ def unoserver_config(work: Path, conversion_timeout: int) -> UnoserverConfig:
 def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
     """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
     assert poll_until(condition, timeout, interval=0.05), f"not true within {timeout}s"
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 180) -> None:
+    """Wait until a stack started as ``process`` answers /readyz at ``base``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the stack exited during start-up"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("the stack did not become ready")

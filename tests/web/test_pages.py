@@ -1,0 +1,222 @@
+"""The clerks' pages in a real browser (Debian's chromium driven by Playwright), against
+`make run`'s own stack (gunicorn, workers, LibreOffice, Redis), as a clerk uses them: sign in,
+upload a template, download its fill-in sheet and fill it, check it (one bad row), preview,
+render, watch the progress, download the ZIP and the merged PDF, retry, the jobs list, in
+Chinese and English. Every step's screenshot is saved under var/test-artifacts/web/."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import docx
+import openpyxl
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from pypdf import PdfReader
+
+from docrender.processes import free_port
+from docrender.settings import PROJECT_ROOT
+from tests.helpers.pdf import pdf_text
+from tests.helpers.processes import wait_ready
+
+pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = PROJECT_ROOT / "var" / "test-artifacts" / "web"
+KEY = "clerk-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`make run`'s stack, as `make run` starts it, with a key the test knows."""
+    data_dir = tmp_path_factory.mktemp("web-stack")
+    bind = f"127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    env.update(DOCRENDER_DATA_DIR=str(data_dir), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1",
+               DOCRENDER_API_KEYS=f"county:{KEY}")  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "cli.stack"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_ready(f"http://{bind}", process)
+        yield f"http://{bind}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=120)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "Debian's chromium is missing: make bootstrap installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class Clerk:
+    """A browser page, every request it makes recorded, a screenshot per step."""
+
+    def __init__(self, browser: Browser, base: str, locale: str, tmp: Path) -> None:
+        self.context = browser.new_context(locale=locale, accept_downloads=True,
+                                           extra_http_headers={"Accept-Language": locale})  # fmt: skip
+        self.page: Page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.base, self.tmp = base, tmp
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.base + path)
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def download(self, name: str, within: str | None = None) -> bytes:
+        """The file behind link ``name`` (in the table row named ``within``)."""
+        scope = self.page.get_by_role("row", name=within) if within else self.page
+        with self.page.expect_download() as waiting:
+            scope.get_by_role("link", name=name).click()
+        path = self.tmp / waiting.value.suggested_filename
+        waiting.value.save_as(path)
+        return path.read_bytes()
+
+    def sign_in(self, key: str = KEY) -> None:
+        self.go("/web/")
+        self.page.get_by_label("API key").fill(key)
+        self.page.get_by_role("button", name="Sign in").click()
+
+
+def spending_template() -> bytes:
+    """A template as a bureau writes it: the unit, its students, and spending per student
+    (which divides, so a unit with no students fails its own document)."""
+    document = docx.Document()
+    document.add_heading("{{ unit }}", 1)
+    document.add_paragraph("學生人數：{{ students }}")
+    document.add_paragraph("生均經費：{{ (budget / students)|round(1) }} 元")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_a_clerk_makes_a_batch_from_a_spreadsheet(
+    browser: Browser, stack: str, tmp_path: Path
+) -> None:
+    clerk = Clerk(browser, stack, "en-US", tmp_path)
+    page = clerk.page
+
+    clerk.sign_in("not-a-key")
+    expect(page.get_by_role("alert")).to_contain_text("not valid")
+    clerk.shot("01-wrong-key")
+    clerk.sign_in()
+    expect(page.get_by_role("link", name="Jobs", exact=True)).to_be_visible()
+
+    page.get_by_role("link", name="Templates", exact=True).click()
+    template_file = tmp_path / "經費表.docx"
+    template_file.write_bytes(spending_template())
+    page.get_by_label("Template", exact=True).set_input_files(template_file)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("row", name="經費表")).to_contain_text("budget")
+    clerk.shot("02-template-uploaded")
+
+    sheet = openpyxl.load_workbook(
+        io.BytesIO(clerk.download("Download fill-in sheet", within="經費表"))
+    )
+    headers = [cell.value for cell in sheet.active[1]]
+    assert headers == ["unit", "students", "budget"]
+    rows = [["沙灣縣第二中學", 820, 1_640_000], ["阜康市第二中学", 610, 915_000],
+            ["西戈壁鎮中心校", 0, 80_000], ["奎屯市第一小學", 450, None]]  # fmt: skip
+    sheet.active.delete_rows(2)
+    for row in rows:
+        sheet.active.append(row)
+    filled = tmp_path / "units.xlsx"
+    sheet.save(filled)
+
+    page.get_by_role("link", name="New batch", exact=True).click()
+    page.get_by_label("Report template").select_option(label="經費表")
+    page.get_by_label("Data").set_input_files(filled)
+    page.get_by_label("Name pattern").fill("{{ unit }}-經費")
+    page.get_by_role("button", name="Check").click()
+    bad = page.get_by_role("row", name="奎屯市第一小學-經費")
+    expect(bad).to_contain_text("5")  # the sheet's row number
+    expect(bad).to_contain_text("missing: budget")
+    expect(page.get_by_role("status").first).to_contain_text("1 of 4 rows have problems")
+    clerk.shot("03-checked-one-bad-row")
+
+    rows[3][2] = 700_000  # the clerk fills the missing cell and checks again
+    sheet.active.cell(5, 3).value = 700_000
+    sheet.save(filled)
+    page.get_by_label("Data").set_input_files(filled)
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("img", name="First page")).to_be_visible(timeout=120_000)
+    expect(page.get_by_role("status").first).to_contain_text("All 4 rows fit")
+    clerk.shot("04-preview")
+
+    page.get_by_role("button", name="Render").click()
+    expect(page.get_by_role("link", name="Download all (ZIP)")).to_be_visible(timeout=180_000)
+    expect(page.locator("#count")).to_contain_text("4 of 4 documents")
+    expect(page.locator("#failures")).to_contain_text("西戈壁鎮中心校-經費")  # 0 students
+    clerk.shot("05-finished")
+
+    archive = zipfile.ZipFile(io.BytesIO(clerk.download("Download all (ZIP)")))
+    assert sorted(archive.namelist()) == sorted(
+        ["沙灣縣第二中學-經費.pdf", "阜康市第二中学-經費.pdf", "奎屯市第一小學-經費.pdf"])  # fmt: skip
+    assert "2000.0" in pdf_text(archive.read("沙灣縣第二中學-經費.pdf"))
+    merged = PdfReader(io.BytesIO(clerk.download("Download merged PDF")))
+    assert len(merged.pages) == 3
+    assert [item.title for item in merged.outline if not isinstance(item, list)] == [
+        "沙灣縣第二中學-經費", "阜康市第二中学-經費", "奎屯市第一小學-經費"]  # fmt: skip
+
+    job_url = page.url
+    page.get_by_role("button", name="Retry failed").click()  # the failed one is made again
+    expect(page.locator("#results")).to_be_visible(timeout=120_000)
+    expect(page.locator("#failures")).to_contain_text("division by zero")
+
+    page.get_by_role("link", name="Jobs", exact=True).click()
+    expect(page.get_by_role("row").nth(1)).to_contain_text("partly failed")
+    expect(page.get_by_role("row").nth(1)).to_contain_text("3 / 4")
+    clerk.shot("06-jobs")
+
+    # Another page's form cannot act for the clerk: no token, no cancel.
+    job_id = job_url.rstrip("/").rsplit("/", 1)[1]
+    forged = page.request.post(f"{stack}/web/jobs/{job_id}/cancel", form={})
+    assert forged.status == 400
+
+    page.get_by_role("link", name="简体中文").click()
+    expect(page.get_by_role("link", name="任务", exact=True)).to_be_visible()
+    page.get_by_role("link", name="模板", exact=True).click()
+    expect(page.get_by_role("link", name="下载填写表").first).to_be_visible()
+    page.get_by_role("link", name="繁體中文").click()
+    expect(page.get_by_role("link", name="下載填寫表").first).to_be_visible()
+    clerk.shot("07-templates-traditional")
+
+    page.get_by_role("button", name="退出").click()
+    expect(page.get_by_label("API 密鑰")).to_be_visible()
+    page.goto(job_url)  # signed out: the job's page is not shown
+    expect(page.get_by_label("API 密鑰")).to_be_visible()
+
+    hosts = {urlparse(url).hostname for url in clerk.requests if not url.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts
+
+
+def test_the_page_speaks_the_browsers_language_and_the_docs_need_no_internet(
+    browser: Browser, stack: str, tmp_path: Path
+) -> None:
+    clerk = Clerk(browser, stack, "zh-TW", tmp_path)
+    clerk.go("/web/")
+    expect(clerk.page.get_by_role("button", name="登錄")).to_be_visible()
+    clerk.shot("08-sign-in-traditional")
+    clerk.go("/docs")
+    title = clerk.page.get_by_role("heading", name="docrender")
+    expect(title).to_contain_text("OAS 3.1", timeout=30_000)  # Swagger UI read the document
+    expect(clerk.page.get_by_text("/v1/jobs").first).to_be_visible()
+    clerk.shot("09-api-docs")
+    hosts = {urlparse(url).hostname for url in clerk.requests if not url.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, hosts

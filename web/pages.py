@@ -1,0 +1,389 @@
+"""The clerks' pages: sign in, templates, a batch (check, preview, render), its progress and
+results, the jobs list. Server-rendered; the one script (static/progress.js) only follows a
+job's progress.
+
+Each page calls what the API's routes call (the template registry, submit_job, the job
+store), so a batch made here is the same job the API makes, checked the same way. A page
+never takes the API key after signing in: the session cookie (HttpOnly, SameSite=Strict,
+Secure over TLS) keeps an identity of it (api/auth.py), and every form carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import secrets
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from api import jobs as api_jobs
+from api.auth import session_tenant, sign_in
+from api.errors import request_language
+from api.naming import document_names
+from api.services import services
+from api.submission import submit_job
+from docrender.datafile import read_data_file
+from docrender.errors import (
+    DocrenderError,
+    MissingVariables,
+    NotFound,
+    PayloadTooLarge,
+    WrongShape,
+)
+from docrender.fill_in_sheet import fill_in_sheet
+from docrender.jobstore import DocumentStatus, Job, JobStatus
+from docrender.messages import Language
+from docrender.storage import job_document_key
+from docrender.template_registry import Template, template_key
+from docrender.validation import check_documents, unused_columns
+from web.words import word
+
+bp = Blueprint("web", __name__, url_prefix="/web", template_folder="templates",
+               static_folder="static", static_url_path="/static")  # fmt: skip
+csrf = CSRFProtect()
+LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
+PREVIEW_SECONDS = 90
+DATA_KEPT_SECONDS = 3600
+
+
+# --- every request ------------------------------------------------------------------------
+
+
+@bp.before_request
+def before() -> Response | None:
+    if request.args.get("lang") in LANGUAGES:
+        session["lang"] = request.args["lang"]
+    g.language = session.get("lang") or request_language()
+    if request.method == "POST":
+        csrf.protect()
+    if request.endpoint not in ("web.sign_in_page", "web.sign_in_form", "web.static"):
+        g.tenant = session_tenant()
+        if g.tenant is None:
+            session.pop("tenant", None)
+            session.pop("identity", None)
+            return redirect(url_for("web.sign_in_page"))
+    return None
+
+
+@bp.app_context_processor
+def words() -> dict[str, Any]:
+    language = g.get("language", "en")
+    return {"t": lambda key, **values: word(key, language, **values), "language": language,
+            "languages": LANGUAGES}  # fmt: skip
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_: CSRFError) -> tuple[str, int]:
+    return render_template("message.html", message=word("form_expired", g.language)), 400
+
+
+@bp.errorhandler(DocrenderError)
+def refused(error: DocrenderError) -> tuple[str, int]:
+    return render_template(
+        "message.html", message=error.to_dict(g.language)["message"]
+    ), error.status
+
+
+@bp.errorhandler(404)
+def not_found(_: Exception) -> tuple[str, int]:
+    message = NotFound("There is no such page.", zh="没有这个页面。").to_dict(g.language)["message"]
+    return render_template("message.html", message=message), 404
+
+
+# --- signing in and out -------------------------------------------------------------------
+
+
+@bp.get("/sign-in")
+def sign_in_page() -> str:
+    return render_template("sign_in.html")
+
+
+@bp.post("/sign-in")
+def sign_in_form() -> Response | tuple[str, int]:
+    signed = sign_in(request.form.get("api_key", "").strip())
+    if signed is None:
+        return render_template("sign_in.html", error=word("wrong_key", g.language)), 401
+    language = session.get("lang")
+    session.clear()  # a new session for the new identity
+    session.update(tenant=signed[0], identity=signed[1], **({"lang": language} if language else {}))
+    return redirect(url_for("web.jobs_page"))
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    language = session.get("lang")
+    session.clear()  # the identity goes; the language chosen stays
+    if language:
+        session["lang"] = language
+    return redirect(url_for("web.sign_in_page"))
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("web.jobs_page"))
+
+
+@bp.get("/templates")
+def templates_page() -> str:
+    templates = services().templates.list(g.tenant)
+    return render_template("templates.html", templates=templates, fonts=_font_words)
+
+
+@bp.post("/templates")
+def upload_template() -> Response | tuple[str, int]:
+    upload = request.files.get("template")
+    if upload is None or not upload.filename:
+        return _templates_error(word("upload_intro", g.language), 400)
+    data = upload.stream.read(services().settings.max_template_bytes + 1)
+    name = (Path(upload.filename).stem or "template")[:200]
+    try:
+        if len(data) > services().settings.max_template_bytes:
+            limit = services().settings.max_template_bytes
+            raise PayloadTooLarge(f"The template is larger than {limit} bytes.",
+                                  zh=f"模板大于 {limit} 字节。")  # fmt: skip
+        services().templates.add(g.tenant, data, name)
+    except DocrenderError as error:
+        return _templates_error(error.to_dict(g.language)["message"], error.status)
+    flash(word("uploaded", g.language))
+    return redirect(url_for("web.templates_page"))
+
+
+@bp.post("/templates/<template_id>/delete")
+def delete_template(template_id: str) -> Response:
+    if not services().templates.delete(g.tenant, template_id):
+        abort(404)
+    flash(word("deleted", g.language))
+    return redirect(url_for("web.templates_page"))
+
+
+@bp.get("/templates/<template_id>/fill-in.xlsx")
+def fill_in(template_id: str) -> Response:
+    template = _template(template_id)
+    data = services().storage.read(_template_key(template))
+    sheet = fill_in_sheet(data, template.inspection)
+    return send_file(
+        _bytes(sheet),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        as_attachment=True,
+        download_name=f"{template.name}-fill-in.xlsx",
+    )
+
+
+def _templates_error(message: str, status: int) -> tuple[str, int]:
+    templates = services().templates.list(g.tenant)
+    page = render_template("templates.html", templates=templates, fonts=_font_words, error=message)
+    return page, status
+
+
+def _font_words(font: dict[str, Any]) -> str:
+    """What a clerk needs to know of a font: whether it prints as asked."""
+    if font.get("exact") or not font.get("used"):
+        return word("font_same", g.language)
+    key = "font_other_style" if font.get("different_style") else "font_substitute"
+    return word(key, g.language, used=font["used"])
+
+
+# --- a batch ------------------------------------------------------------------------------
+
+
+@bp.get("/batch")
+def batch_page() -> str:
+    return render_template("batch.html", **_batch_context())
+
+
+@bp.post("/batch")
+def batch_form() -> Response | tuple[str, int]:
+    action = request.form.get("action", "check")
+    context = _batch_context()
+    template = context["chosen"]
+    kept = _keep_data_file()
+    context["kept"] = kept
+    if template is None or kept is None:
+        context["error"] = word("choose_template" if template is None else "choose_data",
+                                g.language)  # fmt: skip
+        return render_template("batch.html", **context), 400
+    pattern = request.form.get("name_pattern", "").strip() or None
+    try:
+        sheet = read_data_file(kept["name"], base64.b64decode(kept["data"]),
+                               services().settings.max_documents_per_job)  # fmt: skip
+        if action == "render":
+            job = _submit(template, sheet.documents, pattern, sheet)
+            return redirect(url_for("web.job_page", job_id=job.id))
+        context["rows"] = _checked_rows(template, sheet, pattern)
+        context["unused"] = unused_columns(template.inspection, sheet.columns)
+        if action == "preview" and sheet.documents:
+            context["preview"] = _preview(template, sheet.documents[0], pattern)
+    except DocrenderError as error:
+        context["error"] = error.to_dict(g.language)["message"]
+        return render_template("batch.html", **context), error.status
+    return render_template("batch.html", **context)
+
+
+def _batch_context() -> dict[str, Any]:
+    templates = services().templates.list(g.tenant)
+    chosen_id = request.values.get("template")
+    chosen = next((t for t in templates if t.id == chosen_id), None)
+    return {"templates": templates, "chosen": chosen,
+            "pattern": request.form.get("name_pattern", ""), "kept": None}  # fmt: skip
+
+
+def _keep_data_file() -> dict[str, str] | None:
+    """The data file of this step: the one just chosen, or the one kept from the previous
+    step (Check, then Render, without choosing it again), for an hour, in Redis."""
+    upload = request.files.get("data")
+    client = services().redis
+    if upload is not None and upload.filename:
+        kept = {"name": Path(upload.filename).name, "token": secrets.token_urlsafe(16),
+                "data": base64.b64encode(upload.read()).decode()}  # fmt: skip
+        client.set(_kept_key(kept["token"]), json.dumps(kept), ex=DATA_KEPT_SECONDS)
+        return kept
+    token = request.form.get("kept", "")
+    raw = client.get(_kept_key(token)) if token else None
+    return json.loads(raw) if raw else None
+
+
+def _kept_key(token: str) -> str:
+    return f"docrender:web:data:{g.tenant}:{token}"
+
+
+def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[dict[str, Any]]:
+    """Every row with its sheet row number, the name its document gets, and its problems."""
+    names = document_names(pattern, [(None, data) for data in sheet.documents])
+    places = sheet.places()
+    problems: dict[int, list[str]] = {}
+    try:
+        check_documents(template.inspection, sheet.documents, places)
+    except (MissingVariables, WrongShape) as error:
+        for found in error.details:
+            said = []
+            if found.get("missing"):
+                said.append(word("missing", g.language, names=", ".join(found["missing"])))
+            for shape in found.get("wrong_shape", []):
+                said.append(word("wrong_shape", g.language, **shape))
+            problems[found["document"]] = said
+    return [{"row": place.get("row", index + 1), "name": names[index],
+             "problems": problems.get(index, [])}
+            for index, place in enumerate(places)]  # fmt: skip
+
+
+def _submit(
+    template: Template, documents: list[dict[str, Any]], pattern: str | None, sheet: Any
+) -> Job:
+    body: dict[str, Any] = {"template": template.id, "documents": [{"data": d} for d in documents],
+                            "messages": g.language}  # fmt: skip
+    if pattern:
+        body["name"] = pattern
+    return submit_job(services(), g.tenant, body, None, "", {}, sheet)[0]
+
+
+def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> dict[str, str]:
+    """The first row's document made through the real stack, its first page as an image."""
+    job = _submit(template, [first], pattern, None)
+    deadline = time.monotonic() + PREVIEW_SECONDS
+    while (found := services().jobs.get(job.id, g.tenant)) and found.finished_at is None:
+        if time.monotonic() > deadline:
+            return {"error": word("preview_failed", g.language, message="timeout")}
+        time.sleep(0.25)
+    document = found.documents[0] if found else None
+    if document is None or document.status is not DocumentStatus.SUCCEEDED:
+        message = (document.error or {}).get("message", "") if document else ""
+        return {"error": word("preview_failed", g.language, message=message)}
+    pdf = services().storage.read(job_document_key(job.id, 0, "pdf"))
+    with tempfile.TemporaryDirectory() as work:
+        source = Path(work) / "preview.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
+                        str(source), str(Path(work) / "page")],
+                       check=True, timeout=30, capture_output=True)  # fmt: skip
+        png = (Path(work) / "page.png").read_bytes()
+    return {"image": base64.b64encode(png).decode(), "job": job.id}
+
+
+# --- jobs ---------------------------------------------------------------------------------
+
+
+@bp.get("/jobs")
+def jobs_page() -> str:
+    status = request.args.get("status") or None
+    if status not in (None, *JobStatus):
+        status = None
+    before = request.args.get("before", type=float)
+    jobs, last = services().jobs.list(g.tenant, 20, before, status)
+    return render_template("jobs.html", jobs=jobs, next_before=last, status=status,
+                           statuses=list(JobStatus))  # fmt: skip
+
+
+@bp.get("/jobs/<job_id>")
+def job_page(job_id: str) -> str:
+    return render_template("job.html", job=_job(job_id))
+
+
+@bp.post("/jobs/<job_id>/retry")
+def retry(job_id: str) -> Response | tuple[str, int]:
+    return _act(job_id, "retry")
+
+
+@bp.post("/jobs/<job_id>/cancel")
+def cancel(job_id: str) -> Response | tuple[str, int]:
+    return _act(job_id, "cancel")
+
+
+def _act(job_id: str, action: str) -> Response | tuple[str, int]:
+    """Retry or cancel through the API's own route, so the same rules apply (the queued cap,
+    what is set aside); its answer's error, if any, is shown on the job's page."""
+    job = _job(job_id)
+    g.tenant = job.tenant
+    try:
+        (api_jobs.retry_job if action == "retry" else api_jobs.cancel_job)(job_id=job_id)
+    except DocrenderError as error:
+        page = render_template("job.html", job=_job(job_id),
+                               error=error.to_dict(g.language)["message"])  # fmt: skip
+        return page, error.status
+    return redirect(url_for("web.job_page", job_id=job_id))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _template(template_id: str) -> Template:
+    template = services().templates.get(g.tenant, template_id)
+    if template is None:
+        abort(404)
+    return template
+
+
+def _template_key(template: Template) -> str:
+    return template_key(g.tenant, template.id)
+
+
+def _job(job_id: str) -> Job:
+    job = services().jobs.get(job_id, g.tenant)
+    if job is None:
+        raise NotFound(f"There is no job {job_id}.", zh=f"没有任务 {job_id}。")
+    return job
+
+
+def _bytes(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)
