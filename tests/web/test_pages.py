@@ -213,6 +213,14 @@ def test_the_page_speaks_the_browsers_language_and_the_docs_need_no_internet(
     clerk.go("/web/")
     expect(clerk.page.get_by_role("button", name="登錄")).to_be_visible()
     clerk.shot("08-sign-in-traditional")
+    # With the keyboard alone: Tab to the key's field, type it, Enter.
+    for _ in range(10):
+        clerk.page.keyboard.press("Tab")
+        if clerk.page.evaluate("document.activeElement.id") == "api_key":
+            break
+    clerk.page.keyboard.type(KEY)
+    clerk.page.keyboard.press("Enter")
+    expect(clerk.page.get_by_role("link", name="任務", exact=True)).to_be_visible()
     clerk.go("/docs")
     title = clerk.page.get_by_role("heading", name="docrender")
     expect(title).to_contain_text("OAS 3.1", timeout=30_000)  # Swagger UI read the document
