@@ -141,15 +141,16 @@ def get_job(job_id: str) -> Response:
     wait = _wait_seconds(request.args.get("wait"))
     job = _find_job(job_id)
     if wait and job.finished_at is None:
-        with _long_poll_slot():
+        with long_poll_slot():
             job = _wait_for_finish(job, wait)
     return _job_body(job)
 
 
 @contextlib.contextmanager
-def _long_poll_slot() -> Iterator[None]:
+def long_poll_slot() -> Iterator[None]:
     """One of the tenant's DOCRENDER_MAX_LONG_POLLS open long polls, counted in Redis across
-    API processes; 429 when they are all taken (a plain poll still answers at once)."""
+    API processes; 429 when they are all taken (a plain poll still answers at once). Anything
+    that holds an API thread waiting for a job takes one (the pages' preview too)."""
     key = f"docrender:tenant:{g.tenant}:long_polls"
     client = services().redis
     cap = services().settings.max_long_polls

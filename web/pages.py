@@ -81,6 +81,8 @@ def before() -> Response | None:
             session.pop("tenant", None)
             session.pop("identity", None)
             return redirect(url_for("web.sign_in_page"))
+        # The same budgets as the API's: a page is no way around them.
+        services().rate_limit.check(g.tenant, read=request.method in ("GET", "HEAD"))
     return None
 
 
@@ -302,10 +304,11 @@ def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> 
     """The first row's document made through the real stack, its first page as an image."""
     job = _submit(template, [first], pattern, None)
     deadline = time.monotonic() + PREVIEW_SECONDS
-    while (found := services().jobs.get(job.id, g.tenant)) and found.finished_at is None:
-        if time.monotonic() > deadline:
-            return {"error": word("preview_failed", g.language, message="timeout")}
-        time.sleep(0.25)
+    with api_jobs.long_poll_slot():  # it holds a thread waiting, as a long poll does
+        while (found := services().jobs.get(job.id, g.tenant)) and found.finished_at is None:
+            if time.monotonic() > deadline:
+                return {"error": word("preview_failed", g.language, message="timeout")}
+            time.sleep(0.25)
     document = found.documents[0] if found else None
     if document is None or document.status is not DocumentStatus.SUCCEEDED:
         message = (document.error or {}).get("message", "") if document else ""
