@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 
 import docx
 import openpyxl
+import psutil
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from pypdf import PdfReader
@@ -44,12 +45,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                DOCRENDER_API_KEYS=f"county:{KEY}")  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "cli.stack"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    descendants: list[psutil.Process] = []
     try:
         wait_ready(f"http://{bind}", process)
         yield f"http://{bind}"
+        # Including the template inspectors the pages' uploads started in gunicorn's workers.
+        descendants = psutil.Process(process.pid).children(recursive=True)
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
+    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"processes of the stack still run: {alive}"
 
 
 @pytest.fixture(scope="module")
