@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, Response, g, jsonify, request, send_file
+from flask import Blueprint, Response, g, jsonify, redirect, request, send_file
 from pydantic import ValidationError
 
 from api import error_schemas, tracing
@@ -215,13 +215,8 @@ def download_merged(job_id: str) -> Response:
             zh=f"任务 {job_id} 生成的是 {job.format} 文件；只有 pdf 任务才有合并文件（合并后的 PDF/A 就不再是 PDF/A）。",
         )
     _check_bundled(job)
-    response = send_file(
-        services().storage.open(job_merged_key(job.id)), mimetype="application/pdf"
-    )
-    response.headers["Content-Disposition"] = attachment(
-        f"{job.id}-merged.pdf", fallback=f"{job.id}-merged.pdf"
-    )
-    return response
+    name = f"{job.id}-merged.pdf"
+    return _file(job_merged_key(job.id), "application/pdf", attachment(name, fallback=name))
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
@@ -255,14 +250,10 @@ def download_document(job_id: str, index: int) -> Response:
             zh=f"第 {index} 份文件状态为 {document.status}；请轮询任务直到完成。",
         )
     output = FORMATS[job.format]
-    response = send_file(
-        services().storage.open(job_document_key(job.id, index, job.format)),
-        mimetype=output.mime_type,
-    )
-    response.headers["Content-Disposition"] = attachment(
+    disposition = attachment(
         f"{document.name}.{output.extension}", fallback=f"document-{index}.{output.extension}"
     )
-    return response
+    return _file(job_document_key(job.id, index, job.format), output.mime_type, disposition)
 
 
 @bp.get("/jobs/<job_id>/archive")
@@ -272,12 +263,19 @@ def download_archive(job_id: str) -> Response:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
     _check_bundled(job)
-    return send_file(
-        services().storage.open(job_archive_key(job.id)),
-        mimetype="application/zip",
-        as_attachment=True,
-        download_name=f"{job.id}.zip",
-    )
+    name = f"{job.id}.zip"
+    return _file(job_archive_key(job.id), "application/zip", attachment(name, fallback=name))
+
+
+def _file(key: str, mimetype: str, disposition: str) -> Response:
+    """A stored file: streamed from storage, or (object storage with DOCRENDER_S3_PRESIGN=1)
+    a 302 to a presigned URL that serves it with the same Content-Disposition."""
+    url = services().storage.download_url(key, disposition)
+    if url is not None:
+        return redirect(url, 302)
+    response = send_file(services().storage.open(key), mimetype=mimetype)
+    response.headers["Content-Disposition"] = disposition
+    return response
 
 
 def _check_bundled(job: Job) -> None:

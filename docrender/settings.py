@@ -35,7 +35,13 @@ class Settings:
     # api key -> tenant
     api_keys: Mapping[str, str] = field(default_factory=dict)
     retention_seconds: int = 7 * 86400
+    # Where files live: "local" (under data_dir) or "s3" (the bucket below; credentials and
+    # region from the standard AWS_* variables).
     storage: str = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None  # unset: AWS; set: MinIO or another S3-compatible store
+    s3_prefix: str = ""
+    s3_presign: bool = False  # downloads redirect to presigned URLs instead of streaming
     # Worker processes, each with its own LibreOffice instance.
     workers: int = max(os.cpu_count() or 1, 1)
     api_processes: int = 2
@@ -132,8 +138,12 @@ class Settings:
                     f"DOCRENDER_LIBREOFFICE_USER={self.libreoffice_user!r}: only a worker "
                     "running as root can start LibreOffice as another user"
                 )
-        if self.storage != "local":
-            raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: only 'local' is available")
+        if self.storage not in ("local", "s3"):
+            raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: use local or s3")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError(
+                "DOCRENDER_S3_BUCKET must name the bucket when DOCRENDER_STORAGE=s3"
+            )
         for name, rate in (("DOCRENDER_RATE_LIMIT", self.rate_limit),
                            ("DOCRENDER_READ_RATE_LIMIT", self.read_rate_limit)):  # fmt: skip
             try:
@@ -171,6 +181,11 @@ class Settings:
             }
         number("DOCRENDER_RETENTION", "retention_seconds", duration=True)
         text("DOCRENDER_STORAGE", "storage")
+        text("DOCRENDER_S3_BUCKET", "s3_bucket")
+        text("DOCRENDER_S3_ENDPOINT_URL", "s3_endpoint_url")
+        text("DOCRENDER_S3_PREFIX", "s3_prefix")
+        if env.get("DOCRENDER_S3_PRESIGN"):
+            values["s3_presign"] = _parse_flag("DOCRENDER_S3_PRESIGN", env["DOCRENDER_S3_PRESIGN"])
         number("DOCRENDER_WORKERS", "workers")
         number("DOCRENDER_API_PROCESSES", "api_processes")
         number("DOCRENDER_MAX_TEMPLATE_BYTES", "max_template_bytes")

@@ -1,6 +1,7 @@
 """Where files live: templates, and each job's rendered documents.
 
-Storage is an interface so that an object store can replace the local directory later. Keys
+Storage is an interface chosen in the settings: a local directory (LocalStorage, here) or an
+S3-compatible object store (docrender/s3_storage.py), both counted per tenant by MeteredStorage. Keys
 are deterministic (``jobs/<job>/<index>.pdf``), so a re-delivered task overwrites its own
 output instead of adding a second copy.
 """
@@ -34,6 +35,10 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def delete_jobs_older_than(self, seconds: float) -> list[str]: ...
+
+    def download_url(self, key: str, content_disposition: str) -> str | None:
+        """Where a client may fetch ``key`` directly (a presigned URL), or None: stream it."""
+        ...
 
 
 class LocalStorage:
@@ -71,6 +76,9 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def download_url(self, key: str, content_disposition: str) -> str | None:
+        return None
 
     def delete_jobs_older_than(self, seconds: float) -> list[str]:
         """Remove the files of jobs submitted more than ``seconds`` ago (their Redis records
@@ -111,6 +119,9 @@ class MeteredStorage:
         self.storage.delete(key)
         self.usage.record(key, 0)
 
+    def download_url(self, key: str, content_disposition: str) -> str | None:
+        return self.storage.download_url(key, content_disposition)
+
     def delete_jobs_older_than(self, seconds: float) -> list[str]:
         removed = self.storage.delete_jobs_older_than(seconds)
         for job_id in removed:
@@ -119,8 +130,12 @@ class MeteredStorage:
 
 
 def storage_from_settings(settings: Settings, usage: Usage) -> Storage:
-    """The storage the settings chose, counting what each tenant keeps (docrender/usage.py)."""
-    # Settings already refused any backend but "local".
+    """The storage the settings chose, counting what each tenant keeps (docrender/usage.py).
+    For s3, the bucket is checked now: a missing bucket or bad credentials stop start-up."""
+    if settings.storage == "s3":
+        from docrender.s3_storage import S3Storage  # boto3 is loaded only when chosen
+
+        return MeteredStorage(S3Storage.from_settings(settings), usage)
     return MeteredStorage(LocalStorage(settings.data_dir / "files"), usage)
 
 

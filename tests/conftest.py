@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,12 +19,12 @@ import pytest
 import redis
 
 from api import create_app
-from cli.processes import start_callback_worker, start_redis, start_worker
+from cli.processes import ManagedProcess, start_callback_worker, start_redis, start_worker
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.processes import free_port
 from docrender.settings import Settings
 from tests.helpers.clients import Received, Receiver, Tenant
-from tests.helpers.processes import processes_using, worker_log
+from tests.helpers.processes import ObjectStore, processes_using, worker_log
 from tests.helpers.samples import SAMPLE_JOB, SAMPLE_TEMPLATE
 
 # What a test needs, read from the fixtures it uses (and a module's own ``pytestmark`` for
@@ -145,3 +146,27 @@ def receiver() -> Iterator[Receiver]:
     yield state
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCRENDER_"))}
+    server = ManagedProcess("moto", command, env, tmp_path_factory.mktemp("moto") / "moto.log")
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(lambda: _answers(endpoint), 60, "moto's S3 server did not start")
+        yield ObjectStore(endpoint, {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                                     "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
+    finally:
+        server.stop(grace_seconds=10)
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=1).status_code < 500
+    except httpx.TransportError:
+        return False

@@ -62,8 +62,8 @@ def _store_archive(job: Job, storage: Storage) -> None:
 def _store_merged(job: Job, storage: Storage) -> None:
     writer = PdfWriter()
     for key, name in _succeeded(job):
-        with storage.open(key) as pdf:
-            writer.append(pdf, outline_item=name)
+        # Read whole: pypdf seeks, and an object store's stream does not.
+        writer.append(io.BytesIO(storage.read(key)), outline_item=name)
     out = io.BytesIO()
     writer.write(out)
     storage.put(job_merged_key(job.id), out.getvalue())

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -62,3 +65,22 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], seconds: float = 180
             pass
         time.sleep(0.5)
     pytest.fail("the stack did not become ready")
+
+
+@dataclasses.dataclass(frozen=True)
+class ObjectStore:
+    """moto's standalone S3 server: a real S3 wire protocol on loopback."""
+
+    endpoint: str
+    env: dict[str, str]  # the AWS_* variables a client of it needs
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="test", aws_secret_access_key="test")  # fmt: skip
+
+    def new_bucket(self) -> str:
+        name = f"docrender-{uuid.uuid4().hex[:12]}"
+        self.client().create_bucket(Bucket=name)
+        return name

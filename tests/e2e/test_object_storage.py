@@ -1,0 +1,102 @@
+"""The S3 backend through the whole stack: the API and a worker of their own keep every file
+in an object store (moto's standalone S3 server, a real S3 wire protocol), nothing on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from pypdf import PdfReader
+
+from api import create_app
+from cli.processes import start_worker
+from docrender.heartbeats import ConverterHeartbeats
+from docrender.settings import Settings
+from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
+from tests.helpers.pdf import pdf_text
+from tests.helpers.processes import ObjectStore
+
+pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
+
+
+@pytest.fixture(scope="module")
+def s3_settings(
+    base_env: dict[str, str], object_store: ObjectStore, redis_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Settings]:  # fmt: skip
+    """A worker that stores in a bucket of its own, on a Redis database of its own (so the
+    session's worker, which stores on disk, never takes its tasks)."""
+    data_dir = tmp_path_factory.mktemp("s3-stack")
+    env = base_env | object_store.env | {
+        "DOCRENDER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+        "DOCRENDER_DATA_DIR": str(data_dir),
+        "DOCRENDER_WORKERS": "1",
+        "DOCRENDER_STORAGE": "s3",
+        "DOCRENDER_S3_BUCKET": object_store.new_bucket(),
+        "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
+        "DOCRENDER_S3_PREFIX": "docrender",
+    }  # fmt: skip
+    settings = Settings.from_env(env)
+    worker = start_worker(env, data_dir / "logs" / "worker.log")
+    heartbeats = ConverterHeartbeats(
+        redis.Redis.from_url(env["DOCRENDER_REDIS_URL"], decode_responses=True)
+    )
+    try:
+        worker.wait_until(lambda: heartbeats.recent(60), 180, "the S3 worker did not start")
+        yield settings
+    finally:
+        worker.stop(grace_seconds=60)
+
+
+def test_a_job_lives_in_the_object_store_from_upload_to_purge(
+    s3_settings: Settings, object_store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in object_store.env.items():
+        monkeypatch.setenv(name, value)
+    app = create_app(s3_settings)
+    tenant = Tenant(app.test_client(), "key1")
+    template = tenant.upload(make_docx("{{ unit }}", "對象存儲 object storage")).get_json()["id"]
+    units = ["沙灣縣第二中學", "阜康市第二中学", "West Gobi"]
+    job = tenant.submit(template, [{"data": {"unit": u}} for u in units],
+                        name="{{ unit }}-報告").get_json()  # fmt: skip
+    assert tenant.wait_for(job["id"])["status"] == "succeeded"
+
+    document = tenant.get(f"/v1/jobs/{job['id']}/documents/0")  # streamed from the store
+    assert document.status_code == 200 and "沙灣縣第二中學" in pdf_text(document.data)
+    names = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data)).namelist()
+    assert names == [f"{u}-報告.pdf" for u in units]
+    assert len(PdfReader(io.BytesIO(tenant.merged(job["id"]).data)).pages) == 3
+
+    bucket = s3_settings.s3_bucket
+    listed = object_store.client().list_objects_v2(Bucket=bucket, Prefix="docrender/")["Contents"]
+    keys = {item["Key"]: item["Size"] for item in listed}
+    job_keys = {k for k in keys if k.startswith(f"docrender/jobs/{job['id']}/")}
+    assert {k.rsplit("/", 1)[1] for k in job_keys} == {
+        "template.docx", "0.pdf", "1.pdf", "2.pdf", "archive.zip", "merged.pdf"}  # fmt: skip
+    assert f"docrender/templates/tenant1/{template}.docx" in keys
+    assert not list((s3_settings.data_dir / "files").rglob("*.pdf"))  # nothing on disk
+    services = app.extensions["docrender"]
+    assert services.usage.used("tenant1") == sum(keys.values())  # what the tenant keeps
+
+    presigning = Tenant(create_app(dataclasses.replace(s3_settings, s3_presign=True)).test_client(),
+                        "key1")  # fmt: skip
+    redirected = presigning.get(f"/v1/jobs/{job['id']}/documents/1")
+    assert redirected.status_code == 302
+    assert redirected.headers["Location"].startswith(object_store.endpoint)
+    fetched = httpx.get(redirected.headers["Location"])
+    assert "阜康市第二中学" in pdf_text(fetched.content)
+    assert "filename*=UTF-8''" in fetched.headers["Content-Disposition"]
+
+    # Retention: the purge the workers run removes the job's objects and gives its bytes back.
+    assert services.storage.delete_jobs_older_than(-60) == [job["id"]]
+    left = object_store.client().list_objects_v2(Bucket=bucket, Prefix="docrender/jobs/")
+    assert "Contents" not in left
+    assert services.usage.used("tenant1") == keys[f"docrender/templates/tenant1/{template}.docx"]
+    assert Path(s3_settings.data_dir).exists()
