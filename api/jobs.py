@@ -203,8 +203,9 @@ def cancel_job(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/merged")
-@documented(operation_id="downloadMerged", tags=("files",), ok={200: None}, errors=(404, 409),
-            files=("application/pdf",), response_headers={200: ("Content-Disposition",)})  # fmt: skip
+@documented(operation_id="downloadMerged", tags=("files",), ok={200: None, 302: None},
+            errors=(404, 409), files=("application/pdf",),
+            response_headers={200: ("Content-Disposition",), 302: ("Location",)})  # fmt: skip
 def download_merged(job_id: str) -> Response:
     """One PDF of every succeeded document, in request order, a bookmark per document."""
     job = _find_job(job_id)
@@ -220,9 +221,9 @@ def download_merged(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
-@documented(operation_id="downloadDocument", tags=("files",), ok={200: None},
+@documented(operation_id="downloadDocument", tags=("files",), ok={200: None, 302: None},
             errors=(404, 409), files=tuple(sorted({f.mime_type for f in FORMATS.values()})),
-            response_headers={200: ("Content-Disposition",)},
+            response_headers={200: ("Content-Disposition",), 302: ("Location",)},
             typed_errors=error_schemas.DOCUMENT_DOWNLOAD)  # fmt: skip
 def download_document(job_id: str, index: int) -> Response:
     """One document: application/pdf or the DOCX type, its UTF-8 name in
@@ -257,8 +258,9 @@ def download_document(job_id: str, index: int) -> Response:
 
 
 @bp.get("/jobs/<job_id>/archive")
-@documented(operation_id="downloadArchive", tags=("files",), ok={200: None}, errors=(404, 409),
-            files=("application/zip",), response_headers={200: ("Content-Disposition",)})  # fmt: skip
+@documented(operation_id="downloadArchive", tags=("files",), ok={200: None, 302: None},
+            errors=(404, 409), files=("application/zip",),
+            response_headers={200: ("Content-Disposition",), 302: ("Location",)})  # fmt: skip
 def download_archive(job_id: str) -> Response:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)

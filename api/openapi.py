@@ -124,7 +124,8 @@ def documented(
 _HEADERS = {
     "X-Request-ID": {"description": "The request's trace id: the caller's own, or made here",
                      "schema": {"type": "string"}},
-    "Location": {"description": "The new job's URL", "schema": {"type": "string"}},
+    "Location": {"description": "The new job's URL; for a download, a presigned URL of the "
+                 "object store (DOCRENDER_S3_PRESIGN=1)", "schema": {"type": "string"}},
     "Idempotent-Replayed": {"description": "true: this is the job an earlier request with the "
                             "same Idempotency-Key made", "schema": {"type": "string"}},
     "Retry-After": {"description": "Seconds to wait before trying again",
