@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 import web
-from api import errors, health, jobs, openapi, templates, tracing
+from api import errors, health, jobs, metrics, openapi, templates, tracing
 from api.services import ApiServices
 from docrender import logs
 from docrender.settings import Settings
@@ -22,6 +22,7 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
     errors.register(app)
     tracing.register(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     # Every /v1 blueprint checks the API key before its routes run.
     app.register_blueprint(templates.bp, url_prefix="/v1")
     app.register_blueprint(jobs.bp, url_prefix="/v1")

@@ -9,6 +9,7 @@ import redis.exceptions
 from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from docrender import metrics
 from docrender.errors import DocrenderError, ServiceUnavailable
 from docrender.messages import Language, localized, negotiate
 
@@ -34,6 +35,8 @@ def request_language(default: Language | None = None) -> Language:
 
 
 def error_response(error: DocrenderError) -> Response:
+    if error.status in (413, 429):
+        metrics.REJECTIONS.labels(error.code).inc()
     response = jsonify({"error": error.to_dict(request_language())})
     response.status_code = error.status
     if error.status in (429, 503):
@@ -50,6 +53,8 @@ def register(app: Flask) -> None:
     def handle_http_exception(error: HTTPException) -> Response:
         status = error.code or 500
         code, message, zh = _HTTP_CODES.get(status, ("http_error", error.description or "", ""))
+        if status == 413:  # a body over the size limit, refused before it was read
+            metrics.REJECTIONS.labels(code).inc()
         message = localized(message, zh, request_language())
         response = jsonify({"error": {"code": code, "message": message, "details": None}})
         response.status_code = status

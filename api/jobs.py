@@ -27,6 +27,7 @@ from api.schemas import (
 )
 from api.services import job_view, services
 from api.submission import job_body_from_form, queued_cap_reached, submit_job, uploaded_files
+from docrender import metrics
 from docrender.errors import (
     DocumentFailed,
     MalformedRequest,
@@ -195,9 +196,11 @@ def retry_job(job_id: str) -> Response:
 def cancel_job(job_id: str) -> Response:
     """Cancel the queued documents; running ones finish."""
     job = _find_job(job_id)
-    if services().jobs.cancel_queued(job.id):
+    if cancelled := services().jobs.cancel_queued(job.id):
+        metrics.DOCUMENTS.labels(DocumentStatus.CANCELLED).inc(cancelled)
         job = _find_job(job_id)
         if job.finished_at is not None:
+            metrics.JOBS.labels(job.status).inc()
             services().queue.job_finished(job.id)
     return _job_body(job)
 

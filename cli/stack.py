@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import sys
 import time
@@ -48,6 +49,12 @@ def development_key(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _fresh_directory(path: Path) -> None:
+    """An empty directory: metrics files of an earlier run would be added to this one's."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+
+
 def register_sample_template(settings: Settings) -> dict[str, str]:
     """Register templates/report.docx for every tenant; returns tenant -> template id."""
     client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
@@ -69,6 +76,9 @@ def main() -> int:
     # The children's environment: this one, with what make run decides filled in.
     env = dict(os.environ)
     env["DOCRENDER_DATA_DIR"] = str(settings.data_dir)
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):  # where every process writes its metrics
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(settings.data_dir / "metrics")
+    _fresh_directory(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
     given_keys = bool(settings.api_keys)
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))

@@ -53,7 +53,9 @@ def make_celery(settings: Settings) -> Celery:
         },
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        worker_send_task_events=False,
+        # Task events on, so that Flower (or `celery events`) watches the same broker.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
     )
     return app
 

@@ -50,6 +50,8 @@ class Settings:
     max_documents_per_job: int = 1000
     # One document's data, as JSON (its images as base64 included): what one worker loads.
     max_document_bytes: int = 16 * 1024 * 1024
+    # Turns GET /metrics on, for scrapers that send it as a Bearer token.
+    metrics_token: str | None = None
     # Signs the pages' session cookies; None: one made once and shared through Redis.
     secret_key: str | None = None
     # Bytes a tenant may keep in storage: templates, and its jobs' files until they expire.
@@ -227,6 +229,7 @@ class Settings:
         number("DOCRENDER_LIBREOFFICE_MEMORY", "libreoffice_memory")
         text("DOCRENDER_LIBREOFFICE_USER", "libreoffice_user")
         text("DOCRENDER_SECRET_KEY", "secret_key")
+        text("DOCRENDER_METRICS_TOKEN", "metrics_token")
         text("DOCRENDER_UNOSERVER_PYTHON", "unoserver_python")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]

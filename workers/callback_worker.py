@@ -11,7 +11,7 @@ import logging
 import redis
 from celery import Celery
 
-from docrender import logs
+from docrender import logs, metrics
 from docrender.callbackstore import CallbackStore
 from docrender.jobstore import JobStore
 from docrender.keystore import KeyStore
@@ -58,6 +58,7 @@ def make_callback_celery(settings: Settings) -> Celery:
     )
     def deliver_callback_task(job_id: str, delivery_id: str) -> str:
         attempt = deliver_callback(job_id, delivery_id, services)
+        metrics.WEBHOOK_DELIVERIES.labels(attempt.value).inc()
         if attempt is Attempt.RETRY:
             raise RetryDelivery(f"job {job_id}: delivery {delivery_id} is due again")
         return attempt.value

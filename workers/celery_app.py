@@ -21,6 +21,7 @@ from celery import Celery
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
+from docrender import metrics
 from docrender.callbackstore import CallbackStore
 from docrender.errors import ConverterUnavailable
 from docrender.heartbeats import ConverterHeartbeats
@@ -86,6 +87,7 @@ class WorkerRuntime:
         supervisor = Supervisor(
             instance,
             recycle_after=settings.converter_recycle_after,
+            on_restart=lambda reason: metrics.LIBREOFFICE_RESTARTS.labels(reason).inc(),
             on_round_trip=lambda: heartbeats.beat(self._name),
         )
         self._converter = UnoserverConverter(

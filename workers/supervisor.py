@@ -48,11 +48,15 @@ class Supervisor(Generic[P]):
         self,
         process: P,
         recycle_after: int,
+        on_restart: Callable[[str], None] = lambda reason: None,
         on_round_trip: Callable[[], None] = lambda: None,
     ) -> None:
         """``on_round_trip`` is told each time a task succeeded (a health signal)."""
         self.process = process
         self.recycle_after = recycle_after
+        # Told why each new process replaces the last: "crash", "hang" or "recycle".
+        self.on_restart = on_restart
+        self._restart_reason: str | None = None
         self.on_round_trip = on_round_trip
         self.tasks = 0  # since the process started
         self._last_round_trip = float("-inf")
@@ -90,18 +94,21 @@ class Supervisor(Generic[P]):
 
     def _ensure_running(self) -> None:
         if self.process.alive() and self.tasks >= self.recycle_after:
-            self._replace_later(f"recycled after {self.tasks} tasks")
+            self._replace_later(f"recycled after {self.tasks} tasks", recycle=True)
         if not self.process.alive():
             if self._started_once:
                 log.warning("%s is gone; starting a new one", type(self.process).__name__)
+                self.on_restart(self._restart_reason or "crash")
+                self._restart_reason = None
             self.process.stop()  # whatever is left of it
             self.process.start()
             self._started_once = True
             self.tasks = 0
 
-    def _replace_later(self, reason: str, hung: bool = False) -> None:
+    def _replace_later(self, reason: str, hung: bool = False, recycle: bool = False) -> None:
         """Stop the process; the next task starts a new one. Not ``graceful`` for one that
         hangs: it would only spend the grace period ignoring SIGTERM."""
         log.warning("stopping %s: %s", type(self.process).__name__, reason)
+        self._restart_reason = "hang" if hung else "recycle" if recycle else "crash"
         self.process.stop(graceful=not hung)
         self.tasks = 0

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from docx.document import Document
 
-from docrender import logs
+from docrender import logs, metrics
 from docrender.chinese import typeset_values
 from docrender.data_values import printed_text, subdocument_files
 from docrender.errors import (
@@ -199,7 +199,8 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
     filter_options = export_options(options.format, options.pdf_options)
     for work, document in alone:
         try:
-            pdf = services.converter.convert(docx_bytes(document), "pdf", filter_options)
+            with metrics.CONVERSION_SECONDS.time():
+                pdf = services.converter.convert(docx_bytes(document), "pdf", filter_options)
         except ConversionFailed as exc:
             yield work, Failed.of(exc)
         else:
@@ -220,10 +221,14 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
         if outcome.zh:
             error["zh"] = outcome.zh
     finish = services.jobs.finish_document(job_id, index, status, error, **details)
+    if finish is not Finish.UNCHANGED:
+        metrics.DOCUMENTS.labels(status).inc()
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
         log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,
                     outcome.message)  # fmt: skip
     if finish is Finish.JOB_FINISHED:
+        if (job := services.jobs.get(job_id, tenant=None)) is not None:
+            metrics.JOBS.labels(job.status).inc()
         services.on_job_finished(job_id)
     return status
 
@@ -244,8 +249,9 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
 
     language = word_language(work.options.language)
     data = typeset_values(work.data) if work.options.typography == "zh" else work.data
-    document = fill_template(template, data, services.render_timeout, language,
-                             read_file, services.image_limits)  # fmt: skip
+    with metrics.RENDER_SECONDS.time():
+        document = fill_template(template, data, services.render_timeout, language,
+                                 read_file, services.image_limits)  # fmt: skip
     language = settle_language(document, work.options.language)
     if FORMATS[work.options.format].converted:
         grid.fit_character_grid(document)  # a DOCX keeps Word's grid: Word prints it right
@@ -273,7 +279,8 @@ def _group_for_conversion(
 
 def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes]:
     combined = docx_bytes(batching.combine(documents))
-    pdf = converter.convert(combined, "pdf", batching.SPLIT_FILTER_OPTIONS)
+    with metrics.CONVERSION_SECONDS.time():
+        pdf = converter.convert(combined, "pdf", batching.SPLIT_FILTER_OPTIONS)
     return batching.split(pdf, documents)
 
 

@@ -42,7 +42,7 @@ def oversized_body_refused_unread(bind: str, key: str) -> bool:
 
 def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
     bind = f"127.0.0.1:{free_port()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCRENDER_", "PROMETHEUS_"))}
     env.update(DOCRENDER_DATA_DIR=str(tmp_path), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1")
     stack = subprocess.Popen(
         [sys.executable, "-m", "cli.stack"],

@@ -40,7 +40,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`make run`'s stack, as `make run` starts it, with a key the test knows."""
     data_dir = tmp_path_factory.mktemp("web-stack")
     bind = f"127.0.0.1:{free_port()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCRENDER_", "PROMETHEUS_"))}
     env.update(DOCRENDER_DATA_DIR=str(data_dir), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1",
                DOCRENDER_API_KEYS=f"county:{KEY}")  # fmt: skip
     process = subprocess.Popen([sys.executable, "-m", "cli.stack"], env=env,

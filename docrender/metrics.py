@@ -1,0 +1,78 @@
+"""What an operator watches, in Prometheus' text format at ``GET /metrics``.
+
+prometheus_client in its multiprocess mode: every process that counts (gunicorn's workers, the
+Celery pool's children) writes its values to files in ``PROMETHEUS_MULTIPROC_DIR``, and the API
+adds them up when scraped, so the numbers are the host's, not one process's. ``make run`` sets
+the directory under the data dir and empties it at start. Without it (one process), the values
+are in memory. The queue depth is read from Redis at each scrape, so it is the whole
+service's, whichever host answers.
+
+Counted where each thing happens: final job and document states where they are recorded,
+render and conversion times in the render task, LibreOffice restarts in the supervisor, webhook
+attempts in the delivery task, 429 and 413 answers in the API's error handler.
+"""
+
+from __future__ import annotations
+
+import os
+
+import redis
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from docrender.queue import BULK_QUEUE, CALLBACK_QUEUE, INTERACTIVE_QUEUE
+
+JOBS = Counter("docrender_jobs", "Jobs finished, by final status", ["status"])
+DOCUMENTS = Counter("docrender_documents", "Documents in a final state", ["status"])
+RENDER_SECONDS = Histogram(
+    "docrender_render_seconds", "Filling a template with one document's data",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)  # fmt: skip
+CONVERSION_SECONDS = Histogram(
+    "docrender_conversion_seconds", "One LibreOffice conversion (of one or several documents)",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)  # fmt: skip
+LIBREOFFICE_RESTARTS = Counter(
+    "docrender_libreoffice_restarts", "LibreOffice instances replaced, by reason", ["reason"]
+)
+WEBHOOK_DELIVERIES = Counter(
+    "docrender_webhook_deliveries", "Webhook attempts, by outcome", ["outcome"]
+)
+REJECTIONS = Counter("docrender_rejections", "Requests refused for a limit, by code", ["reason"])
+QUEUES = (INTERACTIVE_QUEUE, BULK_QUEUE, CALLBACK_QUEUE)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class _QueueDepth:
+    """Messages waiting in each Celery queue, read from the broker at scrape time."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        gauge = GaugeMetricFamily("docrender_queue_depth", "Messages waiting, by queue",
+                                  labels=["queue"])  # fmt: skip
+        for queue in QUEUES:
+            gauge.add_metric([queue], float(self.client.llen(queue)))
+        return [gauge]
+
+
+def exposition(client: redis.Redis) -> bytes:
+    """The text a scrape gets: this host's processes' counters, and the queues' depth."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        counted = CollectorRegistry()
+        MultiProcessCollector(counted, path=directory)
+    else:
+        counted = REGISTRY  # one process: its own values
+    queues = CollectorRegistry()
+    queues.register(_QueueDepth(client))
+    return generate_latest(counted) + generate_latest(queues)
