@@ -17,7 +17,9 @@ Sections:
   endurance  1,000 reports in one job: throughput of the first and last hundred (from the
              stored files' times), LibreOffice's resident memory over the run;
   api        job submissions and status polls per second with wrk on loopback, against an API
-             and Redis of their own with no worker (so LibreOffice does not share the cores).
+             and Redis of their own with no worker (so LibreOffice does not share the cores);
+  storage    the 100 reports again with local storage and with S3 storage (moto's standalone
+             S3 server on loopback): what the network store costs per document.
 Each batch reports wall time, documents/s, CPU seconds per document (split by process) and peak
 memory. Page counts of docrender's, the floor's and Carbone's PDFs are compared.
 BENCH_WORKERS sets the number of worker processes (each with its own LibreOffice); default: cores.
@@ -56,7 +58,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import carbone_templates  # noqa: E402
 
-from cli.processes import start_api, start_redis, start_worker  # noqa: E402
+from cli.processes import ManagedProcess, start_api, start_redis, start_worker  # noqa: E402
 from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
 from workers.converter import UnoserverConverter  # noqa: E402
@@ -67,7 +69,7 @@ from workers.supervisor import Supervisor  # noqa: E402
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api")
+SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api", "storage")
 CARBONE_DIR = ROOT / "bench" / "carbone"
 # Carbone finds soffice.bin on PATH and needs a python3 that imports uno (Debian's).
 CARBONE_PATH = "/usr/lib/libreoffice/program:/usr/bin:/bin"
@@ -229,9 +231,11 @@ class Stack:
 
 @contextlib.contextmanager
 def docrender_stack(
-    work: Path, *, with_worker: bool = True, api_processes: int = 2
-) -> Iterator[Stack]:
+    work: Path, *, with_worker: bool = True, api_processes: int = 2,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
+    env.update(extra_env or {})
     workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
     # One tenant makes all the load here: its rate limit is lifted (but still counted).
     env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
@@ -257,6 +261,48 @@ def docrender_stack(
         if worker:
             worker.stop(60)
         redis_process.stop(10)
+
+
+@contextlib.contextmanager
+def s3_store(work: Path) -> Iterator[dict[str, str]]:
+    """moto's standalone S3 server on loopback, with a bucket: the settings that use it."""
+    import boto3
+
+    port = free_port()
+    server = ManagedProcess("moto", [str(Path(sys.executable).parent / "moto_server"), "-H",
+                            "127.0.0.1", "-p", str(port)], os.environ, work / "moto.log")  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        server.wait_until(lambda: _http_answers(endpoint), 60, "moto did not start")
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                     aws_access_key_id="bench", aws_secret_access_key="bench",
+                     ).create_bucket(Bucket="bench")  # fmt: skip
+        yield {"DOCRENDER_STORAGE": "s3", "DOCRENDER_S3_BUCKET": "bench",
+               "DOCRENDER_S3_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
+               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    finally:
+        server.stop(10)
+
+
+def _http_answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code < 500
+    except httpx.TransportError:
+        return False
+
+
+def bench_storage(work: Workloads, tmp: Path) -> dict[str, Any]:
+    """The same 100 reports with each storage backend, warm."""
+    results: dict[str, Any] = {}
+    with s3_store(tmp) as s3_env:
+        for backend, extra in (("local", {}), ("s3", s3_env)):
+            with docrender_stack(tmp / f"storage-{backend}", extra_env=extra) as stack:
+                report = upload(stack, "report.docx", work.report_template)
+                run_batch(stack, report, work.reports[:10])  # warm-up
+                results[backend], _, _ = run_batch(stack, report, work.reports)
+    local, s3 = results["local"]["wall_s"], results["s3"]["wall_s"]
+    results["s3_cost_ms_per_document"] = round((s3 - local) / len(work.reports) * 1000, 1)
+    return results
 
 
 def upload(stack: Stack, name: str, template: bytes) -> str:
@@ -577,6 +623,8 @@ def main() -> None:
             record("libreoffice_floor_100_reports", *libreoffice_floor(rendered, tmp / "floor"))
         if "carbone" in sections:
             record("carbone", *bench_carbone(work, tmp))
+        if "storage" in sections:
+            record("storage", bench_storage(work, tmp))
     import chart  # matplotlib is slow to import; only when there is something to draw
 
     chart.draw(result, RESULTS / "bench.png")
