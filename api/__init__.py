@@ -3,13 +3,15 @@ LibreOffice: work reaches the workers only as Celery tasks sent by name."""
 
 from __future__ import annotations
 
+import sys
+
 from flask import Flask
 
 import web
 from api import errors, health, jobs, metrics, openapi, templates, tracing
 from api.services import ApiServices
 from docrender import logs
-from docrender.settings import Settings
+from docrender.settings import Settings, SettingsError
 
 
 def create_app(settings: Settings, services: ApiServices | None = None) -> Flask:
@@ -32,6 +34,11 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
 
 
 def create_app_from_env() -> Flask:
-    """Entry point for gunicorn: ``gunicorn 'api:create_app_from_env()'``."""
+    """Entry point for gunicorn: ``gunicorn 'api:create_app_from_env()'``. A configuration
+    error (a setting, or the object store's bucket or credentials) ends start-up with one
+    line naming the variable."""
     logs.configure("api")
-    return create_app(Settings.from_env())
+    try:
+        return create_app(Settings.from_env())
+    except SettingsError as exc:
+        sys.exit(f"docrender api: configuration error: {exc}")

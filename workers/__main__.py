@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import sys
+
+import redis
+
 from docrender import logs
 from docrender.queue import QUEUES_BY_PRIORITY
-from docrender.settings import Settings
+from docrender.settings import Settings, SettingsError
+from docrender.storage import storage_from_settings
+from docrender.usage import Usage
 from workers.celery_app import make_worker_celery
 
 
 def main() -> None:
     logs.configure("worker")
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        # Checked once here, before any pool process starts: a missing bucket or bad
+        # credentials end start-up with the variable to fix, not a pool that keeps dying.
+        client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
+        storage_from_settings(settings, Usage(client, settings.tenant_storage_bytes))
+    except SettingsError as exc:
+        sys.exit(f"docrender worker: configuration error: {exc}")
     app = make_worker_celery(settings)
     app.worker_main(
         [

@@ -100,3 +100,19 @@ def test_a_job_lives_in_the_object_store_from_upload_to_purge(
     assert "Contents" not in left
     assert services.usage.used("tenant1") == keys[f"docrender/templates/tenant1/{template}.docx"]
     assert Path(s3_settings.data_dir).exists()
+
+
+def test_a_worker_given_a_missing_bucket_stops_naming_the_variable(
+    base_env: dict[str, str], object_store: ObjectStore, tmp_path: Path
+) -> None:
+    env = base_env | object_store.env | {
+        "DOCRENDER_DATA_DIR": str(tmp_path), "DOCRENDER_STORAGE": "s3",
+        "DOCRENDER_S3_BUCKET": "no-such-bucket", "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
+    }  # fmt: skip
+    worker = start_worker(env, tmp_path / "worker.log")
+    try:
+        assert worker.process.wait(timeout=60) != 0
+    finally:
+        worker.stop(grace_seconds=5)
+    said = (tmp_path / "worker.log").read_text()
+    assert "DOCRENDER_S3_BUCKET='no-such-bucket' does not exist" in said
