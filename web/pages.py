@@ -253,21 +253,21 @@ def _batch_context() -> dict[str, Any]:
 
 def _keep_data_file() -> dict[str, str] | None:
     """The data file of this step: the one just chosen, or the one kept from the previous
-    step (Check, then Render, without choosing it again), for an hour, in Redis."""
+    step (Check, then Render, without choosing it again), for an hour, in Redis. One kept
+    file per tenant, so pages cannot fill Redis; a page whose file was replaced by another
+    tab's asks for it again."""
     upload = request.files.get("data")
-    client = services().redis
+    client, key = services().redis, f"docrender:web:data:{g.tenant}"
     if upload is not None and upload.filename:
         kept = {"name": Path(upload.filename).name, "token": secrets.token_urlsafe(16),
                 "data": base64.b64encode(upload.read()).decode()}  # fmt: skip
-        client.set(_kept_key(kept["token"]), json.dumps(kept), ex=DATA_KEPT_SECONDS)
+        client.set(key, json.dumps(kept), ex=DATA_KEPT_SECONDS)
         return kept
-    token = request.form.get("kept", "")
-    raw = client.get(_kept_key(token)) if token else None
-    return json.loads(raw) if raw else None
-
-
-def _kept_key(token: str) -> str:
-    return f"docrender:web:data:{g.tenant}:{token}"
+    raw = client.get(key)
+    kept = json.loads(raw) if raw else None
+    if kept is None or not secrets.compare_digest(kept["token"], request.form.get("kept", "")):
+        return None
+    return dict(kept)
 
 
 def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[dict[str, Any]]:
