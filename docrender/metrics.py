@@ -5,7 +5,8 @@ Celery pool's children) writes its values to files in ``PROMETHEUS_MULTIPROC_DIR
 adds them up when scraped, so the numbers are the host's, not one process's. ``make run`` sets
 the directory under the data dir and empties it at start. Without it (one process), the values
 are in memory. The queue depth is read from Redis at each scrape, so it is the whole
-service's, whichever host answers.
+service's, whichever host answers. A worker host without an API serves the same page itself
+(``DOCRENDER_METRICS_BIND``, ``serve``), behind the same token.
 
 Counted where each thing happens: final job and document states where they are recorded,
 render and conversion times in the render task, LibreOffice restarts in the supervisor, webhook
@@ -14,7 +15,11 @@ attempts in the delivery task, 429 and 413 answers in the API's error handler.
 
 from __future__ import annotations
 
+import hmac
 import os
+import threading
+import wsgiref.simple_server
+from typing import Any
 
 import redis
 from prometheus_client import (
@@ -76,3 +81,30 @@ def exposition(client: redis.Redis) -> bytes:
     queues = CollectorRegistry()
     queues.register(_QueueDepth(client))
     return generate_latest(counted) + generate_latest(queues)
+
+
+def serve(bind: str, token: str, client: redis.Redis) -> None:
+    """Serve ``/metrics`` on ``bind`` (host:port) from a daemon thread, for a scraper sending
+    ``token`` as a Bearer token: a worker host's own processes, where no API runs."""
+    expected = f"Bearer {token}".encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        presented = environ.get("HTTP_AUTHORIZATION", "").encode()
+        if environ.get("PATH_INFO") != "/metrics":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
+        if not hmac.compare_digest(presented, expected):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"send DOCRENDER_METRICS_TOKEN as a Bearer token\n"]
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE)])
+        return [exposition(client)]
+
+    host, _, port = bind.rpartition(":")
+    server = wsgiref.simple_server.make_server(host or "0.0.0.0", int(port), app,
+                                               handler_class=_QuietHandler)  # fmt: skip
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+
+
+class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # scrapes are not news
+        pass

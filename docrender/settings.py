@@ -50,8 +50,10 @@ class Settings:
     max_documents_per_job: int = 1000
     # One document's data, as JSON (its images as base64 included): what one worker loads.
     max_document_bytes: int = 16 * 1024 * 1024
-    # Turns GET /metrics on, for scrapers that send it as a Bearer token.
+    # Turns GET /metrics on, for scrapers that send it as a Bearer token; on a worker host
+    # without an API, metrics_bind (host:port) serves the same from the worker.
     metrics_token: str | None = None
+    metrics_bind: str | None = None
     # Signs the pages' session cookies; None: one made once and shared through Redis.
     secret_key: str | None = None
     # Bytes a tenant may keep in storage: templates, and its jobs' files until they expire.
@@ -230,6 +232,7 @@ class Settings:
         text("DOCRENDER_LIBREOFFICE_USER", "libreoffice_user")
         text("DOCRENDER_SECRET_KEY", "secret_key")
         text("DOCRENDER_METRICS_TOKEN", "metrics_token")
+        text("DOCRENDER_METRICS_BIND", "metrics_bind")
         text("DOCRENDER_UNOSERVER_PYTHON", "unoserver_python")
         text("DOCRENDER_SOFFICE", "soffice_executable")
         return cls(**values)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import sys
 
 import redis
 
-from docrender import logs
+from docrender import logs, metrics
 from docrender.queue import QUEUES_BY_PRIORITY
 from docrender.settings import Settings, SettingsError
 from docrender.storage import storage_from_settings
@@ -24,6 +24,8 @@ def main() -> None:
         storage_from_settings(settings, Usage(client, settings.tenant_storage_bytes))
     except SettingsError as exc:
         sys.exit(f"docrender worker: configuration error: {exc}")
+    if settings.metrics_bind and settings.metrics_token:  # a worker host without an API
+        metrics.serve(settings.metrics_bind, settings.metrics_token, client)
     app = make_worker_celery(settings)
     app.worker_main(
         [

@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 from pypdf import PdfReader
 
 from api import create_app
 from cli.processes import start_worker
 from docrender.heartbeats import ConverterHeartbeats
+from docrender.processes import free_port
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
@@ -42,7 +44,12 @@ def s3_settings(
         "DOCRENDER_S3_BUCKET": object_store.new_bucket(),
         "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
         "DOCRENDER_S3_PREFIX": "docrender",
+        # As a worker host without an API: its processes' metrics served by the worker.
+        "DOCRENDER_METRICS_BIND": f"127.0.0.1:{free_port()}",
+        "DOCRENDER_METRICS_TOKEN": "worker-scrape",
+        "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "metrics"),
     }  # fmt: skip
+    (data_dir / "metrics").mkdir()
     settings = Settings.from_env(env)
     worker = start_worker(env, data_dir / "logs" / "worker.log")
     heartbeats = ConverterHeartbeats(
@@ -116,3 +123,23 @@ def test_a_worker_given_a_missing_bucket_stops_naming_the_variable(
         worker.stop(grace_seconds=5)
     said = (tmp_path / "worker.log").read_text()
     assert "DOCRENDER_S3_BUCKET='no-such-bucket' does not exist" in said
+
+
+def test_a_worker_host_serves_its_own_metrics(
+    s3_settings: Settings, object_store: ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in object_store.env.items():
+        monkeypatch.setenv(name, value)
+    tenant = Tenant(create_app(s3_settings).test_client(), "key1")
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = tenant.submit(template, [{"data": {"unit": "度量"}}]).get_json()
+    assert tenant.wait_for(job["id"])["status"] == "succeeded"
+    url = f"http://{s3_settings.metrics_bind}/metrics"
+    assert httpx.get(url).status_code == 401
+    page = httpx.get(url, headers={"Authorization": "Bearer worker-scrape"})
+    assert page.status_code == 200
+    samples = {sample.name: sample.value
+               for family in text_string_to_metric_families(page.text)
+               for sample in family.samples if not sample.labels or "status" in sample.labels}  # fmt: skip
+    assert samples["docrender_conversion_seconds_count"] >= 1
+    assert samples["docrender_render_seconds_count"] >= 1
