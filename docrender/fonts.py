@@ -16,10 +16,10 @@ report, what a name will be rendered with.
 
 from __future__ import annotations
 
-import atexit
 import enum
 import functools
-import shutil
+import os
+import stat
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -201,12 +201,18 @@ def _fontconfig_match(font_name: str, script: Script) -> str | None:
 
 @functools.cache
 def _rules_file() -> Path:
-    """The rules for fc-match, in a private directory of this process's own (mkdtemp, 0700),
-    never at a path another user could guess and plant first; removed when it exits."""
-    directory = Path(tempfile.mkdtemp(prefix="docrender-fonts-"))
-    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    """The rules for fc-match, in this user's private directory of /tmp (0700, checked to be
+    its own: a directory someone else made first is not used, a fresh one is), written whole
+    and renamed, since other processes of the user may be reading it."""
+    directory = Path(tempfile.gettempdir()) / f"docrender-fonts-{os.geteuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    info = directory.lstat()
+    if info.st_uid != os.geteuid() or not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o077:
+        directory = Path(tempfile.mkdtemp(prefix="docrender-fonts-"))
+    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as file:
+        file.write(fontconfig_rules())
     path = directory / "fonts.conf"
-    path.write_text(fontconfig_rules())
+    os.replace(file.name, path)
     return path
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import logging
 import os
 import re
@@ -196,6 +197,18 @@ class UnoserverProcess:
                 f"docrender needs API {UNOSERVER_API_VERSION}: install the pinned version"
             )
 
+    def _remove_pipes(self) -> None:
+        """A killed LibreOffice leaves its pipes in /tmp: the UNO pipe (its name is ours) and
+        those it was seen listening on."""
+        owner = self.config.run_as[0] if self.config.run_as else os.geteuid()
+        paths = set(self._sockets)
+        if self._pipe:
+            paths.add(f"/tmp/OSL_PIPE_{owner}_{self._pipe}")
+        if self._profile is not None:
+            paths.add(f"/tmp/OSL_PIPE_{owner}_SingleOfficeIPC_{_profile_hash(self._profile)}")
+        _remove_pipes_as(sorted(paths), self.config.run_as)
+        self._sockets = []
+
     def stop(self, graceful: bool = True) -> None:
         """Stop unoserver and its LibreOffice; nothing of them is left running. Not
         ``graceful`` for an instance that hangs: a stopped or stuck LibreOffice would only
@@ -212,12 +225,31 @@ class UnoserverProcess:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(timeout=1)  # reap it
         self._family = []
-        for socket_path in self._sockets:  # a killed LibreOffice leaves its pipes in /tmp
-            Path(socket_path).unlink(missing_ok=True)
-        self._sockets = []
+        self._remove_pipes()
         if self._profile is not None:
             shutil.rmtree(self._profile, ignore_errors=True)
             self._profile = None
+
+
+def _profile_hash(profile: Path) -> str:
+    """The name LibreOffice gives its single-instance pipe for a profile: the MD5 of the
+    profile's URL in UTF-16, each byte in hex without padding (desktop/source/app/
+    officeipcthread.cxx, CreateMD5FromString)."""
+    digest = hashlib.md5(profile.as_uri().encode("utf-16-le"), usedforsecurity=False).digest()
+    return "".join(format(byte, "x") for byte in digest)
+
+
+def _remove_pipes_as(paths: list[str], run_as: tuple[int, int] | None) -> None:
+    """Delete pipe sockets in /tmp: as their owner, since /tmp's sticky bit lets only the
+    owner (or a root with CAP_FOWNER, which containers often drop) remove a file there."""
+    if not paths:
+        return
+    if run_as is None:
+        for path in paths:
+            Path(path).unlink(missing_ok=True)
+        return
+    subprocess.run(["rm", "-f", "--", *paths], user=run_as[0], group=run_as[1],
+                   extra_groups=[], capture_output=True, timeout=10, check=False)  # fmt: skip
 
 
 def _private_dir(path: Path, traversable: bool) -> Path:
