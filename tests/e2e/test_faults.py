@@ -28,19 +28,9 @@ from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text, squash
-from tests.helpers.processes import processes_using
+from tests.helpers.processes import SHORT_TIMEOUTS, processes_using
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.libreoffice]
-
-# Short rungs of the timeout ladder, so that recovery happens within a test.
-LADDER = {
-    "DOCRENDER_RENDER_TIMEOUT": "5",
-    "DOCRENDER_CONVERSION_TIMEOUT": "10",
-    "DOCRENDER_CONVERTER_CLIENT_TIMEOUT": "15",
-    "DOCRENDER_TASK_SOFT_TIME_LIMIT": "25",
-    "DOCRENDER_TASK_TIME_LIMIT": "30",
-    "DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "45",
-}
 
 
 # Tasks carry groups of up to 8 documents (DOCRENDER_BATCH_SIZE): after the first group is
@@ -95,7 +85,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
     data_dir = tmp_path_factory.mktemp("faults")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
     port = free_port()
-    env.update(LADDER, DOCRENDER_REDIS_URL=f"redis://127.0.0.1:{port}/0",
+    env.update(SHORT_TIMEOUTS, DOCRENDER_REDIS_URL=f"redis://127.0.0.1:{port}/0",
                DOCRENDER_DATA_DIR=str(data_dir), DOCRENDER_WORKERS="2",
                DOCRENDER_API_KEYS="faults:key", DOCRENDER_TRANSIENT_RETRIES="5")  # fmt: skip
     fault_stack = FaultStack(data_dir, port, env)

@@ -28,21 +28,13 @@ from cli.processes import GUNICORN_CONFIG, ManagedProcess
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text, squash
+from tests.helpers.processes import SHORT_TIMEOUTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.libreoffice]
 
 BIN = Path(sys.executable).parent
 SUBNET = "10.77.0"
 HOSTS = {"redis": 2, "s3": 3, "api": 4, "w1": 5, "w2": 6}
-# Short rungs of the timeout ladder, so that the cut worker's documents come back in a minute.
-LADDER = {
-    "DOCRENDER_RENDER_TIMEOUT": "5",
-    "DOCRENDER_CONVERSION_TIMEOUT": "10",
-    "DOCRENDER_CONVERTER_CLIENT_TIMEOUT": "15",
-    "DOCRENDER_TASK_SOFT_TIME_LIMIT": "25",
-    "DOCRENDER_TASK_TIME_LIMIT": "30",
-    "DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "45",
-}
 KEY = "hosts-key"
 
 
@@ -122,7 +114,7 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
              if not k.startswith(("DOCRENDER_", "AWS_", "PROMETHEUS_"))}  # fmt: skip
     redis_url = f"redis://{network.address('redis')}:6379/0"
     s3 = f"http://{network.address('s3')}:5000"
-    env = clean | LADDER | {
+    env = clean | SHORT_TIMEOUTS | {
         "DOCRENDER_REDIS_URL": redis_url, "DOCRENDER_API_KEYS": f"county:{KEY}",
         "DOCRENDER_STORAGE": "s3", "DOCRENDER_S3_BUCKET": "docrender",
         "DOCRENDER_S3_ENDPOINT_URL": s3, "AWS_ACCESS_KEY_ID": "test",

@@ -18,6 +18,17 @@ from docrender.processes import poll_until
 from docrender.settings import Settings
 from workers.libreoffice import UnoserverConfig
 
+# Short rungs of the timeout ladder, so that recovery (a hung LibreOffice replaced, a dead
+# worker's tasks handed to another) happens within a test.
+SHORT_TIMEOUTS = {
+    "DOCRENDER_RENDER_TIMEOUT": "5",
+    "DOCRENDER_CONVERSION_TIMEOUT": "10",
+    "DOCRENDER_CONVERTER_CLIENT_TIMEOUT": "15",
+    "DOCRENDER_TASK_SOFT_TIME_LIMIT": "25",
+    "DOCRENDER_TASK_TIME_LIMIT": "30",
+    "DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "45",
+}
+
 
 def processes_using(path: Path) -> list[psutil.Process]:
     """Processes whose command line mentions ``path`` (our LibreOffice profiles live there)."""
