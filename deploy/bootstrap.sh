@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
   fontconfig                # fc-match, for the font report on template upload
   redis-server              # broker and job store when none is configured
   poppler-utils             # pdftoppm for the pages' preview; pdftotext / pdffonts for tests
+  ghostscript               # a second PDF renderer for tests (tests/helpers/pdf.renderings)
   chromium                  # the browser the pages' tests drive (Playwright, tests/web/)
 )
 

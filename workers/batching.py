@@ -22,11 +22,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+import pikepdf
 from docx.document import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from lxml import etree
-from pypdf import PdfReader, PdfWriter
+
+from workers import document_fonts
 
 # Named destinations of the documents' first paragraphs: "DocrenderStart0", ... (letters and
 # digits only: LibreOffice escapes other characters in destination names).
@@ -90,44 +92,99 @@ def combine(documents: Sequence[Document]) -> Document:
 
 
 def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes]:
-    """Cut a combined PDF back into one PDF per document, at their named destinations, each
-    with its own document's title, author, subject and keywords (the combined conversion gave
-    them all the first one's)."""
-    reader = PdfReader(io.BytesIO(pdf))
-    destinations = reader.named_destinations
+    """Cut a combined PDF back into one PDF per document, at their named destinations. Each
+    gets its own document's title, author, subject and keywords (the combined conversion gave
+    them all the first one's), its part of the outline, and fonts holding only its own glyphs
+    (workers/document_fonts.py)."""
+    with pikepdf.open(io.BytesIO(pdf)) as combined:
+        starts = _starts(combined, len(documents))
+        ranges = [range(start, end) for start, end
+                  in itertools.pairwise([*starts, len(combined.pages)])]  # fmt: skip
+        document_fonts.separate(combined, ranges)
+        outline = _Outline(combined)
+        return [
+            _extract(combined, pages, outline, document)
+            for pages, document in zip(ranges, documents, strict=True)
+        ]
+
+
+def _starts(pdf: pikepdf.Pdf, count: int) -> list[int]:
+    """The first page of each of ``count`` documents, from their named destinations."""
+    destinations: dict[str, Any] = {}
+    if "/Dests" in pdf.Root:  # where LibreOffice writes them
+        destinations.update((str(name), value) for name, value in pdf.Root.Dests.items())
+    if "/Names" in pdf.Root and "/Dests" in pdf.Root.Names:
+        tree = pikepdf.NameTree(pdf.Root.Names.Dests)
+        destinations.update((f"/{name}", value) for name, value in tree.items())
+    page_index = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
     starts = []
-    for position in range(len(documents)):
-        name = f"{MARKER_PREFIX}{position}"
-        destination = destinations.get(name) or destinations.get(f"/{name}")
-        page = None if destination is None else reader.get_destination_page_number(destination)
+    for position in range(count):
+        destination = destinations.get(f"/{MARKER_PREFIX}{position}")
+        if isinstance(destination, pikepdf.Dictionary):
+            destination = destination.get("/D")
+        page = page_index.get(destination[0].objgen) if destination is not None else None
         if page is None:
             raise ValueError(f"the combined PDF has no start for document {position}")
         starts.append(page)
     if starts[0] != 0 or any(a >= b for a, b in itertools.pairwise(starts)):
         raise ValueError(f"document starts out of order: {starts}")
-    ends = [*starts[1:], len(reader.pages)]
-    return [
-        _extract(reader, start, end, document)
-        for start, end, document in zip(starts, ends, documents, strict=True)
-    ]
+    return starts
 
 
-def _extract(reader: PdfReader, start: int, end: int, document: Document) -> bytes:
-    writer = PdfWriter()
-    writer.append(reader, pages=(start, end))
-    _drop_markers(writer)
-    properties = document.core_properties
-    metadata = dict(reader.metadata or {})
-    for key, value in (("/Title", properties.title), ("/Author", properties.author),
-                       ("/Subject", properties.subject), ("/Keywords", properties.keywords)):  # fmt: skip
-        if value:
-            metadata[key] = value
-        else:
-            metadata.pop(key, None)
-    writer.add_metadata(metadata)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+class _Outline:
+    """The combined PDF's outline, read once, handed out by document."""
+
+    def __init__(self, pdf: pikepdf.Pdf) -> None:
+        self._page_index = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        with pdf.open_outline() as outline:
+            self._items = list(outline.root)
+
+    def of(self, pages: range, part: pikepdf.Pdf) -> list[pikepdf.OutlineItem]:
+        """The items pointing into ``pages``, with their children, pointing into ``part``
+        (whose pages are those)."""
+        return [copy for item in self._items if (copy := self._copy(item, pages, part))]
+
+    def _copy(
+        self, item: pikepdf.OutlineItem, pages: range, part: pikepdf.Pdf
+    ) -> pikepdf.OutlineItem | None:
+        destination = item.destination
+        if not isinstance(destination, pikepdf.Array) or len(destination) == 0:
+            return None
+        page = self._page_index.get(destination[0].objgen)
+        if page not in pages:
+            return None
+        copy = pikepdf.OutlineItem(item.title, pikepdf.Array(
+            [part.pages[page - pages.start].obj, *destination[1:]]
+        ))  # fmt: skip
+        copy.is_closed = item.is_closed
+        copy.children.extend(c for child in item.children if (c := self._copy(child, pages, part)))
+        return copy
+
+
+def _extract(combined: pikepdf.Pdf, pages: range, outline: _Outline, document: Document) -> bytes:
+    with pikepdf.new() as part:
+        part.pages.extend(combined.pages[pages.start : pages.stop])
+        # As converted alone: the text's language, and the title shown instead of the file name.
+        if "/Lang" in combined.Root:
+            part.Root.Lang = pikepdf.String(str(combined.Root.Lang))
+        if "/ViewerPreferences" in combined.Root:
+            part.Root.ViewerPreferences = pikepdf.Dictionary(
+                {str(key): value for key, value in combined.Root.ViewerPreferences.items()}
+            )
+        with part.open_outline() as headings:
+            headings.root.extend(outline.of(pages, part))
+        properties = document.core_properties
+        info = {str(key): value for key, value in combined.docinfo.items()}
+        for key, value in (("/Title", properties.title), ("/Author", properties.author),
+                           ("/Subject", properties.subject), ("/Keywords", properties.keywords)):  # fmt: skip
+            if value:
+                info[key] = pikepdf.String(value)
+            else:
+                info.pop(key, None)
+        part.docinfo = part.make_indirect(pikepdf.Dictionary(info))
+        out = io.BytesIO()
+        part.save(out)
+        return out.getvalue()
 
 
 # -- combining ------------------------------------------------------------------------------
@@ -279,16 +336,3 @@ def _lists_are_bulleted(document: Document) -> bool:
         if found is None or not found <= _ALLOWED_NUMBER_FORMATS:
             return False
     return True
-
-
-def _drop_markers(writer: PdfWriter) -> None:
-    names = writer.root_object.get("/Names")
-    if names is None:
-        return
-    names = names.get_object()
-    if "/Dests" in names:
-        del names["/Dests"]
-    if not names:
-        del writer.root_object["/Names"]
-    if "/Dests" in writer.root_object:
-        del writer.root_object["/Dests"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+from pathlib import Path
+
+from PIL import Image
 
 
 def pdf_text(pdf: bytes) -> str:
@@ -20,6 +23,22 @@ def pdf_fonts(pdf: bytes) -> list[dict[str, str]]:
         # name type... encoding emb sub uni object-id gen: read from the right
         fonts.append({"name": fields[0], "emb": fields[-5], "uni": fields[-3]})
     return fonts
+
+
+def renderings(pdf: bytes, renderer: str = "poppler", dpi: int = 50) -> list[bytes]:
+    """Each page drawn in grey by poppler (pdftoppm, through FreeType) or by Ghostscript (its
+    own font code), as image bytes to compare."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in.pdf"
+        source.write_bytes(pdf)
+        if renderer == "poppler":
+            command = ["pdftoppm", "-r", str(dpi), "-gray", str(source), f"{tmp}/page"]
+        else:
+            command = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pnggray",
+                       f"-r{dpi}", f"-sOutputFile={tmp}/page-%04d.png", str(source)]  # fmt: skip
+        subprocess.run(command, check=True, capture_output=True)
+        pages = sorted(path for path in Path(tmp).iterdir() if path.name.startswith("page"))
+        return [Image.open(page).tobytes() for page in pages]
 
 
 def squash(text: str) -> str:

@@ -5,7 +5,7 @@ converted alone (pages, text, its own footer and page numbers, its own title).""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import docx
@@ -16,13 +16,10 @@ from docxtpl import DocxTemplate, RichText
 from pypdf import PdfReader
 
 from tests.helpers.documents import make_docx
-from tests.helpers.pdf import pdf_text, squash
-from tests.helpers.processes import processes_using, unoserver_config
-from workers import batching
+from tests.helpers.pdf import pdf_fonts, pdf_text, renderings, squash
+from workers import batching, document_fonts
 from workers.converter import UnoserverConverter
-from workers.libreoffice import UnoserverProcess
 from workers.render import docx_bytes, fill_template
-from workers.supervisor import Supervisor
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
@@ -88,19 +85,17 @@ def test_documents_whose_data_added_relationships_do_not_combine() -> None:
     assert not batching.compatible(plain, linked.docx)
 
 
+@dataclass(frozen=True)
+class Reports:
+    data: list[dict[str, Any]]
+    alone: list[bytes]  # each converted alone
+    combined: bytes  # all converted as one document
+
+
 @pytest.fixture(scope="module")
-def converter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UnoserverConverter]:
-    work = tmp_path_factory.mktemp("batching")
-    instance = UnoserverProcess(unoserver_config(work, conversion_timeout=60))
-    converter = UnoserverConverter(Supervisor(instance, recycle_after=1000), 90)
-    yield converter
-    converter.stop()
-    assert not processes_using(work), "LibreOffice or unoserver left running"
-
-
-def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
+def reports(
     converter: UnoserverConverter, sample_template: bytes, sample_documents: list[dict[str, Any]]
-) -> None:
+) -> Reports:
     data = [document["data"] for document in sample_documents]
     alone = [converter.convert(docx_bytes(filled(sample_template, d)), "pdf") for d in data]
     documents = [filled(sample_template, d) for d in data]
@@ -108,7 +103,14 @@ def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
     combined = converter.convert(
         docx_bytes(batching.combine(documents)), "pdf", batching.SPLIT_FILTER_OPTIONS
     )
-    parts = batching.split(combined, [filled(sample_template, d) for d in data])
+    return Reports(data, alone, combined)
+
+
+def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
+    reports: Reports, sample_template: bytes
+) -> None:
+    data, alone = reports.data, reports.alone
+    parts = batching.split(reports.combined, [filled(sample_template, d) for d in data])
 
     for one, part, unit in zip(alone, parts, data, strict=True):
         single, cut = PdfReader(io.BytesIO(one)), PdfReader(io.BytesIO(part))
@@ -122,6 +124,31 @@ def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
             o.title for o in single.outline if not isinstance(o, list)
         ]
         assert not cut.named_destinations, "the cut markers stay out of the documents"
+
+
+def test_each_cut_report_carries_only_its_own_glyphs_and_draws_the_same(
+    reports: Reports, sample_template: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = [filled(sample_template, d) for d in reports.data]
+    parts = batching.split(reports.combined, documents)
+    # The same cut with the fonts LibreOffice made for the whole group, shared.
+    monkeypatch.setattr(document_fonts, "separate", lambda *_: None)
+    shared = batching.split(reports.combined, documents)
+
+    alone_weight = sum(map(len, reports.alone))
+    assert sum(map(len, shared)) > 1.4 * alone_weight  # what there is to win here
+    assert sum(map(len, parts)) <= 1.1 * alone_weight
+    for part, whole, one in zip(parts, shared, reports.alone, strict=True):
+        assert len(part) < len(whole)
+        # Every glyph drawn as before, by FreeType (poppler) and by Ghostscript's own reader.
+        assert renderings(part) == renderings(whole)
+        assert renderings(part, "ghostscript") == renderings(whole, "ghostscript")
+        assert squash(pdf_text(part)) == squash(pdf_text(one))
+        fonts = pdf_fonts(part)
+        assert all(font["emb"] == "yes" and font["uni"] == "yes" for font in fonts)
+        # No font of the group that the report does not draw with.
+        assert {f["name"] for f in fonts} <= {f["name"] for f in pdf_fonts(whole)}
+        assert len(fonts) < len(pdf_fonts(whole)) or len(part) < 0.8 * len(whole)
 
 
 def test_a_document_that_opens_with_a_table_is_cut_at_its_table(

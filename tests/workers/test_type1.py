@@ -1,0 +1,94 @@
+"""Type 1 programs as LibreOffice embeds them (a CJK font cut into subsets), cut down to some
+of their glyphs: the result is a font fontTools reads back whole, holding exactly the glyphs
+kept, each byte for byte as LibreOffice wrote it."""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pikepdf
+import pytest
+from fontTools.misc import eexec
+from fontTools.t1Lib import T1Font
+
+from tests.helpers.documents import make_docx
+from workers.converter import UnoserverConverter
+from workers.type1 import Type1Program
+
+# Enough distinct characters for LibreOffice to fill several 255-glyph subsets.
+TEXT = "".join(chr(code) for code in range(0x4E00, 0x4E00 + 600))
+
+
+@pytest.fixture(scope="module")
+def programs(converter: UnoserverConverter) -> list[tuple[bytes, int, int]]:
+    pdf = converter.convert(make_docx(TEXT), "pdf")
+    found = []
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for font in document.pages[0].Resources.Font.values():
+            file = font.get("/FontDescriptor", {}).get("/FontFile")
+            if file is not None:
+                found.append((file.read_bytes(), int(file.Length1), int(file.Length2)))
+    assert len(found) >= 3, "LibreOffice embedded the text in fewer Type 1 subsets than expected"
+    return found
+
+
+def read_back(program: Type1Program, encrypted: bytes) -> T1Font:
+    font = T1Font.__new__(T1Font)  # fontTools reads a font from its bytes this way
+    font.data, font.encoding = program.cleartext + encrypted + program.trailer, "ascii"
+    font.parse()
+    return font
+
+
+def test_the_keys_decrypt_the_program_as_fonttools_does(
+    programs: list[tuple[bytes, int, int]],
+) -> None:
+    for data, length1, length2 in programs:
+        program = Type1Program.read(data, length1, length2)
+        assert program is not None
+        plain, _ = eexec.decrypt(program.encrypted, 55665)
+        keys = program.keys[:-1] >> 8
+        assert bytes(c ^ int(k) for c, k in zip(program.encrypted, keys, strict=True)) == plain
+        assert len(program.entries) > 1 and ".notdef" in program.entries
+        assert set(program.encoding.values()) <= set(program.entries)
+
+
+def test_a_subset_holds_the_kept_glyphs_byte_for_byte_and_nothing_else(
+    programs: list[tuple[bytes, int, int]],
+) -> None:
+    chance = random.Random(9704)
+    for data, length1, length2 in programs:
+        program = Type1Program.read(data, length1, length2)
+        assert program is not None
+        whole = read_back(program, program.encrypted).font["CharStrings"]
+        names = [name for name in program.entries if name != ".notdef"]
+        for _ in range(8):
+            keep = set(chance.sample(names, chance.randint(1, len(names) - 1)))
+            encrypted = program.subset(keep)
+            assert encrypted is not None and len(encrypted) < len(program.encrypted)
+            subset = read_back(program, encrypted).font["CharStrings"]
+            assert set(subset.keys()) == keep | {".notdef"}
+            for name in keep:
+                assert subset[name].bytecode == whole[name].bytecode
+
+
+def test_codes_name_glyphs_through_the_builtin_encoding(
+    programs: list[tuple[bytes, int, int]],
+) -> None:
+    data, length1, length2 = programs[0]
+    program = Type1Program.read(data, length1, length2)
+    assert program is not None
+    code, name = next(iter(program.encoding.items()))
+    assert program.glyph_names({code}) == {name}
+    unused = next(c for c in range(256) if c not in program.encoding)
+    assert program.glyph_names({code, unused}) is None, "a code without a glyph keeps all"
+    assert program.subset(set(program.entries)) is None, "nothing to leave out"
+
+
+def test_a_program_laid_out_otherwise_is_left_whole(
+    programs: list[tuple[bytes, int, int]],
+) -> None:
+    data, length1, length2 = programs[0]
+    hexed = data[length1 : length1 + length2].hex().encode()
+    assert Type1Program.read(data[:length1] + hexed, length1, len(hexed)) is None
+    assert Type1Program.read(data, length1, length2 // 2) is None  # cut short

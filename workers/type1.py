@@ -1,0 +1,180 @@
+"""Embedded Type 1 font programs cut down to the glyphs one document draws, without
+re-encrypting what is kept.
+
+LibreOffice 7.4 embeds the CJK fonts (OpenType/CFF, such as Noto CJK) as Type 1 subsets of up to
+255 glyphs each, their private part encrypted with eexec. A document cut from a combined
+conversion references those subsets with the glyphs of its whole group in them; dropping the
+other documents' glyphs means leaving their CharStrings entries out of the private part.
+
+eexec chains: each byte's key is made from all the ciphertext before it, so leaving anything out
+garbles every byte after it unless the rest is encrypted again, which in Python (fontTools'
+t1Lib) costs about half a microsecond a byte: 100-300 ms for one document's fonts, more than
+combining the conversions saves. So nothing kept is encrypted again. The kept entries stay byte
+for byte as LibreOffice wrote them (and so do the glyph outlines and hints inside them); where
+entries were left out, a PostScript comment is written (``%`` and, most often, three letters or
+digits) whose bytes bring the cipher's key back to the one the next kept entry was encrypted
+with, and that entry's own leading newline ends the comment. A comment between two dictionary
+entries is plain PostScript (PLRM 3.2.2); poppler, PDFium and MuPDF (through FreeType),
+pdf.js and Ghostscript draw such a font as LibreOffice wrote it.
+
+The keys over a whole program come from one vectorised pass: the key recurrence
+``r' = (c + r) * 52845 + 22719 mod 2**16`` is affine in ``r`` for known ciphertext ``c``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+# eexec (Adobe Type 1 Font Format, 7.2).
+_KEY = 55665
+_C1 = 52845
+_C2 = 22719
+_MASK = 0xFFFF
+_C1_INVERSE = pow(_C1, -1, 1 << 16)
+# What a steering comment's free bytes decrypt to.
+_ALNUM_BYTES = np.frombuffer(
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", np.uint8
+).astype(np.int64)
+_ALNUM = np.zeros(256, bool)
+_ALNUM[_ALNUM_BYTES] = True
+
+_ENCODING_ENTRY = re.compile(rb"dup\s+(\d+)\s*/([^\s/\[\]{}()<>%]+)\s+put")
+_CHARSTRINGS = re.compile(rb"/CharStrings\s+\d+\s+dict\s+dup\s+begin")
+# One CharStrings entry: "/name length RD <length bytes> ND" (RD and ND may be spelt "-|" "|-").
+_ENTRY_HEAD = re.compile(rb"\s*/([^\s/\[\]{}()<>%]+)\s+(\d+)\s+\S+ ")
+_ENTRY_TAIL = re.compile(rb"\s*\S+")
+
+
+@dataclass(frozen=True)
+class Type1Program:
+    """A font program as embedded in a PDF (FontFile: cleartext, eexec part, trailer), read
+    once and subset for as many documents as share it."""
+
+    cleartext: bytes
+    encrypted: bytes
+    trailer: bytes
+    encoding: dict[int, str]  # the program's built-in encoding: code -> glyph name
+    keys: np.ndarray  # eexec key before each encrypted byte, and after the last
+    entries: dict[str, tuple[int, int]]  # glyph name -> span in ``encrypted``
+    charstrings_end: int  # where the text after the last entry starts
+
+    @classmethod
+    def read(cls, program: bytes, length1: int, length2: int) -> Type1Program | None:
+        """The program, or None when it is not laid out as this module expects (hex eexec,
+        no CharStrings, entries not each on their own line): such a font is kept whole."""
+        cleartext = program[:length1]
+        encrypted = program[length1 : length1 + length2]
+        if len(encrypted) != length2 or length2 < 4 or _is_hex(encrypted[:4]):
+            return None
+        keys = _eexec_keys(encrypted)
+        plain = (np.frombuffer(encrypted, np.uint8) ^ (keys[:-1] >> 8).astype(np.uint8)).tobytes()
+        start = _CHARSTRINGS.search(plain)
+        if start is None:
+            return None
+        entries: dict[str, tuple[int, int]] = {}
+        position = start.end()
+        while (head := _ENTRY_HEAD.match(plain, position)) is not None:
+            binary_end = head.end() + int(head.group(2))
+            tail = _ENTRY_TAIL.match(plain, binary_end)
+            if tail is None or plain[position : position + 1] not in (b"\n", b"\r"):
+                return None  # an entry not on a line of its own: no place for a comment
+            entries[head.group(1).decode("latin-1")] = (position, tail.end())
+            position = tail.end()
+        if not entries or plain[position : position + 1] not in (b"\n", b"\r"):
+            return None
+        encoding = {int(code): name.decode("latin-1")
+                    for code, name in _ENCODING_ENTRY.findall(cleartext)}  # fmt: skip
+        return cls(cleartext, encrypted, program[length1 + length2 :], encoding, keys,
+                   entries, position)  # fmt: skip
+
+    def glyph_names(self, codes: Collection[int]) -> set[str] | None:
+        """The glyphs ``codes`` draw through the built-in encoding, or None if one of them
+        names no glyph of the program (nothing may then be left out)."""
+        names = {self.encoding.get(code) for code in codes}
+        if None in names or not names <= self.entries.keys():
+            return None
+        return names  # type: ignore[return-value]
+
+    def subset(self, keep: Collection[str]) -> bytes | None:
+        """The eexec part with only ``keep`` (and .notdef) among the CharStrings entries, or
+        None when every entry is kept."""
+        kept = [span for name, span in self.entries.items() if name in keep or name == ".notdef"]
+        if len(kept) == len(self.entries):
+            return None
+        first_entry = min(start for start, _ in self.entries.values())
+        spans = [(0, first_entry), *kept, (self.charstrings_end, len(self.encrypted))]
+        runs = [list(spans[0])]  # the stretches of kept text
+        for start, end in spans[1:]:
+            if start == runs[-1][1]:
+                runs[-1][1] = end
+            else:
+                runs.append([start, end])
+        pieces = [self.encrypted[: runs[0][1]]]
+        for (_, previous_end), (start, end) in itertools.pairwise(runs):
+            pieces.append(_steering_comment(int(self.keys[previous_end]), int(self.keys[start])))
+            pieces.append(self.encrypted[start:end])
+        return b"".join(pieces)
+
+
+def _is_hex(data: bytes) -> bool:
+    return all(chr(byte) in "0123456789abcdefABCDEF \t\r\n" for byte in data)
+
+
+def _eexec_keys(encrypted: bytes) -> np.ndarray:
+    """The key before each byte of ``encrypted`` and after the last, as uint16 values.
+
+    r[i+1] = C1 * r[i] + (C1 * c[i] + C2), so with q = C1's inverse modulo 2**16:
+    r[i] = C1**i * (r[0] + sum(q**(j+1) * (C1 * c[j] + C2) for j < i)).
+    uint64 arithmetic wraps modulo 2**64, which keeps every value right modulo 2**16."""
+    count = len(encrypted)
+    c = np.frombuffer(encrypted, np.uint8).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        powers = np.cumprod(np.full(count, _C1, np.uint64))  # C1**1 .. C1**count
+        inverse_powers = np.cumprod(np.full(count, _C1_INVERSE, np.uint64))
+        sums = np.cumsum(inverse_powers * (c * np.uint64(_C1) + np.uint64(_C2)))
+        keys = np.empty(count + 1, np.uint64)
+        keys[0] = _KEY
+        keys[1:] = powers * (np.uint64(_KEY) + sums)
+    return (keys & np.uint64(_MASK)).astype(np.uint16)
+
+
+def _next_key(key: int, cipher: int) -> int:
+    return ((cipher + key) * _C1 + _C2) & _MASK
+
+
+def _steering_comment(key: int, target: int) -> bytes:
+    """Ciphertext of a comment ("%" and letters or digits), written from eexec key ``key``,
+    after which the key is ``target``. The next kept text starts with a newline, which ends
+    the comment. Letters and digits only: Ghostscript's PDF interpreter misreads a glyph
+    dictionary whose comments hold delimiters such as "(" or "/".
+
+    Three free bytes x1 x2 x3 after "%" (key k0): the last one is fixed by the key before it,
+    k2 + x3 = (target - C2) / C1 (mod 2**16), so the keys k2 it can come from lie in a window
+    of 256 values, about a quarter of them with x3 decrypting to a letter or digit. Trying all
+    62 x 62 (x1, x2) forward from k0 finds a k2 among those about four times in five; when
+    none does, one more letter before them gives another k0 to try."""
+    written = [ord("%") ^ (key >> 8)]
+    k0 = _next_key(key, written[0])
+    last = (_C1_INVERSE * (target - _C2)) & _MASK
+    x3 = np.arange(256)
+    before_last = (last - x3) & _MASK  # k2 for each x3
+    usable = _ALNUM[x3 ^ (before_last >> 8)]
+    x3_from = dict(zip(before_last[usable].tolist(), x3[usable].tolist(), strict=True))
+    reachable = np.fromiter(x3_from, np.int64)
+    for filler in _ALNUM_BYTES.tolist():
+        x1 = _ALNUM_BYTES ^ (k0 >> 8)
+        k1 = (_C1 * (x1 + k0) + _C2) & _MASK
+        x2 = _ALNUM_BYTES[None, :] ^ (k1[:, None] >> 8)
+        k2 = (_C1 * (x2 + k1[:, None]) + _C2) & _MASK
+        hits = np.argwhere(np.isin(k2, reachable))
+        if len(hits):
+            i, j = hits[0]
+            return bytes([*written, x1[i], x2[i, j], x3_from[int(k2[i, j])]])
+        written.append(filler ^ (k0 >> 8))
+        k0 = _next_key(k0, written[-1])
+    raise AssertionError(f"no steering comment from key {key} to {target}")  # pragma: no cover
