@@ -29,6 +29,7 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from workers import document_fonts
+from workers.outlines import Outline
 
 # Named destinations of the documents' first paragraphs: "DocrenderStart0", ... (letters and
 # digits only: LibreOffice escapes other characters in destination names).
@@ -101,7 +102,7 @@ def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes]:
         ranges = [range(start, end) for start, end
                   in itertools.pairwise([*starts, len(combined.pages)])]  # fmt: skip
         document_fonts.separate(combined, ranges)
-        outline = _Outline(combined)
+        outline = Outline(combined)
         return [
             _extract(combined, pages, outline, document)
             for pages, document in zip(ranges, documents, strict=True)
@@ -131,37 +132,7 @@ def _starts(pdf: pikepdf.Pdf, count: int) -> list[int]:
     return starts
 
 
-class _Outline:
-    """The combined PDF's outline, read once, handed out by document."""
-
-    def __init__(self, pdf: pikepdf.Pdf) -> None:
-        self._page_index = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
-        with pdf.open_outline() as outline:
-            self._items = list(outline.root)
-
-    def of(self, pages: range, part: pikepdf.Pdf) -> list[pikepdf.OutlineItem]:
-        """The items pointing into ``pages``, with their children, pointing into ``part``
-        (whose pages are those)."""
-        return [copy for item in self._items if (copy := self._copy(item, pages, part))]
-
-    def _copy(
-        self, item: pikepdf.OutlineItem, pages: range, part: pikepdf.Pdf
-    ) -> pikepdf.OutlineItem | None:
-        destination = item.destination
-        if not isinstance(destination, pikepdf.Array) or len(destination) == 0:
-            return None
-        page = self._page_index.get(destination[0].objgen)
-        if page not in pages:
-            return None
-        copy = pikepdf.OutlineItem(item.title, pikepdf.Array(
-            [part.pages[page - pages.start].obj, *destination[1:]]
-        ))  # fmt: skip
-        copy.is_closed = item.is_closed
-        copy.children.extend(c for child in item.children if (c := self._copy(child, pages, part)))
-        return copy
-
-
-def _extract(combined: pikepdf.Pdf, pages: range, outline: _Outline, document: Document) -> bytes:
+def _extract(combined: pikepdf.Pdf, pages: range, outline: Outline, document: Document) -> bytes:
     with pikepdf.new() as part:
         part.pages.extend(combined.pages[pages.start : pages.stop])
         # As converted alone: the text's language, and the title shown instead of the file name.
@@ -172,7 +143,7 @@ def _extract(combined: pikepdf.Pdf, pages: range, outline: _Outline, document: D
                 {str(key): value for key, value in combined.Root.ViewerPreferences.items()}
             )
         with part.open_outline() as headings:
-            headings.root.extend(outline.of(pages, part))
+            headings.root.extend(outline.copied(pages, part, 0))
         properties = document.core_properties
         info = {str(key): value for key, value in combined.docinfo.items()}
         for key, value in (("/Title", properties.title), ("/Author", properties.author),

@@ -6,16 +6,18 @@ cost one build, not a hundred."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import tempfile
 import zipfile
 
-from pypdf import PdfWriter
+import pikepdf
 
 from docrender.formats import FORMATS
 from docrender.jobstore import DocumentStatus, Job, JobStore
 from docrender.storage import Storage, job_archive_key, job_document_key, job_merged_key
+from workers.outlines import Outline
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,20 @@ def _store_archive(job: Job, storage: Storage) -> None:
 
 
 def _store_merged(job: Job, storage: Storage) -> None:
-    writer = PdfWriter()
-    for key, name in _succeeded(job):
-        # Read whole: pypdf seeks, and an object store's stream does not.
-        writer.append(io.BytesIO(storage.read(key)), outline_item=name)
-    out = io.BytesIO()
-    writer.write(out)
+    with pikepdf.new() as merged, contextlib.ExitStack() as sources:
+        with merged.open_outline() as outline:
+            for key, name in _succeeded(job):
+                # Read whole: qpdf seeks, and an object store's stream does not. Each source
+                # stays open until the save, which reads the pages' streams from it.
+                source = sources.enter_context(pikepdf.open(io.BytesIO(storage.read(key))))
+                start = len(merged.pages)
+                merged.pages.extend(source.pages)
+                # One item per document, its own headings nested under it.
+                item = pikepdf.OutlineItem(name, start)
+                item.children.extend(
+                    Outline(source).copied(range(len(source.pages)), merged, start)
+                )
+                outline.root.append(item)
+        out = io.BytesIO()
+        merged.save(out)
     storage.put(job_merged_key(job.id), out.getvalue())

@@ -40,7 +40,7 @@ from docrender.storage import Storage, job_document_key, job_file_key
 from workers import batching, glyphs, grid
 from workers.converter import Converter
 from workers.images import ImageLimits
-from workers.render import docx_bytes, fill_template, settle_language
+from workers.render import conversion_bytes, docx_bytes, fill_template, settle_language
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
     for work, document in alone:
         try:
             with metrics.CONVERSION_SECONDS.time():
-                pdf = services.converter.convert(docx_bytes(document), "pdf", filter_options)
+                pdf = services.converter.convert(conversion_bytes(document), "pdf", filter_options)
         except ConversionFailed as exc:
             yield work, Failed.of(exc)
         else:
@@ -278,7 +278,7 @@ def _group_for_conversion(
 
 
 def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes]:
-    combined = docx_bytes(batching.combine(documents))
+    combined = conversion_bytes(batching.combine(documents))
     with metrics.CONVERSION_SECONDS.time():
         pdf = converter.convert(combined, "pdf", batching.SPLIT_FILTER_OPTIONS)
     return batching.split(pdf, documents)

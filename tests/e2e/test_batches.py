@@ -47,6 +47,13 @@ def test_merged_volume_has_a_bookmark_per_document_in_request_order(
     # Each bookmark points at the first page of its document.
     starts = [sum(pages[:i]) for i in range(len(pages))]
     assert [volume.get_destination_page_number(item) for item in top_level] == starts
+    # Under it, the document's own headings, pointing into its pages.
+    first = PdfReader(io.BytesIO(tenant.get(job["documents"][1]["url"]).data))
+    nested = volume.outline[volume.outline.index(top_level[1]) + 1]
+    assert [item.title for item in nested if not isinstance(item, list)] == [
+        item.title for item in first.outline if not isinstance(item, list)
+    ]
+    assert volume.get_destination_page_number(nested[0]) == starts[1]
 
 
 def test_names_from_a_pattern_are_safe_and_unique_in_the_zip(tenant: Tenant) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import docx
@@ -8,7 +9,7 @@ import pytest
 
 from docrender.errors import RenderFailed
 from tests.helpers.documents import make_docx
-from workers.render import fill_template, render_docx
+from workers.render import conversion_bytes, docx_bytes, fill_template, render_docx
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 
@@ -131,3 +132,13 @@ def test_the_capped_filters_still_work_on_ordinary_values() -> None:
             "{{ '%05.1f'|format(2.5) }}", "{{ 'ab cd'|wordwrap(2) }}"]  # fmt: skip
     document = fill_template(make_docx(*tags), {"unit": "甲"})
     assert [p.text for p in document.paragraphs] == ["    甲    |", "乙", "a-b", "002.5", "ab\ncd"]
+
+
+def test_the_package_handed_to_libreoffice_is_the_saved_one_stored(sample_template: bytes) -> None:
+    document = fill_template(sample_template, {"unit": "阜康市第二中學", "title": "匯報"})
+    saved = zipfile.ZipFile(io.BytesIO(docx_bytes(document)))
+    stored = zipfile.ZipFile(io.BytesIO(conversion_bytes(document)))
+    assert stored.namelist() == saved.namelist()
+    assert all(stored.read(name) == saved.read(name) for name in saved.namelist())
+    assert {info.compress_type for info in stored.infolist()} == {zipfile.ZIP_STORED}
+    assert docx.Document(io.BytesIO(conversion_bytes(document))).paragraphs

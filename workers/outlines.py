@@ -1,0 +1,39 @@
+"""Outline items (bookmarks) carried from one PDF into another that took some of its pages:
+a document cut from a combined conversion (workers/batching.py), a document in a job's merged
+volume (workers/bundle.py)."""
+
+from __future__ import annotations
+
+import pikepdf
+
+
+class Outline:
+    """A PDF's outline, read once, handed out by page range."""
+
+    def __init__(self, pdf: pikepdf.Pdf) -> None:
+        self._page_index = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+        with pdf.open_outline() as outline:
+            self._items = list(outline.root)
+
+    def copied(self, pages: range, target: pikepdf.Pdf, at: int) -> list[pikepdf.OutlineItem]:
+        """The items pointing into ``pages``, with their children, pointing at the same places
+        in ``target``, whose page ``at`` is the first of ``pages``. Items pointing elsewhere
+        (and any but explicit destinations, which LibreOffice does not write) are left out."""
+        return [copy for item in self._items if (copy := self._copy(item, pages, target, at))]
+
+    def _copy(
+        self, item: pikepdf.OutlineItem, pages: range, target: pikepdf.Pdf, at: int
+    ) -> pikepdf.OutlineItem | None:
+        destination = item.destination
+        if not isinstance(destination, pikepdf.Array) or len(destination) == 0:
+            return None
+        page = self._page_index.get(destination[0].objgen)
+        if page not in pages:
+            return None
+        page_there = target.pages[at + page - pages.start].obj
+        copy = pikepdf.OutlineItem(item.title, pikepdf.Array([page_there, *destination[1:]]))
+        copy.is_closed = item.is_closed
+        for child in item.children:
+            if (child_copy := self._copy(child, pages, target, at)) is not None:
+                copy.children.append(child_copy)
+        return copy
