@@ -12,14 +12,17 @@ Sections:
              median of three runs;
   carbone    Carbone 3.8.2 (bench/carbone, `factories` = cores) on equivalent templates
              (bench/carbone_templates.py), the same 100 reports and 500 sheets;
-  latency    one-document jobs, submit to downloaded PDF, median of 20, against the bare
-             conversion of the same document on a warm instance;
+  latency    one-document jobs, submit to downloaded PDF, three runs of 20 (their medians),
+             each against the bare conversion of the same package on a warm instance;
   endurance  1,000 reports in one job: throughput of the first and last hundred (from the
              stored files' times), LibreOffice's resident memory over the run;
   api        job submissions and status polls per second with wrk on loopback, against an API
              and Redis of their own with no worker (so LibreOffice does not share the cores);
   storage    the 100 reports again with local storage and with S3 storage (moto's standalone
-             S3 server on loopback): what the network store costs per document.
+             S3 server on loopback): what the network store costs per document;
+  batch      the 100 reports at DOCRENDER_BATCH_SIZE 1 (each converted alone) to 16: speed,
+             LibreOffice CPU and memory per instance, PDF weight against size 1; and what
+             giving each cut document its own fonts costs per document.
 Each batch reports wall time, documents/s, CPU seconds per document (split by process) and peak
 memory. Page counts of docrender's, the floor's and Carbone's PDFs are compared.
 BENCH_WORKERS sets the number of worker processes (each with its own LibreOffice); default: cores.
@@ -61,7 +64,7 @@ import carbone_templates  # noqa: E402
 from cli.processes import ManagedProcess, start_api, start_redis, start_worker  # noqa: E402
 from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
-from workers import grid  # noqa: E402
+from workers import batching, document_fonts, grid  # noqa: E402
 from workers.converter import UnoserverConverter  # noqa: E402
 from workers.libreoffice import UnoserverConfig, UnoserverProcess  # noqa: E402
 from workers.render import (  # noqa: E402
@@ -75,7 +78,7 @@ from workers.supervisor import Supervisor  # noqa: E402
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api", "storage")
+SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api", "storage", "batch")
 CARBONE_DIR = ROOT / "bench" / "carbone"
 # Carbone finds soffice.bin on PATH and needs a python3 that imports uno (Debian's).
 CARBONE_PATH = "/usr/lib/libreoffice/program:/usr/bin:/bin"
@@ -103,6 +106,7 @@ class Sampler:
         self.roots, self.interval = roots, interval
         self.peak_rss = 0
         self.libreoffice_rss: list[tuple[float, int]] = []
+        self.libreoffice_instance_peak = 0  # the most one soffice.bin held
         self._cpu: dict[int, tuple[str, float]] = {}
         self._start_cpu: dict[int, float] = {}
         self._stop = threading.Event()
@@ -127,7 +131,9 @@ class Sampler:
                 )
                 self._cpu[process.pid] = (kind, times.user + times.system)
                 rss += memory
-                office_rss += memory if kind == "libreoffice" else 0
+                if kind == "libreoffice":
+                    office_rss += memory
+                    self.libreoffice_instance_peak = max(self.libreoffice_instance_peak, memory)
         self.peak_rss = max(self.peak_rss, rss)
         self.libreoffice_rss.append((time.perf_counter() - self._started, office_rss))
 
@@ -168,6 +174,7 @@ def batch_result(count: int, wall: float, sampler: Sampler) -> dict[str, Any]:
             kind: round(cpu / count * 1000, 1) for kind, cpu in sorted(by_kind.items())
         },
         "peak_rss_mib": round(sampler.peak_rss / 2**20),
+        "libreoffice_instance_peak_rss_mib": round(sampler.libreoffice_instance_peak / 2**20),
     }
 
 
@@ -348,23 +355,25 @@ def bench_docrender(stack: Stack, work: Workloads) -> tuple[dict[str, Any], list
 
 
 def bench_latency(stack: Stack, work: Workloads) -> dict[str, Any]:
+    """Three runs of twenty one-document jobs (after one to warm up), each against the bare
+    conversion of the same package on a warm instance measured right after it."""
     report = upload(stack, "report.docx", work.report_template)
-    latencies = []
-    for _ in range(21):
-        started = time.perf_counter()
-        body = {"template": report, "documents": [{"data": work.reports[0]}]}
-        job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
-        stack.http.get(job["documents"][0]["url"]).raise_for_status()
-        latencies.append(time.perf_counter() - started)
-    job_ms = statistics.median(latencies[1:]) * 1000
-    bare_ms = bare_conversion_ms(
-        as_converted(work.report_template, work.reports[0]), stack.settings
-    )
-    return {
-        "single_document_job_median_ms": round(job_ms),
-        "bare_conversion_median_ms": round(bare_ms),
-        "ratio": round(job_ms / bare_ms, 2),
-    }
+    package = as_converted(work.report_template, work.reports[0])
+    runs = []
+    for _ in range(3):
+        latencies = []
+        for _ in range(21):
+            started = time.perf_counter()
+            body = {"template": report, "documents": [{"data": work.reports[0]}]}
+            job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
+            stack.http.get(job["documents"][0]["url"]).raise_for_status()
+            latencies.append(time.perf_counter() - started)
+        job_ms = statistics.median(latencies[1:]) * 1000
+        bare_ms = bare_conversion_ms(package, stack.settings)
+        runs.append({"single_document_job_median_ms": round(job_ms),
+                     "bare_conversion_median_ms": round(bare_ms),
+                     "ratio": round(job_ms / bare_ms, 2)})  # fmt: skip
+    return {"runs": runs, "ratio": statistics.median(run["ratio"] for run in runs)}
 
 
 def as_converted(template: bytes, data: dict[str, Any]) -> bytes:
@@ -424,6 +433,74 @@ def bench_endurance(stack: Stack, work: Workloads) -> dict[str, Any]:
             "last_minute_peak": max(office_mib[-120:]),
             "series": office_mib,
         },
+    }
+
+
+# -- batch size, memory and weight -----------------------------------------------------------
+
+BATCH_SIZES = (1, 2, 4, 8, 12, 16)
+
+
+def bench_batch_sizes(work: Workloads, tmp: Path) -> dict[str, Any]:
+    """The 100 reports with DOCRENDER_BATCH_SIZE from 1 (each document converted alone) up, a
+    stack each: where the speed gain flattens, what a size costs in LibreOffice memory, and
+    what the PDFs weigh against the same documents converted alone (size 1)."""
+    sizes: dict[str, Any] = {}
+    for size in BATCH_SIZES:
+        env = {"DOCRENDER_BATCH_SIZE": str(size)}
+        with docrender_stack(tmp / f"batch-{size}", extra_env=env) as stack:
+            report = upload(stack, "report.docx", work.report_template)
+            run_batch(stack, report, work.reports[:10])  # warm-up
+            result, pdfs, _ = run_batch(stack, report, work.reports)
+        sizes[str(size)] = {**result, "pdf_bytes": sum(map(len, pdfs))}
+    alone = sizes["1"]
+    for measured in sizes.values():
+        measured["weight_over_alone"] = round(measured["pdf_bytes"] / alone["pdf_bytes"], 3)
+        measured["libreoffice_cpu_ms_per_document"] = measured[
+            "cpu_ms_per_document_by_process"
+        ].get("libreoffice", 0.0)
+    return {"sizes": sizes, "own_fonts_cost": own_fonts_cost(work, tmp / "fonts")}
+
+
+def own_fonts_cost(work: Workloads, tmp: Path) -> dict[str, Any]:
+    """What giving each cut document its own fonts costs (workers/document_fonts.py), in the
+    worker's CPU per document: the 100 reports converted in groups of eight on one warm
+    instance, each group's cut timed with and without it."""
+    instance = UnoserverProcess(UnoserverConfig(
+        unoserver_python=Settings.from_env().unoserver_python,
+        soffice_executable=Settings.from_env().soffice_executable, conversion_timeout=120,
+        start_timeout=120, work_dir=tmp, log_file=tmp / "uno.log",
+    ))  # fmt: skip
+    tmp.mkdir(parents=True, exist_ok=True)
+    converter = UnoserverConverter(Supervisor(instance, recycle_after=10**6), client_timeout=120)
+    separate = document_fonts.separate
+    timed: dict[str, float] = {"with": 0.0, "without": 0.0}
+    weights: dict[str, int] = {"with": 0, "without": 0}
+    try:
+        for start in range(0, len(work.reports), 8):
+            group = work.reports[start : start + 8]
+            filled = [fill_template(work.report_template, data) for data in group]
+            combined = converter.convert(conversion_bytes(batching.combine(filled)), "pdf",
+                                         batching.SPLIT_FILTER_OPTIONS)  # fmt: skip
+            for label in ("with", "without"):
+                document_fonts.separate = separate if label == "with" else (lambda *_: None)
+                documents = [fill_template(work.report_template, data) for data in group]
+                began = time.process_time()
+                parts = batching.split(combined, documents)
+                timed[label] += time.process_time() - began
+                weights[label] += sum(map(len, parts))
+    finally:
+        document_fonts.separate = separate
+        converter.stop()
+    count = len(work.reports)
+    return {
+        "cut_cpu_ms_per_document_with_own_fonts": round(timed["with"] / count * 1000, 1),
+        "cut_cpu_ms_per_document_shared_fonts": round(timed["without"] / count * 1000, 1),
+        "own_fonts_cpu_ms_per_document": round(
+            (timed["with"] - timed["without"]) / count * 1000, 1
+        ),
+        "pdf_bytes_with_own_fonts": weights["with"],
+        "pdf_bytes_shared_fonts": weights["without"],
     }
 
 
@@ -591,6 +668,16 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         out["latency_over_bare_conversion"] = result["latency"]["ratio"]
     if "endurance" in result:
         out["endurance_last_hundred_time_over_first"] = result["endurance"]["last_over_first_time"]
+    if "batch_sizes" in result:
+        sizes, fonts = result["batch_sizes"]["sizes"], result["batch_sizes"]["own_fonts_cost"]
+        chosen = sizes.get("8", {})
+        out["weight_over_alone_batch_8"] = chosen.get("weight_over_alone")
+        saved = (sizes["1"]["libreoffice_cpu_ms_per_document"]
+                 - chosen.get("libreoffice_cpu_ms_per_document", 0))  # fmt: skip
+        if saved > 0:
+            out["own_fonts_cost_over_combining_saving"] = round(
+                fonts["own_fonts_cpu_ms_per_document"] / saved, 2
+            )
     if "api" in result:
         out["job_submissions_per_s"] = result["api"]["job_submissions"]["requests_per_s"]
         out["status_polls_per_s"] = result["api"]["status_polls_5_document_job"]["requests_per_s"]
@@ -642,6 +729,8 @@ def main() -> None:
             record("carbone", *bench_carbone(work, tmp))
         if "storage" in sections:
             record("storage", bench_storage(work, tmp))
+        if "batch" in sections:
+            record("batch_sizes", bench_batch_sizes(work, tmp))
     import chart  # matplotlib is slow to import; only when there is something to draw
 
     chart.draw(result, RESULTS / "bench.png")

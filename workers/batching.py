@@ -6,7 +6,8 @@ about ten times what it adds inside a larger document (bench/results). So the do
 job, all filled from the same template, are put one after the other in one DOCX, each in its
 own section (its own header and footer, page numbers from 1), converted once, and the PDF is
 cut at the first page of each document, found through a bookmark LibreOffice exports as a
-named destination.
+named destination. Each cut document gets fonts holding only its own glyphs
+(workers/document_fonts.py), so that it weighs what it would converted alone.
 
 Only what stays the same when documents sit side by side is combined: see ``batchable``.
 Anything else (numbered lists that would count on across documents, NUMPAGES, footnotes,
@@ -18,6 +19,7 @@ from __future__ import annotations
 import copy
 import io
 import itertools
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +32,8 @@ from lxml import etree
 
 from workers import document_fonts
 from workers.outlines import Outline
+
+log = logging.getLogger(__name__)
 
 # Named destinations of the documents' first paragraphs: "DocrenderStart0", ... (letters and
 # digits only: LibreOffice escapes other characters in destination names).
@@ -101,7 +105,10 @@ def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes]:
         starts = _starts(combined, len(documents))
         ranges = [range(start, end) for start, end
                   in itertools.pairwise([*starts, len(combined.pages)])]  # fmt: skip
-        document_fonts.separate(combined, ranges)
+        try:
+            document_fonts.separate(combined, ranges)
+        except Exception:  # lighter files, not different ones: the cut is right without it
+            log.exception("giving each cut document its own fonts failed; they share them")
         outline = Outline(combined)
         return [
             _extract(combined, pages, outline, document)

@@ -153,28 +153,24 @@ def _steering_comment(key: int, target: int) -> bytes:
     the comment. Letters and digits only: Ghostscript's PDF interpreter misreads a glyph
     dictionary whose comments hold delimiters such as "(" or "/".
 
-    Three free bytes x1 x2 x3 after "%" (key k0): the last one is fixed by the key before it,
-    k2 + x3 = (target - C2) / C1 (mod 2**16), so the keys k2 it can come from lie in a window
-    of 256 values, about a quarter of them with x3 decrypting to a letter or digit. Trying all
-    62 x 62 (x1, x2) forward from k0 finds a k2 among those about four times in five; when
-    none does, one more letter before them gives another k0 to try."""
+    Three free bytes x1 x2 x3 after "%" (key k0): for each of the 62 x 62 letter or digit
+    plaintexts of x1 and x2, the last byte is fixed by the key k2 they lead to,
+    x3 = (target - C2) / C1 - k2 (mod 2**16), and serves if it is a byte that decrypts to a
+    letter or digit. About four times in five one of the 3,844 does; when none does, one more
+    letter before them gives another k0 to try."""
     written = [ord("%") ^ (key >> 8)]
     k0 = _next_key(key, written[0])
     last = (_C1_INVERSE * (target - _C2)) & _MASK
-    x3 = np.arange(256)
-    before_last = (last - x3) & _MASK  # k2 for each x3
-    usable = _ALNUM[x3 ^ (before_last >> 8)]
-    x3_from = dict(zip(before_last[usable].tolist(), x3[usable].tolist(), strict=True))
-    reachable = np.fromiter(x3_from, np.int64)
     for filler in _ALNUM_BYTES.tolist():
         x1 = _ALNUM_BYTES ^ (k0 >> 8)
         k1 = (_C1 * (x1 + k0) + _C2) & _MASK
         x2 = _ALNUM_BYTES[None, :] ^ (k1[:, None] >> 8)
         k2 = (_C1 * (x2 + k1[:, None]) + _C2) & _MASK
-        hits = np.argwhere(np.isin(k2, reachable))
-        if len(hits):
-            i, j = hits[0]
-            return bytes([*written, x1[i], x2[i, j], x3_from[int(k2[i, j])]])
+        x3 = (last - k2) & _MASK
+        usable = (x3 < 256) & _ALNUM[(x3 ^ (k2 >> 8)) & 0xFF]
+        if usable.any():
+            i, j = np.unravel_index(int(usable.argmax()), usable.shape)
+            return bytes([*written, int(x1[i]), int(x2[i, j]), int(x3[i, j])])
         written.append(filler ^ (k0 >> 8))
         k0 = _next_key(k0, written[-1])
     raise AssertionError(f"no steering comment from key {key} to {target}")  # pragma: no cover

@@ -151,6 +151,18 @@ def test_each_cut_report_carries_only_its_own_glyphs_and_draws_the_same(
         assert len(fonts) < len(pdf_fonts(whole)) or len(part) < 0.8 * len(whole)
 
 
+def test_fonts_that_cannot_be_separated_leave_the_cut_as_it_was(
+    reports: Reports, sample_template: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise ValueError("an unexpected font dictionary")
+
+    monkeypatch.setattr(document_fonts, "separate", broken)
+    parts = batching.split(reports.combined, [filled(sample_template, d) for d in reports.data])
+    for part, one in zip(parts, reports.alone, strict=True):
+        assert squash(pdf_text(part)) == squash(pdf_text(one))
+
+
 def test_a_document_that_opens_with_a_table_is_cut_at_its_table(
     converter: UnoserverConverter,
 ) -> None:
