@@ -80,7 +80,7 @@ class Settings:
     # Jobs of at most this many documents jump ahead of bulk batches.
     interactive_max_documents: int = 5
     # Documents of one job a task makes, converted together where they can be (1: one each).
-    batch_size: int = 8
+    batch_size: int = 16
     # The timeout ladder: each limit must be longer than the one before it, so that the
     # innermost watchdog fires first and the outer ones only catch what it missed.
     # A render cut off after this (runaway loops); it runs before the conversion, so together

@@ -33,7 +33,7 @@ from tests.helpers.processes import SHORT_TIMEOUTS, processes_using
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.libreoffice]
 
 
-# Tasks carry groups of up to 8 documents (DOCRENDER_BATCH_SIZE): after the first group is
+# Tasks carry groups of 8 documents here (DOCRENDER_BATCH_SIZE): after the first group is
 # done, four more are still to make when the fault strikes, more than the two converters hold.
 MID_JOB, ONE_GROUP = 40, 8
 
@@ -87,7 +87,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
     port = free_port()
     env.update(SHORT_TIMEOUTS, DOCRENDER_REDIS_URL=f"redis://127.0.0.1:{port}/0",
                DOCRENDER_DATA_DIR=str(data_dir), DOCRENDER_WORKERS="2",
-               DOCRENDER_API_KEYS="faults:key", DOCRENDER_TRANSIENT_RETRIES="5")  # fmt: skip
+               DOCRENDER_API_KEYS="faults:key", DOCRENDER_TRANSIENT_RETRIES="5",
+               DOCRENDER_BATCH_SIZE=str(ONE_GROUP))  # fmt: skip
     fault_stack = FaultStack(data_dir, port, env)
     fault_stack.start_redis()
     try:
