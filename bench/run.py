@@ -354,24 +354,29 @@ def bench_docrender(stack: Stack, work: Workloads) -> tuple[dict[str, Any], list
 
 
 def bench_latency(stack: Stack, work: Workloads) -> dict[str, Any]:
-    """Three runs of twenty one-document jobs (after one to warm up), each against the bare
-    conversion of the same package on a warm instance measured right after it."""
+    """Three runs of twenty one-document jobs (after one to warm up), each job followed by a
+    bare conversion of the same package on a warm instance of the worker's kind, so that both
+    medians of a run see the machine in the same state (its speed wanders by tens of percent
+    from minute to minute)."""
     report = upload(stack, "report.docx", work.report_template)
     package = as_converted(work.report_template, work.reports[0])
+    body = {"template": report, "documents": [{"data": work.reports[0]}]}
     runs = []
-    for _ in range(3):
-        latencies = []
-        for _ in range(21):
-            started = time.perf_counter()
-            body = {"template": report, "documents": [{"data": work.reports[0]}]}
-            job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
-            stack.http.get(job["documents"][0]["url"]).raise_for_status()
-            latencies.append(time.perf_counter() - started)
-        job_ms = statistics.median(latencies[1:]) * 1000
-        bare_ms = bare_conversion_ms(package, stack.settings)
-        runs.append({"single_document_job_median_ms": round(job_ms),
-                     "bare_conversion_median_ms": round(bare_ms),
-                     "ratio": round(job_ms / bare_ms, 2)})  # fmt: skip
+    with bare_converter(stack.settings) as converter:
+        for _ in range(3):
+            jobs, bare = [], []
+            for _ in range(21):
+                started = time.perf_counter()
+                job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
+                stack.http.get(job["documents"][0]["url"]).raise_for_status()
+                jobs.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                converter.convert(package, "pdf")
+                bare.append(time.perf_counter() - started)
+            job_ms, bare_ms = (statistics.median(times[1:]) * 1000 for times in (jobs, bare))
+            runs.append({"single_document_job_median_ms": round(job_ms),
+                         "bare_conversion_median_ms": round(bare_ms),
+                         "ratio": round(job_ms / bare_ms, 2)})  # fmt: skip
     return {"runs": runs, "ratio": statistics.median(run["ratio"] for run in runs)}
 
 
@@ -384,8 +389,10 @@ def as_converted(template: bytes, data: dict[str, Any]) -> bytes:
     return conversion_bytes(document)
 
 
-def bare_conversion_ms(document: bytes, settings: Settings) -> float:
-    """The same document through a warm converter of the worker's kind, nothing around it."""
+@contextlib.contextmanager
+def bare_converter(settings: Settings) -> Iterator[UnoserverConverter]:
+    """A converter of the worker's kind (unoserver and LibreOffice as the worker runs them),
+    with nothing around it."""
     with tempfile.TemporaryDirectory() as tmp:
         instance = UnoserverProcess(UnoserverConfig(
             unoserver_python=settings.unoserver_python,
@@ -396,12 +403,7 @@ def bare_conversion_ms(document: bytes, settings: Settings) -> float:
             Supervisor(instance, recycle_after=10**6), client_timeout=120
         )
         try:
-            times = []
-            for _ in range(21):
-                started = time.perf_counter()
-                converter.convert(document, "pdf")
-                times.append(time.perf_counter() - started)
-            return statistics.median(times[1:]) * 1000
+            yield converter
         finally:
             converter.stop()
 
@@ -458,26 +460,19 @@ def bench_batch_sizes(work: Workloads, tmp: Path) -> dict[str, Any]:
         measured["libreoffice_cpu_ms_per_document"] = measured[
             "cpu_ms_per_document_by_process"
         ].get("libreoffice", 0.0)
-    return {"sizes": sizes, "own_fonts_cost": own_fonts_cost(work, tmp / "fonts")}
+    return {"sizes": sizes, "own_fonts_cost": own_fonts_cost(work)}
 
 
-def own_fonts_cost(work: Workloads, tmp: Path) -> dict[str, Any]:
+def own_fonts_cost(work: Workloads) -> dict[str, Any]:
     """What giving each cut document its own fonts costs (workers/document_fonts.py), in the
-    worker's CPU per document: the 100 reports converted in groups of eight on one warm
-    instance, each group's cut timed with and without it."""
-    instance = UnoserverProcess(UnoserverConfig(
-        unoserver_python=Settings.from_env().unoserver_python,
-        soffice_executable=Settings.from_env().soffice_executable, conversion_timeout=120,
-        start_timeout=120, work_dir=tmp, log_file=tmp / "uno.log",
-    ))  # fmt: skip
-    tmp.mkdir(parents=True, exist_ok=True)
-    converter = UnoserverConverter(Supervisor(instance, recycle_after=10**6), client_timeout=120)
-    separate = document_fonts.separate
+    worker's CPU per document: the 100 reports converted in groups of the default batch size
+    on one warm instance, each group's cut timed with and without it."""
+    separate, size = document_fonts.separate, Settings().batch_size
     timed: dict[str, float] = {"with": 0.0, "without": 0.0}
     weights: dict[str, int] = {"with": 0, "without": 0}
-    try:
-        for start in range(0, len(work.reports), 8):
-            group = work.reports[start : start + 8]
+    with bare_converter(Settings.from_env()) as converter:
+        for start in range(0, len(work.reports), size):
+            group = work.reports[start : start + size]
             filled = [fill_template(work.report_template, data) for data in group]
             combined = converter.convert(conversion_bytes(batching.combine(filled)), "pdf",
                                          batching.SPLIT_FILTER_OPTIONS)  # fmt: skip
@@ -488,9 +483,7 @@ def own_fonts_cost(work: Workloads, tmp: Path) -> dict[str, Any]:
                 parts = batching.split(combined, documents)
                 timed[label] += time.process_time() - began
                 weights[label] += sum(map(len, parts))
-    finally:
-        document_fonts.separate = separate
-        converter.stop()
+                document_fonts.separate = separate
     count = len(work.reports)
     return {
         "cut_cpu_ms_per_document_with_own_fonts": round(timed["with"] / count * 1000, 1),
@@ -669,8 +662,8 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         out["endurance_last_hundred_time_over_first"] = result["endurance"]["last_over_first_time"]
     if "batch_sizes" in result:
         sizes, fonts = result["batch_sizes"]["sizes"], result["batch_sizes"]["own_fonts_cost"]
-        chosen = sizes.get("8", {})
-        out["weight_over_alone_batch_8"] = chosen.get("weight_over_alone")
+        chosen = sizes.get(str(Settings().batch_size), {})
+        out["weight_over_alone_default_batch_size"] = chosen.get("weight_over_alone")
         saved = (sizes["1"]["libreoffice_cpu_ms_per_document"]
                  - chosen.get("libreoffice_cpu_ms_per_document", 0))  # fmt: skip
         if saved > 0:
