@@ -123,11 +123,12 @@ def _font_for(
         )
     program = programs[file.objgen]
     names = program.glyph_names(codes) if program is not None else None
-    encrypted = program.subset(names) if program is not None and names is not None else None
-    if program is None or names is None or encrypted is None:
+    parts = program.subset(names) if program is not None and names is not None else None
+    if program is None or parts is None:
         return font
-    subset_file = pikepdf.Stream(pdf, program.cleartext + encrypted + program.trailer)
-    subset_file.Length1 = len(program.cleartext)
+    cleartext, encrypted = parts
+    subset_file = pikepdf.Stream(pdf, cleartext + encrypted + program.trailer)
+    subset_file.Length1 = len(cleartext)
     subset_file.Length2 = len(encrypted)
     subset_file.Length3 = len(program.trailer)
     own_descriptor = pikepdf.Dictionary(descriptor)

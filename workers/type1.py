@@ -100,12 +100,16 @@ class Type1Program:
             return None
         return names  # type: ignore[return-value]
 
-    def subset(self, keep: Collection[str]) -> bytes | None:
-        """The eexec part with only ``keep`` (and .notdef) among the CharStrings entries, or
-        None when every entry is kept."""
+    def subset(self, keep: Collection[str]) -> tuple[bytes, bytes] | None:
+        """The cleartext and eexec parts with only ``keep`` (and .notdef) among the CharStrings
+        entries and in the built-in encoding, or None when every entry is kept. (The encoding's
+        255 entries, about 6 KB, are most of the cleartext.)"""
         kept = [span for name, span in self.entries.items() if name in keep or name == ".notdef"]
         if len(kept) == len(self.entries):
             return None
+        cleartext = _ENCODING_ENTRY.sub(
+            lambda entry: entry[0] if entry[2].decode("latin-1") in keep else b"", self.cleartext
+        )
         first_entry = min(start for start, _ in self.entries.values())
         spans = [(0, first_entry), *kept, (self.charstrings_end, len(self.encrypted))]
         runs = [list(spans[0])]  # the stretches of kept text
@@ -118,7 +122,7 @@ class Type1Program:
         for (_, previous_end), (start, end) in itertools.pairwise(runs):
             pieces.append(_steering_comment(int(self.keys[previous_end]), int(self.keys[start])))
             pieces.append(self.encrypted[start:end])
-        return b"".join(pieces)
+        return cleartext, b"".join(pieces)
 
 
 def _is_hex(data: bytes) -> bool:

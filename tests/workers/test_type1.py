@@ -1,6 +1,6 @@
 """Type 1 programs as LibreOffice embeds them (a CJK font cut into subsets), cut down to some
 of their glyphs: the result is a font fontTools reads back whole, holding exactly the glyphs
-kept, each byte for byte as LibreOffice wrote it."""
+kept, each byte for byte as LibreOffice wrote it, and an encoding of those only."""
 
 from __future__ import annotations
 
@@ -33,9 +33,9 @@ def programs(converter: UnoserverConverter) -> list[tuple[bytes, int, int]]:
     return found
 
 
-def read_back(program: Type1Program, encrypted: bytes) -> T1Font:
+def read_back(program: Type1Program, cleartext: bytes, encrypted: bytes) -> T1Font:
     font = T1Font.__new__(T1Font)  # fontTools reads a font from its bytes this way
-    font.data, font.encoding = program.cleartext + encrypted + program.trailer, "ascii"
+    font.data, font.encoding = cleartext + encrypted + program.trailer, "ascii"
     font.parse()
     return font
 
@@ -60,16 +60,20 @@ def test_a_subset_holds_the_kept_glyphs_byte_for_byte_and_nothing_else(
     for data, length1, length2 in programs:
         program = Type1Program.read(data, length1, length2)
         assert program is not None
-        whole = read_back(program, program.encrypted).font["CharStrings"]
+        whole = read_back(program, program.cleartext, program.encrypted).font["CharStrings"]
         names = [name for name in program.entries if name != ".notdef"]
         for _ in range(8):
             keep = set(chance.sample(names, chance.randint(1, len(names) - 1)))
-            encrypted = program.subset(keep)
-            assert encrypted is not None and len(encrypted) < len(program.encrypted)
-            subset = read_back(program, encrypted).font["CharStrings"]
-            assert set(subset.keys()) == keep | {".notdef"}
+            parts = program.subset(keep)
+            assert parts is not None and len(parts[1]) < len(program.encrypted)
+            font = read_back(program, *parts).font
+            assert set(font["CharStrings"].keys()) == keep | {".notdef"}
             for name in keep:
-                assert subset[name].bytecode == whole[name].bytecode
+                assert font["CharStrings"][name].bytecode == whole[name].bytecode
+            # The built-in encoding names the kept glyphs at their codes, and nothing else.
+            assert {code: name for code, name in enumerate(font["Encoding"])
+                    if name != ".notdef"} == {code: name for code, name in program.encoding.items()
+                                              if name in keep}  # fmt: skip
 
 
 def test_codes_name_glyphs_through_the_builtin_encoding(
