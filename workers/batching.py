@@ -71,9 +71,13 @@ def batchable(document: Document) -> bool:
 
 def compatible(first: Document, other: Document) -> bool:
     """Whether ``other``'s body can move into ``first``'s package unchanged: the same
-    relationships (images, hyperlinks, styles...) under the same ids. Data-made links or
-    images differ, and such a document converts alone."""
-    return _body_relationships(first) == _body_relationships(other)
+    relationships (images, hyperlinks, styles...) under the same ids, and the same default
+    language (settled per document from its text: it picks the Simplified or Traditional
+    glyph forms, and a moved body would take ``first``'s). Data-made links or images differ,
+    and such a document converts alone."""
+    return _body_relationships(first) == _body_relationships(other) and _default_language(
+        first
+    ) == _default_language(other)
 
 
 def combine(documents: Sequence[Document]) -> Document:
@@ -249,6 +253,13 @@ def _adopt_header_footer_parts(combined: Document, document: Document, section: 
             qn("r:id"), combined.part.relate_to(part, RT.HEADER if kind == "header" else RT.FOOTER)
         )
     return section
+
+
+def _default_language(document: Document) -> dict[str, str]:
+    lang = document.styles.element.find(
+        f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}"
+    )
+    return {} if lang is None else dict(lang.attrib)
 
 
 def _body_relationships(document: Document) -> dict[str, tuple[str, str]]:

@@ -177,8 +177,8 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
         return
     # One document has nothing to share a conversion with: skip the checks.
     shared = len(filled) > 1 and plain_pdf(options.format, options.pdf_options)
-    together, alone = _group_for_conversion(filled) if shared else ([], filled)
-    if len(together) > 1:
+    groups, alone = _group_for_conversion(filled) if shared else ([], filled)
+    for together in groups:
         try:
             pdfs = _convert_combined([document for _, document in together], services.converter)
         except ConverterUnavailable:
@@ -194,8 +194,6 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
                      works[0].job_id, [work.index for work, _ in together])  # fmt: skip
             for (work, _), pdf in zip(together, pdfs, strict=True):
                 yield work, _pdf_made(work, pdf, languages[work.index])
-    else:
-        alone += together
     filter_options = export_options(options.format, options.pdf_options)
     for work, document in alone:
         try:
@@ -260,21 +258,26 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
 
 def _group_for_conversion(
     filled: list[tuple[WorkItem, Document]],
-) -> tuple[list[tuple[WorkItem, Document]], list[tuple[WorkItem, Document]]]:
-    """The documents that can share one conversion (batchable, and compatible with the first
-    such), and the rest."""
-    together: list[tuple[WorkItem, Document]] = []
+) -> tuple[list[list[tuple[WorkItem, Document]]], list[tuple[WorkItem, Document]]]:
+    """Groups of two or more documents that can share one conversion (batchable, and
+    compatible with their group's first: a job of Simplified and Traditional reports makes a
+    group of each), and the documents that convert alone."""
+    groups: list[list[tuple[WorkItem, Document]]] = []
     alone: list[tuple[WorkItem, Document]] = []
     for work, document in filled:
         # An annex brings styles and numbering of its own into its document's styles part,
         # which a combined conversion would not keep apart: such a document converts alone.
-        fits = (
-            not any(subdocument_files(work.data))
-            and batching.batchable(document)
-            and (not together or batching.compatible(together[0][1], document))
-        )
-        (together if fits else alone).append((work, document))
-    return together, alone
+        if any(subdocument_files(work.data)) or not batching.batchable(document):
+            alone.append((work, document))
+            continue
+        for group in groups:
+            if batching.compatible(group[0][1], document):
+                group.append((work, document))
+                break
+        else:
+            groups.append([(work, document)])
+    alone += [group[0] for group in groups if len(group) == 1]
+    return [group for group in groups if len(group) > 1], alone
 
 
 def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes]:

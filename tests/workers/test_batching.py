@@ -19,7 +19,7 @@ from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_fonts, pdf_text, renderings, squash
 from workers import batching, document_fonts
 from workers.converter import UnoserverConverter
-from workers.render import docx_bytes, fill_template
+from workers.render import docx_bytes, fill_template, settle_language
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
@@ -83,6 +83,17 @@ def test_documents_whose_data_added_relationships_do_not_combine() -> None:
     link = RichText("網站", url_id=linked.build_url_id("https://example.org"))
     linked.render({"unit": "乙", "link": link})
     assert not batching.compatible(plain, linked.docx)
+
+
+def test_documents_settled_to_different_chinese_forms_do_not_combine() -> None:
+    template = make_docx("{{ unit }}")
+    hant = filled(template, {"unit": "阜康市第二中學"})
+    hans = filled(template, {"unit": "阜康市第二中学"})
+    assert settle_language(hant, None) == "zh-Hant" and settle_language(hans, None) == "zh-Hans"
+    assert not batching.compatible(hant, hans)
+    other_hant = filled(template, {"unit": "沙灣縣第五小學"})
+    settle_language(other_hant, None)
+    assert batching.compatible(hant, other_hant)
 
 
 @dataclass(frozen=True)

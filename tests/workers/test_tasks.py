@@ -203,3 +203,17 @@ def test_cancelling_stops_documents_waiting_for_their_retry(services: RenderServ
     assert converter.calls == 1
     job = services.jobs.get(job_id, "t")
     assert job is not None and job.status == "cancelled"
+
+
+def test_simplified_and_traditional_documents_are_converted_in_separate_loads(
+    services: RenderServices,
+) -> None:
+    """Each document settles its language from its text; a body moved into another's package
+    would print with that package's glyph forms, so each language makes a group of its own."""
+    converter = FakeConverter()
+    services = RenderServices(services.jobs, services.storage, converter)
+    units = [{"unit": "沙灣縣第五小學"}, {"unit": "沙湾县第五小学"}, {"unit": "阜康市第二中學"},
+             {"unit": "阜康市第二中学"}]  # fmt: skip
+    job_id = new_job(services, units)
+    assert render_documents(job_id, [0, 1, 2, 3], services) == ["succeeded"] * 4
+    assert converter.combined_calls == 2  # the two Traditional together, the two Simplified
