@@ -126,7 +126,8 @@ def test_a_group_that_libreoffice_rejects_combined_is_converted_one_by_one(
 ) -> None:
     converter = FakeConverter(rejects="壞")
     services = RenderServices(services.jobs, services.storage, converter)
-    job_id = new_job(services, [{"unit": "甲"}, {"unit": "壞"}, {"unit": "丙"}])
+    # All Traditional (區), so that the three make one group, as a Traditional job does.
+    job_id = new_job(services, [{"unit": "甲區"}, {"unit": "壞"}, {"unit": "丙區"}])
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded", "failed", "succeeded"]
     assert converter.combined_calls == 1  # tried together once, then each alone
     assert converter.calls == 4
@@ -178,7 +179,7 @@ def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not
 ) -> None:
     converter = HangingConverter(hangs="壞")
     services = RenderServices(services.jobs, services.storage, converter)
-    job_id = new_job(services, [{"unit": "甲"}, {"unit": "壞"}, {"unit": "丙"}])
+    job_id = new_job(services, [{"unit": "甲區"}, {"unit": "壞"}, {"unit": "丙區"}])  # one group
     # Converted together, the group times out: counted on all three, retried.
     with pytest.raises(ConversionTimedOut):
         render_documents(job_id, [0, 1, 2], services, last_attempt=False)
@@ -195,7 +196,7 @@ def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not
 def test_cancelling_stops_documents_waiting_for_their_retry(services: RenderServices) -> None:
     converter = HangingConverter(hangs="壞")
     services = RenderServices(services.jobs, services.storage, converter)
-    job_id = new_job(services, [{"unit": "壞"}, {"unit": "乙"}])
+    job_id = new_job(services, [{"unit": "壞"}, {"unit": "乙區"}])
     with pytest.raises(ConversionTimedOut):
         render_documents(job_id, [0, 1], services, last_attempt=False)
     assert services.jobs.cancel_queued(job_id) == 2  # while the task waits for its retry
