@@ -30,6 +30,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from lxml import etree
 
+from docrender.template_fonts import default_script
 from workers import document_fonts
 from workers.outlines import Outline
 
@@ -75,9 +76,9 @@ def compatible(first: Document, other: Document) -> bool:
     language (settled per document from its text: it picks the Simplified or Traditional
     glyph forms, and a moved body would take ``first``'s). Data-made links or images differ,
     and such a document converts alone."""
-    return _body_relationships(first) == _body_relationships(other) and _default_language(
-        first
-    ) == _default_language(other)
+    return _body_relationships(first) == _body_relationships(other) and default_script(
+        first.styles.element
+    ) == default_script(other.styles.element)
 
 
 def combine(documents: Sequence[Document]) -> Document:
@@ -253,13 +254,6 @@ def _adopt_header_footer_parts(combined: Document, document: Document, section: 
             qn("r:id"), combined.part.relate_to(part, RT.HEADER if kind == "header" else RT.FOOTER)
         )
     return section
-
-
-def _default_language(document: Document) -> dict[str, str]:
-    lang = document.styles.element.find(
-        f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}"
-    )
-    return {} if lang is None else dict(lang.attrib)
 
 
 def _body_relationships(document: Document) -> dict[str, tuple[str, str]]:
