@@ -202,6 +202,12 @@ def test_a_worker_host_cut_off_mid_job_loses_nothing(hosts: Hosts) -> None:
                    and documents_made_by(hosts.logs / "w2.log", job_id)):  # fmt: skip
             assert time.monotonic() < deadline, "both workers never made a document"
             time.sleep(0.5)
+        # Cut while both workers are inside a task (more documents running than one group of
+        # 4), so that w2 holds started documents: a cut between w2 taking a task and starting
+        # its documents would leave nothing for the redelivery to find started.
+        while sum(d["status"] == "running"
+                  for d in http.get(f"/v1/jobs/{job_id}").json()["documents"]) <= 4:  # fmt: skip
+            assert time.monotonic() < deadline, "the two workers were never both mid-task"
         assert progress() < 160, "the job ended before the cut could matter"
         hosts.network.cut("w2")  # its link goes down mid-job
         cut_at = progress()
