@@ -10,12 +10,12 @@ from flask import current_app
 from api.rate_limit import TenantRateLimit
 from docrender.callbackstore import CallbackStore
 from docrender.heartbeats import ConverterHeartbeats
-from docrender.idempotency import IdempotencyKeys
-from docrender.jobstore import Job, JobStore
+from docrender.jobs.idempotency import IdempotencyKeys
+from docrender.jobs.queue import DocumentQueue, make_celery
+from docrender.jobs.responses import JobOut
+from docrender.jobs.store import Job, JobStore
 from docrender.keystore import KeyStore
 from docrender.messages import Language
-from docrender.queue import DocumentQueue, make_celery
-from docrender.responses import JobOut
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
 from docrender.template_registry import TemplateRegistry

@@ -30,9 +30,9 @@ from docrender.errors import (
     ValidationFailed,
     WebhookSecretMissing,
 )
-from docrender.idempotency import Claim, fingerprint
-from docrender.job_options import JobOptions
-from docrender.jobstore import Job, NewDocument, NewJob
+from docrender.jobs.idempotency import Claim, fingerprint
+from docrender.jobs.options import JobOptions
+from docrender.jobs.store import Job, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key

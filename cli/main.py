@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.stack import DEVELOPMENT_KEY_FILE, REDIS_URL_FILE
 from docrender.datafile import read_data_file
 from docrender.errors import DocrenderError
-from docrender.formats import FORMATS
+from docrender.jobs.formats import FORMATS
 from docrender.keystore import KeyStore
 from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import redis
 
-from docrender.jobstore import JobStore
+from docrender.jobs.store import JobStore
 
 
 class CallbackStatus(enum.StrEnum):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import redis
 
-from docrender.jobstore import utcnow_iso
+from docrender.jobs.store import utcnow_iso
 
 KEY_PREFIX = "drk"
 _KEYS = "docrender:api-keys"

@@ -33,7 +33,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from docrender.queue import BULK_QUEUE, CALLBACK_QUEUE, INTERACTIVE_QUEUE
+from docrender.jobs.queue import BULK_QUEUE, CALLBACK_QUEUE, INTERACTIVE_QUEUE
 
 JOBS = Counter("docrender_jobs", "Jobs finished, by final status", ["status"])
 DOCUMENTS = Counter("docrender_documents", "Documents in a final state", ["status"])

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 import redis
 
 from docrender.inspection_process import Inspected, inspect_upload
-from docrender.jobstore import utcnow_iso
+from docrender.jobs.store import utcnow_iso
 from docrender.storage import Storage
 from docrender.templating import TemplateInspection
 from docrender.usage import Usage

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
-from docrender.job_options import MAX_URL_LENGTH
+from docrender.jobs.options import MAX_URL_LENGTH
 from docrender.keystore import KeyStore
 
 SIGNATURE_HEADER = "X-Docrender-Signature"

@@ -50,7 +50,7 @@ from docrender.errors import (
     WrongShape,
 )
 from docrender.fill_in_sheet import fill_in_sheet
-from docrender.jobstore import DocumentStatus, Job, JobStatus
+from docrender.jobs.store import DocumentStatus, Job, JobStatus
 from docrender.messages import Language
 from docrender.storage import job_document_key
 from docrender.template_registry import Template, template_key

@@ -7,7 +7,7 @@ import sys
 import redis
 
 from docrender import logs, metrics
-from docrender.queue import QUEUES_BY_PRIORITY
+from docrender.jobs.queue import QUEUES_BY_PRIORITY
 from docrender.settings import Settings, SettingsError
 from docrender.storage import storage_from_settings
 from docrender.usage import Usage

@@ -14,8 +14,8 @@ import zipfile
 
 import pikepdf
 
-from docrender.formats import FORMATS
-from docrender.jobstore import DocumentStatus, Job, JobStore
+from docrender.jobs.formats import FORMATS
+from docrender.jobs.store import DocumentStatus, Job, JobStore
 from docrender.storage import Storage, job_archive_key, job_document_key, job_merged_key
 from workers.outlines import Outline
 

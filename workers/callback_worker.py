@@ -13,9 +13,9 @@ from celery import Celery
 
 from docrender import logs, metrics
 from docrender.callbackstore import CallbackStore
-from docrender.jobstore import JobStore
+from docrender.jobs.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
+from docrender.jobs.store import JobStore
 from docrender.keystore import KeyStore
-from docrender.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
 from docrender.settings import Settings
 from docrender.webhooks import WebhookSecrets
 from workers.callbacks import Attempt, CallbackServices, deliver_callback

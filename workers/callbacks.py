@@ -27,8 +27,8 @@ import httpx
 from docrender import logs
 from docrender.callbackstore import CallbackStatus, CallbackStore
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
-from docrender.jobstore import JobStore
-from docrender.responses import JobOut
+from docrender.jobs.responses import JobOut
+from docrender.jobs.store import JobStore
 from docrender.webhooks import (
     SIGNATURE_HEADER,
     Destination,

@@ -25,8 +25,8 @@ from docrender import metrics
 from docrender.callbackstore import CallbackStore
 from docrender.errors import ConverterUnavailable
 from docrender.heartbeats import ConverterHeartbeats
-from docrender.jobstore import JobStore
-from docrender.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
+from docrender.jobs.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
+from docrender.jobs.store import JobStore
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from docrender.usage import Usage

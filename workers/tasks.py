@@ -34,8 +34,8 @@ from docrender.errors import (
     DocumentQuarantined,
 )
 from docrender.fonts import word_language
-from docrender.formats import FORMATS, export_options, plain_pdf
-from docrender.jobstore import DocumentStatus, Finish, JobStore, WorkItem
+from docrender.jobs.formats import FORMATS, export_options, plain_pdf
+from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key, job_file_key
 from workers import batching, glyphs, grid
 from workers.converter import Converter

@@ -12,7 +12,7 @@ import redis
 
 from api import create_app
 from api.services import ApiServices
-from docrender.jobstore import DocumentStatus, JobStore, NewDocument
+from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant, count_jobs, record_job, upload
 from tests.helpers.documents import make_docx

@@ -12,7 +12,7 @@ import redis
 
 from api import create_app
 from api.services import ApiServices
-from docrender.jobstore import DocumentStatus, JobStore
+from docrender.jobs.store import DocumentStatus, JobStore
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx

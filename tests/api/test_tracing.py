@@ -6,7 +6,7 @@ import re
 
 import redis
 
-from docrender.jobstore import JobStore
+from docrender.jobs.store import JobStore
 from tests.helpers.clients import Tenant, upload
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from docrender.jobstore import DocumentStatus, JobStore, NewDocument
-from docrender.queue import DocumentQueue, make_celery
+from docrender.jobs.queue import DocumentQueue, make_celery
+from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from docrender.storage import LocalStorage
 from tests.helpers.clients import Tenant, record_job

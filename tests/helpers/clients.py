@@ -11,8 +11,8 @@ from typing import Any
 import redis
 from flask.testing import FlaskClient
 
-from docrender.job_options import JobOptions
-from docrender.jobstore import JobStore, NewDocument, NewJob
+from docrender.jobs.options import JobOptions
+from docrender.jobs.store import JobStore, NewDocument, NewJob
 from docrender.processes import poll_until
 from tests.helpers.documents import make_docx
 

@@ -16,9 +16,9 @@ import redis
 from celery.utils.time import get_exponential_backoff_interval
 
 from docrender.callbackstore import CallbackState, CallbackStore
-from docrender.jobstore import DocumentStatus, JobStore, NewDocument
+from docrender.jobs.queue import CALLBACK_TASK
+from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.keystore import KeyStore
-from docrender.queue import CALLBACK_TASK
 from docrender.settings import Settings
 from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
 from tests.helpers.clients import Receiver, record_job

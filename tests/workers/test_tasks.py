@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
-from docrender.jobstore import JobStore, NewDocument
+from docrender.jobs.store import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key
 from tests.helpers.clients import record_job
 from tests.helpers.documents import make_docx

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from docrender.jobstore import DocumentStatus, Finish, JobStore, NewDocument
+from docrender.jobs.store import DocumentStatus, Finish, JobStore, NewDocument
 from tests.helpers.clients import record_job
 
 RUNNING, SUCCEEDED, FAILED = DocumentStatus.RUNNING, DocumentStatus.SUCCEEDED, DocumentStatus.FAILED

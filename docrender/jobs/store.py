@@ -29,7 +29,7 @@ from typing import Any
 import redis
 
 from docrender.errors import ConversionTimedOut, DocumentQuarantined
-from docrender.job_options import JobOptions
+from docrender.jobs.options import JobOptions
 
 
 class DocumentStatus(enum.StrEnum):

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, WithJsonSchema
 
 from docrender.callbackstore import CallbackState, CallbackStatus
-from docrender.formats import FormatName
-from docrender.jobstore import DocumentStatus, Job, JobStatus
+from docrender.jobs.formats import FormatName
+from docrender.jobs.store import DocumentStatus, Job, JobStatus
 from docrender.messages import Language, localized
 from docrender.template_registry import Template
 

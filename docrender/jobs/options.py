@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from docrender.fonts import LanguageTag
-from docrender.formats import FormatName, PdfOptions
+from docrender.jobs.formats import FormatName, PdfOptions
 from docrender.messages import Language
 
 MAX_URL_LENGTH = 2000  # of a callback_url
@@ -21,7 +21,7 @@ MAX_URL_LENGTH = 2000  # of a callback_url
 class JobOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # pdfa: PDF/A-2b (docrender/formats.py).
+    # pdfa: PDF/A-2b (docrender/jobs/formats.py).
     format: FormatName = "pdf"
     pdf_options: PdfOptions | None = None
     # Refuse data missing a variable the template reads (docrender/validation.py).
