@@ -14,7 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from docrender.data_values import shown_values
 from docrender.errors import InvalidNamePattern
-from docrender.filters import REPORT_FILTERS
+from docrender.templates.filters import REPORT_FILTERS
 
 # File systems limit a name to 255 bytes (ext4, and ZIP extractors that write to them): a stem
 # of at most 240 UTF-8 bytes leaves room for "-12" and ".docx". 240 bytes hold 80 Chinese

@@ -18,7 +18,7 @@ from docrender.keystore import KeyStore
 from docrender.messages import Language
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
-from docrender.template_registry import TemplateRegistry
+from docrender.templates.registry import TemplateRegistry
 from docrender.usage import Usage
 from docrender.webhooks import WebhookSecrets
 

@@ -36,8 +36,8 @@ from docrender.jobs.store import Job, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
-from docrender.template_registry import Template, template_key
-from docrender.templating import check_docx
+from docrender.templates.registry import Template, template_key
+from docrender.templates.tags import check_docx
 from docrender.validation import check_documents, unused_columns
 from docrender.webhooks import check_callback_url
 

@@ -32,7 +32,7 @@ from docrender.keystore import KeyStore
 from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings
 from docrender.template_fonts import font_report
-from docrender.templating import inspect_template
+from docrender.templates.tags import inspect_template
 from docrender.validation import RELAX_STRICT, check_documents, plural, unused_columns
 
 console = Console(stderr=True, highlight=False)

@@ -25,11 +25,11 @@ from cli.processes import (
     start_redis,
     start_worker,
 )
-from docrender.inspection_process import inspect_here
 from docrender.processes import free_port
 from docrender.settings import PROJECT_ROOT, Settings, SettingsError
 from docrender.storage import storage_from_settings
-from docrender.template_registry import TemplateRegistry
+from docrender.templates.inspection import inspect_here
+from docrender.templates.registry import TemplateRegistry
 from docrender.usage import Usage
 
 SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"

@@ -24,7 +24,7 @@ class DocrenderError(Exception):
         self.zh = zh
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Whole across processes (docrender/inspection_process.py): Exception's own pickling
+        # Whole across processes (docrender/templates/inspection.py): Exception's own pickling
         # would call __init__ with the message alone, losing details and the Chinese text.
         return _restore, (type(self), self.args, self.__dict__)
 

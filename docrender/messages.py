@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from docrender.filters import to_hant
+from docrender.templates.filters import to_hant
 
 Language = Literal["en", "zh-Hans", "zh-Hant"]
 LANGUAGES: tuple[Language, ...] = ("en", "zh-Hans", "zh-Hant")

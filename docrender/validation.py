@@ -1,6 +1,6 @@
 """Whole-batch validation of documents' data against what a template reads.
 
-The template's needs come from its inspection (docrender.templating): the top-level variables,
+The template's needs come from its inspection (docrender.templates.tags): the top-level variables,
 and the *loop paths*, the values it iterates over, such as ``sections`` and
 ``sections[].points`` (for each section, its ``points``). Every document is checked and every
 problem reported at once, so a bureau can fix its whole spreadsheet in one go.
@@ -14,7 +14,7 @@ from typing import Any
 
 from docrender.data_values import is_rich, is_subdocument
 from docrender.errors import MissingVariables, WrongShape
-from docrender.templating import TemplateInspection
+from docrender.templates.tags import TemplateInspection
 
 _MISSING = object()
 

@@ -49,11 +49,11 @@ from docrender.errors import (
     PayloadTooLarge,
     WrongShape,
 )
-from docrender.fill_in_sheet import fill_in_sheet
 from docrender.jobs.store import DocumentStatus, Job, JobStatus
 from docrender.messages import Language
 from docrender.storage import job_document_key
-from docrender.template_registry import Template, template_key
+from docrender.templates.fill_in_sheet import fill_in_sheet
+from docrender.templates.registry import Template, template_key
 from docrender.validation import check_documents, unused_columns
 from web.words import word
 

@@ -22,11 +22,11 @@ from lxml import etree
 
 from docrender.chinese import written_script
 from docrender.errors import RenderFailed
-from docrender.filters import FilterError
 from docrender.fonts import Script, word_language
-from docrender.package_check import check_filled
 from docrender.template_fonts import default_script
-from docrender.templating import (
+from docrender.templates.filters import FilterError
+from docrender.templates.package_check import check_filled
+from docrender.templates.tags import (
     ENVIRONMENT_OPTIONS,
     CompilingOnceSandbox,
     failure_location,

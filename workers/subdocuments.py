@@ -20,7 +20,7 @@ from docxtpl.subdoc import Subdoc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docrender.errors import DocrenderError, RenderFailed
-from docrender.templating import check_docx
+from docrender.templates.tags import check_docx
 
 
 class SubdocumentSpec(BaseModel):

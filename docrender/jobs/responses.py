@@ -13,7 +13,7 @@ from docrender.callbackstore import CallbackState, CallbackStatus
 from docrender.jobs.formats import FormatName
 from docrender.jobs.store import DocumentStatus, Job, JobStatus
 from docrender.messages import Language, localized
-from docrender.template_registry import Template
+from docrender.templates.registry import Template
 
 # An ISO 8601 UTC time as the service writes it: 2026-11-30T03:00:00.123Z.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]

@@ -18,7 +18,7 @@ from docrender.storage import (
     job_file_key,
     job_template_key,
 )
-from docrender.template_registry import template_key
+from docrender.templates.registry import template_key
 from docrender.usage import Usage
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import MissingVariables, WrongShape
-from docrender.templating import TemplateInspection
+from docrender.templates.tags import TemplateInspection
 from docrender.validation import check_documents
 
 LOOPS = ["honours", "sections", "sections[].points"]

@@ -8,7 +8,7 @@ import pytest
 from docxtpl import InlineImage
 
 from docrender.errors import RenderFailed
-from docrender.templating import open_template
+from docrender.templates.tags import open_template
 from tests.helpers.documents import make_docx, picture
 from workers.images import ImageLimits
 from workers.render import docx_bytes, fill_template

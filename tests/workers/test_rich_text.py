@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import RenderFailed
-from docrender.templating import open_template
+from docrender.templates.tags import open_template
 from tests.helpers.documents import make_docx
 from workers.rich_text import rich_text
 

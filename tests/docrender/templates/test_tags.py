@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import InvalidTemplate, TemplateSyntaxError, UnsupportedFileType
-from docrender.templating import inspect_template
+from docrender.templates.tags import inspect_template
 from tests.helpers.documents import make_docx
 
 

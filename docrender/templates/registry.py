@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
-from docrender.inspection_process import Inspected, inspect_upload
 from docrender.jobs.store import utcnow_iso
 from docrender.storage import Storage
-from docrender.templating import TemplateInspection
+from docrender.templates.inspection import Inspected, inspect_upload
+from docrender.templates.tags import TemplateInspection
 from docrender.usage import Usage
 
 # Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.

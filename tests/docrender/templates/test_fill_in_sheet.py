@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from docrender.datafile import read_data_file
-from docrender.fill_in_sheet import fill_in_sheet, sheet_columns
-from docrender.templating import inspect_template
+from docrender.templates.fill_in_sheet import fill_in_sheet, sheet_columns
+from docrender.templates.tags import inspect_template
 from docrender.validation import check_documents
 from tests.helpers.documents import make_docx
 from tests.helpers.samples import SAMPLE_TEMPLATE

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import PayloadTooLarge, UnsafeTemplate
-from docrender.templating import inspect_template
+from docrender.templates.tags import inspect_template
 from tests.helpers.documents import external, make_docx, tamper
 
 

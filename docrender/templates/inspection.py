@@ -26,7 +26,7 @@ import pebble
 
 from docrender.errors import TemplateTooComplex, TooManyUploads
 from docrender.template_fonts import font_report
-from docrender.templating import TemplateInspection, inspect_template
+from docrender.templates.tags import TemplateInspection, inspect_template
 
 INSPECT_SECONDS = 15
 INSPECT_MEMORY = 1 << 30  # bytes of address space for a child
@@ -105,7 +105,7 @@ def _pool() -> pebble.ProcessPool:
         pool = _pools.get(os.getpid())
         if pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["docrender.inspection_process"])
+            context.set_forkserver_preload(["docrender.templates.inspection"])
             pool = pebble.ProcessPool(
                 max_workers=INSPECTORS, initializer=_limit_memory, context=context
             )

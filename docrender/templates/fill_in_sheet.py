@@ -19,7 +19,7 @@ import openpyxl
 from jinja2 import nodes
 from openpyxl.styles import Font, PatternFill
 
-from docrender.templating import TemplateInspection, parsed_parts
+from docrender.templates.tags import TemplateInspection, parsed_parts
 
 ITEMS_SHOWN = 2  # numbered items per loop of objects; a loop of plain values gets one more
 SAMPLE = "示例"

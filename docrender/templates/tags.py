@@ -27,8 +27,8 @@ from docrender.errors import (
     TemplateTooComplex,
     UnsupportedFileType,
 )
-from docrender.filters import REPORT_FILTERS
-from docrender.package_check import check_package
+from docrender.templates.filters import REPORT_FILTERS
+from docrender.templates.package_check import check_package
 
 # Core properties docxtpl renders as templates too (see DocxTemplate.render_properties).
 _RENDERED_PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")
@@ -48,7 +48,7 @@ ENVIRONMENT_OPTIONS: dict[str, Any] = {"autoescape": True, "undefined": jinja2.C
 
 
 class LimitedSandbox(SandboxedEnvironment):
-    """Jinja's sandbox with the report filters (docrender/filters.py), plus limits on the
+    """Jinja's sandbox with the report filters (docrender/templates/filters.py), plus limits on the
     operators that build huge values in one step: ``"x" * 10**9`` or ``10 ** 10**6`` fail the
     document instead of the worker's memory."""
 
@@ -210,7 +210,7 @@ _GUARDING_TESTS = frozenset({"defined", "undefined", "none"})
 
 
 def check_docx(data: bytes) -> None:
-    """``data`` is a Word document and safe to open (docrender/package_check.py)."""
+    """``data`` is a Word document and safe to open (docrender/templates/package_check.py)."""
     _require_docx(data)
     check_package(data)  # before any parser inflates it
 
