@@ -12,7 +12,7 @@ import jinja2
 from jinja2 import nodes
 from jinja2.sandbox import SandboxedEnvironment
 
-from docrender.data_values import shown_values
+from docrender.data.values import shown_values
 from docrender.errors import InvalidNamePattern
 from docrender.templates.filters import REPORT_FILTERS
 

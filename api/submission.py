@@ -17,8 +17,9 @@ from werkzeug.datastructures import FileStorage
 from api.naming import document_names
 from api.schemas import parse_job, parse_json
 from api.services import ApiServices
-from docrender.data_values import named_files, subdocument_files
-from docrender.datafile import DataFile, read_data_file
+from docrender.data.files import DataFile, read_data_file
+from docrender.data.validation import check_documents, unused_columns
+from docrender.data.values import named_files, subdocument_files
 from docrender.errors import (
     DocrenderError,
     IdempotencyKeyReused,
@@ -38,7 +39,6 @@ from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
 from docrender.templates.registry import Template, template_key
 from docrender.templates.tags import check_docx
-from docrender.validation import check_documents, unused_columns
 from docrender.webhooks import check_callback_url
 
 

@@ -25,7 +25,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.stack import DEVELOPMENT_KEY_FILE, REDIS_URL_FILE
-from docrender.datafile import read_data_file
+from docrender.data.files import read_data_file
+from docrender.data.validation import RELAX_STRICT, check_documents, plural, unused_columns
 from docrender.errors import DocrenderError
 from docrender.jobs.formats import FORMATS
 from docrender.keystore import KeyStore
@@ -33,7 +34,6 @@ from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings
 from docrender.template_fonts import font_report
 from docrender.templates.tags import inspect_template
-from docrender.validation import RELAX_STRICT, check_documents, plural, unused_columns
 
 console = Console(stderr=True, highlight=False)
 # 1: some documents failed; 2: the request was refused (or the input is wrong); 3: the

@@ -16,7 +16,7 @@ from typing import Any
 
 import opencc
 
-from docrender.data_values import is_image
+from docrender.data.values import is_image
 from docrender.fonts import Script
 
 _IDEOGRAPH = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")

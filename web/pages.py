@@ -41,7 +41,8 @@ from api.errors import request_language
 from api.naming import document_names
 from api.services import services
 from api.submission import submit_job
-from docrender.datafile import read_data_file
+from docrender.data.files import read_data_file
+from docrender.data.validation import check_documents, unused_columns
 from docrender.errors import (
     DocrenderError,
     MissingVariables,
@@ -54,7 +55,6 @@ from docrender.messages import Language
 from docrender.storage import job_document_key
 from docrender.templates.fill_in_sheet import fill_in_sheet
 from docrender.templates.registry import Template, template_key
-from docrender.validation import check_documents, unused_columns
 from web.words import word
 
 bp = Blueprint("web", __name__, url_prefix="/web", template_folder="templates",

@@ -25,7 +25,7 @@ from docx.document import Document
 
 from docrender import logs, metrics
 from docrender.chinese import typeset_values
-from docrender.data_values import printed_text, subdocument_files
+from docrender.data.values import printed_text, subdocument_files
 from docrender.errors import (
     ConversionFailed,
     ConversionTimedOut,

@@ -1,6 +1,6 @@
 """The typed values of a document's data, made into what docxtpl prints: images
 (workers/images.py), rich text (workers/rich_text.py), sub-documents (workers/subdocuments.py)
-and spreadsheet cells as the sheet shows them (docrender/data_values.py). Everything else stays
+and spreadsheet cells as the sheet shows them (docrender/data/values.py). Everything else stays
 as it is."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
-from docrender.data_values import is_cell, is_image, is_rich, is_subdocument, shown
+from docrender.data.values import is_cell, is_image, is_rich, is_subdocument, shown
 from workers.images import ImageLimits, inline_image
 from workers.rich_text import rich_text
 from workers.subdocuments import subdocument

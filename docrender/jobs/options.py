@@ -24,7 +24,7 @@ class JobOptions(BaseModel):
     # pdfa: PDF/A-2b (docrender/jobs/formats.py).
     format: FormatName = "pdf"
     pdf_options: PdfOptions | None = None
-    # Refuse data missing a variable the template reads (docrender/validation.py).
+    # Refuse data missing a variable the template reads (docrender/data/validation.py).
     strict: StrictBool = True
     # A name pattern for every document without a name of its own (api/naming.py).
     name: str | None = Field(default=None, max_length=500)

@@ -1,5 +1,5 @@
 """The fill-in sheet: an .xlsx whose header row names exactly the columns a template reads,
-in the spreadsheet rules' form (docrender/datafile.py), with one sample row, so that nobody
+in the spreadsheet rules' form (docrender/data/files.py), with one sample row, so that nobody
 guesses column names.
 
 The columns come from the template's tags: every value it prints, followed through its loops.

@@ -46,7 +46,7 @@ class Template:
 
     @property
     def inspection(self) -> TemplateInspection:
-        """What its documents' data must hold (docrender/validation.py)."""
+        """What its documents' data must hold (docrender/data/validation.py)."""
         return TemplateInspection(self.variables, self.loops, self.optional, self.kinds)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from docrender.datafile import read_documents
+from docrender.data.files import read_documents
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx, workbook

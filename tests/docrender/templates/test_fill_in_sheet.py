@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from docrender.datafile import read_data_file
+from docrender.data.files import read_data_file
+from docrender.data.validation import check_documents
 from docrender.templates.fill_in_sheet import fill_in_sheet, sheet_columns
 from docrender.templates.tags import inspect_template
-from docrender.validation import check_documents
 from tests.helpers.documents import make_docx
 from tests.helpers.samples import SAMPLE_TEMPLATE
 

@@ -33,8 +33,8 @@ import charset_normalizer
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils.datetime import from_excel
 
+from docrender.data.strict_json import InvalidJson, parse_strict_json
 from docrender.errors import InvalidDataFile, PayloadTooLarge, UnsupportedFileType
-from docrender.strict_json import InvalidJson, parse_strict_json
 
 SUFFIXES = (".xlsx", ".csv", ".json")
 # In CSV a decimal without leading zeros is a number, with thousands separators or a percent

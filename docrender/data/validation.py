@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from docrender.data_values import is_rich, is_subdocument
+from docrender.data.values import is_rich, is_subdocument
 from docrender.errors import MissingVariables, WrongShape
 from docrender.templates.tags import TemplateInspection
 

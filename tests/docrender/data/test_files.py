@@ -6,7 +6,7 @@ import json
 import pytest
 from openpyxl import Workbook
 
-from docrender.datafile import read_documents
+from docrender.data.files import read_documents
 from docrender.errors import InvalidDataFile, PayloadTooLarge, UnsupportedFileType
 
 CSV = (

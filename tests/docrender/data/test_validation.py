@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from docrender.data.validation import check_documents
 from docrender.errors import MissingVariables, WrongShape
 from docrender.templates.tags import TemplateInspection
-from docrender.validation import check_documents
 
 LOOPS = ["honours", "sections", "sections[].points"]
 VARIABLES = ["honours", "sections", "unit"]
