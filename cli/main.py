@@ -28,11 +28,11 @@ from cli.stack import DEVELOPMENT_KEY_FILE, REDIS_URL_FILE
 from docrender.data.files import read_data_file
 from docrender.data.validation import RELAX_STRICT, check_documents, plural, unused_columns
 from docrender.errors import DocrenderError
+from docrender.fonts.template import font_report
 from docrender.jobs.formats import FORMATS
 from docrender.keystore import KeyStore
 from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings
-from docrender.template_fonts import font_report
 from docrender.templates.tags import inspect_template
 
 console = Console(stderr=True, highlight=False)

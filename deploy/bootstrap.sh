@@ -9,9 +9,9 @@ DEBIAN_PACKAGES=(
   python3-uno               # LibreOffice's Python bridge, for unoserver's server side
   python3-venv              # to build .venv-uno on Debian's python3
   fonts-noto-cjk            # CJK Song (serif) and Hei (sans) faces, SC and TC
-  fonts-cwtex-fs            # a FangSong face, for 仿宋 (docrender/fonts.py maps the names)
+  fonts-cwtex-fs            # a FangSong face, for 仿宋 (docrender/fonts/substitutes.py maps the names)
   fonts-arphic-ukai         # Kai faces (CN and TW forms), for 楷体
-  fonts-crosextra-carlito   # metric twin of Calibri (docrender/fonts.py's LATIN_TWINS)
+  fonts-crosextra-carlito   # metric twin of Calibri (docrender/fonts/substitutes.py's LATIN_TWINS)
   fonts-crosextra-caladea   # metric twin of Cambria
   fonts-liberation2         # metric twins of Arial, Times New Roman, Courier New
   fonts-dejavu-core         # DejaVu Sans (Mono), for Segoe UI, Verdana, Menlo...

@@ -2,7 +2,7 @@
 (gongwen-job.json) and its data as a data file (gongwen.json).
 
 It names the fonts a bureau's own template names, none of which a Linux server has; the
-service renders them with the faces docrender/fonts.py maps them to (Traditional forms: the
+service renders them with the faces docrender/fonts/substitutes.py maps them to (Traditional forms: the
 template's language is zh-TW, as the bureau's reports are written):
     发文机关标志 and title  方正小标宋简体 (red for the 机关标志)   -> bold Song
     body                    仿宋_GB2312 三号 (16 pt)              -> FangSong (cwTeX 仿宋)

@@ -6,7 +6,7 @@
 
 report-job.json is the seed reports' text, cleaned by ``clean_report_data``: the simplified
 forms left in the Traditional text made Traditional (OpenCC's Taiwan tables, with the few
-names and words they get wrong put back), Chinese typography (docrender/chinese.py), and the
+names and words they get wrong put back), Chinese typography (docrender/fonts/chinese.py), and the
 seeds' placeholders filled.
 
 The files are committed; this script documents how they are made and rebuilds them:
@@ -38,7 +38,7 @@ from docx.shared import Cm, Pt
 from docx.styles.style import BaseStyle
 from openpyxl import Workbook
 
-from docrender.chinese import typeset_values
+from docrender.fonts.chinese import typeset_values
 
 HERE = Path(__file__).parent
 FACT_COLUMNS = 6

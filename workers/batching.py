@@ -30,7 +30,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from lxml import etree
 
-from docrender.template_fonts import default_script
+from docrender.fonts.template import default_script
 from workers import document_fonts
 from workers.outlines import Outline
 

@@ -29,8 +29,8 @@ from docx.document import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from docrender.fonts import substitute
-from docrender.template_fonts import default_script, theme_faces
+from docrender.fonts.substitutes import substitute
+from docrender.fonts.template import default_script, theme_faces
 from workers.render import stories
 
 _CHARACTER_GRIDS = {"linesAndChars", "snapToChars"}

@@ -31,7 +31,7 @@ from pathlib import Path
 import psutil
 
 from docrender.errors import ConverterUnavailable
-from docrender.fonts import fontconfig_rules
+from docrender.fonts.substitutes import fontconfig_rules
 from docrender.processes import free_port, poll_until
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class UnoserverProcess:
         (self._profile / "user").mkdir()
         (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
         (self._profile / "scratch").mkdir()
-        # Chinese document fonts -> installed faces of the same style (docrender/fonts.py).
+        # Chinese document fonts -> installed faces of the same style (docrender/fonts/substitutes.py).
         (self._profile / "fonts.conf").write_text(fontconfig_rules())
         if self.config.run_as is not None:  # the profile is LibreOffice's own
             for path in [self._profile, *self._profile.rglob("*")]:

@@ -20,10 +20,10 @@ from docx.oxml.ns import qn
 from docxtpl import DocxTemplate
 from lxml import etree
 
-from docrender.chinese import written_script
 from docrender.errors import RenderFailed
-from docrender.fonts import Script, word_language
-from docrender.template_fonts import default_script
+from docrender.fonts.chinese import written_script
+from docrender.fonts.substitutes import Script, word_language
+from docrender.fonts.template import default_script
 from docrender.templates.filters import FilterError
 from docrender.templates.package_check import check_filled
 from docrender.templates.tags import (
@@ -211,7 +211,7 @@ def stories(document: Document) -> list[Any]:
 def set_default_language(document: Document, language: str) -> None:
     """Make ``language`` the East Asian language of the document defaults and of every style
     (the template's defaults); a language set on a run of text by its author stays. The
-    language picks the glyph forms of the mapped Chinese faces (docrender/fonts.py)."""
+    language picks the glyph forms of the mapped Chinese faces (docrender/fonts/substitutes.py)."""
     styles = document.styles.element
     run_properties = [styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")]
     run_properties += [style.get_or_add_rPr() for style in styles.iter(qn("w:style"))

@@ -5,7 +5,7 @@ character style or a link, printed by docxtpl's RichText where the template says
     {"type": "rich", "runs": ["普通文字，", {"text": "重点内容", "bold": true, "color": "C00000"}]}
 
 A run's ``font`` names the face of its Chinese text as well as of its Latin text (as choosing
-a font in Word does), mapped like a template's fonts (docrender/fonts.py); docxtpl's own
+a font in Word does), mapped like a template's fonts (docrender/fonts/substitutes.py); docxtpl's own
 spelling ``"eastAsia:楷体"`` names the Chinese face alone. A run's text may hold line breaks
 (\\n), new paragraphs (\\a) and page breaks (\\f). Every property is checked here, since
 docxtpl writes them into the document's XML as they are.

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from docx.document import Document
 
 from docrender import logs, metrics
-from docrender.chinese import typeset_values
 from docrender.data.values import printed_text, subdocument_files
 from docrender.errors import (
     ConversionFailed,
@@ -33,7 +32,8 @@ from docrender.errors import (
     DocrenderError,
     DocumentQuarantined,
 )
-from docrender.fonts import word_language
+from docrender.fonts.chinese import typeset_values
+from docrender.fonts.substitutes import word_language
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.storage import Storage, job_document_key, job_file_key

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from docrender.fonts import LanguageTag
+from docrender.fonts.substitutes import LanguageTag
 from docrender.jobs.formats import FormatName, PdfOptions
 from docrender.messages import Language
 
@@ -29,10 +29,10 @@ class JobOptions(BaseModel):
     # A name pattern for every document without a name of its own (api/naming.py).
     name: str | None = Field(default=None, max_length=500)
     # The East Asian language of the documents' text where the template does not say it on
-    # the run: it picks Simplified or Traditional glyph forms (docrender/fonts.py).
+    # the run: it picks Simplified or Traditional glyph forms (docrender/fonts/substitutes.py).
     language: LanguageTag | None = None
     # "zh": Chinese typography for pasted text: half-width punctuation next to Chinese text
-    # becomes full-width, spaces between Chinese characters go (docrender/chinese.py).
+    # becomes full-width, spaces between Chinese characters go (docrender/fonts/chinese.py).
     typography: Literal["zh"] | None = None
     # The language of the messages people read about this job (its documents' errors and
     # warnings), where a request does not ask for one with Accept-Language; its webhook's.

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from docrender.chinese import converter
+from docrender.fonts.chinese import converter
 
 
 class FilterError(ValueError):

@@ -25,7 +25,7 @@ from typing import Any
 import pebble
 
 from docrender.errors import TemplateTooComplex, TooManyUploads
-from docrender.template_fonts import font_report
+from docrender.fonts.template import font_report
 from docrender.templates.tags import TemplateInspection, inspect_template
 
 INSPECT_SECONDS = 15
@@ -37,7 +37,7 @@ INSPECTORS = 2
 @dataclass(frozen=True)
 class Inspected:
     inspection: TemplateInspection
-    fonts: list[dict[str, Any]]  # the font report (docrender/template_fonts.py)
+    fonts: list[dict[str, Any]]  # the font report (docrender/fonts/template.py)
 
 
 def inspect_upload(data: bytes, tenant: str) -> Inspected:

@@ -39,7 +39,7 @@ class Template:
     variables: list[str]
     created_at: str
     loops: list[str] = field(default_factory=list)
-    # The fonts it names and what each is rendered with (docrender/template_fonts.py).
+    # The fonts it names and what each is rendered with (docrender/fonts/template.py).
     fonts: list[dict[str, object]] = field(default_factory=list)
     optional: list[str] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)

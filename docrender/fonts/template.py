@@ -15,7 +15,7 @@ from typing import Any
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 
-from docrender.fonts import FontUse, Script, script_of, substitute
+from docrender.fonts.substitutes import FontUse, Script, script_of, substitute
 
 _FONT_ATTRIBUTES = ("ascii", "hAnsi", "eastAsia")
 _THEME_ATTRIBUTES = ("asciiTheme", "hAnsiTheme", "eastAsiaTheme")

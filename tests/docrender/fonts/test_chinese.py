@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from docrender.chinese import typeset, typeset_values, written_script
-from docrender.fonts import Script
+from docrender.fonts.chinese import typeset, typeset_values, written_script
+from docrender.fonts.substitutes import Script
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from docrender.fonts import (
+from docrender.fonts.substitutes import (
     LATIN_TWINS,
     NAMES,
     Script,
@@ -19,8 +19,8 @@ from docrender.fonts import (
     style_of,
     substitute,
 )
+from docrender.fonts.template import requested_fonts
 from docrender.settings import PROJECT_ROOT
-from docrender.template_fonts import requested_fonts
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_a_template_names_its_fonts_and_language() -> None:
 
 def test_the_rules_for_fc_match_are_in_a_private_directory() -> None:
     """Not at a path in /tmp another user could guess and plant first."""
-    from docrender.fonts import _rules_file
+    from docrender.fonts.substitutes import _rules_file
 
     path = _rules_file()
     assert path.parent.stat().st_mode & 0o777 == 0o700

@@ -17,7 +17,7 @@ from typing import Any
 import opencc
 
 from docrender.data.values import is_image
-from docrender.fonts import Script
+from docrender.fonts.substitutes import Script
 
 _IDEOGRAPH = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 # Below this share of the telling characters, a text says nothing either way.
