@@ -1,7 +1,7 @@
 """How many bytes each tenant keeps in storage, and the quota on it.
 
 Counted where files are written, not by walking storage (which an object store makes slow):
-``MeteredStorage`` (docrender/storage.py) wraps whichever Storage the settings chose and records the size of every
+``MeteredStorage`` (docrender/storage/__init__.py) wraps whichever Storage the settings chose and records the size of every
 file it writes, under its key, in Redis. A Lua script keeps the tenant's total in step: a file
 written again replaces its old size (a re-delivered task, a retried job), a file deleted takes
 its size off, and the retention purge takes off whole jobs. A job's files are counted to the

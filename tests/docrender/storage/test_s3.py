@@ -8,9 +8,9 @@ import uuid
 import httpx
 import pytest
 
-from docrender.s3_storage import S3Storage
 from docrender.settings import Settings, SettingsError
 from docrender.storage import job_document_key, job_template_key
+from docrender.storage.s3 import S3Storage
 from tests.helpers.processes import ObjectStore
 
 

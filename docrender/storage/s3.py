@@ -1,5 +1,5 @@
 """Files in an S3-compatible object store (AWS S3, MinIO...), for API and workers on several
-hosts: the same Storage as docrender/storage.py's LocalStorage, chosen by
+hosts: the same Storage as docrender/storage/__init__.py's LocalStorage, chosen by
 ``DOCRENDER_STORAGE=s3``.
 
 Keys are the same (``jobs/<job>/<index>.pdf``) under ``DOCRENDER_S3_PREFIX``. An object is

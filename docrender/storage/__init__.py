@@ -1,7 +1,7 @@
 """Where files live: templates, and each job's rendered documents.
 
 Storage is an interface chosen in the settings: a local directory (LocalStorage, here) or an
-S3-compatible object store (docrender/s3_storage.py), both counted per tenant by MeteredStorage. Keys
+S3-compatible object store (docrender/storage/s3.py), both counted per tenant by MeteredStorage. Keys
 are deterministic (``jobs/<job>/<index>.pdf``), so a re-delivered task overwrites its own
 output instead of adding a second copy.
 """
@@ -133,7 +133,7 @@ def storage_from_settings(settings: Settings, usage: Usage) -> Storage:
     """The storage the settings chose, counting what each tenant keeps (docrender/usage.py).
     For s3, the bucket is checked now: a missing bucket or bad credentials stop start-up."""
     if settings.storage == "s3":
-        from docrender.s3_storage import S3Storage  # boto3 is loaded only when chosen
+        from docrender.storage.s3 import S3Storage  # boto3 is loaded only when chosen
 
         return MeteredStorage(S3Storage.from_settings(settings), usage)
     return MeteredStorage(LocalStorage(settings.data_dir / "files"), usage)
