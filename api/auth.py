@@ -1,4 +1,4 @@
-"""Bearer API keys, from the configuration or the key store (docrender/keystore.py). A key
+"""Bearer API keys, from the configuration or the key store (docrender/tenants/keys.py). A key
 belongs to one tenant; routes read the tenant from ``g.tenant``.
 
 The clerks' pages (web/) sign in with a key once and keep an *identity* of it in their session

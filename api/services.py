@@ -14,12 +14,12 @@ from docrender.jobs.idempotency import IdempotencyKeys
 from docrender.jobs.queue import DocumentQueue, make_celery
 from docrender.jobs.responses import JobOut
 from docrender.jobs.store import Job, JobStore
-from docrender.keystore import KeyStore
 from docrender.messages import Language
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
 from docrender.templates.registry import TemplateRegistry
-from docrender.usage import Usage
+from docrender.tenants.keys import KeyStore
+from docrender.tenants.usage import Usage
 from docrender.webhooks import WebhookSecrets
 
 

@@ -30,10 +30,10 @@ from docrender.data.validation import RELAX_STRICT, check_documents, plural, unu
 from docrender.errors import DocrenderError
 from docrender.fonts.template import font_report
 from docrender.jobs.formats import FORMATS
-from docrender.keystore import KeyStore
 from docrender.processes import poll_until
 from docrender.settings import TENANT_NAME, ClientSettings
 from docrender.templates.tags import inspect_template
+from docrender.tenants.keys import KeyStore
 
 console = Console(stderr=True, highlight=False)
 # 1: some documents failed; 2: the request was refused (or the input is wrong); 3: the

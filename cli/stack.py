@@ -30,7 +30,7 @@ from docrender.settings import PROJECT_ROOT, Settings, SettingsError
 from docrender.storage import storage_from_settings
 from docrender.templates.inspection import inspect_here
 from docrender.templates.registry import TemplateRegistry
-from docrender.usage import Usage
+from docrender.tenants.usage import Usage
 
 SAMPLE_TEMPLATE = PROJECT_ROOT / "templates" / "report.docx"
 # Under the data dir: the private Redis of the running `make run` (for `docrender keys`) and

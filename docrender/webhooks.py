@@ -18,7 +18,7 @@ import httpx
 
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
 from docrender.jobs.options import MAX_URL_LENGTH
-from docrender.keystore import KeyStore
+from docrender.tenants.keys import KeyStore
 
 SIGNATURE_HEADER = "X-Docrender-Signature"
 

@@ -10,7 +10,7 @@ from docrender import logs, metrics
 from docrender.jobs.queue import QUEUES_BY_PRIORITY
 from docrender.settings import Settings, SettingsError
 from docrender.storage import storage_from_settings
-from docrender.usage import Usage
+from docrender.tenants.usage import Usage
 from workers.celery_app import make_worker_celery
 
 

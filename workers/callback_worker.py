@@ -15,8 +15,8 @@ from docrender import logs, metrics
 from docrender.callbackstore import CallbackStore
 from docrender.jobs.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
 from docrender.jobs.store import JobStore
-from docrender.keystore import KeyStore
 from docrender.settings import Settings
+from docrender.tenants.keys import KeyStore
 from docrender.webhooks import WebhookSecrets
 from workers.callbacks import Attempt, CallbackServices, deliver_callback
 

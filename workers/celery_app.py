@@ -29,7 +29,7 @@ from docrender.jobs.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, 
 from docrender.jobs.store import JobStore
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
-from docrender.usage import Usage
+from docrender.tenants.usage import Usage
 from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter

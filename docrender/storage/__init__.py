@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from docrender.settings import Settings
-from docrender.usage import Usage
+from docrender.tenants.usage import Usage
 
 _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
@@ -130,7 +130,7 @@ class MeteredStorage:
 
 
 def storage_from_settings(settings: Settings, usage: Usage) -> Storage:
-    """The storage the settings chose, counting what each tenant keeps (docrender/usage.py).
+    """The storage the settings chose, counting what each tenant keeps (docrender/tenants/usage.py).
     For s3, the bucket is checked now: a missing bucket or bad credentials stop start-up."""
     if settings.storage == "s3":
         from docrender.storage.s3 import S3Storage  # boto3 is loaded only when chosen

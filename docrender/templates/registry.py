@@ -18,7 +18,7 @@ from docrender.jobs.store import utcnow_iso
 from docrender.storage import Storage
 from docrender.templates.inspection import Inspected, inspect_upload
 from docrender.templates.tags import TemplateInspection
-from docrender.usage import Usage
+from docrender.tenants.usage import Usage
 
 # Returns the id that holds these bytes: ARGV[2] when it was new, the earlier one otherwise.
 _REGISTER = """

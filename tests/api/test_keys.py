@@ -11,8 +11,8 @@ import redis
 
 from api import create_app
 from cli.main import main
-from docrender.keystore import KeyStore
 from docrender.settings import Settings
+from docrender.tenants.keys import KeyStore
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

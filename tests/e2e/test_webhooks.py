@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import redis
 
-from docrender.keystore import KeyStore
 from docrender.settings import PROJECT_ROOT
+from docrender.tenants.keys import KeyStore
 from tests.helpers.clients import Receiver, Tenant
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text

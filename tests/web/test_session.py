@@ -10,8 +10,8 @@ import redis
 from flask.testing import FlaskClient
 
 from api import create_app
-from docrender.keystore import KeyStore
 from docrender.settings import Settings
+from docrender.tenants.keys import KeyStore
 
 
 def client_for(settings: Settings) -> tuple[FlaskClient, str, str]:

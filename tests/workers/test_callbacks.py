@@ -18,8 +18,8 @@ from celery.utils.time import get_exponential_backoff_interval
 from docrender.callbackstore import CallbackState, CallbackStore
 from docrender.jobs.queue import CALLBACK_TASK
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
-from docrender.keystore import KeyStore
 from docrender.settings import Settings
+from docrender.tenants.keys import KeyStore
 from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
 from tests.helpers.clients import Receiver, record_job
 from workers.callback_worker import RetryDelivery, make_callback_celery

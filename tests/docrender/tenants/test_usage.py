@@ -19,7 +19,7 @@ from docrender.storage import (
     job_template_key,
 )
 from docrender.templates.registry import template_key
-from docrender.usage import Usage
+from docrender.tenants.usage import Usage
 
 
 @pytest.fixture
