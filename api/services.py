@@ -8,7 +8,6 @@ import redis
 from flask import current_app
 
 from api.rate_limit import TenantRateLimit
-from docrender.callbackstore import CallbackStore
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.jobs.idempotency import IdempotencyKeys
 from docrender.jobs.queue import DocumentQueue, make_celery
@@ -20,7 +19,8 @@ from docrender.storage import Storage, storage_from_settings
 from docrender.templates.registry import TemplateRegistry
 from docrender.tenants.keys import KeyStore
 from docrender.tenants.usage import Usage
-from docrender.webhooks import WebhookSecrets
+from docrender.webhooks.rules import WebhookSecrets
+from docrender.webhooks.store import CallbackStore
 
 
 @dataclass(frozen=True)

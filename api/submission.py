@@ -39,7 +39,7 @@ from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
 from docrender.templates.registry import Template, template_key
 from docrender.templates.tags import check_docx
-from docrender.webhooks import check_callback_url
+from docrender.webhooks.rules import check_callback_url
 
 
 def job_body_from_form(

@@ -12,12 +12,12 @@ import redis
 from celery import Celery
 
 from docrender import logs, metrics
-from docrender.callbackstore import CallbackStore
 from docrender.jobs.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
 from docrender.jobs.store import JobStore
 from docrender.settings import Settings
 from docrender.tenants.keys import KeyStore
-from docrender.webhooks import WebhookSecrets
+from docrender.webhooks.rules import WebhookSecrets
+from docrender.webhooks.store import CallbackStore
 from workers.callbacks import Attempt, CallbackServices, deliver_callback
 
 log = logging.getLogger(__name__)

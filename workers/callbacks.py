@@ -25,17 +25,17 @@ from dataclasses import dataclass
 import httpx
 
 from docrender import logs
-from docrender.callbackstore import CallbackStatus, CallbackStore
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
 from docrender.jobs.responses import JobOut
 from docrender.jobs.store import JobStore
-from docrender.webhooks import (
+from docrender.webhooks.rules import (
     SIGNATURE_HEADER,
     Destination,
     WebhookSecrets,
     check_callback_url,
     signature,
 )
+from docrender.webhooks.store import CallbackStatus, CallbackStore
 
 log = logging.getLogger(__name__)
 

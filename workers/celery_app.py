@@ -22,7 +22,6 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from docrender import metrics
-from docrender.callbackstore import CallbackStore
 from docrender.errors import ConverterUnavailable
 from docrender.heartbeats import ConverterHeartbeats
 from docrender.jobs.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
@@ -30,6 +29,7 @@ from docrender.jobs.store import JobStore
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from docrender.tenants.usage import Usage
+from docrender.webhooks.store import CallbackStore
 from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter

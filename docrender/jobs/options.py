@@ -37,5 +37,5 @@ class JobOptions(BaseModel):
     # The language of the messages people read about this job (its documents' errors and
     # warnings), where a request does not ask for one with Accept-Language; its webhook's.
     messages: Language | None = None
-    # POSTed the finished job, signed (docrender/webhooks.py).
+    # POSTed the finished job, signed (docrender/webhooks/rules.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)

@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
-from docrender.callbackstore import CallbackState, CallbackStatus
 from docrender.jobs.formats import FormatName
 from docrender.jobs.store import DocumentStatus, Job, JobStatus
 from docrender.messages import Language, localized
 from docrender.templates.registry import Template
+from docrender.webhooks.store import CallbackState, CallbackStatus
 
 # An ISO 8601 UTC time as the service writes it: 2026-11-30T03:00:00.123Z.
 Timestamp = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]

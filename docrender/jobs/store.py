@@ -6,7 +6,7 @@ Layout, every key expiring with the job's retention:
                                request_id, warnings (JSON)
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
-(Webhook deliveries keep their state beside it: docrender/callbackstore.py.)
+(Webhook deliveries keep their state beside it: docrender/webhooks/store.py.)
 
 State changes of a document are Lua scripts, so that a re-delivered task can neither count a
 document twice nor move a finished document back to running.

@@ -15,12 +15,12 @@ import pytest
 import redis
 from celery.utils.time import get_exponential_backoff_interval
 
-from docrender.callbackstore import CallbackState, CallbackStore
 from docrender.jobs.queue import CALLBACK_TASK
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from docrender.tenants.keys import KeyStore
-from docrender.webhooks import Destination, WebhookSecrets, check_callback_url
+from docrender.webhooks.rules import Destination, WebhookSecrets, check_callback_url
+from docrender.webhooks.store import CallbackState, CallbackStore
 from tests.helpers.clients import Receiver, record_job
 from workers.callback_worker import RetryDelivery, make_callback_celery
 from workers.callbacks import (
