@@ -10,7 +10,7 @@ from flask import Flask
 import web
 from api import errors, health, jobs, metrics, openapi, templates, tracing
 from api.services import ApiServices
-from docrender import logs
+from docrender.monitoring import logs
 from docrender.settings import Settings, SettingsError
 
 

@@ -9,9 +9,9 @@ import redis.exceptions
 from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from docrender import metrics
 from docrender.errors import DocrenderError, ServiceUnavailable
 from docrender.messages import Language, localized, negotiate
+from docrender.monitoring import metrics
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from api.schemas import (
 )
 from api.services import job_view, services
 from api.submission import job_body_from_form, queued_cap_reached, submit_job, uploaded_files
-from docrender import metrics
 from docrender.errors import (
     DocumentFailed,
     MalformedRequest,
@@ -40,6 +39,7 @@ from docrender.jobs.formats import FORMATS
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
 from docrender.jobs.responses import JobSummary
 from docrender.jobs.store import DocumentStatus, Job
+from docrender.monitoring import metrics
 from docrender.storage import job_archive_key, job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)

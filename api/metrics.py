@@ -1,4 +1,4 @@
-"""``GET /metrics``: Prometheus' text format (docrender/metrics.py), on only when
+"""``GET /metrics``: Prometheus' text format (docrender/monitoring/metrics.py), on only when
 ``DOCRENDER_METRICS_TOKEN`` is set, and then only for a scraper that sends it as a Bearer
 token. Not part of the API's OpenAPI document: it is for operators, not clients."""
 
@@ -9,8 +9,8 @@ import hmac
 from flask import Blueprint, Response, abort, request
 
 from api.services import services
-from docrender import metrics
 from docrender.errors import Unauthorized
+from docrender.monitoring import metrics
 
 bp = Blueprint("metrics", __name__)
 

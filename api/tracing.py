@@ -8,7 +8,7 @@ import uuid
 
 from flask import Flask, Response, g, request
 
-from docrender import logs
+from docrender.monitoring import logs
 
 HEADER = "X-Request-ID"
 # What we accept from a caller: short, and safe to write into logs and headers as it is.

@@ -20,7 +20,7 @@ import redis
 
 from api import create_app
 from cli.processes import ManagedProcess, start_callback_worker, start_redis, start_worker
-from docrender.heartbeats import ConverterHeartbeats
+from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.processes import free_port
 from docrender.settings import Settings
 from tests.helpers.clients import Received, Receiver, Tenant

@@ -6,8 +6,8 @@ import sys
 
 import redis
 
-from docrender import logs, metrics
 from docrender.jobs.queue import QUEUES_BY_PRIORITY
+from docrender.monitoring import logs, metrics
 from docrender.settings import Settings, SettingsError
 from docrender.storage import storage_from_settings
 from docrender.tenants.usage import Usage

@@ -11,9 +11,9 @@ import logging
 import redis
 from celery import Celery
 
-from docrender import logs, metrics
 from docrender.jobs.queue import CALLBACK_QUEUE, CALLBACK_TASK, make_celery
 from docrender.jobs.store import JobStore
+from docrender.monitoring import logs, metrics
 from docrender.settings import Settings
 from docrender.tenants.keys import KeyStore
 from docrender.webhooks.rules import WebhookSecrets

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import httpx
 
-from docrender import logs
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
 from docrender.jobs.responses import JobOut
 from docrender.jobs.store import JobStore
+from docrender.monitoring import logs
 from docrender.webhooks.rules import (
     SIGNATURE_HEADER,
     Destination,

@@ -21,11 +21,11 @@ from celery import Celery
 from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
-from docrender import metrics
 from docrender.errors import ConverterUnavailable
-from docrender.heartbeats import ConverterHeartbeats
 from docrender.jobs.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.jobs.store import JobStore
+from docrender.monitoring import metrics
+from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from docrender.tenants.usage import Usage

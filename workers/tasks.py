@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from docx.document import Document
 
-from docrender import logs, metrics
 from docrender.data.values import printed_text, subdocument_files
 from docrender.errors import (
     ConversionFailed,
@@ -36,6 +35,7 @@ from docrender.fonts.chinese import typeset_values
 from docrender.fonts.substitutes import word_language
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
+from docrender.monitoring import logs, metrics
 from docrender.storage import Storage, job_document_key, job_file_key
 from workers import batching, glyphs, grid
 from workers.converter import Converter

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 
 from api import create_app
 from cli.processes import start_worker
-from docrender.heartbeats import ConverterHeartbeats
+from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.processes import free_port
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant
