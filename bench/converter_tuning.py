@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from docrender.settings import Settings  # noqa: E402
 from workers.converter import has_index  # noqa: E402
+from workers.fill.render import render_docx  # noqa: E402
 from workers.libreoffice import UnoserverConfig, UnoserverProcess, rpc_proxy  # noqa: E402
-from workers.render import render_docx  # noqa: E402
 
 ROUNDS = 10
 VARIANTS = {

@@ -58,7 +58,7 @@ class Settings:
     secret_key: str | None = None
     # Bytes a tenant may keep in storage: templates, and its jobs' files until they expire.
     tenant_storage_bytes: int = 10 * 1024**3
-    # An image from the data (workers/images.py): its bytes, and its pixels (width x height).
+    # An image from the data (workers/fill/images.py): its bytes, and its pixels (width x height).
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     # Requests per tenant across all API processes, in the `limits` syntax: those that change

@@ -16,7 +16,7 @@ separates the header (机关标志 and 发文字号) from the body.
 Data: issuer, doc_number, title, recipient, date, signer: str; opening, closing: [str];
 sections: [{"heading", "paragraphs": [str], "points": [{"heading", "text"}]}];
 materials: [{"category", "items": [{"name", "copies"}]}] (the 附件 table: a row per item, each
-category one cell merged down over its items); remark: rich text ({"type": "rich", "runs": [...]}, workers/rich_text.py).
+category one cell merged down over its items); remark: rich text ({"type": "rich", "runs": [...]}, workers/fill/rich_text.py).
 """
 
 from __future__ import annotations

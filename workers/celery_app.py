@@ -33,7 +33,7 @@ from docrender.webhooks.store import CallbackStore
 from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
 from workers.converter import UnoserverConverter
-from workers.images import ImageLimits
+from workers.fill.images import ImageLimits
 from workers.libreoffice import UnoserverConfig, UnoserverProcess
 from workers.supervisor import Supervisor
 from workers.tasks import Failed, RenderServices, record_failures, render_documents

@@ -1,6 +1,6 @@
 """The typed values a document's data may hold beside plain ones, as both halves see them:
 the API checks the files images name, the workers make the values into pictures and
-formatted text (workers/values.py).
+formatted text (workers/fill/values.py).
 
     {"type": "image", "data": "<base64>" | "file": "<name>", "width": "30mm", ...}
     {"type": "rich", "runs": [...]}

@@ -19,7 +19,7 @@ from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_fonts, pdf_text, renderings, squash
 from workers import batching, document_fonts
 from workers.converter import UnoserverConverter
-from workers.render import docx_bytes, fill_template, settle_language
+from workers.fill.render import docx_bytes, fill_template, settle_language
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:

@@ -1,5 +1,5 @@
 """The typed values of a document's data, made into what docxtpl prints: images
-(workers/images.py), rich text (workers/rich_text.py), sub-documents (workers/subdocuments.py)
+(workers/fill/images.py), rich text (workers/fill/rich_text.py), sub-documents (workers/fill/subdocuments.py)
 and spreadsheet cells as the sheet shows them (docrender/data/values.py). Everything else stays
 as it is."""
 
@@ -11,9 +11,9 @@ from typing import Any
 from docxtpl import DocxTemplate
 
 from docrender.data.values import is_cell, is_image, is_rich, is_subdocument, shown
-from workers.images import ImageLimits, inline_image
-from workers.rich_text import rich_text
-from workers.subdocuments import subdocument
+from workers.fill.images import ImageLimits, inline_image
+from workers.fill.rich_text import rich_text
+from workers.fill.subdocuments import subdocument
 
 
 def prepare_values(
@@ -26,7 +26,7 @@ def prepare_values(
 ) -> Any:
     """``data`` with every image object replaced by the picture docxtpl inserts, and every
     rich-text object by its formatted runs. ``path`` names the value in error messages;
-    ``svgs`` collects the SVGs to swap in after rendering (workers/images.py)."""
+    ``svgs`` collects the SVGs to swap in after rendering (workers/fill/images.py)."""
     if is_image(data):
         return inline_image(template, data, read_file, limits, path or "data", svgs)
     if is_rich(data):

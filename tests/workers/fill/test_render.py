@@ -9,7 +9,7 @@ import pytest
 
 from docrender.errors import RenderFailed
 from tests.helpers.documents import make_docx
-from workers.render import conversion_bytes, docx_bytes, fill_template, render_docx
+from workers.fill.render import conversion_bytes, docx_bytes, fill_template, render_docx
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

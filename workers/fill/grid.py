@@ -31,7 +31,7 @@ from docx.oxml.ns import qn
 
 from docrender.fonts.substitutes import substitute
 from docrender.fonts.template import default_script, theme_faces
-from workers.render import stories
+from workers.fill.render import stories
 
 _CHARACTER_GRIDS = {"linesAndChars", "snapToChars"}
 _DEFAULT_HALF_POINTS = 20  # Word's 10 pt, when no style says a size

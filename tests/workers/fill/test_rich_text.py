@@ -7,7 +7,7 @@ import pytest
 from docrender.errors import RenderFailed
 from docrender.templates.tags import open_template
 from tests.helpers.documents import make_docx
-from workers.rich_text import rich_text
+from workers.fill.rich_text import rich_text
 
 TEMPLATE = make_docx("{{r remark }}")
 

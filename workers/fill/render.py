@@ -32,8 +32,8 @@ from docrender.templates.tags import (
     failure_location,
     open_template,
 )
-from workers.images import ImageLimits, swap_in_svgs
-from workers.values import prepare_values
+from workers.fill.images import ImageLimits, swap_in_svgs
+from workers.fill.values import prepare_values
 
 # Characters XML 1.0 cannot hold (controls but tab and line breaks, lone surrogates,
 # non-characters). They would make the DOCX invalid, so they are dropped from the data. Two

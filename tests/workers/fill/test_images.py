@@ -10,9 +10,9 @@ from docxtpl import InlineImage
 from docrender.errors import RenderFailed
 from docrender.templates.tags import open_template
 from tests.helpers.documents import make_docx, picture
-from workers.images import ImageLimits
-from workers.render import docx_bytes, fill_template
-from workers.values import prepare_values
+from workers.fill.images import ImageLimits
+from workers.fill.render import docx_bytes, fill_template
+from workers.fill.values import prepare_values
 
 
 def image(content: bytes, **extra: str) -> dict[str, str]:
