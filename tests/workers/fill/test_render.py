@@ -11,7 +11,7 @@ from docrender.errors import RenderFailed
 from tests.helpers.documents import make_docx
 from workers.fill.render import conversion_bytes, docx_bytes, fill_template, render_docx
 
-FIXTURES = Path(__file__).parent.parent / "fixtures"
+FIXTURES = Path(__file__).parents[2] / "fixtures"
 
 
 def text_of(document: bytes) -> str:
