@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docrender.settings import Settings  # noqa: E402
-from workers.converter import has_index  # noqa: E402
+from workers.convert.converter import has_index  # noqa: E402
+from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess, rpc_proxy  # noqa: E402
 from workers.fill.render import render_docx  # noqa: E402
-from workers.libreoffice import UnoserverConfig, UnoserverProcess, rpc_proxy  # noqa: E402
 
 ROUNDS = 10
 VARIANTS = {

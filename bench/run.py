@@ -64,16 +64,17 @@ import carbone_templates  # noqa: E402
 from cli.processes import ManagedProcess, start_api, start_redis, start_worker  # noqa: E402
 from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
-from workers import batching, document_fonts  # noqa: E402
-from workers.converter import UnoserverConverter  # noqa: E402
+from workers import document_fonts  # noqa: E402
+from workers.convert import batching  # noqa: E402
+from workers.convert.converter import UnoserverConverter  # noqa: E402
+from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess  # noqa: E402
+from workers.convert.supervisor import Supervisor  # noqa: E402
 from workers.fill import grid  # noqa: E402
 from workers.fill.render import (  # noqa: E402
     conversion_bytes,
     fill_template,
     settle_language,
 )
-from workers.libreoffice import UnoserverConfig, UnoserverProcess  # noqa: E402
-from workers.supervisor import Supervisor  # noqa: E402
 
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"

@@ -32,10 +32,10 @@ from docrender.tenants.usage import Usage
 from docrender.webhooks.store import CallbackStore
 from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
-from workers.converter import UnoserverConverter
+from workers.convert.converter import UnoserverConverter
+from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess
+from workers.convert.supervisor import Supervisor
 from workers.fill.images import ImageLimits
-from workers.libreoffice import UnoserverConfig, UnoserverProcess
-from workers.supervisor import Supervisor
 from workers.tasks import Failed, RenderServices, record_failures, render_documents
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class WorkerRuntime:
 
     def start(self, **_: Any) -> None:
         settings = self.settings
-        # The soft limit only: this process's LibreOffice gets its own (workers/libreoffice.py).
+        # The soft limit only: this process's LibreOffice gets its own (workers/convert/libreoffice.py).
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         soft = (
             settings.worker_memory

@@ -3,7 +3,7 @@
 LibreOffice subsets the fonts of a combined document once for all of it, and its pages share
 one resource dictionary that names every subset. A document cut out as it is would carry every
 subset of its group, each holding the glyphs of all the group's documents: a sample report
-weighed about 600 KB instead of 210-410 KB converted alone. So before the cut (workers/batching.py),
+weighed about 600 KB instead of 210-410 KB converted alone. So before the cut (workers/convert/batching.py),
 each document's pages get font resources of their own, naming only the fonts they draw with,
 and each Type 1 font program among them (the CJK fonts, which weigh the most) keeps only the
 glyphs that document draws (workers/type1.py). The cut then copies each document's own fonts

@@ -1,5 +1,5 @@
 """Outline items (bookmarks) carried from one PDF into another that took some of its pages:
-a document cut from a combined conversion (workers/batching.py), a document in a job's merged
+a document cut from a combined conversion (workers/convert/batching.py), a document in a job's merged
 volume (workers/bundle.py)."""
 
 from __future__ import annotations

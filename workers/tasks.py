@@ -3,7 +3,7 @@
 A task makes a few documents of one job (the queue hands out small groups of indexes).
 Each document is still its own unit: started, filled and recorded on its own, failing alone.
 Only the PDF conversion is shared: documents whose filled DOCX can sit side by side go through
-LibreOffice as one combined document and are cut apart again (workers/batching.py), which
+LibreOffice as one combined document and are cut apart again (workers/convert/batching.py), which
 saves most of LibreOffice's fixed cost per document.
 
 Two roles: ``decide`` fills and converts, and says per document what came of it (``Made`` or
@@ -37,8 +37,9 @@ from docrender.jobs.formats import FORMATS, export_options, plain_pdf
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.monitoring import logs, metrics
 from docrender.storage import Storage, job_document_key, job_file_key
-from workers import batching, glyphs
-from workers.converter import Converter
+from workers import glyphs
+from workers.convert import batching
+from workers.convert.converter import Converter
 from workers.fill import grid
 from workers.fill.images import ImageLimits
 from workers.fill.render import conversion_bytes, docx_bytes, fill_template, settle_language

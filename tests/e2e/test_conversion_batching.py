@@ -1,5 +1,5 @@
 """Through the real stack: the documents of a job are converted several to one LibreOffice
-load (workers/batching.py), and each one a user downloads is the document it would have been
+load (workers/convert/batching.py), and each one a user downloads is the document it would have been
 alone: same pages, same text, its own footer and page numbers, about the same weight."""
 
 from __future__ import annotations

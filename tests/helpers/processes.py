@@ -16,7 +16,7 @@ import pytest
 
 from docrender.processes import poll_until
 from docrender.settings import Settings
-from workers.libreoffice import UnoserverConfig
+from workers.convert.libreoffice import UnoserverConfig
 
 # Short rungs of the timeout ladder, so that recovery (a hung LibreOffice replaced, a dead
 # worker's tasks handed to another) happens within a test.

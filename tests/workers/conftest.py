@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.helpers.processes import processes_using, unoserver_config
-from workers.converter import UnoserverConverter
-from workers.libreoffice import UnoserverProcess
-from workers.supervisor import Supervisor
+from workers.convert.converter import UnoserverConverter
+from workers.convert.libreoffice import UnoserverProcess
+from workers.convert.supervisor import Supervisor
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from fontTools.misc import eexec
 from fontTools.t1Lib import T1Font
 
 from tests.helpers.documents import make_docx
-from workers.converter import UnoserverConverter
+from workers.convert.converter import UnoserverConverter
 from workers.type1 import Type1Program
 
 # Enough distinct characters for LibreOffice to fill several 255-glyph subsets.

@@ -1,11 +1,11 @@
 """One unoserver + LibreOffice pair: start it, tell whether it lives, stop it. Nothing more.
 
-When to restart or recycle it is the supervisor's business (workers/supervisor.py), converting
-is the converter's (workers/converter.py). Each instance gets its own profile directory and
+When to restart or recycle it is the supervisor's business (workers/convert/supervisor.py), converting
+is the converter's (workers/convert/converter.py). Each instance gets its own profile directory and
 port, so several can run side by side; a minimal environment, so LibreOffice never sees the
 service's secrets; a memory limit (RLIMIT_AS), so a runaway document costs its own instance
 and never makes the kernel pick Redis; and control channels no other local process can use
-(workers/unoserver_hidden.py): UNO on a named pipe only its owner may connect to, XML-RPC only
+(workers/convert/unoserver_hidden.py): UNO on a named pipe only its owner may connect to, XML-RPC only
 at a per-instance secret path.
 """
 

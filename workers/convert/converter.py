@@ -1,6 +1,6 @@
 """Converts a DOCX to PDF through this worker process's own unoserver.
 
-The converter only converts, on the instance its supervisor (workers/supervisor.py) keeps
+The converter only converts, on the instance its supervisor (workers/convert/supervisor.py) keeps
 running: a conversion that finds LibreOffice dead or hung says so (ProcessBroken), and the
 supervisor replaces the instance while the conversion fails *transiently*, so the task is
 retried. It talks plain XML-RPC to unoserver rather than through
@@ -28,8 +28,8 @@ from typing import Protocol
 import docx
 
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
-from workers.libreoffice import UnoserverProcess, rpc_proxy
-from workers.supervisor import ProcessBroken, Supervisor
+from workers.convert.libreoffice import UnoserverProcess, rpc_proxy
+from workers.convert.supervisor import ProcessBroken, Supervisor
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from docrender.errors import ConversionTimedOut
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text
 from tests.helpers.processes import processes_using, unoserver_config, wait_until
-from workers.converter import UnoserverConverter
-from workers.libreoffice import UnoserverProcess, rpc_proxy
-from workers.supervisor import Supervisor
+from workers.convert.converter import UnoserverConverter
+from workers.convert.libreoffice import UnoserverProcess, rpc_proxy
+from workers.convert.supervisor import Supervisor
 
 DOCUMENT = make_docx("轉換測試 conversion test")
 
@@ -222,7 +222,7 @@ def test_no_other_local_process_can_drive_libreoffice(
 
 
 def test_index_refresh_only_for_documents_with_a_table_of_contents() -> None:
-    from workers.converter import has_index
+    from workers.convert.converter import has_index
 
     assert not has_index(DOCUMENT)
     import io

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import ConverterUnavailable
-from workers.supervisor import ProcessBroken, Supervisor
+from workers.convert.supervisor import ProcessBroken, Supervisor
 
 
 class StandIn:

@@ -17,8 +17,9 @@ from pypdf import PdfReader
 
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_fonts, pdf_text, renderings, squash
-from workers import batching, document_fonts
-from workers.converter import UnoserverConverter
+from workers import document_fonts
+from workers.convert import batching
+from workers.convert.converter import UnoserverConverter
 from workers.fill.render import docx_bytes, fill_template, settle_language
 
 

@@ -17,7 +17,7 @@ loadComponentFromURL, the connection its converter and comparer resolve, the --a
 with, and the paths its XML-RPC server answers. Written against the pinned unoserver 3.7.
 
 Run with .venv-uno's Python (it needs ``uno``), with unoserver's own arguments:
-    .venv-uno/bin/python workers/unoserver_hidden.py --port 2003 ...
+    .venv-uno/bin/python workers/convert/unoserver_hidden.py --port 2003 ...
 It imports nothing from docrender, whose packages are not in that environment.
 """
 
