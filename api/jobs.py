@@ -285,7 +285,7 @@ def _file(key: str, mimetype: str, disposition: str) -> Response:
 
 def _check_bundled(job: Job) -> None:
     """Refuse a download of the finished job's archive or merged volume until the task that
-    follows the job's end has stored them (workers/bundle.py): 409 until then."""
+    follows the job's end has stored them (workers/pdf/bundle.py): 409 until then."""
     if job.finished_at is None:
         raise NotReady(
             f"Job {job.id} is {job.status}; poll it until it finishes.",

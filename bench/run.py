@@ -64,7 +64,6 @@ import carbone_templates  # noqa: E402
 from cli.processes import ManagedProcess, start_api, start_redis, start_worker  # noqa: E402
 from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
-from workers import document_fonts  # noqa: E402
 from workers.convert import batching  # noqa: E402
 from workers.convert.converter import UnoserverConverter  # noqa: E402
 from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess  # noqa: E402
@@ -75,6 +74,7 @@ from workers.fill.render import (  # noqa: E402
     fill_template,
     settle_language,
 )
+from workers.pdf import document_fonts  # noqa: E402
 
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
@@ -466,7 +466,7 @@ def bench_batch_sizes(work: Workloads, tmp: Path) -> dict[str, Any]:
 
 
 def own_fonts_cost(work: Workloads) -> dict[str, Any]:
-    """What giving each cut document its own fonts costs (workers/document_fonts.py), in the
+    """What giving each cut document its own fonts costs (workers/pdf/document_fonts.py), in the
     worker's CPU per document: the 100 reports converted in groups of the default batch size
     on one warm instance, each group's cut timed with and without it."""
     separate, size = document_fonts.separate, Settings().batch_size

@@ -30,12 +30,12 @@ from docrender.settings import Settings
 from docrender.storage import storage_from_settings
 from docrender.tenants.usage import Usage
 from docrender.webhooks.store import CallbackStore
-from workers.bundle import build_bundle
 from workers.callbacks import schedule_callback
 from workers.convert.converter import UnoserverConverter
 from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess
 from workers.convert.supervisor import Supervisor
 from workers.fill.images import ImageLimits
+from workers.pdf.bundle import build_bundle
 from workers.tasks import Failed, RenderServices, record_failures, render_documents
 
 log = logging.getLogger(__name__)

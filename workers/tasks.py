@@ -37,12 +37,12 @@ from docrender.jobs.formats import FORMATS, export_options, plain_pdf
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.monitoring import logs, metrics
 from docrender.storage import Storage, job_document_key, job_file_key
-from workers import glyphs
 from workers.convert import batching
 from workers.convert.converter import Converter
 from workers.fill import grid
 from workers.fill.images import ImageLimits
 from workers.fill.render import conversion_bytes, docx_bytes, fill_template, settle_language
+from workers.pdf import glyphs
 
 log = logging.getLogger(__name__)
 

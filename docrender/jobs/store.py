@@ -278,7 +278,7 @@ class Job:
     created_at: str
     finished_at: str | None
     documents: list[DocumentState]
-    bundled: bool = False  # the archive and merged volume are stored (workers/bundle.py)
+    bundled: bool = False  # the archive and merged volume are stored (workers/pdf/bundle.py)
     request_id: str = ""
     warnings: list[dict[str, Any]] = field(default_factory=list)
 

@@ -7,7 +7,7 @@ job, all filled from the same template, are put one after the other in one DOCX,
 own section (its own header and footer, page numbers from 1), converted once, and the PDF is
 cut at the first page of each document, found through a bookmark LibreOffice exports as a
 named destination. Each cut document gets fonts holding only its own glyphs
-(workers/document_fonts.py), so that it weighs what it would converted alone.
+(workers/pdf/document_fonts.py), so that it weighs what it would converted alone.
 
 Only what stays the same when documents sit side by side is combined: see ``batchable``.
 Anything else (numbered lists that would count on across documents, NUMPAGES, footnotes,
@@ -31,8 +31,8 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from docrender.fonts.template import default_script
-from workers import document_fonts
-from workers.outlines import Outline
+from workers.pdf import document_fonts
+from workers.pdf.outlines import Outline
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes]:
     """Cut a combined PDF back into one PDF per document, at their named destinations. Each
     gets its own document's title, author, subject and keywords (the combined conversion gave
     them all the first one's), its part of the outline, and fonts holding only its own glyphs
-    (workers/document_fonts.py)."""
+    (workers/pdf/document_fonts.py)."""
     with pikepdf.open(io.BytesIO(pdf)) as combined:
         starts = _starts(combined, len(documents))
         ranges = [range(start, end) for start, end

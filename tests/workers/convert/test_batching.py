@@ -17,10 +17,10 @@ from pypdf import PdfReader
 
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_fonts, pdf_text, renderings, squash
-from workers import document_fonts
 from workers.convert import batching
 from workers.convert.converter import UnoserverConverter
 from workers.fill.render import docx_bytes, fill_template, settle_language
+from workers.pdf import document_fonts
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:

@@ -6,7 +6,7 @@ subset of its group, each holding the glyphs of all the group's documents: a sam
 weighed about 600 KB instead of 210-410 KB converted alone. So before the cut (workers/convert/batching.py),
 each document's pages get font resources of their own, naming only the fonts they draw with,
 and each Type 1 font program among them (the CJK fonts, which weigh the most) keeps only the
-glyphs that document draws (workers/type1.py). The cut then copies each document's own fonts
+glyphs that document draws (workers/pdf/type1.py). The cut then copies each document's own fonts
 only. Content streams, widths, ToUnicode maps and the kept glyph programs are unchanged, so
 each page draws and extracts exactly as before.
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import pikepdf
 
-from workers.type1 import Type1Program
+from workers.pdf.type1 import Type1Program
 
 # The operators that select a font or show text, and the graphics state saves around them.
 _TEXT_OPERATORS = "q Q Tf Tj TJ ' \""

@@ -17,7 +17,7 @@ import pikepdf
 from docrender.jobs.formats import FORMATS
 from docrender.jobs.store import DocumentStatus, Job, JobStore
 from docrender.storage import Storage, job_archive_key, job_document_key, job_merged_key
-from workers.outlines import Outline
+from workers.pdf.outlines import Outline
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from fontTools.t1Lib import T1Font
 
 from tests.helpers.documents import make_docx
 from workers.convert.converter import UnoserverConverter
-from workers.type1 import Type1Program
+from workers.pdf.type1 import Type1Program
 
 # Enough distinct characters for LibreOffice to fill several 255-glyph subsets.
 TEXT = "".join(chr(code) for code in range(0x4E00, 0x4E00 + 600))
