@@ -38,7 +38,7 @@ from docx.shared import Cm, Pt
 from docx.styles.style import BaseStyle
 from openpyxl import Workbook
 
-from docrender.fonts.chinese import typeset_values
+from docrender.data.values import typeset_values
 
 HERE = Path(__file__).parent
 FACT_COLUMNS = 6

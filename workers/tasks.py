@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from docx.document import Document
 
-from docrender.data.values import printed_text, subdocument_files
+from docrender.data.values import printed_text, subdocument_files, typeset_values
 from docrender.errors import (
     ConversionFailed,
     ConversionTimedOut,
@@ -31,7 +31,6 @@ from docrender.errors import (
     DocrenderError,
     DocumentQuarantined,
 )
-from docrender.fonts.chinese import typeset_values
 from docrender.fonts.substitutes import word_language
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem

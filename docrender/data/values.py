@@ -16,6 +16,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from docrender.fonts.chinese import typeset
+
 
 def is_image(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "image"
@@ -121,3 +123,16 @@ def _values(data: Any) -> Iterator[Any]:
             yield from _values(item)
     else:
         yield data
+
+
+def typeset_values(value: Any) -> Any:
+    """Every text of a document's data typeset (``typeset``); images are left as they are."""
+    if isinstance(value, str):
+        return typeset(value)
+    if isinstance(value, dict):
+        if is_image(value):
+            return value
+        return {key: typeset_values(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typeset_values(item) for item in value]
+    return value

@@ -12,11 +12,9 @@ from __future__ import annotations
 import collections
 import functools
 import re
-from typing import Any
 
 import opencc
 
-from docrender.data.values import is_image
 from docrender.fonts.substitutes import Script
 
 _IDEOGRAPH = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
@@ -132,16 +130,3 @@ def _close_parentheses(text: str) -> str:
             character = "）"
         out.append(character)
     return "".join(out)
-
-
-def typeset_values(value: Any) -> Any:
-    """Every text of a document's data typeset (``typeset``); images are left as they are."""
-    if isinstance(value, str):
-        return typeset(value)
-    if isinstance(value, dict):
-        if is_image(value):
-            return value
-        return {key: typeset_values(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [typeset_values(item) for item in value]
-    return value

@@ -23,11 +23,11 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
+from docrender.clock import utcnow_iso
 from docrender.errors import ConversionTimedOut, DocumentQuarantined
 from docrender.jobs.options import JobOptions
 
@@ -252,10 +252,6 @@ return 1
 # Failures a retry does not repeat: the document killed its worker again and again, or hung
 # LibreOffice twice, and would only do it again.
 SET_ASIDE = (DocumentQuarantined.code, ConversionTimedOut.code)
-
-
-def utcnow_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
-from docrender.jobs.store import utcnow_iso
+from docrender.clock import utcnow_iso
 from docrender.storage import Storage
 from docrender.templates.inspection import Inspected, inspect_upload
 from docrender.templates.tags import TemplateInspection

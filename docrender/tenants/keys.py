@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import redis
 
-from docrender.jobs.store import utcnow_iso
+from docrender.clock import utcnow_iso
 
 KEY_PREFIX = "drk"
 _KEYS = "docrender:api-keys"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docrender.fonts.chinese import typeset, typeset_values, written_script
+from docrender.fonts.chinese import typeset, written_script
 from docrender.fonts.substitutes import Script
 
 
@@ -43,11 +43,3 @@ def test_the_script_a_text_is_written_in(text: str, script: Script | None) -> No
 )
 def test_typeset(pasted: str, typeset_text: str) -> None:
     assert typeset(pasted) == typeset_text
-
-
-def test_typeset_values_reaches_every_text_but_images() -> None:
-    image = {"type": "image", "data": "iVBORw0K,Gg==", "width": "30mm"}
-    data = {"unit": "漢語 教學班", "rows": [{"note": "好,的"}], "photo": image, "n": 3}
-    assert typeset_values(data) == {
-        "unit": "漢語教學班", "rows": [{"note": "好，的"}], "photo": image, "n": 3,
-    }  # fmt: skip
