@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from docrender.jobs.responses import DocumentError, ErrorBody
+from docrender.responses import DocumentError, ErrorBody
 
 
 class ShapeProblem(BaseModel):

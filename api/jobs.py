@@ -37,9 +37,9 @@ from docrender.errors import (
 )
 from docrender.jobs.formats import FORMATS
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
-from docrender.jobs.responses import JobSummary
 from docrender.jobs.store import DocumentStatus, Job
 from docrender.monitoring import metrics
+from docrender.responses import JobSummary
 from docrender.storage import job_archive_key, job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)

@@ -12,10 +12,10 @@ from docrender.data.strict_json import MAX_VALUES, TooManyValues, parse_strict_j
 from docrender.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
 from docrender.jobs.options import JobOptions
-from docrender.jobs.responses import ErrorBody, JobList, JobOut, TemplateList, TemplateOut
 from docrender.jobs.store import JobStatus
+from docrender.responses import ErrorBody, JobList, JobOut, TemplateList, TemplateOut
 
-# The response models live in docrender/jobs/responses.py (the webhook sends a JobOut too).
+# The response models live in docrender/responses.py (the webhook sends a JobOut too).
 __all__ = ["ErrorBody", "JobIn", "JobList", "JobOut", "TemplateList", "TemplateOut"]
 
 

@@ -10,10 +10,10 @@ from flask import current_app
 from api.rate_limit import TenantRateLimit
 from docrender.jobs.idempotency import IdempotencyKeys
 from docrender.jobs.queue import DocumentQueue, make_celery
-from docrender.jobs.responses import JobOut
 from docrender.jobs.store import Job, JobStore
 from docrender.messages import Language
 from docrender.monitoring.heartbeats import ConverterHeartbeats
+from docrender.responses import JobOut
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
 from docrender.templates.registry import TemplateRegistry

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import httpx
 
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
-from docrender.jobs.responses import JobOut
 from docrender.jobs.store import JobStore
 from docrender.monitoring import logs
+from docrender.responses import JobOut
 from docrender.webhooks.rules import (
     SIGNATURE_HEADER,
     Destination,
