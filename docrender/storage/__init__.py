@@ -4,6 +4,9 @@ Storage is an interface chosen in the settings: a local directory (LocalStorage,
 S3-compatible object store (docrender/storage/s3.py), both counted per tenant by MeteredStorage. Keys
 are deterministic (``jobs/<job>/<index>.pdf``), so a re-delivered task overwrites its own
 output instead of adding a second copy.
+
+May import: tenants (each tenant's bytes are counted where they are written) and the modules
+at docrender's top.
 """
 
 from __future__ import annotations
