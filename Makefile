@@ -1,4 +1,4 @@
-.PHONY: bootstrap run test test-unit lint bench
+.PHONY: bootstrap run test test-unit lint bench catalogs
 
 bootstrap:
 	@bash deploy/bootstrap.sh
@@ -9,6 +9,7 @@ run: bootstrap
 
 test: bootstrap
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 	.venv/bin/python -m pytest
 
 # The tests that need neither Redis nor LibreOffice: seconds, not minutes.
@@ -18,6 +19,17 @@ test-unit: bootstrap
 lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/lint-imports
+
+# The translation catalogs (docrender/translations/, docs/translations.md): extract the message
+# ids from the code and templates, bring each .po up to date (new ids untranslated, gone ones
+# dropped), compile. tests/docrender/test_i18n.py fails until every new id is translated.
+catalogs: bootstrap
+	.venv/bin/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 --no-location --sort-output \
+		--project docrender -o docrender/translations/messages.pot .
+	.venv/bin/pybabel update -i docrender/translations/messages.pot -d docrender/translations \
+		--no-location --no-fuzzy-matching --ignore-obsolete --width 100
+	.venv/bin/pybabel compile -d docrender/translations
 
 # Benchmarks write their results under bench/results/.
 bench: bootstrap

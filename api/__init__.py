@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import sys
 
-from flask import Flask
+from flask import Flask, g
+from flask_babel import Babel
 
 import web
 from api import errors, health, jobs, metrics, openapi, templates, tracing
 from api.services import ApiServices
+from docrender.i18n import CATALOGS, TRANSLATIONS
 from docrender.monitoring import logs
 from docrender.settings import Settings, SettingsError
 
@@ -22,6 +24,13 @@ def create_app(settings: Settings, services: ApiServices | None = None) -> Flask
     app.extensions["docrender"] = services or ApiServices.from_settings(settings)
 
     errors.register(app)
+    # Flask-Babel: the pages' templates read their words from the catalogs, in the language
+    # the page settled on (web/pages.py) or the request asks for.
+    Babel(
+        app,
+        locale_selector=lambda: CATALOGS.get(g.get("language") or errors.request_language(), "en"),
+        default_translation_directories=str(TRANSLATIONS),
+    )
     tracing.register(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(metrics.bp)

@@ -27,14 +27,12 @@ def require_tenant() -> None:
     scheme, _, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized(
-            "Send your API key as 'Authorization: Bearer <key>'.",
-            zh="请以 Authorization: Bearer <密钥> 发送您的 API 密钥。",
+            _("Send your API key as 'Authorization: Bearer <key>'."),
         )
     tenant = _tenant_for(presented.strip())
     if tenant is None:
         raise Unauthorized(
-            "The API key is not valid; check it or ask for a new one.",
-            zh="API 密钥无效；请检查，或申请一个新的。",
+            _("The API key is not valid; check it or ask for a new one."),
         )
     services().rate_limit.check(tenant, read=request.method in ("GET", "HEAD"))
     g.tenant = tenant

@@ -10,28 +10,27 @@ from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from docrender.errors import DocrenderError, ServiceUnavailable
-from docrender.messages import Language, localized, negotiate
+from docrender.i18n import Language, _, negotiate
 from docrender.monitoring import metrics
 
 log = logging.getLogger(__name__)
 
 # Werkzeug's own errors (unknown route, wrong method, body too large) in the contract's codes.
 _HTTP_CODES = {
-    400: ("malformed_request", "The request could not be read.", "无法读取这个请求。"),
-    404: ("not_found", "There is no such resource; check the URL.", "没有这个资源；请检查网址。"),
-    405: ("method_not_allowed", "This URL does not accept that method.", "这个网址不接受该方法。"),
-    413: ("payload_too_large", "The request body is larger than the server accepts.",
-          "请求体超过了服务器接受的大小。"),
-    415: ("unsupported_file_type", "The request's content type is not supported.",
-          "不支持这个请求的内容类型。"),
-}  # fmt: skip
+    400: ("malformed_request", _("The request could not be read.")),
+    404: ("not_found", _("There is no such resource; check the URL.")),
+    405: ("method_not_allowed", _("This URL does not accept that method.")),
+    413: ("payload_too_large", _("The request body is larger than the server accepts.")),
+    415: ("unsupported_file_type", _("The request's content type is not supported.")),
+}
 
 
 def request_language(default: Language | None = None) -> Language:
     """The language the request asks for (Accept-Language), else ``default`` (a job's own
     ``messages``), else English."""
-    asked = negotiate(request.headers.get("Accept-Language")) if has_request_context() else None
-    return asked or default or "en"
+    if not has_request_context():
+        return default or "en"
+    return negotiate(tag for tag, _quality in request.accept_languages) or default or "en"
 
 
 def error_response(error: DocrenderError) -> Response:
@@ -52,10 +51,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException) -> Response:
         status = error.code or 500
-        code, message, zh = _HTTP_CODES.get(status, ("http_error", error.description or "", ""))
+        code, text = _HTTP_CODES.get(status, ("http_error", None))
         if status == 413:  # a body over the size limit, refused before it was read
             metrics.REJECTIONS.labels(code).inc()
-        message = localized(message, zh, request_language())
+        message = text.render(request_language()) if text else error.description or ""
         response = jsonify({"error": {"code": code, "message": message, "details": None}})
         response.status_code = status
         return response
@@ -67,9 +66,8 @@ def register(app: Flask) -> None:
         log.warning("dependency unavailable: %s", error)
         return error_response(
             ServiceUnavailable(
-                "The job store is unavailable; retry shortly.",
+                _("The job store is unavailable; retry shortly."),
                 {"redis": "down"},
-                zh="任务存储暂时不可用；请稍后重试。",
             )
         )
 
@@ -80,10 +78,8 @@ def register(app: Flask) -> None:
             {
                 "error": {
                     "code": "internal_error",
-                    "message": localized(
-                        "Something went wrong on our side; it has been logged.",
-                        "我们这边出了问题；已记录在日志中。",
-                        request_language(),
+                    "message": _("Something went wrong on our side; it has been logged.").render(
+                        request_language()
                     ),
                     "details": None,
                 }

@@ -10,6 +10,7 @@ from api.openapi import documented
 from api.schemas import Health, Readiness
 from api.services import services
 from docrender.errors import ServiceUnavailable
+from docrender.i18n import _
 
 bp = Blueprint("health", __name__)
 
@@ -45,9 +46,8 @@ def readyz() -> Response:
     if down:
         return error_response(
             ServiceUnavailable(
-                "Not ready: " + "; ".join(down.values()),
+                _("Not ready: %(reasons)s", reasons="; ".join(down.values())),
                 down,
-                zh="尚未就绪：" + "；".join(down.values()),
             )
         )
     return jsonify({"status": "ready", "converters": len(converters)})

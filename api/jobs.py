@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, send_file
 from pydantic import ValidationError
 
-from api import error_schemas, tracing
+from api import actions, error_schemas, tracing
+from api.actions import MAX_WAIT_SECONDS
 from api.auth import require_tenant
 from api.errors import request_language
 from api.openapi import documented
@@ -26,19 +25,18 @@ from api.schemas import (
     parse_json,
 )
 from api.services import job_view, services
-from api.submission import job_body_from_form, queued_cap_reached, submit_job, uploaded_files
+from api.submission import job_body_from_form, submit_job, uploaded_files
 from docrender.errors import (
     DocumentFailed,
     MalformedRequest,
     NotFound,
     NotReady,
-    TooManyLongPolls,
     UnsupportedFileType,
 )
+from docrender.i18n import _, kept
 from docrender.jobs.formats import FORMATS
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
 from docrender.jobs.store import DocumentStatus, Job
-from docrender.monitoring import metrics
 from docrender.responses import JobSummary
 from docrender.storage import job_archive_key, job_document_key, job_merged_key
 
@@ -69,9 +67,9 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
         body = parse_json(request.get_data(cache=False))
     else:
         raise UnsupportedFileType(
-            "Send the job as JSON (Content-Type: application/json), or as multipart form data "
-            "with a 'data' file.",
-            zh="请以 JSON（Content-Type: application/json）或带 data 文件的 multipart 表单发送任务。",
+            _(
+                "Send the job as JSON (Content-Type: application/json), or as multipart form data with a 'data' file."
+            ),
         )
     job, replayed = submit_job(
         services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads, sheet
@@ -88,9 +86,10 @@ def _idempotency_key() -> str | None:
         return None
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
         raise MalformedRequest(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters "
-            "(a UUID is a good choice).",
-            zh=f"Idempotency-Key 必须是 1 到 {MAX_KEY_LENGTH} 个可打印的 ASCII 字符（UUID 就很好）。",
+            _(
+                "Idempotency-Key must be 1 to %(MAX_KEY_LENGTH)s printable ASCII characters (a UUID is a good choice).",
+                MAX_KEY_LENGTH=MAX_KEY_LENGTH,
+            ),
         )
     return key
 
@@ -107,8 +106,10 @@ def list_jobs() -> Response:
             before = float(query.cursor)
         except ValueError:
             raise MalformedRequest(
-                f"cursor={query.cursor!r} is not a next_cursor this API gave.",
-                zh=f"cursor={query.cursor!r} 不是本 API 给出的 next_cursor。",
+                _(
+                    "cursor=%(cursor)s is not a next_cursor this API gave.",
+                    cursor=repr(query.cursor),
+                ),
             ) from None
     jobs, last = services().jobs.list(g.tenant, query.limit, before, query.status)
     page = JobList(
@@ -125,14 +126,12 @@ def _list_query(args: Any) -> JobListQuery:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise MalformedRequest(
-            f"{where}: {first['msg']} (status: one of queued, running, succeeded, partial, "
-            "failed, cancelled; limit: 1 to 100).",
-            zh=f"{where}：{first['msg']}（status：queued、running、succeeded、partial、failed、"
-            "cancelled 之一；limit：1 到 100）。",
+            _(
+                "%(where)s: %(msg)s (status: one of queued, running, succeeded, partial, failed, cancelled; limit: 1 to 100).",
+                where=where,
+                msg=first["msg"],
+            ),
         ) from None
-
-
-MAX_WAIT_SECONDS = 60
 
 
 @bp.get("/jobs/<job_id>")
@@ -142,33 +141,9 @@ def get_job(job_id: str) -> Response:
     wait = _wait_seconds(request.args.get("wait"))
     job = _find_job(job_id)
     if wait and job.finished_at is None:
-        with long_poll_slot():
+        with actions.long_poll_slot(services(), g.tenant):
             job = _wait_for_finish(job, wait)
     return _job_body(job)
-
-
-@contextlib.contextmanager
-def long_poll_slot() -> Iterator[None]:
-    """One of the tenant's DOCRENDER_MAX_LONG_POLLS open long polls, counted in Redis across
-    API processes; 429 when they are all taken (a plain poll still answers at once). Anything
-    that holds an API thread waiting for a job takes one (the pages' preview too)."""
-    key = f"docrender:tenant:{g.tenant}:long_polls"
-    client = services().redis
-    cap = services().settings.max_long_polls
-    open_polls = client.incr(key)
-    client.expire(key, MAX_WAIT_SECONDS * 2)  # a process killed mid-wait cannot leak its slot
-    try:
-        if open_polls > cap:
-            raise TooManyLongPolls(
-                f"This key already holds {cap} long polls (?wait=) open; poll without wait, or "
-                "wait for one of them to answer.",
-                {"limit": cap},
-                retry_after=5,
-                zh=f"此密钥已有 {cap} 个长轮询（?wait=）未结束；请不带 wait 轮询，或等其中一个返回。",
-            )
-        yield
-    finally:
-        client.decr(key)
 
 
 @bp.post("/jobs/<job_id>/retry")
@@ -176,33 +151,14 @@ def long_poll_slot() -> Iterator[None]:
 def retry_job(job_id: str) -> Response:
     """Re-queue the failed documents, except those set aside as quarantined (they killed their
     worker again and again). Counts against the tenant's cap on unfinished documents."""
-    job = _find_job(job_id)
-    retried = services().jobs.requeue_failed(job.id, services().settings.max_queued_documents)
-    if retried.over_cap:
-        raise queued_cap_reached(services().settings.max_queued_documents, retried.over_cap)
-    if retried.again:
-        try:
-            services().queue.enqueue(job.id, retried.again)
-        except BaseException:
-            # The broker refused the tasks: the documents go back to failed, so the error the
-            # client gets (503) means nothing changed, and its retry can try again.
-            services().jobs.undo_retry(retried)
-            raise
-    return _job_body(_find_job(job_id))
+    return _job_body(actions.retry_failed(services(), g.tenant, job_id))
 
 
 @bp.post("/jobs/<job_id>/cancel")
 @documented(operation_id="cancelJob", tags=("jobs",), ok={200: JobOut}, errors=(404,))
 def cancel_job(job_id: str) -> Response:
     """Cancel the queued documents; running ones finish."""
-    job = _find_job(job_id)
-    if cancelled := services().jobs.cancel_queued(job.id):
-        metrics.DOCUMENTS.labels(DocumentStatus.CANCELLED).inc(cancelled)
-        job = _find_job(job_id)
-        if job.finished_at is not None:
-            metrics.JOBS.labels(job.status).inc()
-            services().queue.job_finished(job.id)
-    return _job_body(job)
+    return _job_body(actions.cancel_queued(services(), g.tenant, job_id))
 
 
 @bp.get("/jobs/<job_id>/merged")
@@ -214,9 +170,11 @@ def download_merged(job_id: str) -> Response:
     job = _find_job(job_id)
     if job.format != "pdf":
         raise NotFound(
-            f"Job {job_id} made {job.format} files; only pdf jobs have a merged volume (a "
-            "merged PDF/A would no longer be one).",
-            zh=f"任务 {job_id} 生成的是 {job.format} 文件；只有 pdf 任务才有合并文件（合并后的 PDF/A 就不再是 PDF/A）。",
+            _(
+                "Job %(job_id)s made %(format)s files; only pdf jobs have a merged volume (a merged PDF/A would no longer be one).",
+                job_id=job_id,
+                format=job.format,
+            ),
         )
     _check_bundled(job)
     name = f"{job.id}-merged.pdf"
@@ -233,25 +191,28 @@ def download_document(job_id: str, index: int) -> Response:
     Content-Disposition. 409 while it is not finished, 404 when it failed."""
     job = _find_job(job_id)
     if index >= len(job.documents):
-        raise NotFound(
-            f"Job {job_id} has no document {index}.", zh=f"任务 {job_id} 没有第 {index} 份文件。"
-        )
+        raise NotFound(_("Job %(job_id)s has no document %(index)s.", job_id=job_id, index=index))
     document = job.documents[index]
     if document.status is DocumentStatus.FAILED:
         raise DocumentFailed(
-            f"Document {index} failed: {(document.error or {}).get('message', 'no reason')}",
-            document.error,
-            zh=f"第 {index} 份文件生成失败：{(document.error or {}).get('zh') or (document.error or {}).get('message', '没有原因')}",
+            _(
+                "Document %(index)s failed: %(reason)s",
+                index=index,
+                reason=kept(document.error or {}),
+            ),
+            {key: value for key, value in (document.error or {}).items() if key != "text"},
         )
     if document.status is DocumentStatus.CANCELLED:
         raise NotFound(
-            f"Document {index} was cancelled before it was made.",
-            zh=f"第 {index} 份文件在生成前已取消。",
+            _("Document %(index)s was cancelled before it was made.", index=index),
         )
     if document.status is not DocumentStatus.SUCCEEDED:
         raise NotReady(
-            f"Document {index} is {document.status}; poll the job until it finishes.",
-            zh=f"第 {index} 份文件状态为 {document.status}；请轮询任务直到完成。",
+            _(
+                "Document %(index)s is %(status)s; poll the job until it finishes.",
+                index=index,
+                status=document.status,
+            ),
         )
     output = FORMATS[job.format]
     disposition = attachment(
@@ -288,19 +249,18 @@ def _check_bundled(job: Job) -> None:
     follows the job's end has stored them (workers/pdf/bundle.py): 409 until then."""
     if job.finished_at is None:
         raise NotReady(
-            f"Job {job.id} is {job.status}; poll it until it finishes.",
-            zh=f"任务 {job.id} 状态为 {job.status}；请轮询直到完成。",
+            _("Job %(id)s is %(status)s; poll it until it finishes.", id=job.id, status=job.status),
         )
     if job.succeeded == 0:
         raise NotFound(
-            f"No document of job {job.id} succeeded, so there is nothing to download.",
-            zh=f"任务 {job.id} 没有成功生成的文件，无可下载。",
+            _("No document of job %(id)s succeeded, so there is nothing to download.", id=job.id),
         )
     if not job.bundled:
         raise NotReady(
-            f"The files of job {job.id} are being bundled, right after it finished; try again "
-            "in a second.",
-            zh=f"任务 {job.id} 刚刚完成，其文件正在打包；请一秒后再试。",
+            _(
+                "The files of job %(id)s are being bundled, right after it finished; try again in a second.",
+                id=job.id,
+            ),
         )
 
 
@@ -319,12 +279,14 @@ def _wait_seconds(raw: str | None) -> float:
         seconds = float(raw)
     except ValueError:
         raise MalformedRequest(
-            f"wait={raw!r} is not a number of seconds.", zh=f"wait={raw!r} 不是秒数。"
+            _("wait=%(raw)s is not a number of seconds.", raw=repr(raw))
         ) from None
     if not 0 <= seconds < float("inf"):
         raise MalformedRequest(
-            f"wait={raw!r} must be a number of seconds from 0; more than 60 counts as 60.",
-            zh=f"wait={raw!r} 必须是从 0 起的秒数；超过 60 按 60 计。",
+            _(
+                "wait=%(raw)s must be a number of seconds from 0; more than 60 counts as 60.",
+                raw=repr(raw),
+            ),
         )
     return min(seconds, MAX_WAIT_SECONDS)
 
@@ -349,7 +311,4 @@ def _job_body(job: Job) -> Response:
 
 
 def _find_job(job_id: str) -> Job:
-    job = services().jobs.get(job_id, g.tenant)
-    if job is None:  # unknown, expired, or another tenant's: indistinguishable on purpose
-        raise NotFound(f"There is no job {job_id!r}.", zh=f"没有任务 {job_id!r}。")
-    return job
+    return actions.find_job(services(), g.tenant, job_id)

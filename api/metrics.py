@@ -23,7 +23,6 @@ def scrape() -> Response:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token.encode()):
         raise Unauthorized(
-            "Send DOCRENDER_METRICS_TOKEN as 'Authorization: Bearer <token>'.",
-            zh="请以 Authorization: Bearer <令牌> 发送 DOCRENDER_METRICS_TOKEN。",
+            _("Send DOCRENDER_METRICS_TOKEN as 'Authorization: Bearer <token>'."),
         )
     return Response(metrics.exposition(services().redis), content_type=metrics.CONTENT_TYPE)

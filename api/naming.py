@@ -14,6 +14,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from docrender.data.values import shown_values
 from docrender.errors import InvalidNamePattern
+from docrender.i18n import Message, _
 from docrender.templates.filters import REPORT_FILTERS
 
 # File systems limit a name to 255 bytes (ext4, and ZIP extractors that write to them): a stem
@@ -71,9 +72,13 @@ def render_pattern(pattern: str, data: dict[str, Any], index: int) -> str:
         return template.render({**shown_values(data), "index": index})
     except Exception as exc:  # a filter given what it cannot read, a missing key...
         raise InvalidNamePattern(
-            f"The name pattern {pattern!r} could not be used for document {index}: {exc}",
+            _(
+                "The name pattern %(pattern)s could not be used for document %(index)s: %(reason)s",
+                pattern=repr(pattern),
+                index=index,
+                reason=getattr(exc, "text", None) or str(exc),
+            ),
             {"pattern": pattern, "document": index},
-            zh=f"文件名模式 {pattern!r} 无法用于第 {index} 份文件：{getattr(exc, 'zh', None) or exc}",
         ) from None
 
 
@@ -84,38 +89,44 @@ def _compile(pattern: str) -> jinja2.Template:
         parsed = _ENV.parse(pattern)
     except jinja2.TemplateSyntaxError as exc:
         raise _refused(
-            pattern, f"it does not parse ({exc.message})", f"无法解析（{exc.message}）"
+            pattern, _("it does not parse (%(error)s)", error=exc.message or "")
         ) from None
     for node in parsed.find_all(nodes.Node):
         if not isinstance(node, _NAME_NODES):
             raise _refused(
                 pattern,
-                f"it computes ({type(node).__name__}); a name pattern prints variables, their "
-                "keys and filters only",
-                f"它在计算（{type(node).__name__}）；文件名模式只能印出变量、其键和过滤器",
+                _(
+                    "it computes (%(node)s); a name pattern prints variables, their keys and "
+                    "filters only",
+                    node=type(node).__name__,
+                ),
             )
         if isinstance(node, nodes.Filter) and node.name not in _NAME_FILTERS:
             allowed = sorted(_NAME_FILTERS)
             raise _refused(
                 pattern,
-                f"the filter {node.name!r} cannot be used in a name (these can: "
-                f"{', '.join(allowed)})",
-                f"文件名中不能使用过滤器 {node.name!r}（可用：{'、'.join(allowed)}）",
+                _(
+                    "the filter %(filter)s cannot be used in a name (these can: %(allowed)s)",
+                    filter=repr(node.name),
+                    allowed=", ".join(allowed),
+                ),
             )
         if isinstance(node, nodes.Const) and len(str(node.value)) > _MAX_LITERAL:
             raise _refused(
                 pattern,
-                f"a literal is longer than {_MAX_LITERAL} characters",
-                f"有字面值超过 {_MAX_LITERAL} 个字符",
+                _("a literal is longer than %(limit)s characters", limit=_MAX_LITERAL),
             )
     return _ENV.from_string(parsed)
 
 
-def _refused(pattern: str, why: str, zh: str) -> InvalidNamePattern:
+def _refused(pattern: str, why: Message) -> InvalidNamePattern:
     return InvalidNamePattern(
-        f"The name pattern {pattern[:100]!r} cannot be used: {why}.",
+        _(
+            "The name pattern %(pattern)s cannot be used: %(why)s.",
+            pattern=repr(pattern[:100]),
+            why=why,
+        ),
         {"pattern": pattern[:500]},
-        zh=f"文件名模式 {pattern[:100]!r} 不能使用：{zh}。",
     )
 
 

@@ -14,6 +14,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from docrender.errors import RateLimited
+from docrender.i18n import _
 
 
 class TenantRateLimit:
@@ -31,9 +32,10 @@ class TenantRateLimit:
             return
         reset = self._limiter.get_window_stats(rate, kind, tenant).reset_time
         raise RateLimited(
-            f"Over this key's request rate ({rate}); slow down and retry after the "
-            "Retry-After seconds.",
+            _(
+                "Over this key's request rate (%(rate)s); slow down and retry after the Retry-After seconds.",
+                rate=rate,
+            ),
             {"limit": str(rate)},
             retry_after=max(1, math.ceil(reset - time.time())),
-            zh=f"超过此密钥的请求速率（{rate}）；请放慢速度，等 Retry-After 秒后重试。",
         )

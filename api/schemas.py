@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSche
 
 from docrender.data.strict_json import MAX_VALUES, TooManyValues, parse_strict_json
 from docrender.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
+from docrender.i18n import _, ngettext
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
 from docrender.jobs.options import JobOptions
 from docrender.jobs.store import JobStatus
@@ -114,14 +115,18 @@ class Readiness(BaseModel):
 def parse_json(raw: bytes) -> Any:
     try:
         return parse_strict_json(raw)
-    except TooManyValues as exc:
+    except TooManyValues:
         raise PayloadTooLarge(
-            f"{exc} Split the job into several.",
+            _(
+                "The JSON holds more than %(limit)s values. Split the job into several.",
+                limit=MAX_VALUES,
+            ),
             {"limit": MAX_VALUES},
-            zh=f"JSON 含有超过 {MAX_VALUES} 个值；请分成几个任务提交。",
         ) from None
     except ValueError as exc:
-        raise MalformedRequest(str(exc), zh=f"请求体不是有效的 JSON：{exc}") from None
+        raise MalformedRequest(
+            _("The request body is not valid JSON: %(error)s", error=str(exc))
+        ) from None
 
 
 def parse_job(body: Any) -> JobIn:
@@ -133,10 +138,19 @@ def parse_job(body: Any) -> JobIn:
             for error in exc.errors(include_url=False)
         ]
         first = problems[0]
-        raise ValidationFailed(
-            f"The job is not valid: {first['field'] or 'body'}: {first['message']}"
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-            problems,
-            zh=f"任务无效：{first['field'] or '请求体'}：{first['message']}"
-            + (f"（另有 {len(problems) - 1} 处）" if len(problems) > 1 else ""),
-        ) from None
+        where = first["field"] or _("request body")
+        if len(problems) == 1:
+            text = _(
+                "The job is not valid: %(field)s: %(problem)s",
+                field=where,
+                problem=first["message"],
+            )
+        else:
+            text = ngettext(
+                "The job is not valid: %(field)s: %(problem)s (and %(count)s more)",
+                "The job is not valid: %(field)s: %(problem)s (and %(count)s more)",
+                len(problems) - 1,
+                field=where,
+                problem=first["message"],
+            )
+        raise ValidationFailed(text, problems) from None

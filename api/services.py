@@ -8,10 +8,10 @@ import redis
 from flask import current_app
 
 from api.rate_limit import TenantRateLimit
+from docrender.i18n import Language
 from docrender.jobs.idempotency import IdempotencyKeys
 from docrender.jobs.queue import DocumentQueue, make_celery
 from docrender.jobs.store import Job, JobStore
-from docrender.messages import Language
 from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.responses import JobOut
 from docrender.settings import Settings

@@ -31,6 +31,7 @@ from docrender.errors import (
     ValidationFailed,
     WebhookSecretMissing,
 )
+from docrender.i18n import _, ngettext
 from docrender.jobs.idempotency import Claim, fingerprint
 from docrender.jobs.options import JobOptions
 from docrender.jobs.store import Job, NewDocument, NewJob
@@ -50,8 +51,7 @@ def job_body_from_form(
     upload = files.get("data")
     if upload is None:
         raise MalformedRequest(
-            "Send the documents' data as a multipart file field named 'data'.",
-            zh="请把文件数据放在名为 data 的 multipart 文件字段中发送。",
+            _("Send the documents' data as a multipart file field named 'data'."),
         )
     sheet = read_data_file(upload.filename or "", upload.read(), settings.max_documents_per_job)
     body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
@@ -67,9 +67,7 @@ def _form_option(option: str, raw: str) -> Any:
     if option == "strict":
         strict = BOOLEAN_WORDS.get(raw.strip().lower())
         if strict is None:
-            raise MalformedRequest(
-                f"strict={raw!r}: use true or false.", zh=f"strict={raw!r}：请用 true 或 false。"
-            )
+            raise MalformedRequest(_("strict=%(raw)s: use true or false.", raw=repr(raw)))
         return strict
     if option == "pdf_options":
         return parse_json(raw.encode())
@@ -87,14 +85,14 @@ def uploaded_files(files: Mapping[str, FileStorage] | Any) -> dict[str, bytes]:
         name = (upload.filename or "").rsplit("/", 1)[-1]
         if not _FILE_NAME.fullmatch(name):
             raise MalformedRequest(
-                f"File name {name!r}: use 1 to 100 letters, digits, '.', '_' or '-' (the data "
-                "names the file by it).",
-                zh=f"文件名 {name!r}：只能用 1 到 100 个字母、数字、“.”、“_”或“-”（数据靠它指明文件）。",
+                _(
+                    "File name %(name)s: use 1 to 100 letters, digits, '.', '_' or '-' (the data names the file by it).",
+                    name=repr(name),
+                ),
             )
         if name in uploads:
             raise MalformedRequest(
-                f"Two files are named {name!r}; each needs its own name.",
-                zh=f"有两个文件都叫 {name!r}；每个文件需要自己的名字。",
+                _("Two files are named %(name)s; each needs its own name.", name=repr(name)),
             )
         uploads[name] = upload.read()
     return uploads
@@ -118,9 +116,11 @@ def submit_job(
     limit = services.settings.max_documents_per_job
     if isinstance(documents, list) and len(documents) > limit:
         raise PayloadTooLarge(
-            f"A job may hold at most {limit} documents; split it into several jobs.",
+            _(
+                "A job may hold at most %(limit)s documents; split it into several jobs.",
+                limit=limit,
+            ),
             {"limit": limit, "documents": len(documents)},
-            zh=f"一个任务最多 {limit} 份文件；请分成几个任务提交。",
         )
     template = _template(services, tenant, body)
     request = parse_job(body)
@@ -180,9 +180,9 @@ def _earlier_job(
 ) -> Job:
     if not claim.same_request:
         raise IdempotencyKeyReused(
-            "This Idempotency-Key was already used for a different job request; send a new "
-            "key for a new job, or the same body to get the earlier job back.",
-            zh="这个 Idempotency-Key 已用于另一个不同的任务请求；新任务请换一个新键，或发送相同的请求以取回先前的任务。",
+            _(
+                "This Idempotency-Key was already used for a different job request; send a new key for a new job, or the same body to get the earlier job back."
+            ),
         )
     # The first request may still be writing its job: wait for it, briefly.
     job = poll_until(lambda: services.jobs.get(claim.job_id, tenant), seconds=10, interval=0.05)
@@ -192,8 +192,7 @@ def _earlier_job(
         # It failed and let the key go: this request makes the job itself, with its files.
         return submit_job(services, tenant, body, key, request_id, uploads, sheet)[0]
     raise ServiceUnavailable(
-        "An earlier request with this Idempotency-Key is still creating its job; retry shortly.",
-        zh="使用同一 Idempotency-Key 的先前请求仍在创建任务；请稍后重试。",
+        _("An earlier request with this Idempotency-Key is still creating its job; retry shortly."),
     )
 
 
@@ -209,19 +208,22 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
     if unknown:
         sent = ", ".join(sorted(uploads)) or "none"
         raise ValidationFailed(
-            f"{len(unknown)} image(s) or sub-document(s) name a file not uploaded with the job "
-            f"(sent: {sent}); upload each in a multipart field named 'files'.",
+            ngettext(
+                "%(count)s image or sub-document names a file not uploaded with the job (sent: "
+                "%(sent)s); upload each in a multipart field named 'files'.",
+                "%(count)s images or sub-documents name a file not uploaded with the job (sent: "
+                "%(sent)s); upload each in a multipart field named 'files'.",
+                len(unknown),
+                sent=sent,
+            ),
             unknown,
-            zh=f"{len(unknown)} 个图片或子文档指向未随任务上传的文件（已上传：{sent}）；请把每个文件放在名为 files 的 multipart 字段中上传。",
         )
     for name in sorted({name for data in documents for name in subdocument_files(data)}):
         try:
             check_docx(uploads[name])
         except DocrenderError as exc:
             raise type(exc)(
-                f"The sub-document {name}: {exc.message}",
-                exc.details,
-                zh=f"子文档 {name}：{exc.zh or exc.message}",
+                _("The sub-document %(name)s: %(reason)s", name=name, reason=exc.text), exc.details
             ) from None
 
 
@@ -234,9 +236,8 @@ def _template(services: ApiServices, tenant: str, body: Any) -> Template:
     template = services.templates.get(tenant, name)
     if template is None:
         raise UnknownTemplate(
-            f"There is no template {name!r}; upload it to /v1/templates first.",
+            _("There is no template %(name)s; upload it to /v1/templates first.", name=repr(name)),
             {"template": name},
-            zh=f"没有模板 {name!r}；请先上传到 /v1/templates。",
         )
     return template
 
@@ -247,11 +248,13 @@ def _check_document_sizes(services: ApiServices, documents: list[dict[str, Any]]
         size = len(json.dumps(data, ensure_ascii=False).encode())
         if size > limit:
             raise PayloadTooLarge(
-                f"Document {index}'s data is {size} bytes as JSON, more than the {limit} one "
-                "document may hold; send large images as files with the job, or split it.",
+                _(
+                    "Document %(index)s's data is %(size)s bytes as JSON, more than the %(limit)s one document may hold; send large images as files with the job, or split it.",
+                    index=index,
+                    size=size,
+                    limit=limit,
+                ),
                 {"limit": limit, "document": index, "bytes": size},
-                zh=f"第 {index} 份文件的数据以 JSON 计有 {size} 字节，超过一份文件允许的 {limit}；"
-                "请把大图片作为文件随任务上传，或拆分它。",
             )
 
 
@@ -259,9 +262,10 @@ def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
     check_callback_url(url, services.settings.webhook_allow_private)
     if services.webhook_secrets.for_tenant(tenant) is None:
         raise WebhookSecretMissing(
-            f"Tenant {tenant!r} has no webhook secret to sign callbacks with; ask the operator "
-            "to run 'docrender keys create' for it or to set DOCRENDER_WEBHOOK_SECRETS.",
-            zh=f"租户 {tenant!r} 没有用于签名回调的 webhook 密钥；请让管理员为其运行 docrender keys create，或设置 DOCRENDER_WEBHOOK_SECRETS。",
+            _(
+                "Tenant %(tenant)s has no webhook secret to sign callbacks with; ask the operator to run 'docrender keys create' for it or to set DOCRENDER_WEBHOOK_SECRETS.",
+                tenant=repr(tenant),
+            ),
         )
 
 
@@ -274,11 +278,13 @@ def _reserve_room(services: ApiServices, tenant: str, count: int) -> None:
 def queued_cap_reached(cap: int, count: int) -> TooManyQueuedDocuments:
     """The 429 for ``count`` more documents than a tenant's cap on unfinished ones allows."""
     return TooManyQueuedDocuments(
-        f"Your jobs already hold nearly {cap} unfinished documents, the most a tenant may "
-        f"queue; wait for some to finish before adding {count} more.",
+        _(
+            "Your jobs already hold nearly %(cap)s unfinished documents, the most a tenant may queue; wait for some to finish before adding %(count)s more.",
+            cap=cap,
+            count=count,
+        ),
         {"limit": cap, "documents": count},
         retry_after=30,
-        zh=f"您的任务已有接近 {cap} 份未完成的文件，这是一个租户最多能排队的数量；请等一些完成后再提交另外 {count} 份。",
     )
 
 

@@ -12,6 +12,7 @@ from api.openapi import documented
 from api.schemas import TemplateList, TemplateOut, TemplateUpload
 from api.services import services
 from docrender.errors import MalformedRequest, NotFound, PayloadTooLarge
+from docrender.i18n import _
 
 bp = Blueprint("templates", __name__)
 bp.before_request(require_tenant)
@@ -30,16 +31,14 @@ def upload_template() -> tuple[Response, int]:
     upload = request.files.get("file")
     if upload is None:
         raise MalformedRequest(
-            "Send the template as a multipart/form-data field named 'file'.",
-            zh="请把模板放在名为 file 的 multipart/form-data 字段中发送。",
+            _("Send the template as a multipart/form-data field named 'file'."),
         )
     limit = services().settings.max_template_bytes
     data = upload.stream.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(
-            f"The template is larger than {limit} bytes.",
+            _("The template is larger than %(limit)s bytes.", limit=limit),
             {"limit": limit},
-            zh=f"模板大于 {limit} 字节。",
         )
     name = (request.form.get("name") or PurePath(upload.filename or "").stem or "template")[:200]
     template, created = services().templates.add(g.tenant, data, name)
@@ -60,7 +59,7 @@ def get_template(template_id: str) -> Response:
     """One template."""
     template = services().templates.get(g.tenant, template_id)
     if template is None:
-        raise NotFound(f"There is no template {template_id!r}.", zh=f"没有模板 {template_id!r}。")
+        raise NotFound(_("There is no template %(template_id)s.", template_id=repr(template_id)))
     return jsonify(TemplateOut.of(template).model_dump(mode="json"))
 
 
@@ -69,5 +68,5 @@ def get_template(template_id: str) -> Response:
 def delete_template(template_id: str) -> tuple[str, int]:
     """Delete a template (jobs made from it keep their own copy)."""
     if not services().templates.delete(g.tenant, template_id):
-        raise NotFound(f"There is no template {template_id!r}.", zh=f"没有模板 {template_id!r}。")
+        raise NotFound(_("There is no template %(template_id)s.", template_id=repr(template_id)))
     return "", 204

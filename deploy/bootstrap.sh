@@ -43,6 +43,9 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.stamp 2>/dev/null)" != "$app_sta
   echo "$app_stamp" > .venv/.stamp
 fi
 
+# The translation catalogs, compiled from their .po files (cheap; the .mo files are not kept).
+.venv/bin/pybabel -q compile -d docrender/translations
+
 # unoserver's server imports `uno`, which only Debian's python3 has: its own small venv.
 uno_stamp=$(sha256sum deploy/requirements-uno.txt | cut -d' ' -f1)
 if [ ! -x .venv-uno/bin/unoserver ] || [ "$(cat .venv-uno/.stamp 2>/dev/null)" != "$uno_stamp" ]; then

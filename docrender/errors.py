@@ -1,14 +1,14 @@
 """Typed errors. Each carries the one HTTP status and the machine code it maps to, and a
-message that tells the caller what to fix, in English and in Chinese (``zh``, Simplified;
-docrender/messages.py). The API turns them into the contract's error body; workers record
-them on the failed document.
+message that tells the caller what to fix: a Message (docrender/i18n.py), rendered in the
+reader's language where the error is shown. The API turns them into the contract's error body;
+workers record them on the failed document, message id and values kept for later readers.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from docrender.messages import Language, localized
+from docrender.i18n import Language, Message
 
 
 class DocrenderError(Exception):
@@ -17,23 +17,23 @@ class DocrenderError(Exception):
     # Permanent errors fail the document at once; transient ones are retried with backoff.
     transient: ClassVar[bool] = False
 
-    def __init__(self, message: str, details: Any = None, *, zh: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, text: Message, details: Any = None) -> None:
+        super().__init__(str(text))
+        self.text = text
         self.details = details
-        self.zh = zh
+
+    @property
+    def message(self) -> str:
+        """The message in English: for logs, and for systems that read no other language."""
+        return str(self.text)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Whole across processes (docrender/templates/inspection.py): Exception's own pickling
-        # would call __init__ with the message alone, losing details and the Chinese text.
+        # would call __init__ with the message alone, losing the Message and the details.
         return _restore, (type(self), self.args, self.__dict__)
 
     def to_dict(self, language: Language = "en") -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": localized(self.message, self.zh, language),
-            "details": self.details,
-        }
+        return {"code": self.code, "message": self.text.render(language), "details": self.details}
 
 
 def _restore(kind: type[DocrenderError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
@@ -117,10 +117,8 @@ class WebhookSecretMissing(DocrenderError):
 class RateLimited(DocrenderError):
     status, code = 429, "rate_limited"
 
-    def __init__(
-        self, message: str, details: Any = None, retry_after: int = 1, *, zh: str | None = None
-    ) -> None:
-        super().__init__(message, details, zh=zh)
+    def __init__(self, text: Message, details: Any = None, retry_after: int = 1) -> None:
+        super().__init__(text, details)
         self.retry_after = retry_after
 
 

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema
 
+from docrender.i18n import Language, kept
 from docrender.jobs.formats import FormatName
 from docrender.jobs.store import DocumentStatus, Job, JobStatus
-from docrender.messages import Language, localized
 from docrender.templates.registry import Template
 from docrender.webhooks.store import CallbackState, CallbackStatus
 
@@ -177,9 +177,9 @@ class JobOut(JobSummary):
 
 
 def _said(item: dict[str, Any], language: Language) -> dict[str, Any]:
-    """A stored error or warning with its message in ``language`` (its "zh" used up)."""
-    shown = {key: value for key, value in item.items() if key != "zh"}
-    shown["message"] = localized(item.get("message", ""), item.get("zh"), language)
+    """A stored error or warning with its message in ``language`` (its kept text used up)."""
+    shown = {key: value for key, value in item.items() if key != "text"}
+    shown["message"] = kept(item).render(language)
     return shown
 
 

@@ -35,7 +35,7 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from api import jobs as api_jobs
+from api import actions
 from api.auth import session_tenant, sign_in
 from api.errors import request_language
 from api.naming import document_names
@@ -50,12 +50,11 @@ from docrender.errors import (
     PayloadTooLarge,
     WrongShape,
 )
+from docrender.i18n import Language, _
 from docrender.jobs.store import DocumentStatus, Job, JobStatus
-from docrender.messages import Language
 from docrender.storage import job_document_key
 from docrender.templates.fill_in_sheet import fill_in_sheet
 from docrender.templates.registry import Template, template_key
-from web.words import word
 
 bp = Blueprint("web", __name__, url_prefix="/web", template_folder="templates",
                static_folder="static", static_url_path="/static")  # fmt: skip
@@ -89,13 +88,17 @@ def before() -> Response | None:
 @bp.app_context_processor
 def words() -> dict[str, Any]:
     language = g.get("language", "en")
-    return {"t": lambda key, **values: word(key, language, **values), "language": language,
-            "languages": LANGUAGES}  # fmt: skip
+    return {"language": language, "languages": LANGUAGES}
 
 
 @bp.errorhandler(CSRFError)
-def form_expired(_: CSRFError) -> tuple[str, int]:
-    return render_template("message.html", message=word("form_expired", g.language)), 400
+def form_expired(error: CSRFError) -> tuple[str, int]:
+    return render_template(
+        "message.html",
+        message=_("This form expired or did not come from this page; reload and try again.").render(
+            g.language
+        ),
+    ), 400
 
 
 @bp.errorhandler(DocrenderError)
@@ -107,7 +110,7 @@ def refused(error: DocrenderError) -> tuple[str, int]:
 
 @bp.errorhandler(404)
 def not_found(_: Exception) -> tuple[str, int]:
-    message = NotFound("There is no such page.", zh="没有这个页面。").to_dict(g.language)["message"]
+    message = NotFound(_("There is no such page.")).to_dict(g.language)["message"]
     return render_template("message.html", message=message), 404
 
 
@@ -123,7 +126,10 @@ def sign_in_page() -> str:
 def sign_in_form() -> Response | tuple[str, int]:
     signed = sign_in(request.form.get("api_key", "").strip())
     if signed is None:
-        return render_template("sign_in.html", error=word("wrong_key", g.language)), 401
+        return render_template(
+            "sign_in.html",
+            error=_("That API key is not valid; check it or ask for a new one.").render(g.language),
+        ), 401
     language = session.get("lang")
     session.clear()  # a new session for the new identity
     session.update(tenant=signed[0], identity=signed[1], **({"lang": language} if language else {}))
@@ -157,18 +163,19 @@ def templates_page() -> str:
 def upload_template() -> Response | tuple[str, int]:
     upload = request.files.get("template")
     if upload is None or not upload.filename:
-        return _templates_error(word("upload_intro", g.language), 400)
+        return _templates_error(
+            _("A Word template (.docx) with tags such as {{ unit }}.").render(g.language), 400
+        )
     data = upload.stream.read(services().settings.max_template_bytes + 1)
     name = (Path(upload.filename).stem or "template")[:200]
     try:
         if len(data) > services().settings.max_template_bytes:
             limit = services().settings.max_template_bytes
-            raise PayloadTooLarge(f"The template is larger than {limit} bytes.",
-                                  zh=f"模板大于 {limit} 字节。")  # fmt: skip
+            raise PayloadTooLarge(_("The template is larger than %(limit)s bytes.", limit=limit))  # fmt: skip
         services().templates.add(g.tenant, data, name)
     except DocrenderError as error:
         return _templates_error(error.to_dict(g.language)["message"], error.status)
-    flash(word("uploaded", g.language))
+    flash(_("The template was uploaded.").render(g.language))
     return redirect(url_for("web.templates_page"))
 
 
@@ -176,7 +183,7 @@ def upload_template() -> Response | tuple[str, int]:
 def delete_template(template_id: str) -> Response:
     if not services().templates.delete(g.tenant, template_id):
         abort(404)
-    flash(word("deleted", g.language))
+    flash(_("The template was deleted.").render(g.language))
     return redirect(url_for("web.templates_page"))
 
 
@@ -202,9 +209,10 @@ def _templates_error(message: str, status: int) -> tuple[str, int]:
 def _font_words(font: dict[str, Any]) -> str:
     """What a clerk needs to know of a font: whether it prints as asked."""
     if font.get("exact") or not font.get("used"):
-        return word("font_same", g.language)
-    key = "font_other_style" if font.get("different_style") else "font_substitute"
-    return word(key, g.language, used=font["used"])
+        return _("prints as asked").render(g.language)
+    if font.get("different_style"):
+        return _("prints in another style: %(used)s", used=font["used"]).render(g.language)
+    return _("prints with %(used)s (same style)", used=font["used"]).render(g.language)
 
 
 # --- a batch ------------------------------------------------------------------------------
@@ -223,8 +231,8 @@ def batch_form() -> Response | tuple[str, int]:
     kept = _keep_data_file()
     context["kept"] = kept
     if template is None or kept is None:
-        context["error"] = word("choose_template" if template is None else "choose_data",
-                                g.language)  # fmt: skip
+        chosen = _("Choose a template first.") if template is None else _("Choose the data file.")
+        context["error"] = chosen.render(g.language)
         return render_template("batch.html", **context), 400
     pattern = request.form.get("name_pattern", "").strip() or None
     try:
@@ -281,9 +289,15 @@ def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[d
         for found in error.details:
             said = []
             if found.get("missing"):
-                said.append(word("missing", g.language, names=", ".join(found["missing"])))
+                said.append(
+                    _("missing: %(names)s", names=", ".join(found["missing"])).render(g.language)
+                )
             for shape in found.get("wrong_shape", []):
-                said.append(word("wrong_shape", g.language, **shape))
+                said.append(
+                    _("%(variable)s: %(expected)s needed, %(got)s given", **shape).render(
+                        g.language
+                    )
+                )
             problems[found["document"]] = said
     return [{"row": place.get("row", index + 1), "name": names[index],
              "problems": problems.get(index, [])}
@@ -304,15 +318,25 @@ def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> 
     """The first row's document made through the real stack, its first page as an image."""
     job = _submit(template, [first], pattern, None)
     deadline = time.monotonic() + PREVIEW_SECONDS
-    with api_jobs.long_poll_slot():  # it holds a thread waiting, as a long poll does
+    with actions.long_poll_slot(
+        services(), g.tenant
+    ):  # it holds a thread waiting, as a long poll does
         while (found := services().jobs.get(job.id, g.tenant)) and found.finished_at is None:
             if time.monotonic() > deadline:
-                return {"error": word("preview_failed", g.language, message="timeout")}
+                return {
+                    "error": _(
+                        "The preview could not be made: %(message)s", message="timeout"
+                    ).render(g.language)
+                }
             time.sleep(0.25)
     document = found.documents[0] if found else None
     if document is None or document.status is not DocumentStatus.SUCCEEDED:
         message = (document.error or {}).get("message", "") if document else ""
-        return {"error": word("preview_failed", g.language, message=message)}
+        return {
+            "error": _("The preview could not be made: %(message)s", message=message).render(
+                g.language
+            )
+        }
     pdf = services().storage.read(job_document_key(job.id, 0, "pdf"))
     with tempfile.TemporaryDirectory() as work:
         source = Path(work) / "preview.pdf"
@@ -354,12 +378,13 @@ def cancel(job_id: str) -> Response | tuple[str, int]:
 
 
 def _act(job_id: str, action: str) -> Response | tuple[str, int]:
-    """Retry or cancel through the API's own route, so the same rules apply (the queued cap,
-    what is set aside); its answer's error, if any, is shown on the job's page."""
+    """Retry or cancel with the service functions the API's routes call, so the same rules
+    apply (the queued cap, what is set aside); an error is shown on the job's page."""
     job = _job(job_id)
     g.tenant = job.tenant
     try:
-        (api_jobs.retry_job if action == "retry" else api_jobs.cancel_job)(job_id=job_id)
+        act = actions.retry_failed if action == "retry" else actions.cancel_queued
+        act(services(), job.tenant, job_id)
     except DocrenderError as error:
         page = render_template("job.html", job=_job(job_id),
                                error=error.to_dict(g.language)["message"])  # fmt: skip
@@ -384,7 +409,7 @@ def _template_key(template: Template) -> str:
 def _job(job_id: str) -> Job:
     job = services().jobs.get(job_id, g.tenant)
     if job is None:
-        raise NotFound(f"There is no job {job_id}.", zh=f"没有任务 {job_id}。")
+        raise NotFound(_("There is no job %(job_id)s.", job_id=job_id))
     return job
 
 

@@ -22,6 +22,7 @@ from celery.exceptions import Reject, SoftTimeLimitExceeded
 from celery.signals import worker_process_init, worker_process_shutdown
 
 from docrender.errors import ConverterUnavailable
+from docrender.i18n import _
 from docrender.jobs.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.jobs.store import JobStore
 from docrender.monitoring import metrics
@@ -181,9 +182,11 @@ def make_worker_celery(settings: Settings) -> Celery:
                 indexes,
                 Failed(
                     "time_limit_exceeded",
-                    f"Rendering took longer than {settings.task_soft_time_limit}s; "
-                    "simplify the template or split the data.",
-                    f"生成超过了 {settings.task_soft_time_limit} 秒；请简化模板或拆分数据。",
+                    _(
+                        "Rendering took longer than %(seconds)ss; simplify the template or "
+                        "split the data.",
+                        seconds=settings.task_soft_time_limit,
+                    ),
                 ),
             )
         except Exception:
@@ -199,10 +202,11 @@ def make_worker_celery(settings: Settings) -> Celery:
                 indexes,
                 Failed(
                     "internal_error",
-                    f"An unexpected error in docrender stopped this document (error id "
-                    f"{error_id}: the worker log has the details under it).",
-                    f"docrender 内部的意外错误中止了这份文件（错误编号 {error_id}：工作进程日志中"
-                    "以此编号记录了详情）。",
+                    _(
+                        "An unexpected error in docrender stopped this document (error id "
+                        "%(error_id)s: the worker log has the details under it).",
+                        error_id=error_id,
+                    ),
                 ),
             )
 

@@ -32,6 +32,7 @@ from docrender.errors import (
     DocumentQuarantined,
 )
 from docrender.fonts.substitutes import word_language
+from docrender.i18n import Message, _
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.monitoring import logs, metrics
@@ -74,12 +75,11 @@ class Made:
 @dataclass(frozen=True)
 class Failed:
     code: str
-    message: str
-    zh: str | None = None  # the message in Chinese (docrender/messages.py)
+    text: Message  # rendered in each reader's language when the job is read
 
     @classmethod
     def of(cls, error: DocrenderError) -> Failed:
-        return cls(error.code, error.message, error.zh)
+        return cls(error.code, error.text)
 
 
 Outcome = Made | Failed
@@ -147,11 +147,12 @@ def _fail_hanging(
     limit = services.max_timeouts
     failed = Failed(
         ConversionTimedOut.code,
-        f"LibreOffice hung converting this document {limit} times, so it is set aside instead "
-        "of tried again; look for what makes it so heavy to lay out (a table or picture of "
-        "enormous size, thousands of pages).",
-        f"LibreOffice 转换这份文件时已卡住 {limit} 次，因此将它搁置而不再重试；请检查是什么让它排版如此繁重"
-        "（超大的表格或图片、成千上万页）。",
+        _(
+            "LibreOffice hung converting this document %(limit)s times, so it is set aside "
+            "instead of tried again; look for what makes it so heavy to lay out (a table or "
+            "picture of enormous size, thousands of pages).",
+            limit=limit,
+        ),
     )
     reached = services.jobs.note_timeout(job_id, indexes, limit)
     return {index: record(services, job_id, index, failed) for index in reached}
@@ -216,15 +217,13 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
         details = {"warnings": outcome.warnings, "language": outcome.language}
     else:
         status, details = DocumentStatus.FAILED, {}
-        error = {"code": outcome.code, "message": outcome.message}
-        if outcome.zh:
-            error["zh"] = outcome.zh
+        error = {"code": outcome.code, "message": str(outcome.text), "text": outcome.text.to_json()}
     finish = services.jobs.finish_document(job_id, index, status, error, **details)
     if finish is not Finish.UNCHANGED:
         metrics.DOCUMENTS.labels(status).inc()
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
         log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,
-                    outcome.message)  # fmt: skip
+                    outcome.text)  # fmt: skip
     if finish is Finish.JOB_FINISHED:
         if (job := services.jobs.get(job_id, tenant=None)) is not None:
             metrics.JOBS.labels(job.status).inc()

@@ -35,6 +35,7 @@ from openpyxl.utils.datetime import from_excel
 
 from docrender.data.strict_json import InvalidJson, parse_strict_json
 from docrender.errors import InvalidDataFile, PayloadTooLarge, UnsupportedFileType
+from docrender.i18n import Message, _
 
 SUFFIXES = (".xlsx", ".csv", ".json")
 # In CSV a decimal without leading zeros is a number, with thousands separators or a percent
@@ -80,13 +81,13 @@ def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
     suffix = PurePath(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
         raise UnsupportedFileType(
-            f"The data file {filename!r} is not .xlsx, .csv or .json; save it as one of those.",
-            zh=f"数据文件 {filename!r} 不是 .xlsx、.csv 或 .json；请另存为其中一种。",
+            _(
+                "The data file %(filename)s is not .xlsx, .csv or .json; save it as one of those.",
+                filename=repr(filename),
+            ),
         )
     if not data.strip():
-        raise InvalidDataFile(
-            f"The data file {filename!r} is empty.", zh=f"数据文件 {filename!r} 是空的。"
-        )
+        raise InvalidDataFile(_("The data file %(filename)s is empty.", filename=repr(filename)))
     if suffix == ".json":
         read = DataFile(_json_documents(data))
     else:
@@ -94,14 +95,19 @@ def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
         read = _rows_to_documents(rows)
     if not read.documents:
         raise InvalidDataFile(
-            f"The data file {filename!r} has a header but no rows of data.",
-            zh=f"数据文件 {filename!r} 只有表头，没有数据行。",
+            _(
+                "The data file %(filename)s has a header but no rows of data.",
+                filename=repr(filename),
+            ),
         )
     if len(read.documents) > max_rows:
         raise PayloadTooLarge(
-            f"The data file has {len(read.documents)} rows; a job may hold at most {max_rows}.",
+            _(
+                "The data file has %(count)s rows; a job may hold at most %(max_rows)s.",
+                count=len(read.documents),
+                max_rows=max_rows,
+            ),
             {"limit": max_rows, "rows": len(read.documents)},
-            zh=f"数据文件有 {len(read.documents)} 行；一个任务最多 {max_rows} 行。",
         )
     return read
 
@@ -110,16 +116,14 @@ def _json_documents(data: bytes) -> list[dict[str, Any]]:
     try:
         parsed = parse_strict_json(data)
     except InvalidJson as exc:
-        raise InvalidDataFile(
-            f"The JSON data file could not be read: {exc}", zh=f"无法读取 JSON 数据文件：{exc}"
-        ) from None
+        raise InvalidDataFile(_("The JSON data file could not be read: %(exc)s", exc=exc)) from None
     if isinstance(parsed, dict) and isinstance(parsed.get("documents"), list):
         parsed = [d.get("data") if isinstance(d, dict) else d for d in parsed["documents"]]
     if not isinstance(parsed, list) or not all(isinstance(d, dict) for d in parsed):
         raise InvalidDataFile(
-            'A JSON data file holds a list of objects (one per document), or {"documents": '
-            '[{"data": {...}}, ...]}.',
-            zh='JSON 数据文件应是对象列表（每份文件一个），或 {"documents": [{"data": {...}}, ...]}。',
+            _(
+                'A JSON data file holds a list of objects (one per document), or {"documents": [{"data": {...}}, ...]}.'
+            ),
         )
     return parsed
 
@@ -131,8 +135,7 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise InvalidDataFile(
-            f"The .xlsx file could not be read ({exc}); re-save it.",
-            zh=f"无法读取这个 .xlsx 文件（{exc}）；请重新保存。",
+            _("The .xlsx file could not be read (%(exc)s); re-save it.", exc=exc),
         ) from None
     try:
         sheet = workbook.worksheets[0]
@@ -219,8 +222,7 @@ def _decode_csv(data: bytes) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError:
                 raise _undecidable(
-                    f"it starts as {encoding.upper()} but is not",
-                    f"它以 {encoding.upper()} 开头，却不是",
+                    _("it starts as %(encoding)s but is not", encoding=encoding.upper())
                 ) from None
     try:
         return data.decode("utf-8")
@@ -229,7 +231,7 @@ def _decode_csv(data: bytes) -> str:
     best = charset_normalizer.from_bytes(data, cp_isolation=list(_LEGACY_CHINESE)).best()
     text = None if best is None else str(best)
     if text is None or _MISDECODED.search(text):
-        raise _undecidable("its bytes read as none of them cleanly", "它的字节按哪一种都读不通")
+        raise _undecidable(_("its bytes read as none of them cleanly"))
     return text
 
 
@@ -239,13 +241,15 @@ _LEGACY_CHINESE = {"gb18030": "GB18030/GBK", "big5": "Big5"}
 _MISDECODED = re.compile("[\ue000-\uf8ff\ufffd\U000f0000-\U0010ffff]")
 
 
-def _undecidable(why: str, why_zh: str) -> InvalidDataFile:
+def _undecidable(why: Message) -> InvalidDataFile:
     return InvalidDataFile(
-        f"The CSV file's text encoding could not be told ({why}; tried UTF-8, UTF-16, "
-        'GB18030/GBK and Big5). In Excel, save it as "CSV UTF-8 (Comma delimited)" and '
-        "upload it again.",
+        _(
+            "The CSV file's text encoding could not be told (%(why)s; tried UTF-8, UTF-16, "
+            'GB18030/GBK and Big5). In Excel, save it as "CSV UTF-8 (Comma delimited)" and '
+            "upload it again.",
+            why=why,
+        ),
         {"tried": ["UTF-8", "UTF-16", "GB18030/GBK", "Big5"]},
-        zh=f"无法判断 CSV 文件的文字编码（{why_zh}；已尝试 UTF-8、UTF-16、GB18030/GBK 和 Big5）。请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后重新上传。",
     )
 
 
@@ -300,11 +304,12 @@ def _header_path(cell: Any, column: int, row: int) -> list[str] | None:
     parts = name.split(".")
     if not all(parts):
         raise InvalidDataFile(
-            f"Column {column}'s header {name!r} (row {row}, taken as the header row) has an "
-            "empty part; header cells name the template's variables, such as unit or "
-            "basic.students.",
-            zh=f"第 {column} 列的表头 {name!r}（第 {row} 行，视为表头行）有空的部分；表头单元格写"
-            "模板的变量名，如 unit 或 basic.students。",
+            _(
+                "Column %(column)s's header %(name)s (row %(row)s, taken as the header row) has an empty part; header cells name the template's variables, such as unit or basic.students.",
+                column=column,
+                name=repr(name),
+                row=row,
+            ),
         )
     return parts
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from docrender.data.values import is_rich, is_subdocument
 from docrender.errors import MissingVariables, WrongShape
+from docrender.i18n import Message, _, listing, ngettext
 from docrender.templates.tags import TemplateInspection
 
 _MISSING = object()
@@ -34,7 +35,6 @@ class DocumentProblems:
 
 # How to relax ``strict``, as the API says it; the CLI says it with its own flag.
 RELAX_STRICT = 'send "strict": false to print missing values empty'
-RELAX_STRICT_ZH = '发送 "strict": false，让缺少的值印为空白'
 _SHOWN_PROBLEMS = 5
 
 
@@ -56,28 +56,43 @@ def check_documents(
         return
     missing = sum(len(p.missing) for p in problems)
     shapes = sum(len(p.wrong_shape) for p in problems)
-    summary = " and ".join(
-        ([plural(missing, "missing value")] if missing else [])
-        + ([plural(shapes, "value") + " of the wrong shape"] if shapes else [])
+    counted = [
+        ngettext("%(count)s missing value", "%(count)s missing values", missing),
+        ngettext(
+            "%(count)s value of the wrong shape", "%(count)s values of the wrong shape", shapes
+        ),
+    ]
+    summary = (
+        _("%(missing)s and %(shapes)s", missing=counted[0], shapes=counted[1])
+        if missing and shapes
+        else counted[0 if missing else 1]
     )
     details = [p.to_dict() | (dict(places[p.document]) if places else {}) for p in problems]
-    listed = "; ".join(_describe(p, places) for p in problems[:_SHOWN_PROBLEMS])
+    listed: Message = listing(_describe(p, places) for p in problems[:_SHOWN_PROBLEMS])
     more = len(problems) - _SHOWN_PROBLEMS
-    message = (
-        f"{plural(len(problems), 'document')} of {len(documents)} "
-        f"{'does' if len(problems) == 1 else 'do'} not fit the template ({summary}): {listed}"
-        + (f"; and {plural(more, 'more document')}" if more > 0 else "")
-        + ". Fix the data"
-        + (f", or {RELAX_STRICT}." if missing else ".")
+    if more > 0:
+        listed = ngettext(
+            "%(listed)s; and %(count)s more document",
+            "%(listed)s; and %(count)s more documents",
+            more,
+            listed=listed,
+        )
+    problem = ngettext(
+        "%(count)s document of %(total)s does not fit the template (%(summary)s): %(listed)s",
+        "%(count)s documents of %(total)s do not fit the template (%(summary)s): %(listed)s",
+        len(problems),
+        total=len(documents),
+        summary=summary,
+        listed=listed,
     )
-    zh_listed = "；".join(_describe_zh(p, places) for p in problems[:_SHOWN_PROBLEMS])
-    zh = (
-        f"{len(documents)} 份文件中有 {len(problems)} 份与模板不符"
-        f"（{'，'.join(([f'缺少 {missing} 个值'] if missing else []) + ([f'{shapes} 个值的类型不对'] if shapes else []))}）："
-        f"{zh_listed}" + (f"；另有 {more} 份" if more > 0 else "") + "。请修正数据"
-        + (f"，或{RELAX_STRICT_ZH}。" if missing else "。")
-    )  # fmt: skip
-    raise (MissingVariables if missing else WrongShape)(message, details, zh=zh)
+    if missing:
+        message = _(
+            '%(problem)s. Fix the data, or send "strict": false to print missing values empty.',
+            problem=problem,
+        )
+    else:
+        message = _("%(problem)s. Fix the data.", problem=problem)
+    raise (MissingVariables if missing else WrongShape)(message, details)
 
 
 def plural(count: int, noun: str) -> str:
@@ -85,18 +100,38 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _describe(problems: DocumentProblems, places: Sequence[dict[str, Any]] | None) -> str:
+def _describe(problems: DocumentProblems, places: Sequence[dict[str, Any]] | None) -> Message:
     place = places[problems.document] if places else {}
-    where = f"row {place['row']}" if "row" in place else f"document {problems.document}"
+    where = (
+        _("row %(row)s", row=place["row"])
+        if "row" in place
+        else _("document %(index)s", index=problems.document)
+    )
     if place.get("name"):
-        where += f" ({place['name']})"
+        where = _("%(where)s (%(name)s)", where=where, name=place["name"])
     what = []
     if problems.missing:
-        what.append("misses " + ", ".join(problems.missing))
-    what += [f"has {shape['got']} for {shape['variable']}, where "
-             f"{'a list' if shape['expected'] == 'list' else shape['expected']} is needed"
+        what.append(_("misses %(names)s", names=", ".join(problems.missing)))
+    what += [_("has %(got)s for %(variable)s, where %(expected)s is needed",
+               got=_kind(shape["got"]), variable=shape["variable"],
+               expected=_kind(shape["expected"]))
              for shape in problems.wrong_shape]  # fmt: skip
-    return f"{where} {'; '.join(what)}"
+    return _("%(where)s %(what)s", where=where, what=listing(what))
+
+
+def _kind(name: str) -> Message | str:
+    """A kind of value as a person calls it ("image object": the type the data gave)."""
+    kinds = {
+        "list": _("a list"), "text": _("text"), "object": _("an object"),
+        "number": _("a number"), "boolean": _("a yes/no value"),
+        _TAG_KINDS["r"]: _('rich text ({"type": "rich", ...}) for its {{r }} tag'),
+        _TAG_KINDS["p"]: _('rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag'),
+    }  # fmt: skip
+    if name in kinds:
+        return kinds[name]
+    if name.endswith(" object"):
+        return _("a %(type)s object", type=name.removesuffix(" object"))
+    return name
 
 
 def _check(
@@ -167,39 +202,24 @@ def _type_name(value: Any) -> str:
     )
 
 
-def _describe_zh(problems: DocumentProblems, places: Sequence[dict[str, Any]] | None) -> str:
-    place = places[problems.document] if places else {}
-    where = f"第 {place['row']} 行" if "row" in place else f"第 {problems.document} 份文件"
-    if place.get("name"):
-        where += f"（{place['name']}）"
-    what = []
-    if problems.missing:
-        what.append("缺少 " + "、".join(problems.missing))
-    what += [f"{shape['variable']} 是{_ZH_KINDS.get(shape['got'], shape['got'])}，"
-             f"应为{_ZH_KINDS.get(shape['expected'], shape['expected'])}"
-             for shape in problems.wrong_shape]  # fmt: skip
-    return f"{where}{'；'.join(what)}"
-
-
-_ZH_KINDS = {
-    "list": "列表", "text": "文字", "object": "对象", "number": "数字", "boolean": "是非值",
-    _TAG_KINDS["r"]: "富文本（{{r }} 标签需要）",
-    _TAG_KINDS["p"]: "富文本或子文档（{{p }} 标签需要）",
-}  # fmt: skip
-
-
 def unused_columns(needs: TemplateInspection, columns: Sequence[str]) -> dict[str, Any] | None:
     """A warning naming the data file's columns the template never reads (a misspelt
     ``signiture``), with the names it does read; None when every column is used."""
     unused = [column for column in columns if column not in needs.variables]
     if not unused:
         return None
+    text = ngettext(
+        "The template does not read the column %(columns)s: misspelt, or not meant for this "
+        "template? It reads %(variables)s.",
+        "The template does not read the columns %(columns)s: misspelt, or not meant for this "
+        "template? It reads %(variables)s.",
+        len(unused),
+        columns=", ".join(unused),
+        variables=", ".join(needs.variables) or _("no variables"),
+    )
     return {
         "code": "unused_columns",
-        "message": f"The template does not read the {'column' if len(unused) == 1 else 'columns'} "
-        f"{', '.join(unused)}: misspelt, or not meant for this template? It reads "
-        f"{', '.join(needs.variables) or 'no variables'}.",
+        "message": str(text),
+        "text": text.to_json(),
         "columns": unused,
-        "zh": f"模板没有读取列 {'、'.join(unused)}：是拼错了，还是不属于这个模板？它读取的是 "
-        f"{'、'.join(needs.variables) or '（无变量）'}。",
     }

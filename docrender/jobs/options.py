@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from docrender.fonts.substitutes import LanguageTag
+from docrender.i18n import Language
 from docrender.jobs.formats import FormatName, PdfOptions
-from docrender.messages import Language
 
 MAX_URL_LENGTH = 2000  # of a callback_url
 

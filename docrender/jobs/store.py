@@ -29,6 +29,7 @@ import redis
 
 from docrender.clock import utcnow_iso
 from docrender.errors import ConversionTimedOut, DocumentQuarantined
+from docrender.i18n import _
 from docrender.jobs.options import JobOptions
 
 
@@ -525,10 +526,10 @@ class JobStore:
         status = self._start(keys=[docs_key], args=[str(index), str(max_crashes)])
         if status == "quarantine":
             raise DocumentQuarantined(
-                f"The worker died {max_crashes} times while making this document, so it is "
-                "set aside instead of tried again; check the template and data for what makes "
-                "rendering or LibreOffice crash.",
-                zh=f"生成这份文件时处理进程已崩溃 {max_crashes} 次，因此将它搁置而不再重试；请检查模板和数据中导致渲染或 LibreOffice 崩溃的内容。",
+                _(
+                    "The worker died %(max_crashes)s times while making this document, so it is set aside instead of tried again; check the template and data for what makes rendering or LibreOffice crash.",
+                    max_crashes=max_crashes,
+                ),
             )
         if status != DocumentStatus.RUNNING:
             return None

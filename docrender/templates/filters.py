@@ -24,15 +24,15 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from docrender.fonts.chinese import converter
+from docrender.i18n import Message, _
 
 
 class FilterError(ValueError):
-    """A filter was given a value it cannot read; the message says which and what (``zh``:
-    the same in Chinese)."""
+    """A filter was given a value it cannot read; ``text`` says which and what."""
 
-    def __init__(self, message: str, zh: str | None = None) -> None:
-        super().__init__(message)
-        self.zh = zh
+    def __init__(self, text: Message) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 # Excel's day 0 (its 1900 leap-year bug included): serial 45000 is 2023-03-15.
@@ -60,8 +60,11 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not 1 <= value < 2_958_466:  # 1900-01-01 .. 9999-12-31
             raise FilterError(
-                f"|{name} needs a date; {value!r} is no spreadsheet date",
-                zh=f"|{name} 需要日期；{value!r} 不是表格日期",
+                _(
+                    "|%(filter)s needs a date; %(value)s is no spreadsheet date",
+                    filter=name,
+                    value=repr(value),
+                )
             )
         return _SPREADSHEET_EPOCH + dt.timedelta(days=float(value))
     if isinstance(value, str):
@@ -71,8 +74,11 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
         except ValueError:
             pass
     raise FilterError(
-        f"|{name} needs a date such as 2026-11-29 (or a spreadsheet date); got {value!r}",
-        zh=f"|{name} 需要 2026-11-29 这样的日期（或表格日期）；得到的是 {value!r}",
+        _(
+            "|%(filter)s needs a date such as 2026-11-29 (or a spreadsheet date); got %(value)s",
+            filter=name,
+            value=repr(value),
+        )
     )
 
 
@@ -91,7 +97,7 @@ def cn_date(value: Any) -> str:
 def _number(value: Any, name: str) -> Decimal:
     if isinstance(value, bool):
         raise FilterError(
-            f"|{name} needs a number; got {value!r}", zh=f"|{name} 需要数字；得到的是 {value!r}"
+            _("|%(filter)s needs a number; got %(value)s", filter=name, value=repr(value))
         )
     if isinstance(value, int):
         return Decimal(int(value))
@@ -101,12 +107,11 @@ def _number(value: Any, name: str) -> Decimal:
         number = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
         raise FilterError(
-            f"|{name} needs a number; got {value!r}", zh=f"|{name} 需要数字；得到的是 {value!r}"
+            _("|%(filter)s needs a number; got %(value)s", filter=name, value=repr(value))
         ) from None
     if not number.is_finite():
         raise FilterError(
-            f"|{name} needs a finite number; got {value!r}",
-            zh=f"|{name} 需要有限的数字；得到的是 {value!r}",
+            _("|%(name)s needs a finite number; got %(value)s", name=name, value=repr(value)),
         )
     return number
 
@@ -132,8 +137,10 @@ def percent(value: Any, decimals: int = 0) -> str:
 def _rounded(number: Decimal, decimals: int) -> Decimal:
     if not isinstance(decimals, int) or not 0 <= decimals <= 10:
         raise FilterError(
-            f"decimal places must be a whole number from 0 to 10, not {decimals!r}",
-            zh=f"小数位数必须是 0 到 10 的整数，而不是 {decimals!r}",
+            _(
+                "decimal places must be a whole number from 0 to 10, not %(decimals)s",
+                decimals=repr(decimals),
+            ),
         )
     return number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
@@ -143,8 +150,7 @@ def cn_number(value: Any, form: str = "hans") -> str:
     number = _number(value, "cn_number")
     if number != number.to_integral_value():
         raise FilterError(
-            f"|cn_number needs a whole number; got {value!r}",
-            zh=f"|cn_number 需要整数；得到的是 {value!r}",
+            _("|cn_number needs a whole number; got %(value)s", value=repr(value)),
         )
     whole = int(number)
     if whole == 0:
@@ -163,8 +169,7 @@ def cn_index(value: Any, style: str = "、") -> str:
     if style == "、":
         return f"{number}、"
     raise FilterError(
-        f'|cn_index takes "、" or "()"; got {style!r}',
-        zh=f'|cn_index 接受 "、" 或 "()"；得到的是 {style!r}',
+        _('|cn_index takes "、" or "()"; got %(style)s', style=repr(style)),
     )
 
 
@@ -175,8 +180,7 @@ def rmb_upper(value: Any, form: str = "hans") -> str:
     amount = _rounded(_number(value, "rmb_upper"), 2)
     if abs(amount) >= Decimal(10) ** 16:
         raise FilterError(
-            f"|rmb_upper takes amounts under 10^16; got {value!r}",
-            zh=f"|rmb_upper 只接受小于 10^16 的金额；得到的是 {value!r}",
+            _("|rmb_upper takes amounts under 10^16; got %(value)s", value=repr(value)),
         )
     sign = words["negative"] if amount < 0 else ""
     cents = int(abs(amount) * 100)
@@ -236,8 +240,10 @@ def _spell_group(group: int, digits: str, units: tuple[str, ...]) -> str:
 def _form(form: str) -> str:
     if form not in ("hans", "hant"):
         raise FilterError(
-            f'the form must be "hans" (Simplified) or "hant" (Traditional), not {form!r}',
-            zh=f'写法必须是 "hans"（简体）或 "hant"（繁体），而不是 {form!r}',
+            _(
+                'the form must be "hans" (Simplified) or "hant" (Traditional), not %(form)s',
+                form=repr(form),
+            )
         )
     return form
 

@@ -26,6 +26,7 @@ import pebble
 
 from docrender.errors import TemplateTooComplex, TooManyUploads
 from docrender.fonts.template import font_report
+from docrender.i18n import _
 from docrender.templates.tags import TemplateInspection, inspect_template
 
 INSPECT_SECONDS = 15
@@ -47,10 +48,9 @@ def inspect_upload(data: bytes, tenant: str) -> Inspected:
     with _lock:
         if tenant in _inspecting:
             raise TooManyUploads(
-                "Your previous template is still being inspected; upload one at a time.",
+                _("Your previous template is still being inspected; upload one at a time."),
                 {"limit": "1 at a time"},
                 retry_after=5,
-                zh="您上一个模板还在检查中；请一次上传一个。",
             )
         _inspecting.add(tenant)
     try:
@@ -65,15 +65,16 @@ def _inspect_in_child(data: bytes) -> Inspected:
     try:
         return future.result()
     except concurrent.futures.TimeoutError:
-        limit = f"{INSPECT_SECONDS} seconds"
+        limit = _("%(seconds)s seconds", seconds=INSPECT_SECONDS)
     except (MemoryError, pebble.ProcessExpired):
-        limit = f"{INSPECT_MEMORY >> 20} MiB of memory"
+        limit = _("%(mib)s MiB of memory", mib=INSPECT_MEMORY >> 20)
     raise TemplateTooComplex(
-        f"Reading this template's tags took more than {limit}; a Word template needs far "
-        "less. Look for very long runs of braces or deeply nested tags.",
-        {"limit": limit},
-        zh=f"读取这个模板的标签用了超过 {limit.replace('seconds', '秒').replace('of memory', '内存')}；"
-        "Word 模板远不需要这么多。请检查很长的一串大括号或嵌套过深的标签。",
+        _(
+            "Reading this template's tags took more than %(limit)s; a Word template needs far "
+            "less. Look for very long runs of braces or deeply nested tags.",
+            limit=limit,
+        ),
+        {"limit": str(limit)},
     )
 
 

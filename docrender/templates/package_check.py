@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree
 
 from docrender.errors import InvalidTemplate, PayloadTooLarge, UnsafeTemplate
+from docrender.i18n import Message, _, listing
 
 MAX_ENTRIES = 2_000
 MAX_INFLATED_BYTES = 200 * 1024 * 1024
@@ -30,14 +31,14 @@ _DANGEROUS_FIELDS = frozenset({"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK
 # Relationships to parts that run code or pull in another document, whatever the part is named
 # (the last word of the relationship's Type), with what to call them.
 _UNSAFE_RELATIONSHIPS = {
-    "vbaProject": ("macros", "宏"),
-    "wordVbaData": ("macros", "宏"),
-    "oleObject": ("an embedded OLE object", "嵌入的 OLE 对象"),
-    "package": ("an embedded package", "嵌入的程序包"),
-    "control": ("an ActiveX control", "ActiveX 控件"),
-    "activeXControlBinary": ("an ActiveX control", "ActiveX 控件"),
-    "aFChunk": ("an embedded document merged in (altChunk)", "并入的嵌入文档（altChunk）"),
-    "subDocument": ("a subdocument", "子文档"),
+    "vbaProject": _("macros"),
+    "wordVbaData": _("macros"),
+    "oleObject": _("an embedded OLE object"),
+    "package": _("an embedded package"),
+    "control": _("an ActiveX control"),
+    "activeXControlBinary": _("an ActiveX control"),
+    "aFChunk": _("an embedded document merged in (altChunk)"),
+    "subDocument": _("a subdocument"),
 }
 # Content types that say a part is code, whatever it is named.
 _UNSAFE_CONTENT_TYPES = ("macroenabled", "vbaproject", "vbadata", "activex", "oleobject")
@@ -51,8 +52,7 @@ _SAFE_LINK = re.compile(r"^(https?|mailto):", re.I)
 @dataclass(frozen=True)
 class Finding:
     part: str
-    problem: str
-    zh: str  # the problem in Chinese (docrender/messages.py)
+    problem: Message
 
 
 @dataclass(frozen=True)
@@ -90,48 +90,58 @@ def check_filled(package: Any) -> None:
 def _refuse(findings: list[Finding], filled: bool = False) -> None:
     if not findings:
         return
-    listed = "; ".join(f"{f.problem} ({f.part})" for f in findings[:5])
-    listed_zh = "；".join(f"{f.part} 中的{f.zh}" for f in findings[:5])
-    details = [{"part": f.part, "problem": f.problem} for f in findings]
+    joined = listing(_("%(problem)s (%(part)s)", problem=f.problem, part=f.part) for f in findings)
+    details = [{"part": f.part, "problem": str(f.problem)} for f in findings]
     if filled:
         raise UnsafeTemplate(
-            f"Filling the template made parts docrender does not run: {listed}. The "
-            "template's tags put them together from this document's data (or printed markup "
-            "with |safe); print such values as text instead.",
+            _(
+                "Filling the template made parts docrender does not run: %(listed)s. The "
+                "template's tags put them together from this document's data (or printed "
+                "markup with |safe); print such values as text instead.",
+                listed=joined,
+            ),
             details,
-            zh=f"填写模板后生成了 docrender 不运行的部分：{listed_zh}。这是模板标签用这份文件的数据拼成的"
-            "（或用 |safe 印出了标记）；请改为以文字印出这些值。",
         )
     raise UnsafeTemplate(
-        f"The template contains parts docrender does not run: {listed}. Remove them (or save "
-        "a clean copy without macros, embedded objects and linked files) and upload again.",
+        _(
+            "The template contains parts docrender does not run: %(listed)s. Remove them (or "
+            "save a clean copy without macros, embedded objects and linked files) and upload "
+            "again.",
+            listed=joined,
+        ),
         details,
-        zh=f"模板含有 docrender 不运行的部分：{listed_zh}。请删除它们（或另存一份不含宏、嵌入对象和链接文件的干净副本）后重新上传。",
     )
 
 
 def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
     if len(entries) > MAX_ENTRIES:
         raise PayloadTooLarge(
-            f"The template holds {len(entries)} files; a DOCX template needs far fewer "
-            f"(at most {MAX_ENTRIES}).",
+            _(
+                "The template holds %(count)s files; a DOCX template needs far fewer (at most %(MAX_ENTRIES)s).",
+                count=len(entries),
+                MAX_ENTRIES=MAX_ENTRIES,
+            ),
             {"entries": len(entries), "limit": MAX_ENTRIES},
-            zh=f"模板含有 {len(entries)} 个文件；DOCX 模板远不需要这么多（最多 {MAX_ENTRIES} 个）。",
         )
     inflated = sum(entry.file_size for entry in entries)
     if inflated > MAX_INFLATED_BYTES:
         raise PayloadTooLarge(
-            f"The template inflates to {inflated} bytes, more than {MAX_INFLATED_BYTES}.",
+            _(
+                "The template inflates to %(inflated)s bytes, more than %(MAX_INFLATED_BYTES)s.",
+                inflated=inflated,
+                MAX_INFLATED_BYTES=MAX_INFLATED_BYTES,
+            ),
             {"inflated": inflated, "limit": MAX_INFLATED_BYTES},
-            zh=f"模板解压后有 {inflated} 字节，超过 {MAX_INFLATED_BYTES}。",
         )
     for entry in entries:
         if entry.compress_size and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO:
             raise PayloadTooLarge(
-                f"{entry.filename} is compressed {entry.file_size // entry.compress_size} "
-                "to 1, as zip bombs are; a real document is not.",
+                _(
+                    "%(filename)s is compressed %(value)s to 1, as zip bombs are; a real document is not.",
+                    filename=entry.filename,
+                    value=entry.file_size // entry.compress_size,
+                ),
                 {"part": entry.filename},
-                zh=f"{entry.filename} 的压缩比是 {entry.file_size // entry.compress_size} 比 1，这是压缩炸弹的特征，真实文档不会这样。",
             )
 
 
@@ -139,18 +149,16 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> list[Findi
     name = entry.filename
     lowered = name.lower()
     if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or "\\" in name:
-        return [
-            Finding(name, "an entry name that points outside the document", "指向文档之外的条目名")
-        ]
+        return [Finding(name, _("an entry name that points outside the document"))]
     if lowered.endswith("vbaproject.bin") or lowered.endswith("vbadata.xml"):
-        return [Finding(name, "macros", "宏")]
+        return [Finding(name, _("macros"))]
     if lowered.startswith("word/activex/"):
-        return [Finding(name, "an ActiveX control", "ActiveX 控件")]
+        return [Finding(name, _("an ActiveX control"))]
     if lowered.startswith("word/embeddings/") and lowered.endswith(".bin"):
-        return [Finding(name, "an embedded OLE object", "嵌入的 OLE 对象")]
+        return [Finding(name, _("an embedded OLE object"))]
     with archive.open(entry) as part:
         if part.read(len(_COMPOUND_FILE)) == _COMPOUND_FILE:
-            return [Finding(name, "an embedded OLE object or macros", "嵌入的 OLE 对象或宏")]
+            return [Finding(name, _("an embedded OLE object or macros"))]
     if not lowered.endswith((".xml", ".rels")):
         return []
     root = _parse(name, archive.read(entry))
@@ -174,9 +182,11 @@ def _parse(name: str, xml: bytes) -> etree._Element:
         return etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
         raise InvalidTemplate(
-            f"The DOCX's {name} is not well-formed XML ({exc}); open and re-save it in Word or "
-            "LibreOffice, then upload again.",
-            zh=f"DOCX 中的 {name} 不是格式正确的 XML（{exc}）；请在 Word 或 LibreOffice 中打开并另存后再上传。",
+            _(
+                "The DOCX's %(name)s is not well-formed XML (%(exc)s); open and re-save it in Word or LibreOffice, then upload again.",
+                name=name,
+                exc=exc,
+            ),
         ) from None
 
 
@@ -193,8 +203,7 @@ def _content_type_findings(
         or (element.get("Extension") or "").lower() in extensions
     ]
     if any(unsafe in kind for kind in types for unsafe in _UNSAFE_CONTENT_TYPES):
-        return [Finding(name, "a part of a macro-enabled or embedded-object type",
-                        "启用宏或嵌入对象类型的部件")]  # fmt: skip
+        return [Finding(name, _("a part of a macro-enabled or embedded-object type"))]
     return []
 
 
@@ -202,22 +211,24 @@ def _relationship_findings(name: str, rels: list[Relationship]) -> list[Finding]
     findings = []
     for rel in rels:
         if rel.type in _UNSAFE_RELATIONSHIPS:
-            problem, zh = _UNSAFE_RELATIONSHIPS[rel.type]
+            problem = _UNSAFE_RELATIONSHIPS[rel.type]
             findings.append(
-                Finding(name, f"{problem} ({rel.target[:80]})", f"{zh}（{rel.target[:80]}）")
+                Finding(
+                    name, _("%(problem)s (%(target)s)", problem=problem, target=rel.target[:80])
+                )
             )
         elif rel.external and not (rel.type == "hyperlink" and _SAFE_LINK.match(rel.target)):
             # A clickable web or mail link is fine: LibreOffice does not fetch it.
             findings.append(
-                Finding(name, f"an external {rel.type} ({rel.target[:80]})",
-                        f"外部 {rel.type}（{rel.target[:80]}）")
+                Finding(name, _("an external %(kind)s (%(target)s)", kind=rel.type,
+                                target=rel.target[:80]))
             )  # fmt: skip
     return findings
 
 
 def _field_findings(name: str, root: etree._Element) -> list[Finding]:
     found = {field for field in field_names(root) if field in _DANGEROUS_FIELDS}
-    return [Finding(name, f"a {field} field", f"{field} 域") for field in sorted(found)]
+    return [Finding(name, _("a %(field)s field", field=field)) for field in sorted(found)]
 
 
 def field_names(root: etree._Element) -> list[str]:

@@ -27,6 +27,7 @@ from docrender.errors import (
     TemplateTooComplex,
     UnsupportedFileType,
 )
+from docrender.i18n import Message, _
 from docrender.templates.filters import REPORT_FILTERS
 from docrender.templates.package_check import check_package
 
@@ -223,10 +224,11 @@ def inspect_template(data: bytes) -> TemplateInspection:
         return _inspect_tags(data)
     except RecursionError:
         raise TemplateTooComplex(
-            "This template's tags are nested too deeply to read (or a long run of braces "
-            "looks so); a Word template needs far less.",
+            _(
+                "This template's tags are nested too deeply to read (or a long run of braces "
+                "looks so); a Word template needs far less."
+            ),
             {"limit": "nesting depth"},
-            zh="这个模板的标签嵌套过深，无法读取（或一长串大括号看起来如此）；Word 模板远不需要这么多。",
         ) from None
 
 
@@ -321,9 +323,11 @@ def open_template(data: bytes) -> DocxTemplate:
         template.init_docx()
     except Exception as exc:  # python-docx raises many types for a damaged package
         raise InvalidTemplate(
-            f"The DOCX could not be read ({exc.__class__.__name__}: {exc}); "
-            "open and re-save it in Word or LibreOffice, then upload again.",
-            zh=f"无法读取这个 DOCX（{exc.__class__.__name__}：{exc}）；请在 Word 或 LibreOffice 中打开并另存后再上传。",
+            _(
+                "The DOCX could not be read (%(error)s); open and re-save it in Word or "
+                "LibreOffice, then upload again.",
+                error=f"{exc.__class__.__name__}: {exc}",
+            )
         ) from None
     return template
 
@@ -331,15 +335,18 @@ def open_template(data: bytes) -> DocxTemplate:
 def _require_docx(data: bytes) -> None:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnsupportedFileType(
-            "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and upload again.",
-            zh="这个文件不是 DOCX（Word 2007 及以后的 .docx）文档；请另存为 .docx 后再上传。",
+            _(
+                "The file is not a DOCX (Word 2007+ .docx) document; save it as .docx and "
+                "upload again."
+            )
         )
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if "word/document.xml" not in archive.namelist():
             raise UnsupportedFileType(
-                "The file is a zip archive but not a Word document (no word/document.xml); "
-                "upload a .docx.",
-                zh="这个文件是 zip 压缩包，但不是 Word 文档（没有 word/document.xml）；请上传 .docx。",
+                _(
+                    "The file is a zip archive but not a Word document (no word/document.xml); "
+                    "upload a .docx."
+                )
             )
 
 
@@ -384,7 +391,11 @@ def _syntax_error(
     line = lines[exc.lineno - 1] if exc.lineno and exc.lineno <= len(lines) else ""
     paragraph = _XML_TAG.sub("", line).strip()
     tags = _TAG.findall(paragraph)
-    where = f" near {', '.join(tags)}" if tags else ""
+    where = (
+        _part_name(part)
+        if not tags
+        else _("%(part)s near %(tags)s", part=_part_name(part), tags=", ".join(tags))
+    )
     details: dict[str, Any] = {"part": part, "tags": tags, "paragraph": paragraph[:500],
                                "error": exc.message}  # fmt: skip
     unknown = _UNKNOWN.match(exc.message or "")
@@ -392,20 +403,46 @@ def _syntax_error(
         kind, name = unknown[1], unknown[2]
         known = sorted(env.filters if kind == "filter" else env.tests)
         close = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else f"there is no {kind} of that name. "
         details |= {kind: name, "known": known}
-        return TemplateSyntaxError(
-            f"Unknown {kind} {name!r} in the {part}{where}: {hint}Fix the tag and upload again.",
-            details=details,
-            zh=f"{_ZH_PART.get(part, part)}中{('在 ' + '、'.join(tags) + ' 附近') if tags else ''}有不存在的{'过滤器' if kind == 'filter' else '测试'} {name!r}：{('您是想写 ' + repr(close[0]) + ' 吗？') if close else ''}请改正后重新上传。",
-        )
+        if kind == "filter":
+            text = _(
+                "Unknown filter %(name)s in the %(where)s: there is no filter of that name. "
+                "Fix the tag and upload again.",
+                name=repr(name),
+                where=where,
+            )
+        else:
+            text = _(
+                "Unknown test %(name)s in the %(where)s: there is no test of that name. "
+                "Fix the tag and upload again.",
+                name=repr(name),
+                where=where,
+            )
+        if close:
+            text = _(
+                "Unknown %(kind)s %(name)s in the %(where)s: did you mean %(close)s? Fix the tag "
+                "and upload again.",
+                kind=_("filter") if kind == "filter" else _("test"),
+                name=repr(name),
+                where=where,
+                close=repr(close[0]),
+            )
+        return TemplateSyntaxError(text, details=details)
     return TemplateSyntaxError(
-        f"Jinja syntax error in the {part}{where}: {(exc.message or '').rstrip('.')}. "
-        "Fix the tag and upload again.",
+        _(
+            "Jinja syntax error in the %(where)s: %(error)s. Fix the tag and upload again.",
+            where=where,
+            error=(exc.message or "").rstrip("."),
+        ),
         details=details,
-        zh=f"{_ZH_PART.get(part, part)}中{('在 ' + '、'.join(tags) + ' 附近') if tags else ''}有 Jinja 语法错误：{(exc.message or '').rstrip('.')}。请改正后重新上传。",
     )
 
 
+def _part_name(part: str) -> Message | str:
+    """A part of the package as a person calls it (a document property keeps its name)."""
+    names = {"body": _("body"), "header": _("header"), "footer": _("footer"),
+             "footnotes": _("footnotes")}  # fmt: skip
+    return names.get(part, part)
+
+
 _UNKNOWN = re.compile(r"No (filter|test) named '([^']*)'")
-_ZH_PART = {"body": "正文", "header": "页眉", "footer": "页脚", "footnotes": "脚注"}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import redis
 
 from docrender.errors import StorageQuotaExceeded
+from docrender.i18n import _
 
 # Records the size (ARGV[2], 0 to forget it) of file ARGV[1] in the hash KEYS[1], whose
 # "tenant" field names the tenant; the tenant's total moves by the difference.
@@ -65,12 +66,15 @@ class Usage:
         used = self.used(tenant)
         if used + incoming > self.quota:
             raise StorageQuotaExceeded(
-                f"Your templates and jobs keep {used} bytes in storage; {incoming} more would "
-                f"pass the {self.quota} a tenant may keep. Delete templates you no longer use, "
-                "or wait for old jobs to expire.",
+                _(
+                    "Your templates and jobs keep %(used)s bytes in storage; %(incoming)s more "
+                    "would pass the %(limit)s a tenant may keep. Delete templates you no longer "
+                    "use, or wait for old jobs to expire.",
+                    used=used,
+                    incoming=incoming,
+                    limit=self.quota,
+                ),
                 {"limit": self.quota, "used": used, "incoming": incoming},
-                zh=f"您的模板和任务已占用 {used} 字节存储；再加 {incoming} 字节会超过每个租户可占用的 "
-                f"{self.quota} 字节。请删除不再使用的模板，或等待旧任务过期。",
             )
 
     def start_job(self, job_id: str, tenant: str) -> None:

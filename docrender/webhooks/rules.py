@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx
 
 from docrender.errors import CallbackHostUnresolved, CallbackUrlRefused
+from docrender.i18n import _
 from docrender.jobs.options import MAX_URL_LENGTH
 from docrender.tenants.keys import KeyStore
 
@@ -123,9 +124,8 @@ def _refused(
     url: str, reason: str, kind: type[CallbackUrlRefused] = CallbackUrlRefused
 ) -> CallbackUrlRefused:
     return kind(
-        f"callback_url is refused: {reason}.",
+        _("callback_url is refused: %(reason)s.", reason=reason),
         {"callback_url": url, "reason": reason},
-        zh=f"callback_url 不被接受：{reason}。",
     )
 
 

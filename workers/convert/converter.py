@@ -28,6 +28,7 @@ from typing import Protocol
 import docx
 
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
+from docrender.i18n import _
 from workers.convert.libreoffice import UnoserverProcess, rpc_proxy
 from workers.convert.supervisor import ProcessBroken, Supervisor
 
@@ -97,14 +98,18 @@ class UnoserverConverter:
                 raise ProcessBroken("a conversion timed out", _timed_out(), hung=True) from None
             if instance.alive():
                 raise ConversionFailed(
-                    f"LibreOffice could not convert the document: {_fault_reason(fault)}",
-                    zh=f"LibreOffice 无法转换这份文件：{_fault_reason(fault)}",
+                    _(
+                        "LibreOffice could not convert the document: %(value)s",
+                        value=_fault_reason(fault),
+                    ),
                 ) from None
             raise ProcessBroken(
                 "it died during a conversion",
                 ConverterUnavailable(
-                    f"LibreOffice stopped while converting ({_fault_reason(fault)}); retrying",
-                    zh=f"LibreOffice 在转换时停止了（{_fault_reason(fault)}）；正在重试",
+                    _(
+                        "LibreOffice stopped while converting (%(value)s); retrying",
+                        value=_fault_reason(fault),
+                    ),
                 ),
             ) from None
         except TimeoutError:  # no answer within the client timeout: hung
@@ -114,8 +119,10 @@ class UnoserverConverter:
             raise ProcessBroken(
                 f"{exc.__class__.__name__}: {exc}",
                 ConverterUnavailable(
-                    f"LibreOffice did not answer ({exc.__class__.__name__}); retrying",
-                    zh=f"LibreOffice 没有回应（{exc.__class__.__name__}）；正在重试",
+                    _(
+                        "LibreOffice did not answer (%(name)s); retrying",
+                        name=exc.__class__.__name__,
+                    ),
                 ),
                 hung=True,
             ) from None
@@ -126,8 +133,7 @@ class UnoserverConverter:
 
 def _timed_out() -> ConversionTimedOut:
     return ConversionTimedOut(
-        "LibreOffice did not finish converting in time; retrying on a fresh instance",
-        zh="LibreOffice 没有按时完成转换；正在换新实例重试",
+        _("LibreOffice did not finish converting in time; retrying on a fresh instance"),
     )
 
 

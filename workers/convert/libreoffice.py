@@ -32,6 +32,7 @@ import psutil
 
 from docrender.errors import ConverterUnavailable
 from docrender.fonts.substitutes import fontconfig_rules
+from docrender.i18n import _
 from docrender.processes import free_port, poll_until
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class UnoserverProcess:
         """Where documents are handed to this instance and its output picked up: inside its
         profile, so whatever a crash leaves there goes with the profile."""
         if self._profile is None:
-            raise ConverterUnavailable("unoserver is not running", zh="unoserver 没有运行")
+            raise ConverterUnavailable(_("unoserver is not running"))
         return self._profile / "scratch"
 
     def alive(self) -> bool:
@@ -177,8 +178,10 @@ class UnoserverProcess:
         def info() -> dict[str, str] | None:
             if not self.alive():
                 raise ConverterUnavailable(
-                    f"unoserver exited during start-up (see {self.config.log_file})",
-                    zh=f"unoserver 在启动时退出了（见 {self.config.log_file}）",
+                    _(
+                        "unoserver exited during start-up (see %(log_file)s)",
+                        log_file=self.config.log_file,
+                    ),
                 )
             try:
                 return xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()  # type: ignore[no-any-return]
@@ -188,8 +191,10 @@ class UnoserverProcess:
         answer = poll_until(info, self.config.start_timeout, interval=0.25)
         if answer is None:
             raise ConverterUnavailable(
-                f"unoserver did not answer within {self.config.start_timeout}s of starting",
-                zh=f"unoserver 启动后 {self.config.start_timeout} 秒内没有回应",
+                _(
+                    "unoserver did not answer within %(start_timeout)ss of starting",
+                    start_timeout=self.config.start_timeout,
+                ),
             )
         if answer.get("api") != UNOSERVER_API_VERSION:
             raise RuntimeError(

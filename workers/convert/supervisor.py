@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from docrender.errors import ConverterUnavailable
+from docrender.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,7 @@ class Supervisor(Generic[P]):
         with self._lock:
             if self._closed:  # the worker process is shutting down: start nothing new
                 raise ConverterUnavailable(
-                    "The converter is shutting down; retrying elsewhere",
-                    zh="转换器正在关闭；换到别处重试",
+                    _("The converter is shutting down; retrying elsewhere"),
                 )
             self._ensure_running()
             try:

@@ -37,6 +37,7 @@ from lxml import etree
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from docrender.errors import RenderFailed
+from docrender.i18n import Message, _
 
 FORMATS = {"PNG", "JPEG"}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mm|cm|in)\s*$")
@@ -61,18 +62,20 @@ def inline_image(
     """The picture for one image object; an SVG's stand-in PNG is recorded in ``svgs``
     (stand-in bytes -> SVG bytes) for ``swap_in_svgs`` once the template is filled."""
 
-    def fail(reason: str, zh: str) -> RenderFailed:
-        return RenderFailed(f"The image at {path} {reason}.", zh=f"{path} 处的图片{zh}。")
+    def fail(reason: Message) -> RenderFailed:
+        return RenderFailed(_("The image at %(path)s %(reason)s.", path=path, reason=reason))
 
     if "url" in spec:
-        raise fail("names a URL; images are never fetched: send its bytes as base64 in "
-                   "'data', or upload it with the job and name it in 'file'",
-                   "指向网址；图片从不下载：请把内容以 base64 放在 data 中，或随任务上传并在 file 中写其名字")  # fmt: skip
+        raise fail(_("names a URL; images are never fetched: send its bytes as base64 in "
+                     "'data', or upload it with the job and name it in 'file'"))  # fmt: skip
     content = _content(spec, read_file, fail)
     if len(content) > limits.max_bytes:
         raise fail(
-            f"is {len(content)} bytes, more than the {limits.max_bytes} allowed",
-            zh=f"有 {len(content)} 字节，超过允许的 {limits.max_bytes}",
+            _(
+                "is %(count)s bytes, more than the %(max_bytes)s allowed",
+                count=len(content),
+                max_bytes=limits.max_bytes,
+            ),
         )
     width, height = (_length(spec.get(side), side, fail) for side in ("width", "height"))
     if looks_like_svg(content):
@@ -89,31 +92,30 @@ def inline_image(
 def _content(
     spec: dict[str, Any],
     read_file: Callable[[str], bytes | None],
-    fail: Callable[[str], RenderFailed],
+    fail: Callable[[Message], RenderFailed],
 ) -> bytes:
     if isinstance(spec.get("data"), str):
         try:
             return base64.b64decode(spec["data"], validate=True)
         except (binascii.Error, ValueError):
-            raise fail(
-                "has 'data' that is not valid base64", zh="的 data 不是有效的 base64"
-            ) from None
+            raise fail(_("has 'data' that is not valid base64")) from None
     if isinstance(spec.get("file"), str):
         content = read_file(spec["file"])
         if content is None:
             raise fail(
-                f"names the file {spec['file']!r}, which was not uploaded with the job",
-                zh=f"指向文件 {spec['file']!r}，但它没有随任务上传",
+                _(
+                    "names the file %(file)s, which was not uploaded with the job",
+                    file=repr(spec["file"]),
+                ),
             )
         return content
     raise fail(
-        "needs its bytes: base64 in 'data', or an uploaded file's name in 'file'",
-        zh="需要它的内容：data 中的 base64，或 file 中已上传文件的名字",
+        _("needs its bytes: base64 in 'data', or an uploaded file's name in 'file'"),
     )
 
 
 def _check_picture(
-    content: bytes, limits: ImageLimits, fail: Callable[[str], RenderFailed]
+    content: bytes, limits: ImageLimits, fail: Callable[[Message], RenderFailed]
 ) -> None:
     try:
         with warnings.catch_warnings():
@@ -122,35 +124,41 @@ def _check_picture(
                 kind, (width, height) = picture.format, picture.size
                 if kind not in FORMATS:
                     raise fail(
-                        f"is {kind}; send PNG, JPEG or SVG",
-                        zh=f"是 {kind}；请发送 PNG、JPEG 或 SVG",
+                        _("is %(kind)s; send PNG, JPEG or SVG", kind=kind),
                     )
                 if width * height > limits.max_pixels:
-                    raise fail(f"has {width}x{height} pixels, more than the "
-                               f"{limits.max_pixels} allowed",
-                               f"有 {width}x{height} 像素，超过允许的 {limits.max_pixels}")  # fmt: skip
+                    raise fail(_("has %(width)sx%(height)s pixels, more than the %(limit)s "
+                                 "allowed", width=width, height=height,
+                                 limit=limits.max_pixels))  # fmt: skip
                 picture.verify()  # the whole file, not only its header
     except RenderFailed:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning,
             Image.DecompressionBombError):  # fmt: skip
-        raise fail("is not a readable PNG, JPEG or SVG", zh="不是可读的 PNG、JPEG 或 SVG") from None
+        raise fail(_("is not a readable PNG, JPEG or SVG")) from None
 
 
-def _length(raw: Any, side: str, fail: Callable[[str], RenderFailed]) -> Length | None:
+def _length(raw: Any, side: str, fail: Callable[[Message], RenderFailed]) -> Length | None:
     if raw is None:
         return None
     match = _SIZE.match(str(raw))
     if not match:
         raise fail(
-            f"has {side} {raw!r}; write it like '30mm', '2.5cm' or '1in'",
-            zh=f"的 {side} 是 {raw!r}；请写成 30mm、2.5cm 或 1in",
+            _(
+                "has %(side)s %(raw)s; write it like '30mm', '2.5cm' or '1in'",
+                side=side,
+                raw=repr(raw),
+            ),
         )
     millimetres = float(match.group(1)) * _MM_PER_UNIT[match.group(2)]
     if not 0 < millimetres <= MAX_SIDE_MM:
         raise fail(
-            f"has {side} {raw!r}; it must be more than 0 and at most {MAX_SIDE_MM} mm",
-            zh=f"的 {side} 是 {raw!r}；必须大于 0 且不超过 {MAX_SIDE_MM} 毫米",
+            _(
+                "has %(side)s %(raw)s; it must be more than 0 and at most %(MAX_SIDE_MM)s mm",
+                side=side,
+                raw=repr(raw),
+                MAX_SIDE_MM=MAX_SIDE_MM,
+            ),
         )
     return Mm(millimetres)
 
@@ -176,7 +184,7 @@ _OUTSIDE_URL = re.compile(r"url\(\s*(?![\s'\"]*#)", re.I)
 _EMBEDDED_PICTURE = re.compile(r"data:image/(png|jpeg|gif);", re.I)
 
 
-def svg_proportions(content: bytes, fail: Callable[[str], RenderFailed]) -> float:
+def svg_proportions(content: bytes, fail: Callable[[Message], RenderFailed]) -> float:
     """Width / height of a self-contained, bounded SVG; refuses one that is not. The SVG is
     parsed, not searched: what is checked is what LibreOffice's parser will read."""
     if b"<!DOCTYPE" in content or b"<!ENTITY" in content:
@@ -184,43 +192,38 @@ def svg_proportions(content: bytes, fail: Callable[[str], RenderFailed]) -> floa
     try:
         root = etree.fromstring(content, _SVG_PARSER)
     except (etree.XMLSyntaxError, ValueError):
-        raise fail("is not a readable SVG", zh="不是可读的 SVG") from None
+        raise fail(_("is not a readable SVG")) from None
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None:  # a DOCTYPE another encoding hid
         raise _svg_with_doctype(fail)
     if (info.encoding or "UTF-8").upper() not in ("UTF-8", "US-ASCII", "ASCII"):
-        raise fail(f"is an SVG in {info.encoding}; save it as UTF-8",
-                   zh=f"是 {info.encoding} 编码的 SVG；请存为 UTF-8")  # fmt: skip
+        raise fail(_("is an SVG in %(encoding)s; save it as UTF-8", encoding=info.encoding))  # fmt: skip
     if root.tag != _SVG:
-        raise fail(
-            "is not an SVG (its root element is not <svg>)", zh="不是 SVG（根元素不是 <svg>）"
-        )
+        raise fail(_("is not an SVG (its root element is not <svg>)"))
     elements = [element for element in root.iter() if isinstance(element.tag, str)]
     if len(elements) > MAX_SVG_ELEMENTS:
-        raise fail(f"is an SVG of {len(elements)} elements, more than {MAX_SVG_ELEMENTS}",
-                   zh=f"是有 {len(elements)} 个元素的 SVG，超过 {MAX_SVG_ELEMENTS} 个")  # fmt: skip
+        raise fail(_("is an SVG of %(count)s elements, more than %(MAX_SVG_ELEMENTS)s", count=len(elements), MAX_SVG_ELEMENTS=MAX_SVG_ELEMENTS))  # fmt: skip
     for element in elements:
         _check_svg_element(element, fail)
     _check_expansion(root, elements, fail)
     return _aspect(root, fail)
 
 
-def _svg_with_doctype(fail: Callable[[str], RenderFailed]) -> RenderFailed:
-    return fail("is an SVG with a DOCTYPE or entities; remove them",
-                zh="是带 DOCTYPE 或实体的 SVG；请删除它们")  # fmt: skip
+def _svg_with_doctype(fail: Callable[[Message], RenderFailed]) -> RenderFailed:
+    return fail(_("is an SVG with a DOCTYPE or entities; remove them"))  # fmt: skip
 
 
-def _check_svg_element(element: Any, fail: Callable[[str], RenderFailed]) -> None:
+def _check_svg_element(element: Any, fail: Callable[[Message], RenderFailed]) -> None:
     local = etree.QName(element).localname
     if local in ("script", "foreignObject"):
-        raise fail(f"is an SVG with <{local}>; remove it", zh=f"是含 <{local}> 的 SVG；请删除它")
+        raise fail(_("is an SVG with <%(local)s>; remove it", local=local))
     for attribute, value in element.attrib.items():
         if etree.QName(attribute).localname == "href" and not (
             value.startswith("#") or _EMBEDDED_PICTURE.match(value)
         ):
-            raise fail("is an SVG that refers to something outside itself "
-                       f"({value[:60]!r}); embed a PNG or JPEG as data: or remove it",
-                       f"是引用外部内容（{value[:60]!r}）的 SVG；请以 data: 内嵌 PNG 或 JPEG，或删除它")  # fmt: skip
+            raise fail(_("is an SVG that refers to something outside itself (%(value)s); "
+                         "embed a PNG or JPEG as data: or remove it",
+                         value=repr(value[:60])))  # fmt: skip
         if _OUTSIDE_URL.search(value) or "@import" in value.lower():
             raise _svg_style_outside(fail)
     if local == "style" and (_OUTSIDE_URL.search(text := element.text or "")
@@ -228,12 +231,13 @@ def _check_svg_element(element: Any, fail: Callable[[str], RenderFailed]) -> Non
         raise _svg_style_outside(fail)
 
 
-def _svg_style_outside(fail: Callable[[str], RenderFailed]) -> RenderFailed:
-    return fail("is an SVG whose style refers to something outside itself",
-                zh="是样式引用外部内容的 SVG")  # fmt: skip
+def _svg_style_outside(fail: Callable[[Message], RenderFailed]) -> RenderFailed:
+    return fail(_("is an SVG whose style refers to something outside itself"))  # fmt: skip
 
 
-def _check_expansion(root: Any, elements: list[Any], fail: Callable[[str], RenderFailed]) -> None:
+def _check_expansion(
+    root: Any, elements: list[Any], fail: Callable[[Message], RenderFailed]
+) -> None:
     """Count the elements the SVG stands for once every <use> is replaced by what it
     references, as a renderer expands it; refuse a reference cycle or too many."""
     by_id = {element.get("id"): element for element in elements if element.get("id")}
@@ -244,8 +248,7 @@ def _check_expansion(root: Any, elements: list[Any], fail: Callable[[str], Rende
         if element in sizes:
             return sizes[element]
         if element in expanding:
-            raise fail("is an SVG whose <use> elements refer to each other in a cycle",
-                       zh="是 <use> 元素循环引用的 SVG")  # fmt: skip
+            raise fail(_("is an SVG whose <use> elements refer to each other in a cycle"))  # fmt: skip
         expanding.add(element)
         total = 1 + sum(size(child) for child in element if isinstance(child.tag, str))
         if etree.QName(element).localname == "use":
@@ -263,11 +266,10 @@ def _check_expansion(root: Any, elements: list[Any], fail: Callable[[str], Rende
     except RecursionError:  # a chain of <use> thousands long
         expanded = MAX_SVG_EXPANDED + 1
     if expanded > MAX_SVG_EXPANDED:
-        raise fail(f"is an SVG whose <use> elements expand to more than {MAX_SVG_EXPANDED} "
-                   "shapes", zh=f"是 <use> 元素展开后超过 {MAX_SVG_EXPANDED} 个图形的 SVG")  # fmt: skip
+        raise fail(_("is an SVG whose <use> elements expand to more than %(MAX_SVG_EXPANDED)s shapes", MAX_SVG_EXPANDED=MAX_SVG_EXPANDED))  # fmt: skip
 
 
-def _aspect(root: Any, fail: Callable[[str], RenderFailed]) -> float:
+def _aspect(root: Any, fail: Callable[[Message], RenderFailed]) -> float:
     """Width / height from the viewBox, or else from width and height; each a finite
     positive number (NaN and infinity are numbers to float(), not to a page)."""
     view_box = (root.get("viewBox") or "").replace(",", " ").split()
@@ -279,13 +281,10 @@ def _aspect(root: Any, fail: Callable[[str], RenderFailed]) -> float:
     height = _number(re.sub(r"[a-z%]+$", "", root.get("height", "")))
     if width is None or height is None:
         raise fail(
-            "is an SVG without a size: give it a viewBox, or width and height",
-            zh="是没有尺寸的 SVG：请给它 viewBox，或宽度和高度",
+            _("is an SVG without a size: give it a viewBox, or width and height"),
         )
     if width <= 0 or height <= 0:
-        raise fail(
-            "is an SVG whose width or height is not positive", zh="是宽度或高度不为正数的 SVG"
-        )
+        raise fail(_("is an SVG whose width or height is not positive"))
     return width / height
 
 

@@ -24,6 +24,7 @@ from docrender.errors import RenderFailed
 from docrender.fonts.chinese import written_script
 from docrender.fonts.substitutes import Script, word_language
 from docrender.fonts.template import default_script
+from docrender.i18n import Message, _
 from docrender.templates.filters import FilterError
 from docrender.templates.package_check import check_filled
 from docrender.templates.tags import (
@@ -112,29 +113,32 @@ def fill_template(
             document.render(values, jinja_env=_ENVIRONMENT)
     except RenderTimeout:
         raise RenderFailed(
-            f"Filling the template took longer than {timeout_seconds:g}s; look for loops "
-            "that run far more often than the data needs.",
-            zh=f"填写模板超过了 {timeout_seconds:g} 秒；请检查循环次数远超数据所需的标签。",
+            _(
+                "Filling the template took longer than %(seconds)ss; look for loops that run "
+                "far more often than the data needs.",
+                seconds=f"{timeout_seconds:g}",
+            )
         ) from None
     except jinja2.exceptions.SecurityError as exc:
         raise RenderFailed(
-            f"The template tried something the sandbox forbids ({exc}); remove that tag.",
-            zh=f"模板尝试了沙箱禁止的操作（{exc}）；请删除该标签。",
+            _(
+                "The template tried something the sandbox forbids (%(exc)s); remove that tag.",
+                exc=exc,
+            ),
         ) from None
     except etree.XMLSyntaxError:
         # A page break (\f) or new paragraph (\a) where the template prints a value outside
         # the text of a paragraph (an attribute, a field code) cannot be written there.
         raise RenderFailed(
-            "A value holds a page break (\\f) or paragraph break (\\a) where the template "
-            "cannot print one (outside the text of a paragraph); remove it from that value.",
-            zh="有个值在模板无法印出的位置（段落文字之外）含有分页符（\\f）或分段符（\\a）；请从该值中删除。",
+            _(
+                "A value holds a page break (\\f) or paragraph break (\\a) where the template cannot print one (outside the text of a paragraph); remove it from that value."
+            ),
         ) from None
     except Exception as exc:
         # Whatever this document's data makes a tag raise (a division by zero, a filter
         # given a word for a number, a missing key...) fails this document alone, saying
         # where: the other documents of the job go on.
-        message, zh = _failure_message(exc, document)
-        raise RenderFailed(message, zh=zh) from None
+        raise RenderFailed(_failure_message(exc, document)) from None
     swap_in_svgs(document.docx, svgs)
     check_filled(document.docx.part.package)
     if language:
@@ -142,42 +146,44 @@ def fill_template(
     return document.docx
 
 
-def _failure_message(error: Exception, document: DocxTemplate) -> tuple[str, str]:
-    """What went wrong and where, in English and Chinese."""
-    if isinstance(error, FilterError | jinja2.TemplateError):
-        reason = zh_reason = str(error)
-        zh_reason = getattr(error, "zh", None) or reason
+def _failure_message(error: Exception, document: DocxTemplate) -> Message:
+    """What went wrong and where."""
+    reason: Message | str
+    if isinstance(error, FilterError):
+        reason = error.text
+    elif isinstance(error, jinja2.TemplateError):
+        reason = str(error)
     elif isinstance(error, ZeroDivisionError):
-        reason, zh_reason = "division by zero", "除以零"
+        reason = _("division by zero")
     else:
-        kind = _REASONS.get(type(error), (type(error).__name__, type(error).__name__))
-        reason = f"{kind[0]}: {error}" if str(error) else kind[0]
-        zh_reason = f"{kind[1]}：{error}" if str(error) else kind[1]
+        kind = _REASONS.get(type(error), type(error).__name__)
+        reason = _("%(kind)s: %(error)s", kind=kind, error=str(error)) if str(error) else kind
     part = getattr(document, "current_rendering_part", None)
     found = failure_location(error, _ENVIRONMENT.last_source) if part is not None else None
     if found is None:
-        return (
-            f"The template could not be filled with this document's data: {reason}.",
-            f"无法用这份文件的数据填写模板：{zh_reason}。",
+        return _(
+            "The template could not be filled with this document's data: %(reason)s.",
+            reason=reason,
         )
     tags, paragraph = found
-    tag = " ".join(tags) or "a tag"
     shown = paragraph if len(paragraph) <= 60 else paragraph[:57] + "..."
-    name = str(part.partname).lstrip("/")
-    return (
-        f'{reason} in {tag} ({name}, paragraph "{shown}"); '
-        "check this document's data for the values that tag reads.",
-        f"{zh_reason}，出现在 {tag}（{name}，段落“{shown}”）；请检查这份文件中该标签读取的数据。",
+    return _(
+        '%(reason)s in %(tag)s (%(part)s, paragraph "%(paragraph)s"); check this document\'s '
+        "data for the values that tag reads.",
+        reason=reason,
+        tag=" ".join(tags) or _("a tag"),
+        part=str(part.partname).lstrip("/"),
+        paragraph=shown,
     )
 
 
 _REASONS = {
-    TypeError: ("wrong kind of value", "值的类型不对"),
-    KeyError: ("no such key", "没有这个键"),
-    IndexError: ("no such item", "没有这一项"),
-    AttributeError: ("no such attribute", "没有这个属性"),
-    OverflowError: ("number too large", "数字太大"),
-    ValueError: ("bad value", "值不对"),
+    TypeError: _("wrong kind of value"),
+    KeyError: _("no such key"),
+    IndexError: _("no such item"),
+    AttributeError: _("no such attribute"),
+    OverflowError: _("number too large"),
+    ValueError: _("bad value"),
 }
 
 

@@ -20,6 +20,7 @@ from docxtpl import DocxTemplate, RichText
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError
 
 from docrender.errors import RenderFailed
+from docrender.i18n import _
 
 Colour = Annotated[str, Field(pattern=r"^#?[0-9A-Fa-f]{6}$")]
 # Word's underline kinds that docxtpl writes.
@@ -76,8 +77,12 @@ def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichT
             if part not in ("plain", "run")
         ).lstrip(".")
         raise RenderFailed(
-            f"The rich text at {path} is not valid: {where}: {first['msg']}.",
-            zh=f"{path} 处的富文本无效：{where}：{first['msg']}。",
+            _(
+                "The rich text at %(path)s is not valid: %(where)s: %(msg)s.",
+                path=path,
+                where=where,
+                msg=first["msg"],
+            ),
         ) from None
     text = RichText()
     for number, run in enumerate(spec.runs):
@@ -116,9 +121,13 @@ def _character_style(template: DocxTemplate, name: str | None, path: str) -> str
             style.name for style in template.docx.styles if style.type == WD_STYLE_TYPE.CHARACTER
         )
         raise RenderFailed(
-            f"The rich text at {path} names the style {name!r}, which the template has no "
-            f"character style of; it has: {', '.join(known) or 'none'}.",
-            zh=f"{path} 处的富文本用了样式 {name!r}，但模板没有这个字符样式；模板有：{'、'.join(known) or '无'}。",
+            _(
+                "The rich text at %(path)s names the style %(style)s, which the template has no "
+                "character style of; it has: %(known)s.",
+                path=path,
+                style=repr(name),
+                known=", ".join(known) or _("none"),
+            )
         )
     return style_id
 

@@ -20,6 +20,7 @@ from docxtpl.subdoc import Subdoc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docrender.errors import DocrenderError, RenderFailed
+from docrender.i18n import _
 from docrender.templates.tags import check_docx
 
 
@@ -42,27 +43,42 @@ def subdocument(
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(part) for part in first["loc"])
         raise RenderFailed(
-            f"The sub-document at {path} is not valid: {where}: {first['msg']}.",
-            zh=f"{path} 处的子文档无效：{where}：{first['msg']}。",
+            _(
+                "The sub-document at %(path)s is not valid: %(where)s: %(msg)s.",
+                path=path,
+                where=where,
+                msg=first["msg"],
+            ),
         ) from None
     data = read_file(spec.file)
     if data is None:
         raise RenderFailed(
-            f"The sub-document at {path} names {spec.file!r}, which was not uploaded with the job.",
-            zh=f"{path} 处的子文档指向 {spec.file!r}，但它没有随任务上传。",
+            _(
+                "The sub-document at %(path)s names %(file)s, which was not uploaded with the job.",
+                path=path,
+                file=repr(spec.file),
+            ),
         )
     try:
         check_docx(data)
     except DocrenderError as exc:
         raise RenderFailed(
-            f"The sub-document {spec.file} at {path}: {exc.message}",
-            zh=f"{path} 处的子文档 {spec.file}：{exc.zh or exc.message}",
+            _(
+                "The sub-document %(file)s at %(path)s: %(reason)s",
+                file=spec.file,
+                path=path,
+                reason=exc.text,
+            )
         ) from None
     try:
         return template.new_subdoc(io.BytesIO(data))
     except Exception as exc:  # python-docx and docxcompose raise many kinds for a damaged file
         raise RenderFailed(
-            f"The sub-document {spec.file} at {path} could not be read "
-            f"({exc.__class__.__name__}: {exc}); re-save it in Word or LibreOffice.",
-            zh=f"无法读取 {path} 处的子文档 {spec.file}（{exc.__class__.__name__}：{exc}）；请在 Word 或 LibreOffice 中另存。",
+            _(
+                "The sub-document %(file)s at %(path)s could not be read (%(name)s: %(exc)s); re-save it in Word or LibreOffice.",
+                file=spec.file,
+                path=path,
+                name=exc.__class__.__name__,
+                exc=exc,
+            ),
         ) from None

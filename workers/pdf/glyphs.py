@@ -24,6 +24,8 @@ from fontTools.misc import psLib
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
+from docrender.i18n import _, ngettext
+
 _BFCHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
 _BFRANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
 NOTDEF = ".notdef"
@@ -151,12 +153,19 @@ def _installed_coverage() -> list[tuple[int, int]]:
 
 def missing_glyph_warning(characters: list[str]) -> dict[str, object]:
     shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters[:20])
-    more = f" and {len(characters) - 20} more" if len(characters) > 20 else ""
+    if len(characters) > 20:
+        shown = _("%(shown)s and %(more)s more", shown=shown, more=len(characters) - 20)
+    text = ngettext(
+        "%(count)s character has no glyph in any installed font and prints as an empty box: "
+        "%(shown)s. Install a font that has it, or check the data.",
+        "%(count)s characters have no glyph in any installed font and print as empty boxes: "
+        "%(shown)s. Install a font that has them, or check the data.",
+        len(characters),
+        shown=shown,
+    )
     return {
         "code": "missing_glyphs",
-        "message": f"{len(characters)} character(s) have no glyph in any installed font and "
-        f"print as empty boxes: {shown}{more}. Install a font that has them, or check the data.",
+        "message": str(text),
+        "text": text.to_json(),
         "characters": characters[:200],
-        "zh": f"{len(characters)} 个字符在所有已安装的字体中都没有字形，会印成空框或印不出来："
-        f"{shown}{'等' if len(characters) > 20 else ''}。请安装有这些字符的字体，或检查数据。",
     }

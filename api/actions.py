@@ -1,0 +1,79 @@
+"""What the API's routes and the clerks' pages both do to a job, as plain functions over the
+services and the tenant: find it, retry its failed documents, cancel its queued ones, hold a
+long-poll slot. The same caps and rules apply whichever door a request came in by."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from api.services import ApiServices
+from api.submission import queued_cap_reached
+from docrender.errors import NotFound, TooManyLongPolls
+from docrender.i18n import _
+from docrender.jobs.store import DocumentStatus, Job
+from docrender.monitoring import metrics
+
+# How long a long poll may wait; a slot's counter outlives the longest wait, twice over.
+MAX_WAIT_SECONDS = 60
+
+
+def find_job(services: ApiServices, tenant: str, job_id: str) -> Job:
+    job = services.jobs.get(job_id, tenant)
+    if job is None:  # unknown, expired, or another tenant's: indistinguishable on purpose
+        raise NotFound(_("There is no job %(job_id)s.", job_id=repr(job_id)))
+    return job
+
+
+def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Job:
+    """Re-queue the failed documents but the quarantined; 429 past the tenant's queued cap."""
+    job = find_job(services, tenant, job_id)
+    retried = services.jobs.requeue_failed(job.id, services.settings.max_queued_documents)
+    if retried.over_cap:
+        raise queued_cap_reached(services.settings.max_queued_documents, retried.over_cap)
+    if retried.again:
+        try:
+            services.queue.enqueue(job.id, retried.again)
+        except BaseException:
+            # The broker refused the tasks: the documents go back to failed, so the error the
+            # client gets (503) means nothing changed, and its retry can try again.
+            services.jobs.undo_retry(retried)
+            raise
+    return find_job(services, tenant, job_id)
+
+
+def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Job:
+    """Cancel the queued documents (running ones finish); a job that ends so is bundled."""
+    job = find_job(services, tenant, job_id)
+    if cancelled := services.jobs.cancel_queued(job.id):
+        metrics.DOCUMENTS.labels(DocumentStatus.CANCELLED).inc(cancelled)
+        job = find_job(services, tenant, job_id)
+        if job.finished_at is not None:
+            metrics.JOBS.labels(job.status).inc()
+            services.queue.job_finished(job.id)
+    return job
+
+
+@contextlib.contextmanager
+def long_poll_slot(services: ApiServices, tenant: str) -> Iterator[None]:
+    """One of the tenant's DOCRENDER_MAX_LONG_POLLS open long polls, counted in Redis across
+    API processes; 429 when they are all taken (a plain poll still answers at once). Anything
+    that holds an API thread waiting for a job takes one (the pages' preview too)."""
+    key = f"docrender:tenant:{tenant}:long_polls"
+    client = services.redis
+    cap = services.settings.max_long_polls
+    open_polls = client.incr(key)
+    client.expire(key, MAX_WAIT_SECONDS * 2)  # a process killed mid-wait cannot leak its slot
+    try:
+        if open_polls > cap:
+            raise TooManyLongPolls(
+                _(
+                    "This key already holds %(cap)s long polls (?wait=) open; poll without wait, or wait for one of them to answer.",
+                    cap=cap,
+                ),
+                {"limit": cap},
+                retry_after=5,
+            )
+        yield
+    finally:
+        client.decr(key)
