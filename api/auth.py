@@ -16,6 +16,7 @@ from flask import g, request, session
 
 from api.services import services
 from docrender.errors import Unauthorized
+from docrender.i18n import _
 
 
 def require_tenant() -> None:
@@ -24,7 +25,7 @@ def require_tenant() -> None:
         services().rate_limit.check(tenant, read=True)
         g.tenant = tenant
         return
-    scheme, _, presented = header.partition(" ")
+    scheme, _sep, presented = header.partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise Unauthorized(
             _("Send your API key as 'Authorization: Bearer <key>'."),

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, abort, request
 
 from api.services import services
 from docrender.errors import Unauthorized
+from docrender.i18n import _
 from docrender.monitoring import metrics
 
 bp = Blueprint("metrics", __name__)
@@ -20,7 +21,7 @@ def scrape() -> Response:
     token = services().settings.metrics_token
     if not token:
         abort(404)
-    scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+    scheme, _sep, presented = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.encode(), token.encode()):
         raise Unauthorized(
             _("Send DOCRENDER_METRICS_TOKEN as 'Authorization: Bearer <token>'."),

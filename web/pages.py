@@ -109,7 +109,7 @@ def refused(error: DocrenderError) -> tuple[str, int]:
 
 
 @bp.errorhandler(404)
-def not_found(_: Exception) -> tuple[str, int]:
+def not_found(error: Exception) -> tuple[str, int]:
     message = NotFound(_("There is no such page.")).to_dict(g.language)["message"]
     return render_template("message.html", message=message), 404
 

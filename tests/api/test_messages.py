@@ -35,8 +35,8 @@ def test_a_clerks_spreadsheet_problems_in_chinese(tenant: Tenant) -> None:
     assert response.status_code == 422
     error = response.get_json()["error"]
     assert error["code"] == "missing_variables"
-    assert error["message"].startswith("2 份文件中有 1 份與模板不符"), error["message"]
-    assert "第 3 行（阜康市第二中學）缺少 signature" in error["message"]
+    assert error["message"].startswith("2 份文件中有 1 份與範本不符"), error["message"]
+    assert "第 3 列（阜康市第二中學）缺少 signature" in error["message"]
 
 
 def test_template_checks_in_chinese(tenant: Tenant) -> None:
