@@ -88,7 +88,16 @@ def before() -> Response | None:
 @bp.app_context_processor
 def words() -> dict[str, Any]:
     language = g.get("language", "en")
-    return {"language": language, "languages": LANGUAGES}
+    return {"language": language, "languages": LANGUAGES,
+            "status_name": lambda status: _STATUS_NAMES[str(status)].render(language)}  # fmt: skip
+
+
+# A job's status as a clerk reads it (the code stays in the URL and the API).
+_STATUS_NAMES = {
+    "all": _("All"), "queued": _("queued"), "running": _("running"),
+    "succeeded": _("succeeded"), "partial": _("partly failed"), "failed": _("failed"),
+    "cancelled": _("cancelled"),
+}  # fmt: skip
 
 
 @bp.errorhandler(CSRFError)
