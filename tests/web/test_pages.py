@@ -203,10 +203,10 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     expect(page.get_by_role("link", name="下載填寫表").first).to_be_visible()
     clerk.shot("07-templates-traditional")
 
-    page.get_by_role("button", name="退出").click()
-    expect(page.get_by_label("API 密鑰")).to_be_visible()
+    page.get_by_role("button", name="登出").click()
+    expect(page.get_by_label("API 金鑰")).to_be_visible()
     page.goto(job_url)  # signed out: the job's page is not shown
-    expect(page.get_by_label("API 密鑰")).to_be_visible()
+    expect(page.get_by_label("API 金鑰")).to_be_visible()
 
     hosts = {urlparse(url).hostname for url in clerk.requests if not url.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
@@ -217,7 +217,7 @@ def test_the_page_speaks_the_browsers_language_and_the_docs_need_no_internet(
 ) -> None:
     clerk = Clerk(browser, stack, "zh-TW", tmp_path)
     clerk.go("/web/")
-    expect(clerk.page.get_by_role("button", name="登錄")).to_be_visible()
+    expect(clerk.page.get_by_role("button", name="登入")).to_be_visible()
     clerk.shot("08-sign-in-traditional")
     # With the keyboard alone: Tab to the key's field, type it, Enter.
     for _ in range(10):
