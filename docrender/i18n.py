@@ -14,6 +14,7 @@ the language: systems match on them.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,16 +107,23 @@ def catalog(language: Language) -> NullTranslations:
     return loaded
 
 
+# A browser names a handful of languages; a header naming hundreds is read no further.
+MAX_TAGS = 16
+
+
+@functools.lru_cache(maxsize=256)
 def language_of(tag: str) -> Language | None:
     """The language a BCP 47 tag (zh-TW, zh-Hans-CN, en-GB...) means among ours: its script,
     or the script Babel's likely subtags give its territory or its language."""
-    try:
-        locale = Locale.parse(tag.strip().replace("_", "-"), sep="-")
-    except (ValueError, TypeError, UnknownLocaleError):
-        return None
-    if locale.language == "en":
+    tag = tag.strip().replace("_", "-")
+    primary = tag.partition("-")[0].lower()
+    if primary == "en":
         return "en"
-    if locale.language != "zh":
+    if primary != "zh":  # Babel is asked only about Chinese, where the script matters
+        return None
+    try:
+        locale = Locale.parse(tag, sep="-")
+    except (ValueError, TypeError, UnknownLocaleError):
         return None
     script = locale.script or Locale.parse(get_global("likely_subtags")["zh"]).script
     return cast(Language, f"zh-{script}") if script in ("Hans", "Hant") else None
@@ -123,8 +131,8 @@ def language_of(tag: str) -> Language | None:
 
 def negotiate(preferred: Iterable[str]) -> Language | None:
     """The first of ``preferred`` (tags, best first, as werkzeug's ``accept_languages``
-    gives them) that is one of our languages; None when none is."""
-    for tag in preferred:
+    gives them) that is one of our languages; None when none is among the first MAX_TAGS."""
+    for tag in itertools.islice(preferred, MAX_TAGS):
         language = language_of(tag)
         if language:
             return language

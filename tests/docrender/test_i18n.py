@@ -16,7 +16,16 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
 from docrender import errors
-from docrender.i18n import CATALOGS, TRANSLATIONS, Message, _, catalog, negotiate, ngettext
+from docrender.i18n import (
+    CATALOGS,
+    MAX_TAGS,
+    TRANSLATIONS,
+    Message,
+    _,
+    catalog,
+    negotiate,
+    ngettext,
+)
 from docrender.settings import PROJECT_ROOT
 
 ERROR_CLASSES = {
@@ -139,3 +148,12 @@ def test_plural_forms_follow_the_count() -> None:
 
 def test_catalogs_are_compiled() -> None:
     assert catalog("zh-Hans").gettext("Templates") == "模板"
+
+
+def test_a_header_of_hundreds_of_languages_is_read_no_further_than_a_browser_sends() -> None:
+    """Each Chinese tag is a Babel lookup: a hostile header naming hundreds of them costs the
+    first MAX_TAGS and no more, so a language named after them is not reached."""
+    header = ",".join([f"zh-X{i:02d}" for i in range(MAX_TAGS)] + ["zh-TW"])
+    accepted = parse_accept_header(header, LanguageAccept)
+    assert negotiate(tag for tag, _quality in accepted) is None
+    assert negotiate(["fr", "de", "zh-TW"]) == "zh-Hant"
