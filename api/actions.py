@@ -68,7 +68,8 @@ def long_poll_slot(services: ApiServices, tenant: str) -> Iterator[None]:
         if open_polls > cap:
             raise TooManyLongPolls(
                 _(
-                    "This key already holds %(cap)s long polls (?wait=) open; poll without wait, or wait for one of them to answer.",
+                    "This key already holds %(cap)s long polls (?wait=) open; poll without wait, "
+                    "or wait for one of them to answer.",
                     cap=cap,
                 ),
                 {"limit": cap},

@@ -68,7 +68,8 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     else:
         raise UnsupportedFileType(
             _(
-                "Send the job as JSON (Content-Type: application/json), or as multipart form data with a 'data' file."
+                "Send the job as JSON (Content-Type: application/json), or as multipart form data "
+                "with a 'data' file."
             ),
         )
     job, replayed = submit_job(
@@ -87,8 +88,9 @@ def _idempotency_key() -> str | None:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
         raise MalformedRequest(
             _(
-                "Idempotency-Key must be 1 to %(MAX_KEY_LENGTH)s printable ASCII characters (a UUID is a good choice).",
-                MAX_KEY_LENGTH=MAX_KEY_LENGTH,
+                "Idempotency-Key must be 1 to %(limit)s printable ASCII characters (a "
+                "UUID is a good choice).",
+                limit=MAX_KEY_LENGTH,
             ),
         )
     return key
@@ -127,7 +129,8 @@ def _list_query(args: Any) -> JobListQuery:
         where = ".".join(str(part) for part in first["loc"])
         raise MalformedRequest(
             _(
-                "%(where)s: %(msg)s (status: one of queued, running, succeeded, partial, failed, cancelled; limit: 1 to 100).",
+                "%(where)s: %(msg)s (status: one of queued, running, succeeded, partial, failed, "
+                "cancelled; limit: 1 to 100).",
                 where=where,
                 msg=first["msg"],
             ),
@@ -171,7 +174,8 @@ def download_merged(job_id: str) -> Response:
     if job.format != "pdf":
         raise NotFound(
             _(
-                "Job %(job_id)s made %(format)s files; only pdf jobs have a merged volume (a merged PDF/A would no longer be one).",
+                "Job %(job_id)s made %(format)s files; only pdf jobs have a merged volume (a "
+                "merged PDF/A would no longer be one).",
                 job_id=job_id,
                 format=job.format,
             ),
@@ -258,7 +262,8 @@ def _check_bundled(job: Job) -> None:
     if not job.bundled:
         raise NotReady(
             _(
-                "The files of job %(id)s are being bundled, right after it finished; try again in a second.",
+                "The files of job %(id)s are being bundled, right after it finished; try again in "
+                "a second.",
                 id=job.id,
             ),
         )

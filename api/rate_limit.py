@@ -33,7 +33,8 @@ class TenantRateLimit:
         reset = self._limiter.get_window_stats(rate, kind, tenant).reset_time
         raise RateLimited(
             _(
-                "Over this key's request rate (%(rate)s); slow down and retry after the Retry-After seconds.",
+                "Over this key's request rate (%(rate)s); slow down and retry after the "
+                "Retry-After seconds.",
                 rate=rate,
             ),
             {"limit": str(rate)},

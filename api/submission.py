@@ -86,7 +86,8 @@ def uploaded_files(files: Mapping[str, FileStorage] | Any) -> dict[str, bytes]:
         if not _FILE_NAME.fullmatch(name):
             raise MalformedRequest(
                 _(
-                    "File name %(name)s: use 1 to 100 letters, digits, '.', '_' or '-' (the data names the file by it).",
+                    "File name %(name)s: use 1 to 100 letters, digits, '.', '_' or '-' (the data "
+                    "names the file by it).",
                     name=repr(name),
                 ),
             )
@@ -181,7 +182,8 @@ def _earlier_job(
     if not claim.same_request:
         raise IdempotencyKeyReused(
             _(
-                "This Idempotency-Key was already used for a different job request; send a new key for a new job, or the same body to get the earlier job back."
+                "This Idempotency-Key was already used for a different job request; send a new key"
+                " for a new job, or the same body to get the earlier job back."
             ),
         )
     # The first request may still be writing its job: wait for it, briefly.
@@ -249,7 +251,8 @@ def _check_document_sizes(services: ApiServices, documents: list[dict[str, Any]]
         if size > limit:
             raise PayloadTooLarge(
                 _(
-                    "Document %(index)s's data is %(size)s bytes as JSON, more than the %(limit)s one document may hold; send large images as files with the job, or split it.",
+                    "Document %(index)s's data is %(size)s bytes as JSON, more than the %(limit)s "
+                    "one document may hold; send large images as files with the job, or split it.",
                     index=index,
                     size=size,
                     limit=limit,
@@ -263,7 +266,8 @@ def _check_callback(services: ApiServices, tenant: str, url: str) -> None:
     if services.webhook_secrets.for_tenant(tenant) is None:
         raise WebhookSecretMissing(
             _(
-                "Tenant %(tenant)s has no webhook secret to sign callbacks with; ask the operator to run 'docrender keys create' for it or to set DOCRENDER_WEBHOOK_SECRETS.",
+                "Tenant %(tenant)s has no webhook secret to sign callbacks with; ask the operator "
+                "to run 'docrender keys create' for it or to set DOCRENDER_WEBHOOK_SECRETS.",
                 tenant=repr(tenant),
             ),
         )
@@ -279,7 +283,8 @@ def queued_cap_reached(cap: int, count: int) -> TooManyQueuedDocuments:
     """The 429 for ``count`` more documents than a tenant's cap on unfinished ones allows."""
     return TooManyQueuedDocuments(
         _(
-            "Your jobs already hold nearly %(cap)s unfinished documents, the most a tenant may queue; wait for some to finish before adding %(count)s more.",
+            "Your jobs already hold nearly %(cap)s unfinished documents, the most a tenant may "
+            "queue; wait for some to finish before adding %(count)s more.",
             cap=cap,
             count=count,
         ),

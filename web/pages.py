@@ -94,7 +94,7 @@ def words() -> dict[str, Any]:
 
 # A job's status as a clerk reads it (the code stays in the URL and the API).
 _STATUS_NAMES = {
-    "all": _("All"), "queued": _("queued"), "running": _("running"),
+    "queued": _("queued"), "running": _("running"),
     "succeeded": _("succeeded"), "partial": _("partly failed"), "failed": _("failed"),
     "cancelled": _("cancelled"),
 }  # fmt: skip

@@ -61,7 +61,8 @@ class WorkerRuntime:
 
     def start(self, **_: Any) -> None:
         settings = self.settings
-        # The soft limit only: this process's LibreOffice gets its own (workers/convert/libreoffice.py).
+        # The soft limit only: this process's LibreOffice gets its own
+        # (workers/convert/libreoffice.py).
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         soft = (
             settings.worker_memory

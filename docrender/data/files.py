@@ -122,7 +122,8 @@ def _json_documents(data: bytes) -> list[dict[str, Any]]:
     if not isinstance(parsed, list) or not all(isinstance(d, dict) for d in parsed):
         raise InvalidDataFile(
             _(
-                'A JSON data file holds a list of objects (one per document), or {"documents": [{"data": {...}}, ...]}.'
+                'A JSON data file holds a list of objects (one per document), or {"documents": '
+                '[{"data": {...}}, ...]}.'
             ),
         )
     return parsed
@@ -305,7 +306,9 @@ def _header_path(cell: Any, column: int, row: int) -> list[str] | None:
     if not all(parts):
         raise InvalidDataFile(
             _(
-                "Column %(column)s's header %(name)s (row %(row)s, taken as the header row) has an empty part; header cells name the template's variables, such as unit or basic.students.",
+                "Column %(column)s's header %(name)s (row %(row)s, taken as the header row) has an"
+                " empty part; header cells name the template's variables, such as unit or "
+                "basic.students.",
                 column=column,
                 name=repr(name),
                 row=row,

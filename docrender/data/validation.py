@@ -121,14 +121,8 @@ def _describe(problems: DocumentProblems, places: Sequence[dict[str, Any]] | Non
 
 def _kind(name: str) -> Message | str:
     """A kind of value as a person calls it ("image object": the type the data gave)."""
-    kinds = {
-        "list": _("a list"), "text": _("text"), "object": _("an object"),
-        "number": _("a number"), "boolean": _("a yes/no value"),
-        _TAG_KINDS["r"]: _('rich text ({"type": "rich", ...}) for its {{r }} tag'),
-        _TAG_KINDS["p"]: _('rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag'),
-    }  # fmt: skip
-    if name in kinds:
-        return kinds[name]
+    if name in _KIND_NAMES:
+        return _KIND_NAMES[name]
     if name.endswith(" object"):
         return _("a %(type)s object", type=name.removesuffix(" object"))
     return name
@@ -151,7 +145,7 @@ def _check(
     for path, kind in kinds.items():
         for where, value in _values_at(data, path):
             if not _fits_tag(kind, value):
-                expected = _TAG_KINDS[kind]
+                expected = str(_TAG_KINDS[kind])
                 problems.wrong_shape.append(
                     {"variable": where, "expected": expected, "got": _type_name(value)}
                 )
@@ -160,9 +154,15 @@ def _check(
 
 # What docxtpl's {{r x }} and {{p x }} tags print: a plain text value there prints nothing.
 _TAG_KINDS = {
-    "r": 'rich text ({"type": "rich", ...}) for its {{r }} tag',
-    "p": 'rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag',
+    "r": _('rich text ({"type": "rich", ...}) for its {{r }} tag'),
+    "p": _('rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag'),
 }
+# The kinds a problem's details name (in English, for systems), as each reader calls them.
+_KIND_NAMES = {
+    "list": _("a list"), "text": _("text"), "object": _("an object"),
+    "number": _("a number"), "boolean": _("a yes/no value"),
+    **{str(kind): kind for kind in _TAG_KINDS.values()},
+}  # fmt: skip
 
 
 def _fits_tag(kind: str, value: Any) -> bool:

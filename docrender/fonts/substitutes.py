@@ -10,8 +10,8 @@ Western faces of Office and macOS (Calibri, Cambria, Arial, Times New Roman...) 
 metric-compatible twins, so that lines and pages break where Word breaks them.
 
 ``fontconfig_rules()`` turns the table into a fontconfig file that every LibreOffice instance
-reads (workers/convert/libreoffice.py sets FONTCONFIG_FILE), and ``substitute()`` answers, for the font
-report, what a name will be rendered with.
+reads (workers/convert/libreoffice.py sets FONTCONFIG_FILE), and ``substitute()`` answers, for the
+font report, what a name will be rendered with.
 """
 
 from __future__ import annotations

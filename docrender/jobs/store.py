@@ -527,7 +527,9 @@ class JobStore:
         if status == "quarantine":
             raise DocumentQuarantined(
                 _(
-                    "The worker died %(max_crashes)s times while making this document, so it is set aside instead of tried again; check the template and data for what makes rendering or LibreOffice crash.",
+                    "The worker died %(max_crashes)s times while making this document, so it is "
+                    "set aside instead of tried again; check the template and data for what makes "
+                    "rendering or LibreOffice crash.",
                     max_crashes=max_crashes,
                 ),
             )

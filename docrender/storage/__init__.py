@@ -1,8 +1,8 @@
 """Where files live: templates, and each job's rendered documents.
 
 Storage is an interface chosen in the settings: a local directory (LocalStorage, here) or an
-S3-compatible object store (docrender/storage/s3.py), both counted per tenant by MeteredStorage. Keys
-are deterministic (``jobs/<job>/<index>.pdf``), so a re-delivered task overwrites its own
+S3-compatible object store (docrender/storage/s3.py), both counted per tenant by MeteredStorage.
+Keys are deterministic (``jobs/<job>/<index>.pdf``), so a re-delivered task overwrites its own
 output instead of adding a second copy.
 
 May import: tenants (each tenant's bytes are counted where they are written) and the modules

@@ -7,8 +7,9 @@ own threads: a pebble process pool runs the inspection (tags and fonts) in a chi
 address-space limit, and kills the child at the deadline. The children are forked from a clean
 forkserver, never from the threaded server, and the pool is made on first use in each API
 process. A tenant has one inspection at a time per API process (another is a 429 at once), so
-one tenant's uploads cannot take every inspector, nor every API thread waiting on one. What comes back is the inspection, or the typed error it raised (docrender/errors.py
-errors cross processes whole).
+one tenant's uploads cannot take every inspector, nor every API thread waiting on one. What comes
+back is the inspection, or the typed error it raised (docrender/errors.py errors cross processes
+whole).
 """
 
 from __future__ import annotations

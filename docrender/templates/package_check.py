@@ -117,9 +117,10 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
     if len(entries) > MAX_ENTRIES:
         raise PayloadTooLarge(
             _(
-                "The template holds %(count)s files; a DOCX template needs far fewer (at most %(MAX_ENTRIES)s).",
+                "The template holds %(count)s files; a DOCX template needs far fewer (at most "
+                "%(limit)s).",
                 count=len(entries),
-                MAX_ENTRIES=MAX_ENTRIES,
+                limit=MAX_ENTRIES,
             ),
             {"entries": len(entries), "limit": MAX_ENTRIES},
         )
@@ -127,9 +128,9 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
     if inflated > MAX_INFLATED_BYTES:
         raise PayloadTooLarge(
             _(
-                "The template inflates to %(inflated)s bytes, more than %(MAX_INFLATED_BYTES)s.",
+                "The template inflates to %(inflated)s bytes, more than %(limit)s.",
                 inflated=inflated,
-                MAX_INFLATED_BYTES=MAX_INFLATED_BYTES,
+                limit=MAX_INFLATED_BYTES,
             ),
             {"inflated": inflated, "limit": MAX_INFLATED_BYTES},
         )
@@ -137,7 +138,8 @@ def _check_sizes(entries: list[zipfile.ZipInfo]) -> None:
         if entry.compress_size and entry.file_size / entry.compress_size > MAX_COMPRESSION_RATIO:
             raise PayloadTooLarge(
                 _(
-                    "%(filename)s is compressed %(value)s to 1, as zip bombs are; a real document is not.",
+                    "%(filename)s is compressed %(value)s to 1, as zip bombs are; a real document "
+                    "is not.",
                     filename=entry.filename,
                     value=entry.file_size // entry.compress_size,
                 ),
@@ -183,7 +185,8 @@ def _parse(name: str, xml: bytes) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         raise InvalidTemplate(
             _(
-                "The DOCX's %(name)s is not well-formed XML (%(exc)s); open and re-save it in Word or LibreOffice, then upload again.",
+                "The DOCX's %(name)s is not well-formed XML (%(exc)s); open and re-save it in Word"
+                " or LibreOffice, then upload again.",
                 name=name,
                 exc=exc,
             ),

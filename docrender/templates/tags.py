@@ -404,7 +404,16 @@ def _syntax_error(
         known = sorted(env.filters if kind == "filter" else env.tests)
         close = difflib.get_close_matches(name, known, n=1)
         details |= {kind: name, "known": known}
-        if kind == "filter":
+        if close:
+            text = _(
+                "Unknown %(kind)s %(name)s in the %(where)s: did you mean %(close)s? Fix the tag "
+                "and upload again.",
+                kind=_("filter") if kind == "filter" else _("test"),
+                name=repr(name),
+                where=where,
+                close=repr(close[0]),
+            )
+        elif kind == "filter":
             text = _(
                 "Unknown filter %(name)s in the %(where)s: there is no filter of that name. "
                 "Fix the tag and upload again.",
@@ -417,15 +426,6 @@ def _syntax_error(
                 "Fix the tag and upload again.",
                 name=repr(name),
                 where=where,
-            )
-        if close:
-            text = _(
-                "Unknown %(kind)s %(name)s in the %(where)s: did you mean %(close)s? Fix the tag "
-                "and upload again.",
-                kind=_("filter") if kind == "filter" else _("test"),
-                name=repr(name),
-                where=where,
-                close=repr(close[0]),
             )
         return TemplateSyntaxError(text, details=details)
     return TemplateSyntaxError(
@@ -440,9 +440,11 @@ def _syntax_error(
 
 def _part_name(part: str) -> Message | str:
     """A part of the package as a person calls it (a document property keeps its name)."""
-    names = {"body": _("body"), "header": _("header"), "footer": _("footer"),
-             "footnotes": _("footnotes")}  # fmt: skip
-    return names.get(part, part)
+    return _PART_NAMES.get(part, part)
+
+
+_PART_NAMES = {"body": _("body"), "header": _("header"), "footer": _("footer"),
+               "footnotes": _("footnotes")}  # fmt: skip
 
 
 _UNKNOWN = re.compile(r"No (filter|test) named '([^']*)'")

@@ -1,11 +1,11 @@
 """How many bytes each tenant keeps in storage, and the quota on it.
 
 Counted where files are written, not by walking storage (which an object store makes slow):
-``MeteredStorage`` (docrender/storage/__init__.py) wraps whichever Storage the settings chose and records the size of every
-file it writes, under its key, in Redis. A Lua script keeps the tenant's total in step: a file
-written again replaces its old size (a re-delivered task, a retried job), a file deleted takes
-its size off, and the retention purge takes off whole jobs. A job's files are counted to the
-tenant named when the job was started (``start_job``, before its first file).
+``MeteredStorage`` (docrender/storage/__init__.py) wraps whichever Storage the settings chose and
+records the size of every file it writes, under its key, in Redis. A Lua script keeps the tenant's
+total in step: a file written again replaces its old size (a re-delivered task, a retried job), a
+file deleted takes its size off, and the retention purge takes off whole jobs. A job's files are
+counted to the tenant named when the job was started (``start_job``, before its first file).
 
 The API checks the total before it stores anything new (``check``): a template upload or a job
 that would take the tenant past ``DOCRENDER_TENANT_STORAGE`` is a 413. Outputs are made later,

@@ -64,7 +64,8 @@ def check_callback_url(raw: str, allow_private: bool) -> Destination:
                 raise _refused(
                     raw,
                     f"it points to {address}, which is not a public address (loopback, private, "
-                    "link-local or reserved); callbacks go to public addresses only (DOCRENDER_WEBHOOK_ALLOW_PRIVATE=1 "
+                    "link-local or reserved); callbacks go to public addresses only "
+                    "(DOCRENDER_WEBHOOK_ALLOW_PRIVATE=1 "
                     "lifts this for trusted networks)",
                 )
     return Destination(url, addresses[0])

@@ -1,12 +1,12 @@
 """One unoserver + LibreOffice pair: start it, tell whether it lives, stop it. Nothing more.
 
-When to restart or recycle it is the supervisor's business (workers/convert/supervisor.py), converting
-is the converter's (workers/convert/converter.py). Each instance gets its own profile directory and
-port, so several can run side by side; a minimal environment, so LibreOffice never sees the
-service's secrets; a memory limit (RLIMIT_AS), so a runaway document costs its own instance
+When to restart or recycle it is the supervisor's business (workers/convert/supervisor.py),
+converting is the converter's (workers/convert/converter.py). Each instance gets its own profile
+directory and port, so several can run side by side; a minimal environment, so LibreOffice never
+sees the service's secrets; a memory limit (RLIMIT_AS), so a runaway document costs its own instance
 and never makes the kernel pick Redis; and control channels no other local process can use
-(workers/convert/unoserver_hidden.py): UNO on a named pipe only its owner may connect to, XML-RPC only
-at a per-instance secret path.
+(workers/convert/unoserver_hidden.py): UNO on a named pipe only its owner may connect to, XML-RPC
+only at a per-instance secret path.
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ class UnoserverProcess:
         (self._profile / "user").mkdir()
         (self._profile / "user" / "registrymodifications.xcu").write_text(HARDENED_SETTINGS)
         (self._profile / "scratch").mkdir()
-        # Chinese document fonts -> installed faces of the same style (docrender/fonts/substitutes.py).
+        # Chinese document fonts -> installed faces of the same style
+        # (docrender/fonts/substitutes.py).
         (self._profile / "fonts.conf").write_text(fontconfig_rules())
         if self.config.run_as is not None:  # the profile is LibreOffice's own
             for path in [self._profile, *self._profile.rglob("*")]:

@@ -1,8 +1,8 @@
 """A supervisor for one long-running helper process (a LibreOffice instance): it starts the
 process on first use, runs one task at a time on it, replaces it when a task finds it broken,
 and recycles it after a number of tasks to bound its memory. The process type itself only
-starts, stops and tells whether it lives (workers/convert/libreoffice.py), as in Gotenberg's split of
-``supervisor.go`` and its LibreOffice module.
+starts, stops and tells whether it lives (workers/convert/libreoffice.py), as in Gotenberg's split
+of ``supervisor.go`` and its LibreOffice module.
 
 Replacing a broken process is left to the next task (or the idle probe): starting it at once
 would lengthen the failing task, which its retry does not need.

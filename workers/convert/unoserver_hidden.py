@@ -13,8 +13,9 @@ local processes.
   the command line where every user could read it): anything else is a 404.
 
 unoserver stays the process that owns LibreOffice; this wraps its desktop's
-loadComponentFromURL, the connection its converter and comparer resolve, the --accept it starts LibreOffice
-with, and the paths its XML-RPC server answers. Written against the pinned unoserver 3.7.
+loadComponentFromURL, the connection its converter and comparer resolve, the --accept it starts
+LibreOffice with, and the paths its XML-RPC server answers. Written against the pinned unoserver
+3.7.
 
 Run with .venv-uno's Python (it needs ``uno``), with unoserver's own arguments:
     .venv-uno/bin/python workers/convert/unoserver_hidden.py --port 2003 ...

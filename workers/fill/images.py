@@ -154,10 +154,10 @@ def _length(raw: Any, side: str, fail: Callable[[Message], RenderFailed]) -> Len
     if not 0 < millimetres <= MAX_SIDE_MM:
         raise fail(
             _(
-                "has %(side)s %(raw)s; it must be more than 0 and at most %(MAX_SIDE_MM)s mm",
+                "has %(side)s %(raw)s; it must be more than 0 and at most %(limit)s mm",
                 side=side,
                 raw=repr(raw),
-                MAX_SIDE_MM=MAX_SIDE_MM,
+                limit=MAX_SIDE_MM,
             ),
         )
     return Mm(millimetres)
@@ -202,7 +202,8 @@ def svg_proportions(content: bytes, fail: Callable[[Message], RenderFailed]) -> 
         raise fail(_("is not an SVG (its root element is not <svg>)"))
     elements = [element for element in root.iter() if isinstance(element.tag, str)]
     if len(elements) > MAX_SVG_ELEMENTS:
-        raise fail(_("is an SVG of %(count)s elements, more than %(MAX_SVG_ELEMENTS)s", count=len(elements), MAX_SVG_ELEMENTS=MAX_SVG_ELEMENTS))  # fmt: skip
+        raise fail(_("is an SVG of %(count)s elements, more than %(limit)s",
+                     count=len(elements), limit=MAX_SVG_ELEMENTS))  # fmt: skip
     for element in elements:
         _check_svg_element(element, fail)
     _check_expansion(root, elements, fail)
@@ -266,7 +267,8 @@ def _check_expansion(
     except RecursionError:  # a chain of <use> thousands long
         expanded = MAX_SVG_EXPANDED + 1
     if expanded > MAX_SVG_EXPANDED:
-        raise fail(_("is an SVG whose <use> elements expand to more than %(MAX_SVG_EXPANDED)s shapes", MAX_SVG_EXPANDED=MAX_SVG_EXPANDED))  # fmt: skip
+        raise fail(_("is an SVG whose <use> elements expand to more than %(limit)s shapes",
+                     limit=MAX_SVG_EXPANDED))  # fmt: skip
 
 
 def _aspect(root: Any, fail: Callable[[Message], RenderFailed]) -> float:

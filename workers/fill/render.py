@@ -131,7 +131,8 @@ def fill_template(
         # the text of a paragraph (an attribute, a field code) cannot be written there.
         raise RenderFailed(
             _(
-                "A value holds a page break (\\f) or paragraph break (\\a) where the template cannot print one (outside the text of a paragraph); remove it from that value."
+                "A value holds a page break (\\f) or paragraph break (\\a) where the template "
+                "cannot print one (outside the text of a paragraph); remove it from that value."
             ),
         ) from None
     except Exception as exc:

@@ -75,7 +75,8 @@ def subdocument(
     except Exception as exc:  # python-docx and docxcompose raise many kinds for a damaged file
         raise RenderFailed(
             _(
-                "The sub-document %(file)s at %(path)s could not be read (%(name)s: %(exc)s); re-save it in Word or LibreOffice.",
+                "The sub-document %(file)s at %(path)s could not be read (%(name)s: %(exc)s); "
+                "re-save it in Word or LibreOffice.",
                 file=spec.file,
                 path=path,
                 name=exc.__class__.__name__,

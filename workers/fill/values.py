@@ -1,7 +1,7 @@
 """The typed values of a document's data, made into what docxtpl prints: images
-(workers/fill/images.py), rich text (workers/fill/rich_text.py), sub-documents (workers/fill/subdocuments.py)
-and spreadsheet cells as the sheet shows them (docrender/data/values.py). Everything else stays
-as it is."""
+(workers/fill/images.py), rich text (workers/fill/rich_text.py), sub-documents
+(workers/fill/subdocuments.py) and spreadsheet cells as the sheet shows them
+(docrender/data/values.py). Everything else stays as it is."""
 
 from __future__ import annotations
 

@@ -3,12 +3,12 @@
 LibreOffice subsets the fonts of a combined document once for all of it, and its pages share
 one resource dictionary that names every subset. A document cut out as it is would carry every
 subset of its group, each holding the glyphs of all the group's documents: a sample report
-weighed about 600 KB instead of 210-410 KB converted alone. So before the cut (workers/convert/batching.py),
-each document's pages get font resources of their own, naming only the fonts they draw with,
-and each Type 1 font program among them (the CJK fonts, which weigh the most) keeps only the
-glyphs that document draws (workers/pdf/type1.py). The cut then copies each document's own fonts
-only. Content streams, widths, ToUnicode maps and the kept glyph programs are unchanged, so
-each page draws and extracts exactly as before.
+weighed about 600 KB instead of 210-410 KB converted alone. So before the cut
+(workers/convert/batching.py), each document's pages get font resources of their own, naming only
+the fonts they draw with, and each Type 1 font program among them (the CJK fonts, which weigh the
+most) keeps only the glyphs that document draws (workers/pdf/type1.py). The cut then copies each
+document's own fonts only. Content streams, widths, ToUnicode maps and the kept glyph programs are
+unchanged, so each page draws and extracts exactly as before.
 
 Where the glyphs a document draws cannot be told from its page content (text inside a form
 XObject, pattern or Type 3 glyph, a font with an encoding other than its built-in one, a

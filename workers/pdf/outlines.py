@@ -1,6 +1,6 @@
 """Outline items (bookmarks) carried from one PDF into another that took some of its pages:
-a document cut from a combined conversion (workers/convert/batching.py), a document in a job's merged
-volume (workers/pdf/bundle.py)."""
+a document cut from a combined conversion (workers/convert/batching.py), a document in a job's
+merged volume (workers/pdf/bundle.py)."""
 
 from __future__ import annotations
 
