@@ -123,7 +123,7 @@ def test_a_jobs_messages_in_chinese_when_it_asks(tenant: Tenant) -> None:
     failed = job["documents"][0]
     assert failed["error"]["code"] == "render_failed"  # codes never change with the language
     assert failed["error"]["message"].startswith("除以零，出現在 {{ activities / staff }}")
-    assert "段落“人均活動" in failed["error"]["message"]
+    assert "段落「人均活動" in failed["error"]["message"]  # Taiwan's quotation marks
     # A request that asks for another language gets it.
     english = tenant.get(f"/v1/jobs/{job['id']}", headers={"Accept-Language": "en"}).get_json()
     assert english["documents"][0]["error"]["message"].startswith("division by zero in")
