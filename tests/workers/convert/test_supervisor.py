@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from docrender.errors import ConverterUnavailable
+from docrender.i18n import _
 from workers.convert.supervisor import ProcessBroken, Supervisor
 
 
@@ -24,7 +25,7 @@ class StandIn:
 
 
 def broken(hung: bool) -> None:
-    raise ProcessBroken("it broke", ConverterUnavailable("retry"), hung=hung)
+    raise ProcessBroken("it broke", ConverterUnavailable(_("retry")), hung=hung)
 
 
 def test_each_restart_says_why() -> None:
