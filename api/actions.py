@@ -5,6 +5,7 @@ long-poll slot. The same caps and rules apply whichever door a request came in b
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 
 from api.services import ApiServices
@@ -13,6 +14,8 @@ from docrender.errors import NotFound, TooManyLongPolls
 from docrender.i18n import _
 from docrender.jobs.store import DocumentStatus, Job
 from docrender.monitoring import metrics
+
+log = logging.getLogger(__name__)
 
 # How long a long poll may wait; a slot's counter outlives the longest wait, twice over.
 MAX_WAIT_SECONDS = 60
@@ -43,14 +46,18 @@ def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Job:
 
 
 def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Job:
-    """Cancel the queued documents (running ones finish); a job that ends so is bundled."""
+    """Cancel the queued documents (running ones finish); a job that ends so gets what follows
+    its end (workers/ending.py), sent here or, failing that, by the workers' sweeper."""
     job = find_job(services, tenant, job_id)
     if cancelled := services.jobs.cancel_queued(job.id):
         metrics.DOCUMENTS.labels(DocumentStatus.CANCELLED).inc(cancelled)
+        if services.jobs.ended(job.id):
+            try:
+                services.queue.job_ended(job.id)
+            except Exception:  # the cancel is saved and the end recorded: the sweeper sends it
+                log.warning("job %s ended by a cancel; its end task was not sent", job.id,
+                            exc_info=True)  # fmt: skip
         job = find_job(services, tenant, job_id)
-        if job.finished_at is not None:
-            metrics.JOBS.labels(job.status).inc()
-            services.queue.job_finished(job.id)
     return job
 
 

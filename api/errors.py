@@ -38,8 +38,8 @@ def error_response(error: DocrenderError) -> Response:
         metrics.REJECTIONS.labels(error.code).inc()
     response = jsonify({"error": error.to_dict(request_language())})
     response.status_code = error.status
-    if error.status in (429, 503):
-        response.headers["Retry-After"] = str(getattr(error, "retry_after", 5))
+    if error.status in (409, 429, 503) and (retry_after := getattr(error, "retry_after", None)):
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -180,7 +180,7 @@ def download_merged(job_id: str) -> Response:
                 format=job.format,
             ),
         )
-    _check_bundled(job)
+    _check_finished(job)
     name = f"{job.id}-merged.pdf"
     return _file(job_merged_key(job.id), "application/pdf", attachment(name, fallback=name))
 
@@ -232,7 +232,7 @@ def download_document(job_id: str, index: int) -> Response:
 def download_archive(job_id: str) -> Response:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
-    _check_bundled(job)
+    _check_finished(job)
     name = f"{job.id}.zip"
     return _file(job_archive_key(job.id), "application/zip", attachment(name, fallback=name))
 
@@ -248,9 +248,9 @@ def _file(key: str, mimetype: str, disposition: str) -> Response:
     return response
 
 
-def _check_bundled(job: Job) -> None:
-    """Refuse a download of the finished job's archive or merged volume until the task that
-    follows the job's end has stored them (workers/pdf/bundle.py): 409 until then."""
+def _check_finished(job: Job) -> None:
+    """The archive and merged volume exist once the job has finished (a job finishes only
+    after they are stored: workers/ending.py): 409 with Retry-After until then."""
     if job.finished_at is None:
         raise NotReady(
             _("Job %(id)s is %(status)s; poll it until it finishes.", id=job.id, status=job.status),
@@ -258,14 +258,6 @@ def _check_bundled(job: Job) -> None:
     if job.succeeded == 0:
         raise NotFound(
             _("No document of job %(id)s succeeded, so there is nothing to download.", id=job.id),
-        )
-    if not job.bundled:
-        raise NotReady(
-            _(
-                "The files of job %(id)s are being bundled, right after it finished; try again in "
-                "a second.",
-                id=job.id,
-            ),
         )
 
 

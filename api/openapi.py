@@ -49,7 +49,7 @@ spec = SpecTree(
     title="docrender",
     version="1",
     description="Fills DOCX templates with data and converts them to PDF, in bulk. Errors "
-    "always have the `ErrorBody` shape; 429 and 503 come with `Retry-After`.",
+    "always have the `ErrorBody` shape; 409, 429 and 503 come with `Retry-After`.",
     path="apidoc",
     page_templates={},  # /docs below serves the page
     mode="strict",  # only the routes described here
@@ -167,7 +167,7 @@ def complete() -> dict[str, Any]:
 def _complete_responses(responses: dict[str, Any], extras: _Extras) -> None:
     for status, response in responses.items():
         names = ["X-Request-ID", *extras.headers.get(int(status), ())]
-        if status in ("429", "503"):
+        if status in ("409", "429", "503"):
             names.append("Retry-After")
         response["headers"] = {name: {"$ref": f"#/components/headers/{name}"} for name in names}
         if status == "200" and extras.files:

@@ -63,7 +63,10 @@ class DocumentFailed(DocrenderError):
 
 
 class NotReady(DocrenderError):
+    """Not finished yet: the answer says when to ask again (Retry-After)."""
+
     status, code = 409, "not_ready"
+    retry_after: ClassVar[int] = 2
 
 
 class IdempotencyKeyReused(DocrenderError):

@@ -99,6 +99,9 @@ class Settings:
     max_crashes: int = 3
     # A document whose conversion timed out this many times fails (conversion_timed_out).
     max_timeouts: int = 2
+    # A job whose end (bundle, finish, webhook) is still unhandled this long after its last
+    # document is handed out again by the workers' sweeper: its task was lost or gave up.
+    end_grace_seconds: float = 120
     # Address space, in bytes, of each worker process (the render) and of each unoserver with
     # its LibreOffice: past it an allocation fails in that process alone.
     worker_memory: int = 2 * 1024**3
@@ -227,6 +230,7 @@ class Settings:
         number("DOCRENDER_TRANSIENT_RETRIES", "transient_retries")
         number("DOCRENDER_MAX_CRASHES", "max_crashes")
         number("DOCRENDER_MAX_TIMEOUTS", "max_timeouts")
+        number("DOCRENDER_END_GRACE", "end_grace_seconds", duration=True)
         number("DOCRENDER_WORKER_MEMORY", "worker_memory")
         number("DOCRENDER_LIBREOFFICE_MEMORY", "libreoffice_memory")
         text("DOCRENDER_LIBREOFFICE_USER", "libreoffice_user")

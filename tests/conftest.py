@@ -66,6 +66,9 @@ def base_env(data_dir: Path, redis_url: str) -> dict[str, str]:
         # Webhook receivers in tests listen on loopback; retries come quickly.
         DOCRENDER_WEBHOOK_ALLOW_PRIVATE="1",
         DOCRENDER_WEBHOOK_RETRY_DELAY="1",
+        # A job's end left unhandled is sent again after seconds, not minutes
+        # (tests/e2e/test_job_end.py); handling one twice is harmless.
+        DOCRENDER_END_GRACE="3",
     )
     return env
 

@@ -23,7 +23,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from docrender.errors import ConverterUnavailable
 from docrender.i18n import _
-from docrender.jobs.queue import JOB_FINISHED_TASK, RENDER_TASK, DocumentQueue, make_celery
+from docrender.jobs.queue import JOB_ENDED_TASK, RENDER_TASK, DocumentQueue, make_celery
 from docrender.jobs.store import JobStore
 from docrender.monitoring import metrics
 from docrender.monitoring.heartbeats import ConverterHeartbeats
@@ -35,8 +35,8 @@ from workers.callbacks import schedule_callback
 from workers.convert.converter import UnoserverConverter
 from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess
 from workers.convert.supervisor import Supervisor
+from workers.ending import handle_end
 from workers.fill.images import ImageLimits
-from workers.pdf.bundle import build_bundle
 from workers.tasks import Failed, RenderServices, record_failures, render_documents
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class WorkerRuntime:
             jobs=JobStore(client, settings.retention_seconds),
             storage=storage_from_settings(settings, Usage(client, settings.tenant_storage_bytes)),
             converter=self._converter,
-            on_job_finished=self.queue.job_finished,
+            on_job_ended=self.queue.job_ended,
             render_timeout=settings.render_timeout,
             max_crashes=settings.max_crashes,
             max_timeouts=settings.max_timeouts,
@@ -109,11 +109,18 @@ class WorkerRuntime:
         threading.Thread(target=self._keep, name="unoserver-keeper", daemon=True).start()
 
     def _keep(self) -> None:
-        """Start the instance, probe it when idle, and now and then purge expired files."""
+        """Start the instance, probe it when idle, send again the ends of jobs left unhandled
+        (a lost or failed end task), and now and then purge expired files."""
         converter, services = self._converter, self.services
         assert converter is not None and services is not None
         next_purge = time.monotonic()
         while not self._stopping.is_set():
+            try:
+                for job_id in services.jobs.claim_endings(self.settings.end_grace_seconds):
+                    log.warning("job %s: its end was not handled in time; sent again", job_id)
+                    self.queue.job_ended(job_id)
+            except Exception:
+                log.exception("sweeping unhandled job ends failed")
             if converter.seconds_since_round_trip() >= PROBE_INTERVAL_SECONDS:
                 try:
                     converter.probe()
@@ -211,15 +218,24 @@ def make_worker_celery(settings: Settings) -> Celery:
                 ),
             )
 
-    @app.task(name=JOB_FINISHED_TASK)
-    def job_finished_task(job_id: str) -> bool:
-        """The archive and merged volume, then the webhook."""
+    # Storage or Redis failing for a moment retries the end: 2, 4, 8... seconds up to a minute.
+    # Past the last retry the job stays an unhandled ending, which the sweeper sends again.
+    @app.task(
+        name=JOB_ENDED_TASK,
+        autoretry_for=(Exception,),
+        max_retries=settings.transient_retries,
+        retry_backoff=2,
+        retry_backoff_max=60,
+        retry_jitter=True,
+    )
+    def job_ended_task(job_id: str) -> bool:
+        """The archive and merged volume, then the job finished, then its webhook."""
         services, callbacks = runtime.services, runtime.callbacks
         assert services and callbacks, "worker_process_init builds the services"
-        try:
-            return build_bundle(job_id, services.jobs, services.storage)
-        finally:
-            # After the bundle, so a receiver told "finished" can fetch /archive and /merged at once.
-            schedule_callback(job_id, services.jobs, callbacks, runtime.queue.deliver_callback)
+        return handle_end(
+            job_id, services.jobs, services.storage,
+            lambda ended: schedule_callback(ended, services.jobs, callbacks,
+                                            runtime.queue.deliver_callback),
+        )  # fmt: skip
 
     return app

@@ -52,8 +52,8 @@ class RenderServices:
     jobs: JobStore
     storage: Storage
     converter: Converter
-    # Called once when a document's outcome finished its job (its archive and merged volume are built then).
-    on_job_finished: Callable[[str], None] = lambda job_id: None
+    # Called once when a document's outcome ended its job: sends what follows (workers/ending.py).
+    on_job_ended: Callable[[str], None] = lambda job_id: None
     render_timeout: float = 30
     # Deliveries that may die mid-document before it is quarantined.
     max_crashes: int = 3
@@ -224,10 +224,12 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
         log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,
                     outcome.text)  # fmt: skip
-    if finish is Finish.JOB_FINISHED:
-        if (job := services.jobs.get(job_id, tenant=None)) is not None:
-            metrics.JOBS.labels(job.status).inc()
-        services.on_job_finished(job_id)
+    if finish is Finish.JOB_ENDED:
+        try:
+            services.on_job_ended(job_id)
+        except Exception:  # the broker, for a moment: the end is recorded, the sweeper sends it
+            log.warning("job %s ended, but its end task was not sent; the sweeper will send it",
+                        job_id, exc_info=True)  # fmt: skip
     return status
 
 

@@ -13,7 +13,7 @@ from celery import Celery
 from docrender.settings import Settings
 
 RENDER_TASK = "docrender.render_documents"
-JOB_FINISHED_TASK = "docrender.merge_job"  # its first duty; the name stays for queued tasks
+JOB_ENDED_TASK = "docrender.merge_job"  # its first duty; the name stays for queued tasks
 CALLBACK_TASK = "docrender.deliver_callback"
 # Webhooks have a worker of their own (workers/callback_worker.py), so a slow receiver never
 # holds a process that could be converting.
@@ -83,10 +83,10 @@ class DocumentQueue:
         size = max(1, min(self.batch_size, -(-len(indexes) // self.converters)))
         return [list(indexes[i : i + size]) for i in range(0, len(indexes), size)]
 
-    def job_finished(self, job_id: str) -> None:
-        """Send what follows a job's end: its archive and merged volume are built, then its webhook is
-        scheduled (in that order, so a receiver told "finished" can fetch the volume)."""
-        self.celery.send_task(JOB_FINISHED_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)
+    def job_ended(self, job_id: str) -> None:
+        """Send what follows a job's end (workers/ending.py): its files stored, then the job
+        finished, then its webhook, so a receiver told "finished" can fetch every file."""
+        self.celery.send_task(JOB_ENDED_TASK, args=(job_id,), queue=INTERACTIVE_QUEUE)
 
     def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
         self.celery.send_task(

@@ -2,7 +2,7 @@
 
 Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, template_key, options (the JobOptions
-                               as JSON), created_at, finished_at, total, done, bundled,
+                               as JSON), created_at, finished_at, total, done,
                                request_id, warnings (JSON)
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
@@ -10,6 +10,13 @@ Layout, every key expiring with the job's retention:
 
 State changes of a document are Lua scripts, so that a re-delivered task can neither count a
 document twice nor move a finished document back to running.
+
+A job *ends* when its last document is final, and *finishes* when what follows its end is
+done: its archive and merged volume stored (workers/pdf/bundle.py). Only then does it get its
+``finished_at``, its final status and its webhook, so every file a finished job promises can be
+downloaded. The script that ends a job also adds it to ``docrender:jobs:ending`` (a sorted set,
+the time it ended), in the same step; the job leaves it once its end is handled, and a sweeper
+hands out the ones left there too long (``claim_endings``), so no crash loses a job's end.
 
 Per tenant, ``docrender:tenant:<tenant>:unfinished`` counts its documents accepted and not yet
 finished (the cap on queued documents). The scripts that finish, cancel or re-queue documents
@@ -109,9 +116,9 @@ redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
 return 1
 """
 
-# Marks a document finished once; the last one to finish stamps the job's finished_at and
-# tells long-polling readers. Returns 2 when this finished the job, 1 when it only recorded
-# the document, 0 when the document was already final, -1 when the job is gone.
+# Marks a document finished once; the last one to finish ends the job (it joins the set of
+# endings to handle, KEYS[3]). Returns 2 when this ended the job, 1 when it only recorded the
+# document, 0 when the document was already final, -1 when the job is gone.
 _FINISH_DOCUMENT = """
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
 if not raw then return -1 end
@@ -129,14 +136,14 @@ local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant then redis.call('DECR', 'docrender:tenant:' .. tenant .. ':unfinished') end
 local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
 if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
-  redis.call('HSET', KEYS[1], 'finished_at', ARGV[4])
-  redis.call('PUBLISH', KEYS[3], 'finished')
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[6])
   return 2
 end
 return 1
 """
 
-# Cancels every queued document (running ones finish). Returns how many were cancelled.
+# Cancels every queued document (running ones finish); a job that ends so joins the endings
+# to handle. Returns how many were cancelled.
 _CANCEL_QUEUED = """
 local docs = redis.call('HGETALL', KEYS[2])
 local cancelled = 0
@@ -155,8 +162,7 @@ if cancelled > 0 then
   end
   local done = redis.call('HINCRBY', KEYS[1], 'done', cancelled)
   if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
-    redis.call('HSET', KEYS[1], 'finished_at', ARGV[1])
-    redis.call('PUBLISH', KEYS[3], 'finished')
+    redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
   end
 end
 return cancelled
@@ -165,13 +171,13 @@ return cancelled
 # Puts the failed documents back in the queue, except those set aside (their error code is one
 # of ARGV[2..]: documents that kill or hang whatever makes them would only do it again), unless
 # that would take the tenant past its cap on unfinished documents (ARGV[1]). The job is
-# unfinished again and its bundle (archive, merged volume), if any, is stale. Returns JSON: the
-# indexes re-queued and what an undo needs ({"again", "errors", "finished_at", "bundled"}), or
-# {"over_cap": n} with nothing changed.
+# unfinished again (no longer an ending to handle: ARGV[2] in KEYS[3]) and its bundle, if any,
+# is stale. Returns JSON: the indexes re-queued and what an undo needs ({"again", "errors",
+# "finished_at"}), or {"over_cap": n} with nothing changed.
 _RETRY_FAILED = """
 local docs = redis.call('HGETALL', KEYS[2])
 local set_aside = {}
-for i = 2, #ARGV do set_aside[ARGV[i]] = true end
+for i = 3, #ARGV do set_aside[ARGV[i]] = true end
 local picked = {}
 for i = 1, #docs, 2 do
   local doc = cjson.decode(docs[i + 1])
@@ -197,15 +203,16 @@ for _, item in ipairs(picked) do
 end
 if counter then redis.call('INCRBY', counter, #again) end
 redis.call('HINCRBY', KEYS[1], 'done', -#again)
-local before = redis.call('HMGET', KEYS[1], 'finished_at', 'bundled')
-redis.call('HSET', KEYS[1], 'finished_at', '', 'bundled', '')
-return cjson.encode({again = again, errors = errors,
-                     finished_at = before[1] or '', bundled = before[2] or ''})
+local before = redis.call('HGET', KEYS[1], 'finished_at') or ''
+redis.call('HSET', KEYS[1], 'finished_at', '')
+redis.call('ZREM', KEYS[3], ARGV[2])
+return cjson.encode({again = again, errors = errors, finished_at = before})
 """
 
 # Undoes a retry whose tasks could not all be sent: each of its documents still queued is
-# failed again with its earlier error; when that finishes the job again, its finish time and
-# bundle come back. (A document whose task did go out and started runs on as usual.)
+# failed again with its earlier error; when that ends the job again, its finish time comes
+# back, or, where it had not finished, it is an ending to handle again (KEYS[3], at ARGV[2]).
+# (A document whose task did go out and started runs on as usual.)
 _UNDO_RETRY = """
 local retried = cjson.decode(ARGV[1])
 local restored = 0
@@ -228,7 +235,8 @@ if tenant then
 end
 local done = redis.call('HINCRBY', KEYS[1], 'done', restored)
 if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
-  redis.call('HSET', KEYS[1], 'finished_at', retried.finished_at, 'bundled', retried.bundled)
+  redis.call('HSET', KEYS[1], 'finished_at', retried.finished_at)
+  if retried.finished_at == '' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3]) end
 end
 return restored
 """
@@ -243,10 +251,30 @@ redis.call('INCRBY', KEYS[1], ARGV[1])
 return 1
 """
 
-_MARK_BUNDLED = """
-if (redis.call('HGET', KEYS[1], 'finished_at') or '') == '' then return 0 end
-redis.call('HSET', KEYS[1], 'bundled', '1')
+# Finishes an ended job whose bundle is stored: its finish time, and long-polling readers are
+# told. Returns 1, or 0 when it is gone, finished already, or re-opened (retried) meanwhile.
+_FINISH_JOB = """
+local fields = redis.call('HMGET', KEYS[1], 'finished_at', 'done', 'total')
+if not fields[3] or (fields[1] or '') ~= '' then return 0 end
+if tonumber(fields[2]) < tonumber(fields[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'finished_at', ARGV[1])
+redis.call('PUBLISH', KEYS[2], 'finished')
 return 1
+"""
+
+# Hands out the endings left unhandled since before ARGV[1] (at most ARGV[3]), each pushed to
+# ARGV[2] so that another sweeper does not take it too; a job that expired leaves the set.
+_CLAIM_ENDINGS = """
+local claimed = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])) do
+  if redis.call('EXISTS', 'docrender:job:' .. id) == 1 then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    table.insert(claimed, id)
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return claimed
 """
 
 
@@ -273,9 +301,8 @@ class Job:
     template: str
     options: JobOptions
     created_at: str
-    finished_at: str | None
+    finished_at: str | None  # set once its files are stored too: see the module docstring
     documents: list[DocumentState]
-    bundled: bool = False  # the archive and merged volume are stored (workers/pdf/bundle.py)
     request_id: str = ""
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
@@ -294,7 +321,7 @@ class Job:
     @property
     def status(self) -> JobStatus:
         states = {doc.status for doc in self.documents}
-        if states <= _FINAL:
+        if states <= _FINAL and self.finished_at is not None:
             if DocumentStatus.CANCELLED in states:  # whatever finished before the cancel
                 return JobStatus.CANCELLED
             if DocumentStatus.SUCCEEDED not in states:
@@ -350,7 +377,8 @@ class JobStore:
         self._retry = client.register_script(_RETRY_FAILED)
         self._undo_retry = client.register_script(_UNDO_RETRY)
         self._note_timeout = client.register_script(_NOTE_TIMEOUT)
-        self._mark_bundled = client.register_script(_MARK_BUNDLED)
+        self._finish_job = client.register_script(_FINISH_JOB)
+        self._claim_endings = client.register_script(_CLAIM_ENDINGS)
         self._reserve = client.register_script(_RESERVE_UNFINISHED)
 
     @staticmethod
@@ -363,6 +391,9 @@ class JobStore:
     def _keys(cls, job_id: str) -> tuple[str, str, str]:
         base = cls.key(job_id)
         return base, f"{base}:docs", f"{base}:data"
+
+    # Jobs whose last document is final and whose end is not handled yet (module docstring).
+    ENDINGS = "docrender:jobs:ending"
 
     @staticmethod
     def finished_channel(job_id: str) -> str:
@@ -492,7 +523,6 @@ class JobStore:
             created_at=fields["created_at"],
             finished_at=fields.get("finished_at") or None,
             documents=documents,
-            bundled=fields.get("bundled") == "1",
             request_id=fields.get("request_id", ""),
             warnings=json.loads(fields.get("warnings") or "[]"),
         )
@@ -563,10 +593,10 @@ class JobStore:
         # Only what is there: Lua's cjson would store an empty list as {}.
         details = {k: v for k, v in (("warnings", warnings), ("language", language)) if v}
         outcome = self._finish(
-            keys=[job_key, docs_key, self.finished_channel(job_id)],
+            keys=[job_key, docs_key, self.ENDINGS],
             args=[
-                str(index), status, json.dumps(error, ensure_ascii=False), utcnow_iso(),
-                json.dumps(details, ensure_ascii=False) if details else "",
+                str(index), status, json.dumps(error, ensure_ascii=False), time.time(),
+                json.dumps(details, ensure_ascii=False) if details else "", job_id,
             ],
         )  # fmt: skip
         return Finish(max(int(outcome), 0))
@@ -576,18 +606,14 @@ class JobStore:
 
     def cancel_queued(self, job_id: str) -> int:
         job_key, docs_key, _ = self._keys(job_id)
-        return int(
-            self._cancel(
-                keys=[job_key, docs_key, self.finished_channel(job_id)], args=[utcnow_iso()]
-            )
-        )
+        return int(self._cancel(keys=[job_key, docs_key, self.ENDINGS], args=[time.time(), job_id]))
 
     def requeue_failed(self, job_id: str, cap: int) -> Retried:
         """Put the job's failed documents back in the queue, except those set aside (see
         SET_ASIDE), and unless that would take its tenant past ``cap`` unfinished documents
         (then nothing changes and ``over_cap`` says how many would have been)."""
         job_key, docs_key, _ = self._keys(job_id)
-        raw = self._retry(keys=[job_key, docs_key], args=[cap, *SET_ASIDE])
+        raw = self._retry(keys=[job_key, docs_key, self.ENDINGS], args=[cap, job_id, *SET_ASIDE])
         retried = json.loads(raw)
         # Lua's cjson writes an empty table as {}: "again" may come back as a dict.
         again = sorted(int(i) for i in (retried.get("again") or []))
@@ -597,12 +623,38 @@ class JobStore:
         """Fail again, with their earlier errors, the retried documents still queued: for a
         retry whose tasks could not be sent. Returns how many were."""
         job_key, docs_key, _ = self._keys(retried.job_id)
-        return int(self._undo_retry(keys=[job_key, docs_key], args=[retried.undo]))
+        return int(
+            self._undo_retry(
+                keys=[job_key, docs_key, self.ENDINGS],
+                args=[retried.undo, time.time(), retried.job_id],
+            )
+        )
 
-    def mark_bundled(self, job_id: str) -> bool:
-        """Say the archive and merged volume are stored, unless the job was re-opened
+    def ended(self, job_id: str) -> bool:
+        """Whether every document of the job is final (whatever is left of its end to do)."""
+        done, total = self.redis.hmget(self.key(job_id), ["done", "total"])
+        return total is not None and int(done or 0) >= int(total)
+
+    def finish(self, job_id: str) -> bool:
+        """Finish an ended job whose files are stored: its finish time, its final status, and
+        long polls answered. False when it is gone, finished already, or was re-opened
         (retried) meanwhile."""
-        return bool(self._mark_bundled(keys=[self._keys(job_id)[0]]))
+        return bool(
+            self._finish_job(keys=[self.key(job_id), self.finished_channel(job_id)],
+                             args=[utcnow_iso()])
+        )  # fmt: skip
+
+    def end_handled(self, job_id: str) -> bool:
+        """Take the job off the endings to handle; False when it was not on them (another
+        delivery of its end task handled it)."""
+        return bool(self.redis.zrem(self.ENDINGS, job_id))
+
+    def claim_endings(self, older_than: float, limit: int = 100) -> list[str]:
+        """The jobs whose end is still unhandled ``older_than`` seconds after it (a task lost
+        or failed for good), each claimed for another ``older_than`` seconds."""
+        now = time.time()
+        claimed = self._claim_endings(keys=[self.ENDINGS], args=[now - older_than, now, limit])
+        return [str(job_id) for job_id in claimed]
 
 
 @dataclass(frozen=True)
@@ -618,7 +670,7 @@ class Retried:
 class Finish(enum.IntEnum):
     UNCHANGED = 0  # already final, or the job is gone
     RECORDED = 1
-    JOB_FINISHED = 2  # this was the job's last document
+    JOB_ENDED = 2  # this was the job's last document: what follows its end is due
 
 
 def _doc_json(state: DocumentState) -> str:

@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -28,6 +29,10 @@ _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
+
+    def put_file(self, key: str, source: BinaryIO) -> None:
+        """Store what ``source`` holds from its position on, streamed (a job's archive)."""
+        ...
 
     def open(self, key: str) -> BinaryIO: ...
 
@@ -57,12 +62,19 @@ class LocalStorage:
         return self.root / key
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda out: out.write(data))
+
+    def put_file(self, key: str, source: BinaryIO) -> None:
+        self._write(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
+
+    def _write(self, key: str, write: Callable[[BinaryIO], object]) -> None:
+        """Written beside its place and moved in: a reader sees the old file or the new one."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                write(out)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -108,6 +120,13 @@ class MeteredStorage:
     def put(self, key: str, data: bytes) -> None:
         self.storage.put(key, data)
         self.usage.record(key, len(data))
+
+    def put_file(self, key: str, source: BinaryIO) -> None:
+        start = source.tell()
+        size = source.seek(0, os.SEEK_END) - start
+        source.seek(start)
+        self.storage.put_file(key, source)
+        self.usage.record(key, size)
 
     def open(self, key: str) -> BinaryIO:
         return self.storage.open(key)

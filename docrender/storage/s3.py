@@ -79,6 +79,10 @@ class S3Storage:
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
+    def put_file(self, key: str, source: BinaryIO) -> None:
+        # boto3's managed transfer: in parts for a large file, never the whole in memory.
+        self.client.upload_fileobj(source, self.bucket, self._key(key))
+
     def open(self, key: str) -> BinaryIO:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=self._key(key))

@@ -140,7 +140,25 @@ def test_unfinished_document_and_archive_are_409(tenant: Tenant, redis_client: r
         response = tenant.get(url)
         assert response.status_code == 409, url
         assert response.get_json()["error"]["code"] == "not_ready"
+        assert response.headers["Retry-After"] == "2", url  # when to ask again
     assert tenant.get(f"/v1/jobs/{job_id}").get_json()["status"] == "running"
+
+
+def test_a_job_whose_documents_ended_is_not_finished_before_its_files_are_stored(
+    tenant: Tenant, redis_client: redis.Redis
+) -> None:
+    """Its last document is final, but its end (archive, merged volume) is not handled: it is
+    still running, and its archive answers 409, so a client never fetches a file too early."""
+    store = JobStore(redis_client, 3600)
+    job_id = record_job(store, tenant.name, [NewDocument("a", {})])
+    store.start_document(job_id, 0)
+    store.finish_document(job_id, 0, DocumentStatus.SUCCEEDED)
+    job = tenant.get(f"/v1/jobs/{job_id}").get_json()
+    assert (job["status"], job["finished_at"]) == ("running", None)
+    assert job["progress"]["succeeded"] == 1
+    assert tenant.get(f"/v1/jobs/{job_id}/archive").status_code == 409
+    store.finish(job_id)  # as workers/ending.py does once the files are stored
+    assert tenant.get(f"/v1/jobs/{job_id}").get_json()["status"] == "succeeded"
 
 
 def test_attachment_header_carries_utf8_names_with_a_readable_fallback() -> None:
@@ -216,6 +234,7 @@ def test_the_job_list_is_newest_first_paged_and_filtered(
     store = JobStore(redis_client, 3600)
     made = [record_job(store, tenant.name, [NewDocument("a", {})]) for _ in range(5)]
     store.finish_document(made[1], 0, DocumentStatus.FAILED, {"code": "x", "message": "y"})
+    store.finish(made[1])  # its end handled: no files to bundle
     first = tenant.get("/v1/jobs?limit=2").get_json()
     assert [job["id"] for job in first["jobs"]] == made[:-3:-1]  # the two newest
     assert set(first["jobs"][0]) == {"id", "status", "template", "format", "created_at",

@@ -97,6 +97,7 @@ def failed_job(settings: Settings, tenant: Tenant, codes: list[str]) -> str:
     for index, code in enumerate(codes):
         store.start_document(job_id, index)
         store.finish_document(job_id, index, FAILED, {"code": code, "message": code})
+    store.finish(job_id)  # its end handled: nothing succeeded, no files to store
     return job_id
 
 

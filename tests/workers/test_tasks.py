@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import docx
@@ -13,10 +14,12 @@ import pytest
 import redis
 
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
+from docrender.i18n import _
 from docrender.jobs.store import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key
 from tests.helpers.clients import record_job
 from tests.helpers.documents import make_docx
+from workers.ending import handle_end
 from workers.tasks import RenderServices, render_documents
 
 
@@ -38,13 +41,16 @@ class FakeConverter:
         if self.error is not None:
             raise self.error
         if self.rejects and self.rejects in docx_text(document):
-            raise ConversionFailed("LibreOffice could not convert the document: bad")
+            raise ConversionFailed(_("LibreOffice could not convert the document: bad"))
         return b"%PDF-fake " + document[:4]
 
 
 @pytest.fixture
 def services(redis_client: redis.Redis, tmp_path: Path) -> RenderServices:
-    return RenderServices(JobStore(redis_client, 3600), LocalStorage(tmp_path), FakeConverter())
+    """The render task's services, its job's end handled at once as the end task would."""
+    jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
+    return RenderServices(jobs, storage, FakeConverter(),
+                          on_job_ended=lambda job_id: handle_end(job_id, jobs, storage, lambda _job: None))  # fmt: skip
 
 
 def new_job(services: RenderServices, data: list[dict], output_format: str = "pdf") -> str:
@@ -76,8 +82,8 @@ def test_docx_output_skips_the_converter(services: RenderServices) -> None:
 
 
 def test_permanent_failure_fails_only_that_document(services: RenderServices) -> None:
-    services = RenderServices(services.jobs, services.storage, FakeConverter(
-        ConversionFailed("LibreOffice could not convert the document: bad")))  # fmt: skip
+    services = replace(services, converter=FakeConverter(
+        ConversionFailed(_("LibreOffice could not convert the document: bad"))))  # fmt: skip
     job_id = new_job(services, [{"unit": "x"}, {"unit": "y"}])
     assert render_documents(job_id, [0], services)[0] == "failed"
     assert document(services, job_id, 0)["error"]["code"] == "conversion_failed"
@@ -87,8 +93,7 @@ def test_permanent_failure_fails_only_that_document(services: RenderServices) ->
 def test_transient_failure_is_raised_for_retry_until_the_last_attempt(
     services: RenderServices,
 ) -> None:
-    services = RenderServices(services.jobs, services.storage,
-                              FakeConverter(ConverterUnavailable("restarting")))  # fmt: skip
+    services = replace(services, converter=FakeConverter(ConverterUnavailable(_("restarting"))))  # fmt: skip
     job_id = new_job(services, [{"unit": "x"}])
     with pytest.raises(ConverterUnavailable):
         render_documents(job_id, [0], services, last_attempt=False)[0]
@@ -107,7 +112,7 @@ def test_redelivery_of_a_finished_document_does_nothing(services: RenderServices
 def test_a_document_whose_worker_keeps_dying_is_quarantined(services: RenderServices) -> None:
     job_id = new_job(services, [{"unit": "x"}])
     # Three deliveries each started the document and then died without a word.
-    for _ in range(3):
+    for _delivery in range(3):
         services.jobs.start_document(job_id, 0, services.max_crashes)
     assert render_documents(job_id, [0], services)[0] == "failed"
     error = document(services, job_id, 0)["error"]
@@ -125,7 +130,7 @@ def test_a_group_that_libreoffice_rejects_combined_is_converted_one_by_one(
     services: RenderServices,
 ) -> None:
     converter = FakeConverter(rejects="壞")
-    services = RenderServices(services.jobs, services.storage, converter)
+    services = replace(services, converter=converter)
     # All Traditional (區), so that the three make one group, as a Traditional job does.
     job_id = new_job(services, [{"unit": "甲區"}, {"unit": "壞"}, {"unit": "丙區"}])
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded", "failed", "succeeded"]
@@ -138,7 +143,7 @@ def test_a_group_left_running_by_a_dead_delivery_is_made_one_at_a_time(
     services: RenderServices,
 ) -> None:
     converter = FakeConverter()
-    services = RenderServices(services.jobs, services.storage, converter)
+    services = replace(services, converter=converter)
     job_id = new_job(services, [{"unit": "甲"}, {"unit": "乙"}, {"unit": "丙"}])
     services.jobs.start_document(job_id, 1, services.max_crashes)  # the delivery that died
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
@@ -149,8 +154,7 @@ def test_a_group_left_running_by_a_dead_delivery_is_made_one_at_a_time(
 def test_a_transient_failure_hands_the_whole_group_back_for_the_retry(
     services: RenderServices,
 ) -> None:
-    services = RenderServices(services.jobs, services.storage,
-                              FakeConverter(ConverterUnavailable("restarting")))  # fmt: skip
+    services = replace(services, converter=FakeConverter(ConverterUnavailable(_("restarting"))))  # fmt: skip
     job_id = new_job(services, [{"unit": "甲"}, {"unit": "乙"}, {"unit": "丙"}])
     with pytest.raises(ConverterUnavailable):
         render_documents(job_id, [0, 1, 2], services, last_attempt=False)
@@ -170,7 +174,7 @@ class HangingConverter(FakeConverter):
     ) -> bytes:
         if self.hangs in docx_text(document):
             self.calls += 1
-            raise ConversionTimedOut("LibreOffice did not finish converting in time")
+            raise ConversionTimedOut(_("LibreOffice did not finish converting in time"))
         return super().convert(document, output_format, filter_options)
 
 
@@ -178,7 +182,7 @@ def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not
     services: RenderServices,
 ) -> None:
     converter = HangingConverter(hangs="壞")
-    services = RenderServices(services.jobs, services.storage, converter)
+    services = replace(services, converter=converter)
     job_id = new_job(services, [{"unit": "甲區"}, {"unit": "壞"}, {"unit": "丙區"}])  # one group
     # Converted together, the group times out: counted on all three, retried.
     with pytest.raises(ConversionTimedOut):
@@ -195,11 +199,12 @@ def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not
 
 def test_cancelling_stops_documents_waiting_for_their_retry(services: RenderServices) -> None:
     converter = HangingConverter(hangs="壞")
-    services = RenderServices(services.jobs, services.storage, converter)
+    services = replace(services, converter=converter)
     job_id = new_job(services, [{"unit": "壞"}, {"unit": "乙區"}])
     with pytest.raises(ConversionTimedOut):
         render_documents(job_id, [0, 1], services, last_attempt=False)
     assert services.jobs.cancel_queued(job_id) == 2  # while the task waits for its retry
+    services.on_job_ended(job_id)  # as the cancel route sends it
     assert render_documents(job_id, [0, 1], services, last_attempt=False) == [None, None]
     assert converter.calls == 1
     job = services.jobs.get(job_id, "t")
@@ -212,7 +217,7 @@ def test_simplified_and_traditional_documents_are_converted_in_separate_loads(
     """Each document settles its language from its text; a body moved into another's package
     would print with that package's glyph forms, so each language makes a group of its own."""
     converter = FakeConverter()
-    services = RenderServices(services.jobs, services.storage, converter)
+    services = replace(services, converter=converter)
     units = [{"unit": "沙灣縣第五小學"}, {"unit": "沙湾县第五小学"}, {"unit": "阜康市第二中學"},
              {"unit": "阜康市第二中学"}]  # fmt: skip
     job_id = new_job(services, units)

@@ -1,4 +1,4 @@
-"""What a finished job is downloaded as, built once when it finishes and then served from
+"""What a finished job is downloaded as, built once when it ends and then served from
 storage: the archive (a ZIP of every succeeded document, UTF-8 names) and, for a PDF job, the
 merged volume (every succeeded document in request order, one bookmark per document titled
 with its name). Built here rather than per request, so a hundred downloads of a large job
@@ -8,34 +8,25 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import tempfile
 import zipfile
 
 import pikepdf
 
 from docrender.jobs.formats import FORMATS
-from docrender.jobs.store import DocumentStatus, Job, JobStore
+from docrender.jobs.store import DocumentStatus, Job
 from docrender.storage import Storage, job_archive_key, job_document_key, job_merged_key
 from workers.pdf.outlines import Outline
 
-log = logging.getLogger(__name__)
 
-
-def build_bundle(job_id: str, jobs: JobStore, storage: Storage) -> bool:
-    """Build and store the archive and the merged volume; False when there is nothing to
-    build (no document succeeded, the job is gone, unfinished or already bundled)."""
-    job = jobs.get(job_id, tenant=None)
-    if job is None or job.finished_at is None or job.bundled:
-        return False
+def store_bundle(job: Job, storage: Storage) -> None:
+    """Build and store the archive and, for a PDF job, the merged volume of an ended job
+    (nothing when no document succeeded). Deterministic keys: building again overwrites."""
     if not any(doc.status is DocumentStatus.SUCCEEDED for doc in job.documents):
-        return False
+        return
     _store_archive(job, storage)
     if job.format == "pdf":
         _store_merged(job, storage)
-    if not jobs.mark_bundled(job_id):
-        log.info("job %s was retried while its files were bundled; a new bundle follows", job_id)
-    return True
 
 
 def _succeeded(job: Job) -> list[tuple[str, str]]:
@@ -60,7 +51,7 @@ def _store_archive(job: Job, storage: Storage) -> None:
                     while chunk := src.read(1 << 20):
                         dst.write(chunk)
         archive.seek(0)
-        storage.put(job_archive_key(job.id), archive.read())
+        storage.put_file(job_archive_key(job.id), archive)  # streamed: a spilled ZIP stays on disk
 
 
 def _store_merged(job: Job, storage: Storage) -> None:

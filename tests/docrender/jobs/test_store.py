@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from docrender.jobs.store import DocumentStatus, Finish, JobStore, NewDocument
@@ -38,10 +40,16 @@ def test_states_progress_to_partial_and_finish_once(redis_client: redis.Redis) -
     assert store.finish_document(job_id, 0, SUCCEEDED)
     store.start_document(job_id, 1)
     assert store.finish_document(job_id, 1, FAILED, {"code": "render_failed", "message": "x"})
+    # Ended, not finished: its files are not stored yet (workers/ending.py stores them).
+    job = store.get(job_id, "tenant1")
+    assert job is not None and job.status == RUNNING and job.finished_at is None
+    assert store.ended(job_id)
+    assert store.finish(job_id)
     job = store.get(job_id, "tenant1")
     assert job is not None
     assert job.status == "partial" and job.finished_at is not None
     assert (job.succeeded, job.failed) == (1, 1)
+    assert not store.finish(job_id)  # once
 
 
 def test_redelivered_task_neither_recounts_nor_reruns(redis_client: redis.Redis) -> None:
@@ -52,6 +60,7 @@ def test_redelivered_task_neither_recounts_nor_reruns(redis_client: redis.Redis)
     # The same task delivered again (its ack was lost): nothing to do, nothing changes.
     assert store.start_document(job_id, 0) is None
     assert not store.finish_document(job_id, 0, FAILED, {"code": "x", "message": "y"})
+    store.finish(job_id)
     job = store.get(job_id, "tenant1")
     assert job is not None and job.status == SUCCEEDED
     assert redis_client.hget(f"docrender:job:{job_id}", "done") == "1"
@@ -74,7 +83,8 @@ def test_cancel_stops_queued_documents_and_finishes_the_job(redis_client: redis.
     assert job is not None and job.finished_at is None
     assert [d.status for d in job.documents] == ["running", "cancelled", "cancelled"]
     assert store.start_document(job_id, 1) is None  # a worker picking it up does nothing
-    assert store.finish_document(job_id, 0, SUCCEEDED) == Finish.JOB_FINISHED
+    assert store.finish_document(job_id, 0, SUCCEEDED) == Finish.JOB_ENDED
+    assert store.finish(job_id)
     job = store.get(job_id, "tenant1")
     assert job is not None and job.status == "cancelled" and job.finished_at is not None
 
@@ -87,15 +97,69 @@ def test_retry_requeues_only_failed_documents(redis_client: redis.Redis) -> None
         store.finish_document(
             job_id, index, status, None if status == SUCCEEDED else {"code": "x", "message": "y"}
         )
-    assert store.mark_bundled(job_id)
+    assert store.finish(job_id)
     assert store.requeue_failed(job_id, cap=100).again == [1, 2]
     job = store.get(job_id, "tenant1")
     assert job is not None
-    assert job.status == RUNNING and job.finished_at is None and not job.bundled
+    assert job.status == RUNNING and job.finished_at is None
     assert [d.error for d in job.documents] == [None, None, None]
-    assert not store.mark_bundled(job_id)  # a bundle built before the retry is not "ready"
+    assert not store.finish(job_id)  # a bundle built before the retry does not finish it
     for index in (1, 2):
         store.start_document(job_id, index)
         store.finish_document(job_id, index, SUCCEEDED)
+    assert store.finish(job_id)  # its new end, its new bundle
     job = store.get(job_id, "tenant1")
     assert job is not None and job.status == SUCCEEDED
+
+
+def _end(store: JobStore, job_id: str, count: int, status: DocumentStatus = SUCCEEDED) -> None:
+    for index in range(count):
+        store.start_document(job_id, index)
+        store.finish_document(job_id, index, status, None if status == SUCCEEDED else
+                              {"code": "render_failed", "message": "x"})  # fmt: skip
+
+
+def test_a_jobs_end_is_recorded_with_its_last_document_until_it_is_handled(
+    redis_client: redis.Redis,
+) -> None:
+    """The end joins the endings to handle in the same script that records the last document,
+    so no crash between the two can lose it; handling it takes it off, once."""
+    store = JobStore(redis_client, 3600)
+    job_id = make_job(store, 2)
+    _end(store, job_id, 1)
+    assert redis_client.zscore(JobStore.ENDINGS, job_id) is None  # not ended yet
+    _end(store, job_id, 2)
+    assert redis_client.zscore(JobStore.ENDINGS, job_id) is not None
+    assert store.finish(job_id)
+    assert store.end_handled(job_id)
+    assert not store.end_handled(job_id)  # a second delivery of the end sends no webhook
+
+
+def test_the_sweeper_claims_only_ends_left_unhandled_past_the_grace(
+    redis_client: redis.Redis,
+) -> None:
+    store = JobStore(redis_client, 3600)
+    stale, fresh, gone = make_job(store, 1), make_job(store, 1), make_job(store, 1)
+    for job_id in (stale, fresh, gone):
+        _end(store, job_id, 1)
+    redis_client.zadd(JobStore.ENDINGS, {stale: time.time() - 300, gone: time.time() - 300})
+    store.delete(gone)  # expired meanwhile
+    claimed = store.claim_endings(older_than=120)
+    assert stale in claimed and fresh not in claimed and gone not in claimed
+    assert redis_client.zscore(JobStore.ENDINGS, gone) is None  # dropped, not claimed forever
+    assert stale not in store.claim_endings(older_than=120)  # claimed for another grace
+    assert stale in store.claim_endings(older_than=0)
+
+
+def test_a_retry_takes_the_end_back_and_its_undo_restores_it(redis_client: redis.Redis) -> None:
+    store = JobStore(redis_client, 3600)
+    job_id = make_job(store, 2)
+    _end(store, job_id, 2, FAILED)  # ended, not handled yet (its end task is on its way)
+    retried = store.requeue_failed(job_id, cap=100)
+    assert retried.again == [0, 1]
+    assert redis_client.zscore(JobStore.ENDINGS, job_id) is None and not store.ended(job_id)
+    assert not store.finish(job_id)  # the end task arriving now finds nothing to finish
+    # The retry's tasks could not be sent: the documents fail again and the end is due again.
+    assert store.undo_retry(retried) == 2
+    assert store.ended(job_id) and redis_client.zscore(JobStore.ENDINGS, job_id) is not None
+    assert store.finish(job_id)

@@ -1,0 +1,93 @@
+"""What follows a job's end (workers/ending.py) against a real Redis and local storage: the
+job finishes only with its files stored, a failure leaves it to be handled again, and however
+often its end is handled, its webhook is scheduled once."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+import pikepdf
+import pytest
+import redis
+
+from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
+from docrender.storage import LocalStorage, job_archive_key, job_document_key, job_merged_key
+from tests.helpers.clients import record_job
+from workers.ending import handle_end
+
+
+class FlakyStorage(LocalStorage):
+    """Local storage whose archive writes fail while ``down`` is set."""
+
+    down = True
+
+    def put_file(self, key: str, source: BinaryIO) -> None:
+        if self.down:
+            raise OSError("the object store is unreachable")
+        super().put_file(key, source)
+
+
+def ended_job(jobs: JobStore, storage: LocalStorage, names: list[str]) -> str:
+    job_id = record_job(jobs, "t", [NewDocument(name, {}) for name in names])
+    for index in range(len(names)):
+        pdf = pikepdf.new()
+        pdf.add_blank_page()
+        out = io.BytesIO()
+        pdf.save(out)
+        storage.put(job_document_key(job_id, index, "pdf"), out.getvalue())
+        jobs.start_document(job_id, index)
+        jobs.finish_document(job_id, index, DocumentStatus.SUCCEEDED)
+    return job_id
+
+
+def test_the_job_finishes_with_its_files_and_its_webhook_goes_once(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
+    job_id = ended_job(jobs, storage, ["甲", "乙"])
+    webhooks: list[str] = []
+    assert handle_end(job_id, jobs, storage, webhooks.append)
+    job = jobs.get(job_id, None)
+    assert job is not None and job.finished_at is not None and job.status == "succeeded"
+    with zipfile.ZipFile(storage.open(job_archive_key(job_id))) as archive:
+        assert archive.namelist() == ["甲.pdf", "乙.pdf"]
+    assert len(pikepdf.open(io.BytesIO(storage.read(job_merged_key(job_id)))).pages) == 2
+    # Handled again (a redelivery, the sweeper): nothing changes, no second webhook.
+    assert handle_end(job_id, jobs, storage, webhooks.append)
+    assert webhooks == [job_id]
+    assert jobs.get(job_id, None).finished_at == job.finished_at  # type: ignore[union-attr]
+
+
+def test_a_failed_bundle_leaves_the_job_unfinished_and_its_end_to_handle(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    jobs, storage = JobStore(redis_client, 3600), FlakyStorage(tmp_path)
+    job_id = ended_job(jobs, storage, ["甲"])
+    webhooks: list[str] = []
+    with pytest.raises(OSError):
+        handle_end(job_id, jobs, storage, webhooks.append)
+    job = jobs.get(job_id, None)
+    assert job is not None and job.finished_at is None and job.status == "running"
+    assert redis_client.zscore(JobStore.ENDINGS, job_id) is not None  # the sweeper's to find
+    assert webhooks == []
+    storage.down = False  # the task's retry, or the sweeper's, a minute later
+    assert handle_end(job_id, jobs, storage, webhooks.append)
+    assert jobs.get(job_id, None).finished_at is not None  # type: ignore[union-attr]
+    assert webhooks == [job_id]
+
+
+def test_a_job_retried_before_its_end_was_handled_is_left_to_its_next_end(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
+    job_id = record_job(jobs, "t", [NewDocument("甲", {})])
+    jobs.start_document(job_id, 0)
+    jobs.finish_document(job_id, 0, DocumentStatus.FAILED, {"code": "x", "message": "y"})
+    assert jobs.requeue_failed(job_id, cap=100).again == [0]
+    webhooks: list[str] = []
+    assert not handle_end(job_id, jobs, storage, webhooks.append)
+    assert jobs.get(job_id, None).finished_at is None  # type: ignore[union-attr]
+    assert webhooks == []
