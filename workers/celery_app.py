@@ -153,17 +153,13 @@ def make_worker_celery(settings: Settings) -> Celery:
     worker_process_init.connect(runtime.start, weak=False)
     worker_process_shutdown.connect(runtime.stop, weak=False)
 
-    # A converter that is restarting (ConverterUnavailable) retries the task: 2, 4, 8...
-    # seconds up to a minute, with full jitter. Its last attempt records the failure instead.
-    @app.task(
-        name=RENDER_TASK,
-        bind=True,
-        autoretry_for=(ConverterUnavailable,),
-        max_retries=settings.transient_retries,
-        retry_backoff=2,
-        retry_backoff_max=60,
-        retry_jitter=True,
-    )
+    # Retries wait 2, 4, 8... seconds up to a minute, with full jitter.
+    backoff = {"max_retries": settings.transient_retries, "retry_backoff": 2,
+               "retry_backoff_max": 60, "retry_jitter": True}  # fmt: skip
+
+    # A converter that is restarting (ConverterUnavailable) retries the task; its last
+    # attempt records the failure instead.
+    @app.task(name=RENDER_TASK, bind=True, autoretry_for=(ConverterUnavailable,), **backoff)
     def render_documents_task(self: Any, job_id: str, indexes: list[int]) -> list[str | None]:
         services = runtime.services
         assert services is not None, "worker_process_init builds the services"
@@ -218,16 +214,9 @@ def make_worker_celery(settings: Settings) -> Celery:
                 ),
             )
 
-    # Storage or Redis failing for a moment retries the end: 2, 4, 8... seconds up to a minute.
-    # Past the last retry the job stays an unhandled ending, which the sweeper sends again.
-    @app.task(
-        name=JOB_ENDED_TASK,
-        autoretry_for=(Exception,),
-        max_retries=settings.transient_retries,
-        retry_backoff=2,
-        retry_backoff_max=60,
-        retry_jitter=True,
-    )
+    # Storage or Redis failing for a moment retries the end. Past the last retry the job stays
+    # an unhandled ending, which the sweeper sends again.
+    @app.task(name=JOB_ENDED_TASK, autoretry_for=(Exception,), **backoff)
     def job_ended_task(job_id: str) -> bool:
         """The archive and merged volume, then the job finished, then its webhook."""
         services, callbacks = runtime.services, runtime.callbacks
