@@ -25,6 +25,7 @@ import pytest
 import redis
 
 from cli.processes import GUNICORN_CONFIG, ManagedProcess
+from docrender.jobs.queue import RENDER_TASK
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text, squash
@@ -169,14 +170,15 @@ def _ready(url: str, converters: int) -> bool:
 
 
 def documents_made_by(log: Path, job_id: str) -> set[int]:
-    """The documents a worker's log says its tasks finished for the job."""
+    """The documents a worker's log says its render tasks finished for the job (the job's end
+    task, which the job's finish now waits for, names no documents)."""
     made: set[int] = set()
     for line in log.read_text(errors="replace").splitlines():
         if job_id not in line or "succeeded in" not in line:
             continue
         data = json.loads(line).get("data", {})
         args = data.get("args", "")
-        if job_id in args:
+        if data.get("name") == RENDER_TASK and job_id in args:
             made |= {int(i) for i in args.split("[", 1)[1].split("]", 1)[0].split(",") if i.strip()}
     return made
 
