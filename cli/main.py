@@ -172,7 +172,7 @@ def _inspect(args: argparse.Namespace, _: Any) -> int:
             print(f"  {'  ' * depth}{path}")
     print("fonts (requested -> rendered with):")
     for use in font_report(_read(args.template)):
-        note = "exact" if use.exact else "substitute"
+        note = "embedded" if use.embedded else "exact" if use.exact else "substitute"
         if use.different_style:
             note += ", DIFFERENT STYLE: check the output"
         print(f"  {use.requested} -> {use.used or 'unknown (no fontconfig here)'} ({note})")

@@ -36,6 +36,10 @@ class FontOut(BaseModel):
     different_style: bool = Field(
         description="Rendered in another style than asked for (a fallback to check)"
     )
+    embedded: bool = Field(
+        False, description="The template carries the font itself: it prints as asked, in the "
+        "documents made from this template alone",
+    )  # fmt: skip
 
 
 class TemplateOut(BaseModel):

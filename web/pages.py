@@ -217,6 +217,8 @@ def _templates_error(message: str, status: int) -> tuple[str, int]:
 
 def _font_words(font: dict[str, Any]) -> str:
     """What a clerk needs to know of a font: whether it prints as asked."""
+    if font.get("embedded"):
+        return _("in the template: prints as asked").render(g.language)
     if font.get("exact") or not font.get("used"):
         return _("prints as asked").render(g.language)
     if font.get("different_style"):

@@ -200,7 +200,10 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
     for work, document in alone:
         try:
             with metrics.CONVERSION_SECONDS.time():
-                pdf = services.converter.convert(conversion_bytes(document), "pdf", filter_options)
+                pdf = services.converter.convert(
+                    conversion_bytes(document), "pdf", filter_options,
+                    isolated=batching.carries_fonts(document),
+                )  # fmt: skip
         except ConversionFailed as exc:
             yield work, Failed.of(exc)
         else:

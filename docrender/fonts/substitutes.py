@@ -154,6 +154,8 @@ class FontUse:
     used: str | None  # None: unknown here (no fontconfig on this machine)
     exact: bool
     different_style: bool  # the face drawn is of another style than the one asked for
+    # The document carries the font itself: it prints as asked, in that document alone.
+    embedded: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -161,6 +163,7 @@ class FontUse:
             "used": self.used,
             "exact": self.exact,
             "different_style": self.different_style,
+            "embedded": self.embedded,
         }
 
 

@@ -24,9 +24,34 @@ _MAX_PART_BYTES = 20 * 1024 * 1024
 
 
 def font_report(docx: bytes) -> list[FontUse]:
-    """Every font the document names (sorted), with what it will be rendered with."""
+    """Every font the document names (sorted), with what it will be rendered with: itself
+    where the document embeds it, else its substitute."""
     script, names = requested_fonts(docx)
-    return [substitute(name, script) for name in names]
+    with zipfile.ZipFile(io.BytesIO(docx)) as package:
+        embedded = embedded_fonts(package)
+    return [FontUse(name, name, exact=True, different_style=False, embedded=True)
+            if name in embedded else substitute(name, script) for name in names]  # fmt: skip
+
+
+def embedded_fonts(package: zipfile.ZipFile) -> set[str]:
+    """The fonts word/fontTable.xml says the document carries (Word's "Embed fonts in the
+    file"): LibreOffice loads and prints with them."""
+    try:
+        info = package.getinfo("word/fontTable.xml")
+    except KeyError:
+        return set()
+    if info.file_size > _MAX_PART_BYTES:
+        return set()
+    table = parse_xml(package.read(info))
+    return {
+        str(font.get(qn("w:name")))
+        for font in table.iter(qn("w:font"))
+        if any(child.tag in _EMBEDDED for child in font)
+    }
+
+
+_EMBEDDED = {qn(f"w:{kind}") for kind in ("embedRegular", "embedBold", "embedItalic",
+                                           "embedBoldItalic")}  # fmt: skip
 
 
 def requested_fonts(docx: bytes) -> tuple[Script, list[str]]:

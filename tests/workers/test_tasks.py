@@ -19,6 +19,7 @@ from docrender.jobs.store import JobStore, NewDocument
 from docrender.storage import LocalStorage, job_document_key
 from tests.helpers.clients import record_job
 from tests.helpers.documents import make_docx
+from tests.helpers.fonts import embed_font, font_drawing_nine_for_zero
 from workers.ending import handle_end
 from workers.tasks import RenderServices, render_documents
 
@@ -32,11 +33,17 @@ class FakeConverter:
         self.rejects = rejects
         self.calls = 0
         self.combined_calls = 0
+        self.isolated_calls = 0
 
     def convert(
-        self, document: bytes, output_format: str, filter_options: Sequence[str] = ()
+        self,
+        document: bytes,
+        output_format: str,
+        filter_options: Sequence[str] = (),
+        isolated: bool = False,
     ) -> bytes:
         self.calls += 1
+        self.isolated_calls += isolated
         self.combined_calls += bool(filter_options)
         if self.error is not None:
             raise self.error
@@ -170,12 +177,16 @@ class HangingConverter(FakeConverter):
         self.hangs = hangs
 
     def convert(
-        self, document: bytes, output_format: str, filter_options: Sequence[str] = ()
+        self,
+        document: bytes,
+        output_format: str,
+        filter_options: Sequence[str] = (),
+        isolated: bool = False,
     ) -> bytes:
         if self.hangs in docx_text(document):
             self.calls += 1
             raise ConversionTimedOut(_("LibreOffice did not finish converting in time"))
-        return super().convert(document, output_format, filter_options)
+        return super().convert(document, output_format, filter_options, isolated)
 
 
 def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not(
@@ -223,3 +234,19 @@ def test_simplified_and_traditional_documents_are_converted_in_separate_loads(
     job_id = new_job(services, units)
     assert render_documents(job_id, [0, 1, 2, 3], services) == ["succeeded"] * 4
     assert converter.combined_calls == 2  # the two Traditional together, the two Simplified
+
+
+def test_documents_that_embed_fonts_convert_alone_each_on_its_own_instance(
+    services: RenderServices,
+) -> None:
+    """Their fonts must print in them and in no other document: never combined, and each
+    conversion the last of its LibreOffice instance."""
+    converter = FakeConverter()
+    services = replace(services, converter=converter)
+    template_key = f"templates/{uuid.uuid4().hex}.docx"
+    services.storage.put(template_key, embed_font(make_docx("{{ unit }}"), "Cambria",
+                                                  font_drawing_nine_for_zero("Cambria")))  # fmt: skip
+    documents = [NewDocument(f"d{i}", {"unit": u}) for i, u in enumerate(["甲區", "乙區", "丙區"])]
+    job_id = record_job(services.jobs, "t", documents, template_key)
+    assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
+    assert (converter.calls, converter.combined_calls, converter.isolated_calls) == (3, 0, 3)

@@ -49,10 +49,23 @@ _PAGE_LOCAL_FIELDS = {"PAGE"}
 _ALLOWED_NUMBER_FORMATS = {"bullet", "none"}
 
 
+def carries_fonts(document: Document) -> bool:
+    """Whether the document embeds fonts (its font table's relationships name font parts).
+    LibreOffice would keep them for the documents it converts after: such a document converts
+    alone, on an instance stopped right after it."""
+    return any(
+        rel.reltype == RT.FONT
+        for part in document.part.package.iter_parts()
+        for rel in part.rels.values()
+    )
+
+
 def batchable(document: Document) -> bool:
     """Whether a document filled from this template reads the same when converted as part
     of a combined document. Checked on a filled document, so the answer covers what the
     template's tags produced."""
+    if carries_fonts(document):
+        return False  # its fonts must print in it alone
     body = document.element.body
     if body.findall(f".//{qn('w:pPr')}/{qn('w:sectPr')}"):
         return False  # several sections: page styles and numbering restarts get ambiguous

@@ -37,8 +37,15 @@ log = logging.getLogger(__name__)
 
 class Converter(Protocol):
     def convert(
-        self, document: bytes, output_format: str, filter_options: Sequence[str] = ()
-    ) -> bytes: ...
+        self,
+        document: bytes,
+        output_format: str,
+        filter_options: Sequence[str] = (),
+        isolated: bool = False,
+    ) -> bytes:
+        """``isolated``: nothing the document brings into LibreOffice (its embedded fonts)
+        may outlive its conversion, so the instance is stopped right after it."""
+        ...
 
 
 class UnoserverConverter:
@@ -51,11 +58,16 @@ class UnoserverConverter:
         return self.supervisor.process
 
     def convert(
-        self, document: bytes, output_format: str = "pdf", filter_options: Sequence[str] = ()
+        self,
+        document: bytes,
+        output_format: str = "pdf",
+        filter_options: Sequence[str] = (),
+        isolated: bool = False,
     ) -> bytes:
         """``filter_options`` are unoserver's "Name=value" export filter settings."""
         return self.supervisor.run(
-            lambda instance: self._convert(instance, document, output_format, filter_options)
+            lambda instance: self._convert(instance, document, output_format, filter_options),
+            last=isolated,
         )
 
     def probe(self) -> None:

@@ -65,8 +65,10 @@ class Supervisor(Generic[P]):
         self._closed = False
         self._started_once = False
 
-    def run(self, task: Callable[[P], T]) -> T:
-        """Run ``task`` on a live process, alone."""
+    def run(self, task: Callable[[P], T], last: bool = False) -> T:
+        """Run ``task`` on a live process, alone. ``last``: the process is stopped once the
+        task is over, however it ended, and the next task starts a new one (what the task
+        brought into it must reach no other)."""
         with self._lock:
             if self._closed:  # the worker process is shutting down: start nothing new
                 raise ConverterUnavailable(
@@ -78,6 +80,9 @@ class Supervisor(Generic[P]):
             except ProcessBroken as broken:
                 self._replace_later(broken.reason, hung=broken.hung)
                 raise broken.error from None
+            finally:
+                if last and self.process.alive():
+                    self._replace_later("its task must not leave anything behind", recycle=True)
             self.tasks += 1
             self._last_round_trip = time.monotonic()
             self.on_round_trip()

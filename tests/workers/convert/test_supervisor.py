@@ -45,3 +45,22 @@ def test_each_restart_says_why() -> None:
     supervisor.run(lambda p: None)  # ...so this one runs on a recycled one
     assert reasons == ["hang", "crash", "crash", "recycle"]
     assert process.starts == 5
+
+
+def failing(process: StandIn) -> None:
+    raise ValueError("LibreOffice could not read it")
+
+
+def test_a_last_task_leaves_no_process_behind_for_the_next() -> None:
+    """A document that brings something into LibreOffice (its embedded fonts) is converted as
+    the last task of its instance: stopped right after, even when the task failed."""
+    process = StandIn()
+    supervisor = Supervisor(process, recycle_after=100)
+    supervisor.run(lambda p: None)
+    supervisor.run(lambda p: None, last=True)
+    assert not process.running
+    supervisor.run(lambda p: None)
+    assert process.starts == 2  # the next task had a new instance
+    with pytest.raises(ValueError):
+        supervisor.run(failing, last=True)
+    assert not process.running
