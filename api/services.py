@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import redis
@@ -16,6 +17,7 @@ from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.responses import JobOut
 from docrender.settings import Settings
 from docrender.storage import Storage, storage_from_settings
+from docrender.templates.inspection import inspect_upload
 from docrender.templates.registry import TemplateRegistry
 from docrender.tenants.keys import KeyStore
 from docrender.tenants.usage import Usage
@@ -55,7 +57,12 @@ class ApiServices:
             redis=client,
             storage=storage,
             usage=usage,
-            templates=TemplateRegistry(client, storage, usage=usage),
+            templates=TemplateRegistry(
+                client,
+                storage,
+                usage=usage,
+                inspect=functools.partial(inspect_upload, fonts_dir=settings.fonts_dir),
+            ),
             jobs=JobStore(client, settings.retention_seconds),
             callbacks=CallbackStore(client),
             idempotency=IdempotencyKeys(client, settings.retention_seconds),

@@ -7,6 +7,7 @@ API under gunicorn. Ctrl-C or SIGTERM stops them all, in reverse order, and leav
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import shutil
@@ -59,7 +60,9 @@ def register_sample_template(settings: Settings) -> dict[str, str]:
     """Register templates/report.docx for every tenant; returns tenant -> template id."""
     client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
     storage = storage_from_settings(settings, Usage(client, settings.tenant_storage_bytes))
-    registry = TemplateRegistry(client, storage, inspect=inspect_here)
+    registry = TemplateRegistry(
+        client, storage, inspect=functools.partial(inspect_here, fonts_dir=settings.fonts_dir)
+    )
     data = SAMPLE_TEMPLATE.read_bytes()
     return {
         tenant: registry.add(tenant, data, "匯報材料 (sample)")[0].id

@@ -31,6 +31,10 @@ class SettingsError(ValueError):
 class Settings:
     redis_url: str | None = None
     data_dir: Path = PROJECT_ROOT / "var"
+    # Font files the deployment owns (licensed faces: 方正小标宋, 仿宋_GB2312...): every
+    # LibreOffice instance uses them before any substitute, and the font report says they
+    # print as asked. Readable by the user LibreOffice runs as.
+    fonts_dir: Path | None = None
     bind: str = "127.0.0.1:8000"
     # api key -> tenant
     api_keys: Mapping[str, str] = field(default_factory=dict)
@@ -145,6 +149,8 @@ class Settings:
                     f"DOCRENDER_LIBREOFFICE_USER={self.libreoffice_user!r}: only a worker "
                     "running as root can start LibreOffice as another user"
                 )
+        if self.fonts_dir is not None and not self.fonts_dir.is_dir():
+            raise SettingsError(f"DOCRENDER_FONTS_DIR={str(self.fonts_dir)!r}: no such directory")
         if self.storage not in ("local", "s3"):
             raise SettingsError(f"DOCRENDER_STORAGE={self.storage!r}: use local or s3")
         if self.storage == "s3" and not self.s3_bucket:
@@ -178,6 +184,8 @@ class Settings:
         text("DOCRENDER_REDIS_URL", "redis_url")
         if env.get("DOCRENDER_DATA_DIR"):
             values["data_dir"] = Path(env["DOCRENDER_DATA_DIR"]).resolve()
+        if env.get("DOCRENDER_FONTS_DIR"):
+            values["fonts_dir"] = Path(env["DOCRENDER_FONTS_DIR"]).resolve()
         text("DOCRENDER_BIND", "bind")
         if env.get("DOCRENDER_API_KEYS"):
             values["api_keys"] = {

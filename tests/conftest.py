@@ -7,7 +7,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,7 @@ from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.processes import free_port
 from docrender.settings import Settings
 from tests.helpers.clients import Received, Receiver, Tenant
+from tests.helpers.fonts import renamed_font
 from tests.helpers.processes import ObjectStore, processes_using, worker_log
 from tests.helpers.samples import SAMPLE_JOB, SAMPLE_TEMPLATE
 
@@ -55,7 +58,20 @@ def redis_url(data_dir: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def base_env(data_dir: Path, redis_url: str) -> dict[str, str]:
+def fonts_dir() -> Iterator[Path]:
+    """The deployment's own fonts (DOCRENDER_FONTS_DIR): one face named Georgia (Caladea
+    renamed; docrender would otherwise draw Georgia with DejaVu Serif), in a directory the
+    user LibreOffice runs as can read."""
+    directory = Path(tempfile.mkdtemp(prefix="docrender-test-fonts-"))
+    directory.chmod(0o755)
+    (directory / "georgia.ttf").write_bytes(renamed_font("Georgia"))
+    (directory / "georgia.ttf").chmod(0o644)
+    yield directory
+    shutil.rmtree(directory)
+
+
+@pytest.fixture(scope="session")
+def base_env(data_dir: Path, redis_url: str, fonts_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
     env.update(
         DOCRENDER_REDIS_URL=redis_url,
@@ -69,6 +85,7 @@ def base_env(data_dir: Path, redis_url: str) -> dict[str, str]:
         # A job's end left unhandled is sent again after seconds, not minutes
         # (tests/e2e/test_job_end.py); handling one twice is harmless.
         DOCRENDER_END_GRACE="3",
+        DOCRENDER_FONTS_DIR=str(fonts_dir),
     )
     return env
 

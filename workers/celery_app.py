@@ -84,6 +84,7 @@ class WorkerRuntime:
                 log_file=settings.data_dir / "logs" / "unoserver.log",
                 memory_limit=settings.libreoffice_memory,
                 run_as=settings.libreoffice_account(),
+                fonts_dir=settings.fonts_dir,
             )
         )
         supervisor = Supervisor(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
 import os
 import stat
 import subprocess
@@ -167,8 +168,11 @@ class FontUse:
         }
 
 
-def substitute(font_name: str, script: Script) -> FontUse:
-    """What LibreOffice will draw ``font_name`` with, for text of ``script``."""
+def substitute(font_name: str, script: Script, fonts_dir: Path | None = None) -> FontUse:
+    """What LibreOffice will draw ``font_name`` with, for text of ``script``: the font itself
+    where the deployment's fonts directory has it, else its substitute."""
+    if font_name.strip().casefold() in owned_families(fonts_dir):
+        return FontUse(font_name, font_name, exact=True, different_style=False)
     style = style_of(font_name)
     if style is not None:
         used = style.family(script) + (" Bold" if style.bold else "")
@@ -176,7 +180,7 @@ def substitute(font_name: str, script: Script) -> FontUse:
     twin = TWIN_OF.get(font_name.strip().casefold())
     if twin is not None:
         return FontUse(font_name, twin, exact=False, different_style=False)
-    used = _fontconfig_match(font_name, script)
+    used = _fontconfig_match(font_name, script, fonts_dir)
     exact = used is not None and used.casefold() == font_name.strip().casefold()
     # A name we do not know that is not installed: fontconfig's default face, whatever style
     # the name stood for.
@@ -190,12 +194,30 @@ def pattern_name(font_name: str) -> str:
 
 
 @functools.cache
-def _fontconfig_match(font_name: str, script: Script) -> str | None:
+def owned_families(fonts_dir: Path | None) -> frozenset[str]:
+    """Every family name (casefolded, each language's) of the fonts in the deployment's fonts
+    directory, as fontconfig reads them (read once: a font added means a restart)."""
+    if fonts_dir is None:
+        return frozenset()
+    scanned = subprocess.run(
+        ["fc-scan", "--format=%{family}\\n", str(fonts_dir)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    return frozenset(
+        name.strip().casefold()
+        for line in scanned.stdout.splitlines()
+        for name in line.split(",")
+        if name.strip()
+    )
+
+
+@functools.cache
+def _fontconfig_match(font_name: str, script: Script, fonts_dir: Path | None) -> str | None:
     try:
         found = subprocess.run(
             ["fc-match", "--format=%{family[0]}", f"{pattern_name(font_name)}:lang={script.value}"],
             capture_output=True, text=True, timeout=10, check=True,
-            env={"FONTCONFIG_FILE": str(_rules_file()), "PATH": "/usr/bin:/bin"},
+            env={"FONTCONFIG_FILE": str(_rules_file(fonts_dir)), "PATH": "/usr/bin:/bin"},
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return None
@@ -203,7 +225,7 @@ def _fontconfig_match(font_name: str, script: Script) -> str | None:
 
 
 @functools.cache
-def _rules_file() -> Path:
+def _rules_file(fonts_dir: Path | None = None) -> Path:
     """The rules for fc-match, in this user's private directory of /tmp (0700, checked to be
     its own: a directory someone else made first is not used, a fresh one is), written whole
     and renamed, since other processes of the user may be reading it."""
@@ -213,19 +235,25 @@ def _rules_file() -> Path:
     if info.st_uid != os.geteuid() or not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o077:
         directory = Path(tempfile.mkdtemp(prefix="docrender-fonts-"))
     with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as file:
-        file.write(fontconfig_rules())
-    path = directory / "fonts.conf"
+        file.write(fontconfig_rules(fonts_dir))
+    path = directory / f"fonts-{_digest(fonts_dir)}.conf"
     os.replace(file.name, path)
     return path
 
 
-def fontconfig_rules() -> str:
+def fontconfig_rules(fonts_dir: Path | None = None) -> str:
     """fontconfig rules: each known Chinese name becomes its style's face for the text's
     language (Traditional for zh-tw, zh-hk, zh-mo; Simplified otherwise); each Western name
-    its twin, whatever the language."""
-    rules = [_rename(name, twin) for name, twin in LATIN_TWINS.items()]
+    its twin, whatever the language. The deployment's fonts directory, if any, is searched,
+    and a name one of its fonts bears is left to that font."""
+    owned = owned_families(fonts_dir)
+    rules = [f"  <dir>{escape(str(fonts_dir))}</dir>"] if fonts_dir is not None else []
+    rules += [_rename(name, twin) for name, twin in LATIN_TWINS.items()
+              if name.casefold() not in owned]  # fmt: skip
     for style, names in NAMES.items():
         for name in names:
+            if name.casefold() in owned:
+                continue
             rules += [_rule(name, style, Script.TRADITIONAL, lang) for lang in _TRADITIONAL_LANGS]
             rules.append(_rule(name, style, Script.SIMPLIFIED, None))
     body = "\n".join(rules)
@@ -266,3 +294,8 @@ def _rule(name: str, style: Style, script: Script, lang: str | None) -> str:
         f'    <edit name="family" mode="assign" binding="strong"><string>'
         f"{escape(style.family(script))}</string></edit>{weight}\n  </match>"
     )
+
+
+def _digest(fonts_dir: Path | None) -> str:
+    """A file name part telling one fonts directory's rules from another's."""
+    return hashlib.sha256(str(fonts_dir).encode()).hexdigest()[:12] if fonts_dir else "none"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 from typing import Any
 
 from docx.oxml import parse_xml
@@ -23,14 +24,16 @@ _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _MAX_PART_BYTES = 20 * 1024 * 1024
 
 
-def font_report(docx: bytes) -> list[FontUse]:
+def font_report(docx: bytes, fonts_dir: Path | None = None) -> list[FontUse]:
     """Every font the document names (sorted), with what it will be rendered with: itself
-    where the document embeds it, else its substitute."""
+    where the document embeds it or the deployment's fonts directory has it, else its
+    substitute."""
     script, names = requested_fonts(docx)
     with zipfile.ZipFile(io.BytesIO(docx)) as package:
         embedded = embedded_fonts(package)
     return [FontUse(name, name, exact=True, different_style=False, embedded=True)
-            if name in embedded else substitute(name, script) for name in names]  # fmt: skip
+            if name in embedded else substitute(name, script, fonts_dir)
+            for name in names]  # fmt: skip
 
 
 def embedded_fonts(package: zipfile.ZipFile) -> set[str]:

@@ -21,6 +21,7 @@ import os
 import resource
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pebble
@@ -42,7 +43,7 @@ class Inspected:
     fonts: list[dict[str, Any]]  # the font report (docrender/fonts/template.py)
 
 
-def inspect_upload(data: bytes, tenant: str) -> Inspected:
+def inspect_upload(data: bytes, tenant: str, fonts_dir: Path | None = None) -> Inspected:
     """Inspect ``tenant``'s template in a child process. Raises the inspection's typed errors,
     TemplateTooComplex when it ran past INSPECT_SECONDS or INSPECT_MEMORY, TooManyUploads when
     the tenant's previous upload is still being inspected here."""
@@ -55,14 +56,14 @@ def inspect_upload(data: bytes, tenant: str) -> Inspected:
             )
         _inspecting.add(tenant)
     try:
-        return _inspect_in_child(data)
+        return _inspect_in_child(data, fonts_dir)
     finally:
         with _lock:
             _inspecting.discard(tenant)
 
 
-def _inspect_in_child(data: bytes) -> Inspected:
-    future = _pool().schedule(_inspect, args=(data,), timeout=INSPECT_SECONDS)
+def _inspect_in_child(data: bytes, fonts_dir: Path | None) -> Inspected:
+    future = _pool().schedule(_inspect, args=(data, fonts_dir), timeout=INSPECT_SECONDS)
     try:
         return future.result()
     except concurrent.futures.TimeoutError:
@@ -79,13 +80,14 @@ def _inspect_in_child(data: bytes) -> Inspected:
     )
 
 
-def inspect_here(data: bytes, tenant: str) -> Inspected:
+def inspect_here(data: bytes, tenant: str, fonts_dir: Path | None = None) -> Inspected:
     """The same inspection in this process: for templates docrender ships (the sample)."""
-    return _inspect(data)
+    return _inspect(data, fonts_dir)
 
 
-def _inspect(data: bytes) -> Inspected:
-    return Inspected(inspect_template(data), [use.to_dict() for use in font_report(data)])
+def _inspect(data: bytes, fonts_dir: Path | None) -> Inspected:
+    inspection = inspect_template(data)  # first: it refuses what is no safe DOCX
+    return Inspected(inspection, [use.to_dict() for use in font_report(data, fonts_dir)])
 
 
 def _limit_memory() -> None:

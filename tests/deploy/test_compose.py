@@ -35,11 +35,15 @@ def test_every_long_running_service_restarts_and_waits_for_what_it_needs() -> No
 
 
 def test_api_and_workers_share_an_object_store_not_a_volume() -> None:
+    """Files go through the object store; the one volume they mount is the deployment's fonts,
+    read-only."""
     found = services()
+    fonts = f"fonts:{found['worker']['environment']['DOCRENDER_FONTS_DIR']}:ro"
     for name in ("api", "worker", "callbacks"):
         env = found[name]["environment"]
         assert env["DOCRENDER_STORAGE"] == "s3" and env["DOCRENDER_S3_ENDPOINT_URL"]
-        assert not found[name].get("volumes"), name
+        assert found[name].get("volumes", []) in ([], [fonts]), name
+    assert found["api"]["volumes"] == found["worker"]["volumes"] == [fonts]
     assert "mc mb --ignore-existing local/docrender" in " ".join(found["bucket"]["command"])
 
 

@@ -54,6 +54,8 @@ def test_reads_the_webhook_and_queue_settings() -> None:
         # A conversion timeout longer than the task's limits would never fire.
         ({"DOCRENDER_CONVERSION_TIMEOUT": "600"}, "DOCRENDER_CONVERTER_CLIENT_TIMEOUT"),
         ({"DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "60"}, "DOCRENDER_BROKER_VISIBILITY_TIMEOUT"),
+        ({"DOCRENDER_FONTS_DIR": "/no/such/fonts"}, "DOCRENDER_FONTS_DIR"),
+        ({"DOCRENDER_END_GRACE": "soon"}, "DOCRENDER_END_GRACE"),
     ],
 )
 def test_refuses_bad_configuration_naming_the_variable(env: dict[str, str], named: str) -> None:

@@ -17,8 +17,13 @@ CALADEA = "/usr/share/fonts/truetype/crosextra/Caladea-Regular.ttf"
 def font_drawing_nine_for_zero(family: str, source: str = CALADEA) -> bytes:
     """A TrueType font named ``family`` whose 0 is drawn with the glyph of 9: text that says 0
     prints 9, so a PDF shows whose font program drew it."""
+    return renamed_font(family, source, nine_for_zero=True)
+
+
+def renamed_font(family: str, source: str = CALADEA, nine_for_zero: bool = False) -> bytes:
+    """The TrueType font ``source`` under the name ``family`` (every name record of it)."""
     font = TTFont(source)
-    for table in font["cmap"].tables:
+    for table in font["cmap"].tables if nine_for_zero else ():
         if ord("0") in table.cmap and ord("9") in table.cmap:
             table.cmap[ord("0")] = table.cmap[ord("9")]
     for record in font["name"].names:

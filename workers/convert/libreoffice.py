@@ -74,6 +74,8 @@ class UnoserverConfig:
     # (uid, gid) they run as (None: this process's own). Their profiles then live in a
     # directory of /tmp that user can reach (see profiles_dir).
     run_as: tuple[int, int] | None = None
+    # The deployment's own fonts (DOCRENDER_FONTS_DIR), used before any substitute.
+    fonts_dir: Path | None = None
 
     @property
     def profiles_dir(self) -> Path:
@@ -130,7 +132,7 @@ class UnoserverProcess:
         (self._profile / "scratch").mkdir()
         # Chinese document fonts -> installed faces of the same style
         # (docrender/fonts/substitutes.py).
-        (self._profile / "fonts.conf").write_text(fontconfig_rules())
+        (self._profile / "fonts.conf").write_text(fontconfig_rules(self.config.fonts_dir))
         if self.config.run_as is not None:  # the profile is LibreOffice's own
             for path in [self._profile, *self._profile.rglob("*")]:
                 os.chown(path, *self.config.run_as)

@@ -12,6 +12,7 @@ import pytest
 from docrender.fonts.substitutes import (
     LATIN_TWINS,
     NAMES,
+    FontUse,
     Script,
     fontconfig_rules,
     pattern_name,
@@ -21,6 +22,7 @@ from docrender.fonts.substitutes import (
 )
 from docrender.fonts.template import requested_fonts
 from docrender.settings import PROJECT_ROOT
+from tests.helpers.fonts import renamed_font
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +104,17 @@ def test_the_rules_for_fc_match_are_in_a_private_directory() -> None:
     assert path.parent.stat().st_mode & 0o777 == 0o700
     assert path.parent.stat().st_uid == os.geteuid()
     assert path.read_text() == fontconfig_rules()
+
+
+def test_a_face_the_deployment_owns_is_used_before_any_substitute(tmp_path: Path) -> None:
+    """A Georgia in DOCRENDER_FONTS_DIR: fontconfig searches the directory, no rule renames
+    Georgia (it would be DejaVu Serif), and the report says it prints as asked."""
+    (tmp_path / "georgia.ttf").write_bytes(renamed_font("Georgia"))
+    rules = fontconfig_rules(tmp_path)
+    assert f"<dir>{tmp_path}</dir>" in rules
+    assert "<string>Georgia</string>" not in rules
+    assert "<string>Georgia</string>" in fontconfig_rules()
+    assert substitute("Georgia", Script.SIMPLIFIED, tmp_path) == FontUse(
+        "Georgia", "Georgia", exact=True, different_style=False
+    )
+    assert substitute("Georgia", Script.SIMPLIFIED).used == "DejaVu Serif"
