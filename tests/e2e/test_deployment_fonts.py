@@ -5,28 +5,17 @@ docrender would otherwise draw with DejaVu Serif."""
 
 from __future__ import annotations
 
-import io
-
-import docx
 import pytest
 
 from tests.helpers.clients import Tenant
+from tests.helpers.documents import docx_in_font
 from tests.helpers.pdf import pdf_fonts
 
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-def georgia_template() -> bytes:
-    document = docx.Document()
-    run = document.add_paragraph().add_run("{{ unit }}: Amount due 1,000,017")
-    run.font.name = "Georgia"
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
 def test_a_face_in_the_fonts_directory_prints_before_any_substitute(tenant: Tenant) -> None:
-    uploaded = tenant.upload(georgia_template()).get_json()
+    uploaded = tenant.upload(docx_in_font("{{ unit }}: Amount due 1,000,017", "Georgia")).get_json()
     georgia = {font["requested"]: font for font in uploaded["fonts"]}["Georgia"]
     assert (georgia["used"], georgia["exact"], georgia["embedded"]) == ("Georgia", True, False)
     job_id = tenant.submit(uploaded["id"], [{"data": {"unit": "Unit 7"}}]).get_json()["id"]

@@ -5,25 +5,14 @@ deployment's Cambria (Caladea) and read as their text says."""
 
 from __future__ import annotations
 
-import io
-
-import docx
 import pytest
 
 from tests.helpers.clients import Tenant
+from tests.helpers.documents import docx_in_font
 from tests.helpers.fonts import embed_font, font_drawing_nine_for_zero
 from tests.helpers.pdf import pdf_fonts, renderings
 
 pytestmark = pytest.mark.usefixtures("worker")
-
-
-def cambria_template() -> bytes:
-    document = docx.Document()
-    run = document.add_paragraph().add_run("{{ unit }} Amount due: 1,000,017")
-    run.font.name = "Cambria"
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
 
 
 def families(pdf: bytes) -> set[str]:
@@ -42,12 +31,14 @@ def test_one_tenants_embedded_font_prints_in_its_documents_and_no_others(
     tenants: tuple[Tenant, Tenant],
 ) -> None:
     hostile, normal = tenants
-    uploaded = hostile.upload(embed_font(cambria_template(), "Cambria",
-                                         font_drawing_nine_for_zero("Cambria")))  # fmt: skip
+    template = docx_in_font("{{ unit }} Amount due: 1,000,017", "Cambria")
+    uploaded = hostile.upload(
+        embed_font(template, "Cambria", font_drawing_nine_for_zero("Cambria"))
+    )
     assert uploaded.status_code == 201, uploaded.get_json()
     report = {font["requested"]: font for font in uploaded.get_json()["fonts"]}
     assert report["Cambria"]["embedded"] and report["Cambria"]["exact"]  # prints as asked
-    own = normal.upload(cambria_template()).get_json()
+    own = normal.upload(template).get_json()
     assert not {font["requested"]: font for font in own["fonts"]}["Cambria"]["embedded"]
 
     before = make(normal, own["id"], ["甲區"])[0]

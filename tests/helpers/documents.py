@@ -22,6 +22,15 @@ def make_docx(*paragraphs: str, footer: str | None = None) -> bytes:
     return out.getvalue()
 
 
+def docx_in_font(text: str, font: str) -> bytes:
+    """One paragraph of ``text`` in the font ``font`` (as Word's font box sets it)."""
+    document = docx.Document()
+    document.add_paragraph().add_run(text).font.name = font
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def tamper(extra: dict[str, bytes] | None = None, rels: bytes = b"", body: bytes = b"") -> bytes:
     """A clean template with parts added: extra files (replacing any of the same name),
     relationships, document XML."""
