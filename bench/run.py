@@ -74,7 +74,7 @@ from workers.fill.render import (  # noqa: E402
     fill_template,
     settle_language,
 )
-from workers.pdf import document_fonts  # noqa: E402
+from workers.pdf import separation  # noqa: E402
 
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
@@ -466,10 +466,11 @@ def bench_batch_sizes(work: Workloads, tmp: Path) -> dict[str, Any]:
 
 
 def own_fonts_cost(work: Workloads) -> dict[str, Any]:
-    """What giving each cut document its own fonts costs (workers/pdf/document_fonts.py), in the
+    """What giving each cut document only its own fonts and glyphs costs
+    (workers/pdf/separation.py), in the
     worker's CPU per document: the 100 reports converted in groups of the default batch size
     on one warm instance, each group's cut timed with and without it."""
-    separate, size = document_fonts.separate, Settings().batch_size
+    separate, size = separation.separate, Settings().batch_size
     timed: dict[str, float] = {"with": 0.0, "without": 0.0}
     weights: dict[str, int] = {"with": 0, "without": 0}
     with bare_converter(Settings.from_env()) as converter:
@@ -479,13 +480,15 @@ def own_fonts_cost(work: Workloads) -> dict[str, Any]:
             combined = converter.convert(conversion_bytes(batching.combine(filled)), "pdf",
                                          batching.SPLIT_FILTER_OPTIONS)  # fmt: skip
             for label in ("with", "without"):
-                document_fonts.separate = separate if label == "with" else (lambda *_: None)
+                separation.separate = (
+                    separate if label == "with" else lambda _pdf, ranges: [True] * len(ranges)
+                )
                 documents = [fill_template(work.report_template, data) for data in group]
                 began = time.process_time()
                 parts = batching.split(combined, documents)
                 timed[label] += time.process_time() - began
-                weights[label] += sum(map(len, parts))
-                document_fonts.separate = separate
+                weights[label] += sum(len(part or b"") for part in parts)
+                separation.separate = separate
     count = len(work.reports)
     return {
         "cut_cpu_ms_per_document_with_own_fonts": round(timed["with"] / count * 1000, 1),

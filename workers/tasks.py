@@ -192,10 +192,17 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             alone += [(work, _fill(services, template, work)[0])
                       for work, _ in together]  # fmt: skip
         else:
+            cut = [(work, pdf) for (work, _), pdf in zip(together, pdfs, strict=True) if pdf]
             log.info("job %s: documents %s converted in one LibreOffice load",
-                     works[0].job_id, [work.index for work, _ in together])  # fmt: skip
-            for (work, _), pdf in zip(together, pdfs, strict=True):
+                     works[0].job_id, [work.index for work, _ in cut])  # fmt: skip
+            for work, pdf in cut:
                 yield work, _pdf_made(work, pdf, languages[work.index])
+            if unseparated := [work for (work, _), pdf in zip(together, pdfs, strict=True)
+                               if pdf is None]:  # fmt: skip
+                # Cut out, they could carry their neighbours' text: they convert alone.
+                log.info("job %s: documents %s convert alone: their fonts could not be "
+                         "separated", works[0].job_id, [work.index for work in unseparated])  # fmt: skip
+                alone += [(work, _fill(services, template, work)[0]) for work in unseparated]
     filter_options = export_options(options.format, options.pdf_options)
     for work, document in alone:
         try:
@@ -285,7 +292,7 @@ def _group_for_conversion(
     return [group for group in groups if len(group) > 1], alone
 
 
-def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes]:
+def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes | None]:
     combined = conversion_bytes(batching.combine(documents))
     with metrics.CONVERSION_SECONDS.time():
         pdf = converter.convert(combined, "pdf", batching.SPLIT_FILTER_OPTIONS)

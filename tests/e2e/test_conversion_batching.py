@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
-from tests.helpers.pdf import pdf_text, squash
+from tests.helpers.pdf import glyphs_held_and_drawn, pdf_text, recoverable, squash
 from tests.helpers.processes import worker_log
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -63,3 +63,26 @@ def test_the_workers_log_lines_name_the_request_tenant_job_and_documents(
         assert line["tenant"] == tenant.name
         assert line["service"] == "worker"
         assert set(line["documents"]) <= {0, 1, 2}
+
+
+def test_no_report_cut_from_a_combined_conversion_carries_another_units_names(
+    tenant: Tenant, data_dir: Path
+) -> None:
+    """A bureau sends each unit its own report: nothing another unit's report prints (its
+    names, in ToUnicode maps, glyph names, widths or glyph programs) is in this one."""
+    template = tenant.upload(make_docx("單位 {{ unit }} Report {{ code }}", "名單 {{ names }}",
+                                       footer="{{ unit }}·第1頁")).get_json()["id"]  # fmt: skip
+    sent = [{"data": {"unit": unit, "code": code, "names": names}} for unit, code, names in [
+        ("甲校", "A-17", "張三豐李四光"), ("乙校", "B-9Q", "王五趙六錢七孫八"),
+        ("丙校", "C-3x", "周吳鄭"), ("丁校", "D-5z", "馮陳褚衛"), ("戊校", "E-8k", "蔣沈韓楊"),
+        ("己校", "F-2w", "朱秦尤許")]]  # fmt: skip
+    job = tenant.wait_for(tenant.submit(template, sent).get_json()["id"])
+    assert f"job {job['id']}: documents [" in worker_log(data_dir).read_text()
+    pdfs = [tenant.get(document["url"]).data for document in job["documents"]]
+    printed = [set(squash(pdf_text(pdf))) for pdf in pdfs]
+    for index, pdf in enumerate(pdfs):
+        others = set().union(*printed[:index], *printed[index + 1 :]) - printed[index]
+        assert set(sent[index - 1]["data"]["names"]) <= others
+        assert not recoverable(pdf, "".join(others)), f"report {index} carries others' text"
+        for font, held, drawn in glyphs_held_and_drawn(pdf):
+            assert held <= drawn, f"report {index}: {font} holds glyphs it does not draw"

@@ -20,6 +20,7 @@ from docrender.storage import LocalStorage, job_document_key
 from tests.helpers.clients import record_job
 from tests.helpers.documents import make_docx
 from tests.helpers.fonts import embed_font, font_drawing_nine_for_zero
+from workers.convert import batching
 from workers.ending import handle_end
 from workers.tasks import RenderServices, render_documents
 
@@ -34,6 +35,7 @@ class FakeConverter:
         self.calls = 0
         self.combined_calls = 0
         self.isolated_calls = 0
+        self.alone: list[str] = []  # the text of each document converted alone
 
     def convert(
         self,
@@ -45,6 +47,8 @@ class FakeConverter:
         self.calls += 1
         self.isolated_calls += isolated
         self.combined_calls += bool(filter_options)
+        if not filter_options:
+            self.alone.append(docx_text(document))
         if self.error is not None:
             raise self.error
         if self.rejects and self.rejects in docx_text(document):
@@ -250,3 +254,16 @@ def test_documents_that_embed_fonts_convert_alone_each_on_its_own_instance(
     job_id = record_job(services.jobs, "t", documents, template_key)
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
     assert (converter.calls, converter.combined_calls, converter.isolated_calls) == (3, 0, 3)
+
+
+def test_a_document_that_cannot_be_cut_from_its_group_converts_alone(
+    services: RenderServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cut from the combined PDF, its fonts could carry its neighbours' text."""
+    converter = FakeConverter()
+    services = replace(services, converter=converter)
+    monkeypatch.setattr(batching, "split", lambda pdf, documents: [pdf, None, pdf])
+    job_id = new_job(services, [{"unit": "甲區"}, {"unit": "乙區"}, {"unit": "丙區"}])
+    assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
+    assert (converter.calls, converter.combined_calls) == (2, 1)  # together, then 1 alone
+    assert converter.alone == ["乙區"]

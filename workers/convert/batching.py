@@ -6,8 +6,8 @@ about ten times what it adds inside a larger document (bench/results). So the do
 job, all filled from the same template, are put one after the other in one DOCX, each in its
 own section (its own header and footer, page numbers from 1), converted once, and the PDF is
 cut at the first page of each document, found through a bookmark LibreOffice exports as a
-named destination. Each cut document gets fonts holding only its own glyphs
-(workers/pdf/document_fonts.py), so that it weighs what it would converted alone.
+named destination. Each cut document carries only what it draws itself: its own fonts, glyphs,
+widths and ToUnicode entries, nothing of its neighbours (workers/pdf/separation.py).
 
 Only what stays the same when documents sit side by side is combined: see ``batchable``.
 Anything else (numbered lists that would count on across documents, NUMPAGES, footnotes,
@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import io
 import itertools
-import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -31,10 +30,8 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from docrender.fonts.template import default_script
-from workers.pdf import document_fonts
+from workers.pdf import separation
 from workers.pdf.outlines import Outline
-
-log = logging.getLogger(__name__)
 
 # Named destinations of the documents' first paragraphs: "DocrenderStart0", ... (letters and
 # digits only: LibreOffice escapes other characters in destination names).
@@ -114,23 +111,21 @@ def combine(documents: Sequence[Document]) -> Document:
     return combined
 
 
-def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes]:
+def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes | None]:
     """Cut a combined PDF back into one PDF per document, at their named destinations. Each
     gets its own document's title, author, subject and keywords (the combined conversion gave
-    them all the first one's), its part of the outline, and fonts holding only its own glyphs
-    (workers/pdf/document_fonts.py)."""
+    them all the first one's), its part of the outline, and only the fonts, glyphs and images it
+    draws (workers/pdf/separation.py). None for a document whose own share of the fonts
+    cannot be told for sure: cut, it could carry its neighbours' text, so it converts alone."""
     with pikepdf.open(io.BytesIO(pdf)) as combined:
         starts = _starts(combined, len(documents))
         ranges = [range(start, end) for start, end
                   in itertools.pairwise([*starts, len(combined.pages)])]  # fmt: skip
-        try:
-            document_fonts.separate(combined, ranges)
-        except Exception:  # lighter files, not different ones: the cut is right without it
-            log.exception("giving each cut document its own fonts failed; they share them")
+        separated = separation.separate(combined, ranges)
         outline = Outline(combined)
         return [
-            _extract(combined, pages, outline, document)
-            for pages, document in zip(ranges, documents, strict=True)
+            _extract(combined, pages, outline, document) if own else None
+            for pages, document, own in zip(ranges, documents, separated, strict=True)
         ]
 
 

@@ -1,6 +1,7 @@
 """PDF work after conversion.
 
-    document_fonts.py  each cut document keeps only the fonts and glyphs it draws
+    separation.py      each cut document carries only what it draws (fonts, glyphs, images)
+    to_unicode.py      ToUnicode maps read with bounds, written for some codes
     type1.py           Type 1 font programs cut to the glyphs kept
     outlines.py        bookmarks carried into a PDF that took some pages of another
     glyphs.py          which characters print as tofu (no font has them)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import bisect
 import functools
 import io
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,9 +24,8 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from docrender.i18n import _, ngettext
+from workers.pdf import to_unicode
 
-_BFCHAR = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
-_BFRANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>")
 NOTDEF = ".notdef"
 
 
@@ -60,21 +58,7 @@ def _fonts(reader: PdfReader) -> Iterator[Any]:
 def _to_unicode(font: Any) -> dict[int, str]:
     if "/ToUnicode" not in font:
         return {}
-    cmap = font["/ToUnicode"].get_object().get_data()
-    mapping: dict[int, str] = {}
-    for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
-        for low, high, start in _BFRANGE.findall(block):
-            first = _utf16(start)
-            for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
-                mapping[code] = first[:-1] + chr(ord(first[-1]) + offset) if first else ""
-    for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
-        for code, text in _BFCHAR.findall(block):
-            mapping[int(code, 16)] = _utf16(text)
-    return mapping
-
-
-def _utf16(hex_text: bytes) -> str:
-    return bytes.fromhex(hex_text.decode()).decode("utf-16-be", errors="replace")
+    return to_unicode.read(font["/ToUnicode"].get_object().get_data())
 
 
 def _notdef_codes(font: Any, codes: Any) -> set[int]:

@@ -44,6 +44,10 @@ _ALNUM = np.zeros(256, bool)
 _ALNUM[_ALNUM_BYTES] = True
 
 _ENCODING_ENTRY = re.compile(rb"dup\s+(\d+)\s*/([^\s/\[\]{}()<>%]+)\s+put")
+# The built-in encoding: from its line to the ``def`` that ends it. The last such line, so that
+# a font name in /FontInfo (which comes before it, and is the font maker's text) cannot pose
+# as one.
+_ENCODING = re.compile(rb"^/Encoding\s+\d+\s+array\s*$.*?\bdef\b", re.M | re.S)
 _CHARSTRINGS = re.compile(rb"/CharStrings\s+\d+\s+dict\s+dup\s+begin")
 # One CharStrings entry: "/name length RD <length bytes> ND" (RD and ND may be spelt "-|" "|-").
 _ENTRY_HEAD = re.compile(rb"\s*/([^\s/\[\]{}()<>%]+)\s+(\d+)\s+\S+ ")
@@ -62,6 +66,7 @@ class Type1Program:
     keys: np.ndarray  # eexec key before each encrypted byte, and after the last
     entries: dict[str, tuple[int, int]]  # glyph name -> span in ``encrypted``
     charstrings_end: int  # where the text after the last entry starts
+    encoding_span: tuple[int, int]  # where the built-in encoding is in ``cleartext``
 
     @classmethod
     def read(cls, program: bytes, length1: int, length2: int) -> Type1Program | None:
@@ -87,10 +92,14 @@ class Type1Program:
             position = tail.end()
         if not entries or plain[position : position + 1] not in (b"\n", b"\r"):
             return None
+        spans = [found.span() for found in _ENCODING.finditer(cleartext)]
+        if not spans:
+            return None
+        start, end = spans[-1]
         encoding = {int(code): name.decode("latin-1")
-                    for code, name in _ENCODING_ENTRY.findall(cleartext)}  # fmt: skip
+                    for code, name in _ENCODING_ENTRY.findall(cleartext, start, end)}  # fmt: skip
         return cls(cleartext, encrypted, program[length1 + length2 :], encoding, keys,
-                   entries, position)  # fmt: skip
+                   entries, position, (start, end))  # fmt: skip
 
     def glyph_names(self, codes: Collection[int]) -> set[str] | None:
         """The glyphs ``codes`` draw through the built-in encoding, or None if one of them
@@ -107,9 +116,12 @@ class Type1Program:
         kept = [span for name, span in self.entries.items() if name in keep or name == ".notdef"]
         if len(kept) == len(self.entries):
             return None
-        cleartext = _ENCODING_ENTRY.sub(
-            lambda entry: entry[0] if entry[2].decode("latin-1") in keep else b"", self.cleartext
+        start, end = self.encoding_span
+        encoding = _ENCODING_ENTRY.sub(
+            lambda entry: entry[0] if entry[2].decode("latin-1") in keep else b"",
+            self.cleartext[start:end],
         )
+        cleartext = self.cleartext[:start] + encoding + self.cleartext[end:]
         first_entry = min(start for start, _ in self.entries.values())
         spans = [(0, first_entry), *kept, (self.charstrings_end, len(self.encrypted))]
         runs = [list(spans[0])]  # the stretches of kept text

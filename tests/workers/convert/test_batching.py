@@ -16,11 +16,18 @@ from docxtpl import DocxTemplate, RichText
 from pypdf import PdfReader
 
 from tests.helpers.documents import make_docx
-from tests.helpers.pdf import pdf_fonts, pdf_text, renderings, squash
+from tests.helpers.pdf import (
+    glyphs_held_and_drawn,
+    pdf_fonts,
+    pdf_text,
+    recoverable,
+    renderings,
+    squash,
+)
 from workers.convert import batching
 from workers.convert.converter import UnoserverConverter
 from workers.fill.render import docx_bytes, fill_template, settle_language
-from workers.pdf import document_fonts
+from workers.pdf import separation
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
@@ -144,7 +151,7 @@ def test_each_cut_report_carries_only_its_own_glyphs_and_draws_the_same(
     documents = [filled(sample_template, d) for d in reports.data]
     parts = batching.split(reports.combined, documents)
     # The same cut with the fonts LibreOffice made for the whole group, shared.
-    monkeypatch.setattr(document_fonts, "separate", lambda *_: None)
+    monkeypatch.setattr(separation, "separate", lambda _pdf, ranges: [True] * len(ranges))
     shared = batching.split(reports.combined, documents)
 
     alone_weight = sum(map(len, reports.alone))
@@ -163,16 +170,44 @@ def test_each_cut_report_carries_only_its_own_glyphs_and_draws_the_same(
         assert len(fonts) < len(pdf_fonts(whole)) or len(part) < 0.8 * len(whole)
 
 
-def test_fonts_that_cannot_be_separated_leave_the_cut_as_it_was(
+def test_no_character_only_another_document_prints_can_be_recovered_from_a_cut_document(
+    converter: UnoserverConverter,
+) -> None:
+    template = make_docx("报告 {{ unit }} Report {{ latin }}", "名单 {{ secret }}",
+                         footer="{{ unit }}·第1页")  # fmt: skip
+    data = [{"unit": f"单位{n}", "latin": latin, "secret": secret} for n, (latin, secret)
+            in enumerate([("alpha", "绝密名单张三丰李四光"), ("Bravo QXZ", "王五赵六钱七孙八"),
+                          ("charlie", "周吴郑"), ("delta 9", "冯陈褚卫"), ("echo", "蒋沈韩杨"),
+                          ("foxtrot", "朱秦尤许")])]  # fmt: skip
+    combined = converter.convert(
+        docx_bytes(batching.combine([filled(template, d) for d in data])),
+        "pdf",
+        batching.SPLIT_FILTER_OPTIONS,
+    )
+    parts = batching.split(combined, [filled(template, d) for d in data])
+    printed = [set(squash(pdf_text(part))) for part in parts]  # type: ignore[arg-type]
+    for index, part in enumerate(parts):
+        assert part is not None, "LibreOffice's fonts here can all be separated"
+        others = set().union(*printed[:index], *printed[index + 1 :]) - printed[index]
+        assert {"张", "王"} & others, "the documents print different names"
+        assert not recoverable(part, "".join(others))
+        for font, held, drawn in glyphs_held_and_drawn(part):
+            assert held <= drawn, f"{font} holds glyphs the document does not draw"
+
+
+def test_a_document_whose_fonts_cannot_be_separated_is_not_cut(
     reports: Reports, sample_template: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*_: object) -> None:
-        raise ValueError("an unexpected font dictionary")
+    def second_fails(combined: Any, ranges: list[range]) -> list[bool]:
+        separated = real(combined, ranges)
+        return [own and index != 1 for index, own in enumerate(separated)]
 
-    monkeypatch.setattr(document_fonts, "separate", broken)
+    real = separation.separate
+    monkeypatch.setattr(separation, "separate", second_fails)
     parts = batching.split(reports.combined, [filled(sample_template, d) for d in reports.data])
-    for part, one in zip(parts, reports.alone, strict=True):
-        assert squash(pdf_text(part)) == squash(pdf_text(one))
+    assert parts[1] is None
+    for part, one in [*zip(parts, reports.alone, strict=True)][2:]:
+        assert squash(pdf_text(part)) == squash(pdf_text(one))  # type: ignore[arg-type]
 
 
 def test_a_document_that_opens_with_a_table_is_cut_at_its_table(

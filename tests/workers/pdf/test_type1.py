@@ -96,3 +96,17 @@ def test_a_program_laid_out_otherwise_is_left_whole(
     hexed = data[length1 : length1 + length2].hex().encode()
     assert Type1Program.read(data[:length1] + hexed, length1, len(hexed)) is None
     assert Type1Program.read(data, length1, length2 // 2) is None  # cut short
+
+
+def test_only_the_builtin_encoding_names_glyphs(programs: list[tuple[bytes, int, int]]) -> None:
+    """A font's name is its maker's text: an encoding entry written inside it is not one."""
+    data, length1, length2 = programs[0]
+    original = Type1Program.read(data, length1, length2)
+    assert original is not None
+    unused = next(code for code in range(256) if code not in original.encoding)
+    posing = (
+        b"/FontInfo 1 dict dup begin /Notice (dup %d /cid1 put) readonly def end def\n" % unused
+    )
+    at = data.index(b"/Encoding")
+    program = Type1Program.read(data[:at] + posing + data[at:], length1 + len(posing), length2)
+    assert program is not None and program.encoding == original.encoding

@@ -1,0 +1,88 @@
+"""Giving each document of a combined PDF resources of its own, on PDFs built here with the
+shapes LibreOffice writes (one resource dictionary for every page) and the ones it may write
+(text inside a form XObject, composite fonts): each document keeps only what it draws, or is
+reported as one that cannot be cut. The LibreOffice-made case is in
+tests/workers/convert/test_batching.py."""
+
+from __future__ import annotations
+
+import pikepdf
+import pytest
+
+from workers.pdf import separation, to_unicode
+
+# Two one-page documents sharing a font: document 0 shows codes 1-2 ("甲乙"), document 1
+# codes 3-4 ("丙丁"); each shows its own image.
+TEXT = {1: "甲", 2: "乙", 3: "丙", 4: "丁"}
+
+
+def combined(second_page: bytes = b"BT /F1 12 Tf <0304> Tj ET /Im2 Do",
+             font: dict[str, object] | None = None) -> pikepdf.Pdf:  # fmt: skip
+    pdf = pikepdf.new()
+    font_object = pdf.make_indirect(pikepdf.Dictionary(font or {
+        "/Type": pikepdf.Name.Font, "/Subtype": pikepdf.Name.Type1,
+        "/BaseFont": pikepdf.Name("/AAAAAA+Shared"), "/FirstChar": 0, "/LastChar": 4,
+        "/Widths": [0, 1000, 1000, 1000, 1000],
+        "/Encoding": pikepdf.Dictionary({"/Differences": pikepdf.Array(
+            [1, *(pikepdf.Name(f"/uni{ord(TEXT[code]):04X}") for code in range(1, 5))])}),
+        "/ToUnicode": pdf.make_stream(to_unicode.write(TEXT)),
+    }))  # fmt: skip
+    images = {name: pdf.make_stream(b"\x00", Type=pikepdf.Name.XObject,
+                                    Subtype=pikepdf.Name.Image, Width=1, Height=1,
+                                    ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
+              for name in ("/Im1", "/Im2")}  # fmt: skip
+    resources = pdf.make_indirect(pikepdf.Dictionary({
+        "/Font": pikepdf.Dictionary({"/F1": font_object}),
+        "/XObject": pikepdf.Dictionary(images),
+    }))  # fmt: skip
+    for content in (b"BT /F1 12 Tf <0102> Tj ET /Im1 Do", second_page):
+        pdf.add_blank_page()
+        pdf.pages[-1].obj.Resources = resources
+        pdf.pages[-1].obj.Contents = pdf.make_stream(content)
+    return pdf
+
+
+def test_each_document_keeps_only_its_codes_and_images() -> None:
+    pdf = combined()
+    assert separation.separate(pdf, [range(0, 1), range(1, 2)]) == [True, True]
+    for page, codes, image in ((pdf.pages[0], {1, 2}, "/Im1"), (pdf.pages[1], {3, 4}, "/Im2")):
+        font = page.obj.Resources.Font.F1
+        assert to_unicode.read(font.ToUnicode.read_bytes()) == {c: TEXT[c] for c in codes}
+        assert {code for code, width in enumerate(font.Widths) if width} == codes
+        differences = [item for item in font.Encoding.Differences if isinstance(item, int)]
+        assert set(differences) == codes
+        assert list(page.obj.Resources.XObject.keys()) == [image]
+
+
+@pytest.mark.parametrize(
+    "why, second_page, font",
+    [
+        ("text inside a form XObject", b"/Fm1 Do", None),
+        ("text inside a form XObject drawing with the page's fonts", b"/Fm2 Do", None),
+        ("text shown without a font set on the page", b"BT <03> Tj ET", None),
+        ("a composite font", None, {"/Type": pikepdf.Name.Font, "/Subtype": pikepdf.Name.Type0}),
+        ("a Type 3 font", None, {"/Type": pikepdf.Name.Font, "/Subtype": pikepdf.Name.Type3}),
+    ],
+)
+def test_a_document_whose_share_cannot_be_told_is_reported(
+    why: str, second_page: bytes | None, font: dict[str, object] | None
+) -> None:
+    pdf = combined(second_page or b"BT /F1 12 Tf <0304> Tj ET", font)
+    form = pdf.make_stream(b"BT /F1 12 Tf <0304> Tj ET", Type=pikepdf.Name.XObject,
+                           Subtype=pikepdf.Name.Form, BBox=[0, 0, 10, 10],
+                           Resources=pikepdf.Dictionary(Font=pdf.pages[0].Resources.Font))  # fmt: skip
+    pdf.pages[1].obj.Resources.XObject.Fm1 = form
+    pdf.pages[1].obj.Resources.XObject.Fm2 = pdf.make_stream(
+        b"BT /F1 12 Tf <0304> Tj ET", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 10, 10])  # fmt: skip
+    separated = separation.separate(pdf, [range(0, 1), range(1, 2)])
+    assert separated[1] is False, why
+
+
+def test_a_font_program_too_large_to_read_is_not_cut_down() -> None:
+    pdf = combined()
+    font = pdf.pages[0].Resources.Font.F1
+    del font["/Encoding"]
+    program = pdf.make_stream(b"%!PS" + b" " * 16, Length1=4, Length2=separation.MAX_PROGRAM + 1)
+    font.FontDescriptor = pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor, FontFile=program)
+    assert separation.separate(pdf, [range(0, 1), range(1, 2)]) == [False, False]

@@ -1,0 +1,338 @@
+"""Each document cut from a combined conversion carries only what it draws itself.
+
+LibreOffice writes one resource dictionary for all the pages of a combined conversion and
+subsets each font once for all its documents. A document cut out as it is would carry every
+font subset of its group, each with the glyphs, widths and ToUnicode entries of every other
+document (in a 6-document job, document 0's PDF mapped each character of document 1's names),
+and the images the others show. A bureau sends each unit its own report: that is a leak, and a
+heavier file. So before the cut (workers/convert/batching.py), each document's pages get
+resources of their own, naming only what their content uses, and each font a copy holding only
+the codes the document shows: its ToUnicode map (workers/pdf/to_unicode.py), its widths, its
+/Differences, and its glyph program (Type 1: workers/pdf/type1.py; TrueType: fontTools'
+subsetter, glyph ids kept). Content streams and the kept glyphs are unchanged, so each page
+draws and extracts exactly as before.
+
+Where a document's own share cannot be told for sure (text drawn inside a form XObject,
+pattern, annotation appearance or Type 3 glyph, a font kind or program this module does not
+subset), ``separate`` says so, and that document is converted alone instead
+(workers/tasks.py): a slower document, never a leaking one.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pikepdf
+from fontTools import subset
+from fontTools.ttLib import TTFont
+
+from workers.pdf import to_unicode
+from workers.pdf.type1 import Type1Program
+
+# LibreOffice's TrueType subsets carry a zero creation date, which fontTools warns about.
+logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
+
+# The operators that name resources or show text, and the graphics state saves around them.
+_OPERATORS = "q Q Tf Tj TJ ' \" Do gs sh scn SCN BDC DP"
+# Resource categories a page keeps only the entries of that its content names.
+_NAMED_BY = {"Tf": "/Font", "Do": "/XObject", "gs": "/ExtGState", "sh": "/Shading",
+             "scn": "/Pattern", "SCN": "/Pattern", "BDC": "/Properties", "DP": "/Properties"}  # fmt: skip
+_PRUNED = set(_NAMED_BY.values())
+_SIMPLE_FONTS = {"/Type1", "/MMType1", "/TrueType"}
+MAX_PROGRAM = 8 << 20  # a font program larger than this is not read: its document converts alone
+_NESTING = 8  # form XObjects inside form XObjects: deeper counts as drawing text
+_ObjGen = tuple[int, int]
+
+
+@dataclass
+class _Uses:
+    """What one page's content names, per resource category, and the codes each font shows."""
+
+    names: dict[str, set[str]] = field(default_factory=lambda: {c: set() for c in _PRUNED})
+    codes: dict[str, set[int]] = field(default_factory=dict)
+
+
+@dataclass
+class _Read:
+    """What is read once per combined PDF, for every document whose fonts share it."""
+
+    programs: dict[_ObjGen, Type1Program | None] = field(default_factory=dict)
+    maps: dict[_ObjGen, dict[int, str]] = field(default_factory=dict)  # ToUnicode maps
+
+
+def separate(combined: pikepdf.Pdf, documents: Sequence[range]) -> list[bool]:
+    """Give the pages of each of ``documents`` (ranges of page indexes) resources of their own,
+    holding only what those pages draw. Returns, per document, whether that now holds; a
+    document for which it does not must not be cut from ``combined``."""
+    read = _Read()
+    return [
+        _give_own_resources(combined, [combined.pages[index] for index in pages], read)
+        for pages in documents
+    ]
+
+
+def _give_own_resources(pdf: pikepdf.Pdf, pages: list[pikepdf.Page], read: _Read) -> bool:
+    uses = [_uses(page) for page in pages]
+    if any(use is None for use in uses):
+        return False
+    codes_of: dict[_ObjGen, set[int]] = {}  # the document's codes per font object
+    for page, use in zip(pages, uses, strict=True):
+        for name, codes in use.codes.items():  # type: ignore[union-attr]
+            font = page.obj.Resources.Font[name]
+            if not font.is_indirect:
+                return False  # no identity to gather its codes under
+            codes_of.setdefault(font.objgen, set()).update(codes)
+    own: dict[_ObjGen, pikepdf.Object] = {}
+    for page, use in zip(pages, uses, strict=True):
+        resources = page.obj.get("/Resources")
+        if resources is None:
+            continue
+        kept = pikepdf.Dictionary()
+        for category, entries in resources.items():
+            if category not in _PRUNED:
+                kept[category] = entries
+                continue
+            named = pikepdf.Dictionary()
+            for name in use.names[category] & set(entries.keys()):  # type: ignore[union-attr]
+                item = entries[name]
+                if category == "/Font":
+                    if item.objgen not in own:
+                        font = _own_font(pdf, item, codes_of.get(item.objgen, set()), read)
+                        if font is None:
+                            return False
+                        own[item.objgen] = font
+                    item = own[item.objgen]
+                named[name] = item
+            kept[category] = named
+        page.obj.Resources = kept
+    return True
+
+
+def _uses(page: pikepdf.Page) -> _Uses | None:
+    """What the page's content names and shows, or None when text may be drawn from elsewhere
+    than the page's own content."""
+    uses = _Uses()
+    resources = page.obj.get("/Resources")
+    if resources is None:
+        return uses
+    fonts = set(resources.get("/Font", {}).keys())
+    shown: dict[str, bytearray] = {}  # the bytes each font shows: its codes
+    font: str | None = None
+    saved: list[str | None] = []
+    for instruction in pikepdf.parse_content_stream(page, _OPERATORS):
+        op, operands = str(instruction.operator), instruction.operands
+        if op == "q":
+            saved.append(font)
+        elif op == "Q":
+            font = saved.pop() if saved else None
+        elif op in _NAMED_BY:
+            names = [item for item in operands if isinstance(item, pikepdf.Name)]
+            uses.names[_NAMED_BY[op]].update(str(name) for name in names)
+            if op == "Tf":
+                font = str(operands[0])
+                if font not in fonts:
+                    return None
+                shown.setdefault(font, bytearray())
+        elif font is None:
+            return None  # text shown with a font set elsewhere
+        elif op == "TJ":
+            shown[font] += b"".join(bytes(item) for item in operands[0]
+                                    if isinstance(item, pikepdf.String))  # fmt: skip
+        else:  # Tj, ' and " show their last operand
+            shown[font] += bytes(operands[-1])
+    uses.codes = {name: set(codes) for name, codes in shown.items()}
+    nested = [resources[category][name]
+              for category in ("/XObject", "/Pattern", "/ExtGState")
+              if category in resources
+              for name in uses.names[category] & set(resources[category].keys())]  # fmt: skip
+    nested += _appearances(page)
+    if any(_draws_text(item, _NESTING) for item in nested):
+        return None
+    return uses
+
+
+def _appearances(page: pikepdf.Page) -> list[pikepdf.Object]:
+    """The appearance streams of the page's annotations (form fields draw text in them)."""
+    streams = []
+    for annotation in page.obj.get("/Annots", []):
+        for appearance in annotation.get("/AP", {}).values():
+            if isinstance(appearance, pikepdf.Stream):
+                streams.append(appearance)
+            elif isinstance(appearance, pikepdf.Dictionary):
+                streams += [state for state in appearance.values()
+                            if isinstance(state, pikepdf.Stream)]  # fmt: skip
+    return streams
+
+
+def _draws_text(item: pikepdf.Object, depth: int) -> bool:
+    """Whether ``item`` (a form XObject, pattern, graphics state or appearance) may show text:
+    it sets a font, or holds resources through which it could."""
+    if not isinstance(item, pikepdf.Dictionary | pikepdf.Stream):
+        return False
+    if "/Font" in item:  # a graphics state that sets a font
+        return True
+    resources = item.get("/Resources")
+    if resources is None:  # a form without resources of its own draws with the page's
+        return isinstance(item, pikepdf.Stream) and any(
+            True for _ in pikepdf.parse_content_stream(item, "Tf Tj TJ ' \"")
+        )
+    if depth == 0 or "/Font" in resources:
+        return True
+    return any(
+        _draws_text(inner, depth - 1)
+        for category in ("/XObject", "/Pattern", "/ExtGState")
+        for inner in resources.get(category, {}).values()
+    )
+
+
+# -- one document's copy of a font ----------------------------------------------------------
+
+
+def _own_font(
+    pdf: pikepdf.Pdf, font: pikepdf.Object, codes: set[int],
+    read: _Read,
+) -> pikepdf.Object | None:  # fmt: skip
+    """A copy of ``font`` holding only ``codes``: ToUnicode entries, widths, /Differences and
+    glyphs. None for a font this module cannot cut down so (a composite or Type 3 font, an
+    encoding or program it does not read)."""
+    if font.get("/Subtype") not in _SIMPLE_FONTS:
+        return None
+    own = pikepdf.Dictionary(font)
+    widths = font.get("/Widths")
+    if widths is not None:
+        first = int(font.get("/FirstChar", 0))
+        own.Widths = pikepdf.Array(
+            [width if first + offset in codes else 0 for offset, width in enumerate(widths)]
+        )
+    if "/ToUnicode" in font:
+        key = font.ToUnicode.objgen
+        if key not in read.maps:
+            read.maps[key] = to_unicode.read(font.ToUnicode.read_bytes())
+        mapping = read.maps[key]
+        own_map = {code: text for code, text in mapping.items() if code in codes}
+        own.ToUnicode = pdf.make_stream(to_unicode.write(own_map))
+    encoding = font.get("/Encoding")
+    if isinstance(encoding, pikepdf.Dictionary):
+        own.Encoding = _own_encoding(encoding, codes)
+    elif encoding is not None and not isinstance(encoding, pikepdf.Name):
+        return None
+    descriptor = font.get("/FontDescriptor")
+    if descriptor is not None:
+        own_descriptor = _own_descriptor(pdf, font, descriptor, codes, read)
+        if own_descriptor is None:
+            return None
+        own.FontDescriptor = own_descriptor
+    return pdf.make_indirect(own)
+
+
+def _own_encoding(encoding: pikepdf.Dictionary, codes: set[int]) -> pikepdf.Dictionary:
+    """The encoding with /Differences naming only ``codes`` (glyph names such as uni7EDD
+    say which character a code stands for)."""
+    own = pikepdf.Dictionary(encoding)
+    if "/Differences" in encoding:
+        kept: list[object] = []
+        code = 0
+        for item in encoding.Differences:
+            if isinstance(item, pikepdf.Name):
+                if code in codes:
+                    kept += [code, item]
+                code += 1
+            else:
+                code = int(item)
+        own.Differences = pikepdf.Array(kept)
+    return own
+
+
+def _own_descriptor(
+    pdf: pikepdf.Pdf, font: pikepdf.Object, descriptor: pikepdf.Object, codes: set[int],
+    read: _Read,
+) -> pikepdf.Object | None:  # fmt: skip
+    own = pikepdf.Dictionary(descriptor)
+    for key in ("/CharSet", "/CIDSet"):  # optional lists of the glyphs the program holds
+        if key in own:
+            del own[key]
+    if "/FontFile3" in descriptor:
+        return None
+    if "/FontFile" in descriptor:
+        if "/Encoding" in font:  # glyphs chosen through another encoding than the program's
+            return None
+        file = _type1_subset(pdf, descriptor.FontFile, codes, read)
+        if file is None:
+            return None
+        own.FontFile = file
+    if "/FontFile2" in descriptor:
+        file = descriptor.FontFile2
+        if int(file.get("/Length", 0)) > MAX_PROGRAM:
+            return None
+        whole = file.read_bytes()
+        program = _truetype_subset(whole, codes)
+        if program is None:
+            return None
+        if program is not whole:
+            own_file = pdf.make_stream(program)
+            own_file.Length1 = len(program)
+            own.FontFile2 = own_file
+    return pdf.make_indirect(own)
+
+
+def _type1_subset(
+    pdf: pikepdf.Pdf, file: pikepdf.Stream, codes: set[int],
+    read: _Read,
+) -> pikepdf.Object | None:  # fmt: skip
+    if file.objgen not in read.programs:
+        length = int(file.get("/Length1", 0)) + int(file.get("/Length2", 0))
+        read.programs[file.objgen] = (
+            Type1Program.read(file.read_bytes(), int(file.Length1), int(file.Length2))
+            if 0 < length <= MAX_PROGRAM
+            else None
+        )
+    program = read.programs[file.objgen]
+    names = program.glyph_names(codes) if program is not None else None
+    if program is None or names is None:
+        return None
+    parts = program.subset(names)
+    if parts is None:  # the program holds these glyphs only
+        return file
+    cleartext, encrypted = parts
+    own = pikepdf.Stream(pdf, cleartext + encrypted + program.trailer)
+    own.Length1 = len(cleartext)
+    own.Length2 = len(encrypted)
+    own.Length3 = len(program.trailer)
+    return pdf.make_indirect(own)
+
+
+def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
+    """The TrueType program with glyphs for ``codes`` only (glyph ids kept, so the codes draw
+    as before), and its cmap mapping only them; ``program`` itself when it holds no other
+    code. None when fontTools cannot read it."""
+    try:
+        font = TTFont(io.BytesIO(program))
+        kept_tables = []
+        glyphs = set()
+        for table in font["cmap"].tables:
+            # A symbolic font's (3,0) table maps U+F000 + code, as PDF 32000-1 9.6.6.4 reads it.
+            mapping = {code: glyph for code, glyph in table.cmap.items() if code & 0xFF in codes
+                       and (code < 0x100 or table.platformID == 3)}  # fmt: skip
+            glyphs.update(mapping.values())
+            kept_tables.append((table, mapping))
+        if all(len(table.cmap) == len(mapping) for table, mapping in kept_tables):
+            return program  # it holds these codes' glyphs only
+        options = subset.Options(retain_gids=True, notdef_outline=True, glyph_names=False,
+                                 name_IDs=["*"], name_languages=["*"], drop_tables=[],
+                                 recalc_bounds=False, recalc_timestamp=False,
+                                 prune_unicode_ranges=False, legacy_cmap=True)  # fmt: skip
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(glyphs=glyphs)
+        subsetter.subset(font)
+        # The subsetter drops format 0 tables, which LibreOffice writes: restore them, cut down.
+        for table, mapping in kept_tables:
+            table.cmap = mapping
+        font["cmap"].tables = [table for table, _mapping in kept_tables]
+        out = io.BytesIO()
+        font.save(out)
+    except Exception:  # a program fontTools cannot read or write: not cut down, not shared
+        return None
+    return out.getvalue()
