@@ -28,7 +28,7 @@ catalogs: bootstrap
 	.venv/bin/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 --no-location --sort-output \
 		--project docrender -o docrender/translations/messages.pot .
 	.venv/bin/pybabel update -i docrender/translations/messages.pot -d docrender/translations \
-		--no-location --no-fuzzy-matching --ignore-obsolete --width 100
+		--no-fuzzy-matching --ignore-obsolete --width 100
 	.venv/bin/pybabel compile -d docrender/translations
 
 # Benchmarks write their results under bench/results/.

@@ -1,10 +1,18 @@
 """Output file names: from a pattern over each document's data, safe on every file system,
-unique within the job (so downloads and the ZIP agree on them)."""
+unique within the job (so downloads and the ZIP agree on them).
+
+Patterns are evaluated in the API's request thread, so what they may do is bounded before they
+run: they print values and compute nothing (``_NAME_NODES``), their filters take time in
+proportion to their input (the number filters refuse more than 30 digits), and a job's names
+must be made within ``NAMING_SECONDS`` (checked between documents: each one is bounded by its
+own data's size).
+"""
 
 from __future__ import annotations
 
 import functools
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,6 +60,7 @@ _NAME_NODES = (
     nodes.Pos,
 )  # fmt: skip  (index + 1: cheap)
 _MAX_LITERAL = 200
+NAMING_SECONDS = 5.0
 
 
 def document_names(
@@ -60,7 +69,18 @@ def document_names(
     """One safe, unique stem per (name or pattern, data); the job's pattern applies where a
     document has no name of its own; ``document-<index>`` where neither gives anything."""
     names = []
+    deadline = time.monotonic() + NAMING_SECONDS
     for index, (own, data) in enumerate(documents):
+        if time.monotonic() > deadline:
+            raise InvalidNamePattern(
+                _(
+                    "Naming the documents took longer than %(seconds)s seconds (stopped at "
+                    "document %(index)s); use a simpler name pattern or less data per document.",
+                    seconds=int(NAMING_SECONDS),
+                    index=index,
+                ),
+                {"document": index},
+            )
         pattern = own if own is not None else job_pattern
         names.append(safe_name(render_pattern(pattern, data, index)) if pattern else "")
     return unique([name or f"document-{index}" for index, name in enumerate(names)])

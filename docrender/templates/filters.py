@@ -13,14 +13,17 @@ and dates alike.
     {{ text|to_hans }} {{ text|to_hant }}   Simplified / Traditional forms (OpenCC)
 
 A filter given what it cannot read raises FilterError, which fails that document alone with
-the filter's name and what it got.
+the filter's name and what it got. The number filters take at most ``MAX_DIGITS`` digits before
+and after the point: no report prints more, and a number such as 1e1100000 (nine bytes of data)
+would otherwise take Python's C code tens of seconds to spell out, uninterruptibly, in the API
+(name patterns) or a worker.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
 from docrender.fonts.chinese import converter
@@ -34,6 +37,12 @@ class FilterError(ValueError):
         super().__init__(str(text))
         self.text = text
 
+
+MAX_DIGITS = 30  # before and after the decimal point, in what a number filter takes
+_MAX_NUMBER_TEXT = 2 * MAX_DIGITS + 20  # characters of a number given as text (sign, point, e)
+_LIMIT = 10**MAX_DIGITS
+# Exact for every number taken: rounding to 10 places and percentages never lose a digit.
+_EXACT = Context(prec=2 * MAX_DIGITS + 16, rounding=ROUND_HALF_UP)
 
 # Excel's day 0 (its 1900 leap-year bug included): serial 45000 is 2023-03-15.
 _SPREADSHEET_EPOCH = dt.datetime(1899, 12, 30)
@@ -63,7 +72,7 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
                 _(
                     "|%(filter)s needs a date; %(value)s is no spreadsheet date",
                     filter=name,
-                    value=repr(value),
+                    value=_shown(value),
                 )
             )
         return _SPREADSHEET_EPOCH + dt.timedelta(days=float(value))
@@ -77,7 +86,7 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
         _(
             "|%(filter)s needs a date such as 2026-11-29 (or a spreadsheet date); got %(value)s",
             filter=name,
-            value=repr(value),
+            value=_shown(value),
         )
     )
 
@@ -97,28 +106,56 @@ def cn_date(value: Any) -> str:
 def _number(value: Any, name: str) -> Decimal:
     if isinstance(value, bool):
         raise FilterError(
-            _("|%(filter)s needs a number; got %(value)s", filter=name, value=repr(value))
+            _("|%(filter)s needs a number; got %(value)s", filter=name, value=_shown(value))
         )
     if isinstance(value, int):
-        return Decimal(int(value))
+        if abs(value) >= _LIMIT:  # before str(): spelling a huge int out is what costs
+            raise _too_many_digits(name, value)
+        return Decimal(value)
     if isinstance(value, float):  # its shortest repr: 0.1 is 0.1, not 0.1000000000000000055
         value = repr(float(value))
+    text = str(value).replace(",", "").strip()
+    if len(text) > _MAX_NUMBER_TEXT:
+        raise _too_many_digits(name, value)
     try:
-        number = Decimal(str(value).replace(",", "").strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise FilterError(
-            _("|%(filter)s needs a number; got %(value)s", filter=name, value=repr(value))
+            _("|%(filter)s needs a number; got %(value)s", filter=name, value=_shown(value))
         ) from None
     if not number.is_finite():
         raise FilterError(
-            _("|%(name)s needs a finite number; got %(value)s", name=name, value=repr(value)),
+            _("|%(name)s needs a finite number; got %(value)s", name=name, value=_shown(value)),
         )
+    if number and not -MAX_DIGITS <= number.adjusted() < MAX_DIGITS:
+        raise _too_many_digits(name, value)
     return number
+
+
+def _too_many_digits(name: str, value: Any) -> FilterError:
+    return FilterError(
+        _(
+            "|%(filter)s prints numbers of at most %(digits)s digits before and after the "
+            "decimal point; got %(value)s",
+            filter=name,
+            digits=MAX_DIGITS,
+            value=_shown(value),
+        )
+    )
+
+
+def _shown(value: Any) -> str:
+    """The value as a message names it: its repr, cut to a readable length."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's own limit on spelling one out
+        return f"<{value.bit_length()}-bit int>"
+    return text if len(text) <= 60 else f"{text[:57]}…"
 
 
 def fixed(value: Any, decimals: int = 2) -> str:
     """``decimals`` places, rounded half up (四舍五入): 12345.6 -> 12345.60."""
-    return str(_rounded(_number(value, "fixed"), decimals))
+    return f"{_rounded(_number(value, 'fixed'), decimals):f}"  # 0.0000000000, not 0E-10
 
 
 def thousands(value: Any, decimals: int | None = None) -> str:
@@ -126,12 +163,12 @@ def thousands(value: Any, decimals: int | None = None) -> str:
     number = _number(value, "thousands")
     if decimals is not None:
         number = _rounded(number, decimals)
-    return f"{number:,}" if number.as_tuple().exponent < 0 else f"{int(number):,}"
+    return f"{number:,f}" if number.as_tuple().exponent < 0 else f"{int(number):,}"
 
 
 def percent(value: Any, decimals: int = 0) -> str:
     """A ratio as a percentage: 0.2134 -> 21% (``percent(1)``: 21.3%)."""
-    return f"{_rounded(_number(value, 'percent') * 100, decimals)}%"
+    return f"{_rounded(_EXACT.multiply(_number(value, 'percent'), 100), decimals):f}%"
 
 
 def _rounded(number: Decimal, decimals: int) -> Decimal:
@@ -142,7 +179,7 @@ def _rounded(number: Decimal, decimals: int) -> Decimal:
                 decimals=repr(decimals),
             ),
         )
-    return number.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return number.quantize(Decimal(1).scaleb(-decimals), context=_EXACT)
 
 
 def cn_number(value: Any, form: str = "hans") -> str:
@@ -150,9 +187,13 @@ def cn_number(value: Any, form: str = "hans") -> str:
     number = _number(value, "cn_number")
     if number != number.to_integral_value():
         raise FilterError(
-            _("|cn_number needs a whole number; got %(value)s", value=repr(value)),
+            _("|cn_number needs a whole number; got %(value)s", value=_shown(value)),
         )
     whole = int(number)
+    if abs(whole) >= 10**16:  # past 万亿 (10^12) groups, Chinese numerals have no agreed unit
+        raise FilterError(
+            _("|cn_number takes numbers under 10^16; got %(value)s", value=_shown(value)),
+        )
     if whole == 0:
         return "〇"
     spelled = _spell(abs(whole), _DIGITS.replace("〇", "零"), _UNITS, _BIG_UNITS[_form(form)])
@@ -180,7 +221,7 @@ def rmb_upper(value: Any, form: str = "hans") -> str:
     amount = _rounded(_number(value, "rmb_upper"), 2)
     if abs(amount) >= Decimal(10) ** 16:
         raise FilterError(
-            _("|rmb_upper takes amounts under 10^16; got %(value)s", value=repr(value)),
+            _("|rmb_upper takes amounts under 10^16; got %(value)s", value=_shown(value)),
         )
     sign = words["negative"] if amount < 0 else ""
     cents = int(abs(amount) * 100)

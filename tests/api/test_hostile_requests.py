@@ -102,3 +102,24 @@ def test_one_document_past_its_size_is_413_naming_it(tenant: Tenant) -> None:
     assert response.status_code == 413, response.get_json()
     details = response.get_json()["error"]["details"]
     assert details["document"] == 1 and details["limit"] == limit and details["bytes"] > limit
+
+
+def test_a_number_no_report_prints_in_a_name_pattern_is_422_naming_it(
+    tenants: tuple[Tenant, Tenant],
+) -> None:
+    """152 bytes that held an API process for 31 s (gunicorn killed it, and another tenant's
+    request with it): the number filters refuse such a number before spelling it out."""
+    hostile, other = tenants
+    template = hostile.upload(make_docx("{{ n }}")).get_json()["id"]
+    for pattern, value in [("{{ n|thousands }}", "1e1100000"), ("{{ n|cn_number }}", "1e1300000"),
+                           ("{{ n|fixed(2) }}", "-1e1100000"), ("{{ n|percent }}", "9" * 5000)]:  # fmt: skip
+        answer = hostile.post(
+            "/v1/jobs",
+            json={"template": template, "name": pattern, "documents": [{"data": {"n": value}}]},
+            headers={"Accept-Language": "zh-TW"},
+        )
+        assert answer.status_code == 422, answer.get_json()
+        error = answer.get_json()["error"]
+        assert error["code"] == "invalid_name_pattern"
+        assert value[:20] in error["message"] and "位的數字" in error["message"]
+    assert other.get("/v1/templates").status_code == 200

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from api import naming
 from api.naming import document_names
 from docrender.errors import InvalidNamePattern
 
@@ -75,3 +76,15 @@ def test_name_patterns_take_variables_keys_filters_and_text() -> None:
         "{{ unit }}-{{ basic.code }}-{{ basic['code'] }}-{{ day|date('%Y%m%d') }}-{{ x|d('無') }}"
     )
     assert document_names(pattern, [(None, data)]) == ["沙灣縣第二中學-007-007-20261129-無"]
+
+
+def test_a_number_no_report_prints_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidNamePattern, match="1e1100000") as refused:
+        document_names("{{ n|thousands }}", [(None, {"n": 5}), (None, {"n": "1e1100000"})])
+    assert refused.value.details == {"pattern": "{{ n|thousands }}", "document": 1}
+
+
+def test_a_jobs_names_are_made_within_a_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(naming, "NAMING_SECONDS", -1.0)
+    with pytest.raises(InvalidNamePattern, match="took longer than"):
+        document_names("{{ unit }}", [(None, {"unit": "甲"}), (None, {"unit": "乙"})])

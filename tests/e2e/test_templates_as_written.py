@@ -76,6 +76,19 @@ def test_a_filter_given_what_it_cannot_read_fails_that_document(tenant: Tenant) 
     )
 
 
+def test_a_number_no_report_prints_fails_its_document_at_once(tenant: Tenant) -> None:
+    """1e1300000 overran the 30 s render deadline to 55 s: the alarm cannot interrupt Python's
+    C code spelling it out. The filter refuses it before."""
+    template_id = tenant.upload(make_docx("金額：{{ amount|thousands }}")).get_json()["id"]
+    documents = [{"data": {"amount": 100}}, {"data": {"amount": "1e1300000"}},
+                 {"data": {"amount": 5}}]  # fmt: skip
+    job = tenant.wait_for(tenant.submit(template_id, documents).get_json()["id"])
+    assert [d["status"] for d in job["documents"]] == ["succeeded", "failed", "succeeded"]
+    message = job["documents"][1]["error"]["message"]
+    assert "|thousands prints numbers of at most 30 digits" in message and "1e1300000" in message
+    assert "金額：5" in pdf_text(tenant.get(job["documents"][2]["url"]).data)
+
+
 def test_an_unknown_filter_is_refused_at_upload_naming_it(tenant: Tenant) -> None:
     response = tenant.upload(make_docx("單位：{{ unit }}", "備註：{{ note|defualt('—') }}"))
     assert response.status_code == 422
