@@ -61,7 +61,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     uploads: dict[str, bytes] = {}
     sheet = None
     if request.mimetype == "multipart/form-data":
-        body, sheet = job_body_from_form(request.form, request.files, services().settings)
+        body, sheet = job_body_from_form(request.form, request.files, services().settings, g.tenant)
         uploads = uploaded_files(request.files)
     elif request.mimetype == "application/json":
         body = parse_json(request.get_data(cache=False))

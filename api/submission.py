@@ -17,7 +17,7 @@ from werkzeug.datastructures import FileStorage
 from api.naming import document_names
 from api.schemas import parse_job, parse_json
 from api.services import ApiServices
-from docrender.data.files import DataFile, read_data_file
+from docrender.data.files import DataFile, read_uploaded_data_file
 from docrender.data.validation import check_documents, unused_columns
 from docrender.data.values import named_files, subdocument_files
 from docrender.errors import (
@@ -27,6 +27,7 @@ from docrender.errors import (
     PayloadTooLarge,
     ServiceUnavailable,
     TooManyQueuedDocuments,
+    TooManyUploads,
     UnknownTemplate,
     ValidationFailed,
     WebhookSecretMissing,
@@ -38,13 +39,13 @@ from docrender.jobs.store import Job, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_file_key, job_template_key
+from docrender.templates.inspection import check_subdocument
 from docrender.templates.registry import Template, template_key
-from docrender.templates.tags import check_docx
 from docrender.webhooks.rules import check_callback_url
 
 
 def job_body_from_form(
-    form: Mapping[str, str], files: Mapping[str, FileStorage], settings: Settings
+    form: Mapping[str, str], files: Mapping[str, FileStorage], settings: Settings, tenant: str
 ) -> tuple[dict[str, Any], DataFile]:
     """The JSON body a multipart job stands for (one document per row of its data file), and
     the data file read, which says where each row is."""
@@ -53,7 +54,9 @@ def job_body_from_form(
         raise MalformedRequest(
             _("Send the documents' data as a multipart file field named 'data'."),
         )
-    sheet = read_data_file(upload.filename or "", upload.read(), settings.max_documents_per_job)
+    sheet = read_uploaded_data_file(
+        tenant, upload.filename or "", upload.read(), settings.max_documents_per_job
+    )
     body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
     body["documents"] = [{"data": data} for data in sheet.documents]
     for option in JobOptions.model_fields:
@@ -134,7 +137,7 @@ def submit_job(
         warnings.append(unused)
     if request.callback_url is not None:
         _check_callback(services, tenant, request.callback_url)
-    _check_file_references([doc.data for doc in request.documents], uploads)
+    _check_file_references(tenant, [doc.data for doc in request.documents], uploads)
 
     names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
     job_id = uuid.uuid4().hex
@@ -198,9 +201,10 @@ def _earlier_job(
     )
 
 
-def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -> None:
+def _check_file_references(tenant: str, documents: list[Any], uploads: Mapping[str, bytes]) -> None:
     """Every image or sub-document that names an uploaded file must name one that came with
-    the job; a sub-document must be a Word document as safe as a template."""
+    the job; a sub-document must be a Word document as safe as a template (checked in a
+    bounded child, as templates are)."""
     unknown = [
         {"document": index, "file": name}
         for index, data in enumerate(documents)
@@ -222,7 +226,9 @@ def _check_file_references(documents: list[Any], uploads: Mapping[str, bytes]) -
         )
     for name in sorted({name for data in documents for name in subdocument_files(data)}):
         try:
-            check_docx(uploads[name])
+            check_subdocument(uploads[name], tenant)
+        except TooManyUploads:
+            raise
         except DocrenderError as exc:
             raise type(exc)(
                 _("The sub-document %(name)s: %(reason)s", name=name, reason=exc.text), exc.details

@@ -101,6 +101,12 @@ class InvalidDataFile(DocrenderError):
     status, code = 422, "invalid_data_file"
 
 
+class DataFileTooComplex(InvalidDataFile):
+    """Reading the data file ran past its time or memory limit."""
+
+    code = "data_file_too_complex"
+
+
 class InvalidNamePattern(DocrenderError):
     status, code = 422, "invalid_name_pattern"
 

@@ -84,13 +84,20 @@ def _plain(value: Any) -> Any:
 
 
 def _(message_id: str, **values: Any) -> Message:
-    """A sentence to be read (pybabel extracts the calls of ``_``)."""
-    return Message(message_id, values)
+    """A sentence to be read (pybabel extracts the calls of ``_``). Values other than text,
+    numbers and Messages (an exception, a path) are kept as their text: a Message crosses
+    processes and goes into job records whole."""
+    return Message(message_id, _kept(values))
 
 
 def ngettext(singular: str, plural: str, count: int, **values: Any) -> Message:
     """A sentence whose wording depends on ``count`` (also given to it as ``%(count)s``)."""
-    return Message(singular, {"count": count, **values}, plural, count)
+    return Message(singular, {"count": count, **_kept(values)}, plural, count)
+
+
+def _kept(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: value if isinstance(value, Message) else _plain(value)
+            for name, value in values.items()}  # fmt: skip
 
 
 @functools.cache

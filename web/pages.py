@@ -41,7 +41,7 @@ from api.errors import request_language
 from api.naming import document_names
 from api.services import services
 from api.submission import submit_job
-from docrender.data.files import read_data_file
+from docrender.data.files import read_uploaded_data_file
 from docrender.data.validation import check_documents, unused_columns
 from docrender.errors import (
     DocrenderError,
@@ -247,8 +247,8 @@ def batch_form() -> Response | tuple[str, int]:
         return render_template("batch.html", **context), 400
     pattern = request.form.get("name_pattern", "").strip() or None
     try:
-        sheet = read_data_file(kept["name"], base64.b64decode(kept["data"]),
-                               services().settings.max_documents_per_job)  # fmt: skip
+        sheet = read_uploaded_data_file(g.tenant, kept["name"], base64.b64decode(kept["data"]),
+                                        services().settings.max_documents_per_job)  # fmt: skip
         if action == "render":
             job = _submit(template, sheet.documents, pattern, sheet)
             return redirect(url_for("web.job_page", job_id=job.id))

@@ -5,6 +5,12 @@ ones build lists (``honours.1``, ``honours.2`` -> ``honours: [...]``, blanks dro
 list), and the two combine (``facts.1.item``, ``facts.1.value``). An empty cell of a plain
 column is a missing value. Shared by the API (multipart jobs) and the CLI (``validate``).
 
+Data files are what a tenant sends, read by parsers whose cost can run far ahead of the bytes:
+the API reads them in a bounded child (``read_uploaded_data_file``, docrender/children.py), and
+the reading itself stops at the row and column caps (a sheet's ``<dimension>`` is not trusted:
+openpyxl would pad every row to the width it claims) and refuses number formats longer than
+Excel's 255 characters (formatting costs time quadratic in a format's length).
+
 A cell prints as the sheet shows it: a number or date whose format shows it otherwise than
 plainly (21%, 12.50, 1,234, 2012年5月1日) becomes a cell value, ``{"type": "cell", "value":
 0.21, "text": "21%"}``, which prints its text and computes as its value (docrender/
@@ -23,7 +29,7 @@ import itertools
 import re
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
@@ -33,11 +39,22 @@ import charset_normalizer
 from openpyxl.styles.numbers import is_date_format
 from openpyxl.utils.datetime import from_excel
 
+from docrender.children import Overran, run_in_child
 from docrender.data.strict_json import InvalidJson, parse_strict_json
-from docrender.errors import InvalidDataFile, PayloadTooLarge, UnsupportedFileType
+from docrender.errors import (
+    DataFileTooComplex,
+    InvalidDataFile,
+    PayloadTooLarge,
+    UnsupportedFileType,
+)
 from docrender.i18n import Message, _
 
 SUFFIXES = (".xlsx", ".csv", ".json")
+READ_SECONDS = 15  # for a data file in the bounded child
+MAX_COLUMNS = 256  # columns read from a sheet (Excel's limit until 2007; a job's data is far less)
+MAX_FORMAT = 255  # characters of a number format: Excel's own limit
+# Title and blank rows above the header: rows read past the row cap before stopping.
+_ROW_SLACK = 20
 # In CSV a decimal without leading zeros is a number, with thousands separators or a percent
 # sign as written; "00123", "1e3" or "1,23" stay text.
 _CSV_WRITTEN_NUMBER = re.compile(
@@ -77,6 +94,24 @@ def read_documents(filename: str, data: bytes, max_rows: int) -> list[dict[str, 
     return read_data_file(filename, data, max_rows).documents
 
 
+def read_uploaded_data_file(tenant: str, filename: str, data: bytes, max_rows: int) -> DataFile:
+    """``read_data_file`` in a bounded child, for ``tenant``: what the API reads. Raises
+    DataFileTooComplex past READ_SECONDS or the child's memory, TooManyUploads while the
+    tenant's previous upload is still being read here."""
+    try:
+        return run_in_child(tenant, READ_SECONDS, read_data_file, filename, data, max_rows)
+    except Overran as overran:
+        raise DataFileTooComplex(
+            _(
+                "Reading the data file %(filename)s took more than %(limit)s; a sheet of report "
+                "data needs far less. Re-save it with only the data's rows and columns.",
+                filename=repr(filename),
+                limit=overran.text,
+            ),
+            {"limit": str(overran.text)},
+        ) from None
+
+
 def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
     suffix = PurePath(filename or "").suffix.lower()
     if suffix not in SUFFIXES:
@@ -91,7 +126,9 @@ def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
     if suffix == ".json":
         read = DataFile(_json_documents(data))
     else:
-        rows = _xlsx_rows(data) if suffix == ".xlsx" else _csv_rows(data)
+        # The header, title rows above it, and one row past the cap, which says it is passed.
+        row_cap = max_rows + _ROW_SLACK
+        rows = _xlsx_rows(data, row_cap) if suffix == ".xlsx" else _csv_rows(data, row_cap)
         read = _rows_to_documents(rows)
     if not read.documents:
         raise InvalidDataFile(
@@ -103,11 +140,11 @@ def read_data_file(filename: str, data: bytes, max_rows: int) -> DataFile:
     if len(read.documents) > max_rows:
         raise PayloadTooLarge(
             _(
-                "The data file has %(count)s rows; a job may hold at most %(max_rows)s.",
-                count=len(read.documents),
+                "The data file has more than %(max_rows)s rows; a job may hold at most "
+                "%(max_rows)s.",
                 max_rows=max_rows,
             ),
-            {"limit": max_rows, "rows": len(read.documents)},
+            {"limit": max_rows},
         )
     return read
 
@@ -129,7 +166,9 @@ def _json_documents(data: bytes) -> list[dict[str, Any]]:
     return parsed
 
 
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
+def _xlsx_rows(data: bytes, row_cap: int) -> list[tuple[int, list[Any]]]:
+    """The first sheet's rows that hold something, with their row numbers: at most
+    ``row_cap`` of them, of MAX_COLUMNS columns (data in a column past it is refused)."""
     from openpyxl import load_workbook  # imported here: only spreadsheets need it
 
     try:
@@ -139,10 +178,51 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
             _("The .xlsx file could not be read (%(exc)s); re-save it.", exc=exc),
         ) from None
     try:
-        sheet = workbook.worksheets[0]
-        return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows()]
+        rows: list[tuple[int, list[Any]]] = []
+        for number, cells in _sheet_rows(workbook):
+            if any(cell.column > MAX_COLUMNS and _xlsx_value(cell) is not None for cell in cells):
+                raise _too_wide(number)
+            values: list[Any] = [None] * max((c.column for c in cells if c.column <= MAX_COLUMNS),
+                                             default=0)  # fmt: skip
+            for cell in cells:
+                if cell.column <= MAX_COLUMNS:
+                    values[cell.column - 1] = _xlsx_value(cell)
+            if any(value is not None for value in values):
+                if len(rows) == row_cap:
+                    break
+                rows.append((number, values))
+        return rows
     finally:
         workbook.close()
+
+
+def _sheet_rows(workbook: Any) -> Iterator[tuple[int, list[Any]]]:
+    """The first sheet's rows as the file holds them: each row's number and the cells written
+    in it. openpyxl's own parser, not ``iter_rows``, which pads every row to the width the
+    file claims (its ``<dimension>``, or the row's last cell: one cell in column XFD makes a
+    row of 16,384) and drops cells past ``max_col`` without a word."""
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    sheet = workbook.worksheets[0]
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(source, sheet._shared_strings, data_only=True,
+                                 epoch=workbook.epoch, date_formats=workbook._date_formats,
+                                 timedelta_formats=workbook._timedelta_formats)  # fmt: skip
+        for number, cells in parser.parse():
+            yield number, [ReadOnlyCell(sheet, **cell) for cell in cells]
+
+
+def _too_wide(row: int) -> InvalidDataFile:
+    return InvalidDataFile(
+        _(
+            "Row %(row)s has data past column %(limit)s; a data file's columns are the "
+            "template's variables, far fewer. Delete what is past them and upload it again.",
+            row=row,
+            limit=MAX_COLUMNS,
+        ),
+        {"row": row, "limit": MAX_COLUMNS},
+    )
 
 
 # Excel's built-in formats that depend on the locale, as Chinese (zh-CN) Excel shows them;
@@ -172,6 +252,18 @@ def _xlsx_value(cell: Any) -> Any:
     plain = _plain_value(value)
     if number_format in ("General", "@") or isinstance(value, bool):
         return plain
+    if len(number_format) > MAX_FORMAT:
+        coordinate = getattr(cell, "coordinate", "?")
+        raise InvalidDataFile(
+            _(
+                "Cell %(cell)s's number format is %(length)s characters long; Excel's are at "
+                "most %(limit)s. Give the cell a shorter format and upload it again.",
+                cell=coordinate,
+                length=len(number_format),
+                limit=MAX_FORMAT,
+            ),
+            {"cell": coordinate, "limit": MAX_FORMAT},
+        )
     try:
         text = _excel_formatter().format(number_format, value)
     except Exception:  # a format ssf cannot read: the plain value, as before
@@ -200,13 +292,34 @@ def _excel_formatter() -> Any:
         return SSF(locale_support=False, decimal_separator=".", thousands_separator=",")
 
 
-def _csv_rows(data: bytes) -> list[list[Any]]:
+def _csv_rows(data: bytes, row_cap: int) -> list[tuple[int, list[Any]]]:
+    """The rows that hold something, with their line numbers: at most ``row_cap`` of them,
+    of MAX_COLUMNS columns (data in a column past it is refused)."""
     text = _decode_csv(data)
     try:
         dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [[_csv_value(cell) for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
+    rows: list[tuple[int, list[Any]]] = []
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        for number, row in enumerate(reader, start=1):
+            if any(_csv_value(cell) is not None for cell in row[MAX_COLUMNS:]):
+                raise _too_wide(number)
+            values = [_csv_value(cell) for cell in row[:MAX_COLUMNS]]
+            if any(value is not None for value in values):
+                if len(rows) == row_cap:
+                    break
+                rows.append((number, values))
+    except csv.Error as exc:  # a field past the csv module's 131,072 characters, a stray NUL
+        raise InvalidDataFile(
+            _(
+                "The CSV file could not be read at line %(line)s (%(exc)s); re-save it.",
+                line=reader.line_num,
+                exc=str(exc),
+            ),
+        ) from None
+    return rows
 
 
 def _decode_csv(data: bytes) -> str:
@@ -270,9 +383,8 @@ def _csv_value(cell: str) -> Any:
     return {"type": "cell", "value": value, "text": cell}  # 12.50, 1,234, 21%: as written
 
 
-def _rows_to_documents(rows: Sequence[Sequence[Any]]) -> DataFile:
-    numbered = [(number, row) for number, row in enumerate(rows, start=1)
-                if any(cell is not None for cell in row)]  # fmt: skip
+def _rows_to_documents(numbered: Sequence[tuple[int, Sequence[Any]]]) -> DataFile:
+    """The documents of a sheet's rows that hold something (each with its row number)."""
     if not numbered:
         return DataFile([])
     # A title row above the header (one cell, often merged across the sheet) is skipped: the

@@ -183,6 +183,8 @@ def _parse(name: str, xml: bytes) -> etree._Element:
     try:
         return etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
+        if exc.code == etree.ErrorTypes.ERR_NO_MEMORY:  # the checking child's memory ran out
+            raise MemoryError(f"parsing {name}") from None
         raise InvalidTemplate(
             _(
                 "The DOCX's %(name)s is not well-formed XML (%(exc)s); open and re-save it in Word"

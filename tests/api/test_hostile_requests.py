@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from typing import Any
 
 import psutil
 import pytest
 
 from tests.helpers.clients import Tenant
-from tests.helpers.documents import make_docx
+from tests.helpers.documents import make_docx, many_paragraphs, sheet_claiming, workbook
+from tests.helpers.processes import peak_memory_growth
 
 JSON = {"Content-Type": "application/json"}
 
@@ -123,3 +126,66 @@ def test_a_number_no_report_prints_in_a_name_pattern_is_422_naming_it(
         assert error["code"] == "invalid_name_pattern"
         assert value[:20] in error["message"] and "位的數字" in error["message"]
     assert other.get("/v1/templates").status_code == 200
+
+
+def _post_sheet(tenant: Tenant, sheet: bytes, name: str = "units.xlsx") -> Any:
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    return tenant.post("/v1/jobs", data={"template": template, "data": (io.BytesIO(sheet), name)})
+
+
+def test_a_sheet_claiming_every_column_is_read_within_the_caps_outside_the_api(
+    tenant: Tenant,
+) -> None:
+    """4.8 KB whose <dimension> claims A1:XFD8000 grew an API process by 1,032 MiB (openpyxl
+    padded every row to 16,384 cells): the claim is not trusted, and the sheet is read in a
+    bounded child."""
+    answer, grown = peak_memory_growth(
+        lambda: _post_sheet(tenant, sheet_claiming("A1:XFD8000", 8000))
+    )
+    assert answer.status_code == 202, answer.get_json()
+    assert answer.get_json()["progress"]["total"] == 2  # 甲, and X in row 8000
+    assert grown < 100, f"the API process grew by {grown:.0f} MiB"
+
+
+def test_data_past_the_columns_a_sheet_may_have_is_422_naming_the_row(tenant: Tenant) -> None:
+    wide = workbook([["unit", "count"], ["甲", 1], ["乙", *([None] * 298), "far"]])
+    answer = _post_sheet(tenant, wide)
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["code"] == "invalid_data_file" and error["details"] == {"row": 3, "limit": 256}
+
+
+def test_a_number_format_longer_than_excels_is_422_naming_the_cell(tenant: Tenant) -> None:
+    """40 cells with a 16,000-character fraction format cost 22.6 s of API CPU (formatting is
+    quadratic in the format's length)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["unit", "share"])
+    book.active.append(["甲", 0.5])
+    book.active["B2"].number_format = "# " + "?" * 8000 + "/" + "?" * 8000
+    out = io.BytesIO()
+    book.save(out)
+    answer = _post_sheet(tenant, out.getvalue())
+    assert answer.status_code == 422, answer.get_json()
+    error = answer.get_json()["error"]
+    assert error["details"] == {"cell": "B2", "limit": 255}
+    assert "B2" in error["message"] and "16003" in error["message"]
+
+
+def test_a_sub_document_is_checked_outside_the_api(tenant: Tenant) -> None:
+    """A 3 MB annex of three million empty paragraphs (24:1, under the inflate ratio) grew an
+    API process by 1.2 GiB while its package was checked: now a bounded child checks it, runs
+    out of its memory, and the job is a 422 naming the annex."""
+    template = tenant.upload(make_docx("{{ unit }}", "{{p annex }}")).get_json()["id"]
+    rows = [{"unit": "甲", "annex": {"type": "docx", "file": "annex.docx"}}]
+    annex = many_paragraphs(3_000_000)
+    answer, grown = peak_memory_growth(lambda: tenant.post("/v1/jobs", data={
+        "template": template,
+        "data": (io.BytesIO(json.dumps(rows).encode()), "units.json"),
+        "files": (io.BytesIO(annex), "annex.docx"),
+    }))  # fmt: skip
+    assert answer.status_code == 422, answer.get_json()
+    message = answer.get_json()["error"]["message"]
+    assert message.startswith("The sub-document annex.docx: ") and "MiB of memory" in message
+    assert grown < 150, f"the API process grew by {grown:.0f} MiB"

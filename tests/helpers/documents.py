@@ -4,6 +4,7 @@ spreadsheets made with openpyxl."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import docx
@@ -82,3 +83,32 @@ def picture(kind: str = "PNG", size: tuple[int, int] = (300, 200),
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, kind)
     return out.getvalue()
+
+
+def sheet_claiming(ref: str, last_row: int) -> bytes:
+    """An .xlsx (a header and one row) whose ``<dimension>`` claims ``ref`` and which has one
+    more cell, in column A of ``last_row``: a few KB that openpyxl would pad to the claimed
+    width on every row."""
+    data = workbook([["unit", "count"], ["甲", 1]])
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in source.infolist():
+            body = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="%s"/>' % ref.encode(),
+                              body)  # fmt: skip
+                body = body.replace(b"</sheetData>", b'<row r="%d"><c r="A%d" t="inlineStr"><is>'
+                                    b"<t>X</t></is></c></row></sheetData>" % (last_row, last_row))  # fmt: skip
+            archive.writestr(item, body)
+    return out.getvalue()
+
+
+def many_paragraphs(count: int) -> bytes:
+    """A Word document of ``count`` empty paragraphs (varied enough to deflate only about
+    24:1, under the inflate ratio a package may have): a few MB that parse into more than a
+    GiB of XML tree."""
+    import random
+
+    chance = random.Random(count)
+    return tamper(body=b"".join(b'<w:p w:rsidR="%08X"/>' % chance.getrandbits(4)
+                                for _ in range(count)))  # fmt: skip

@@ -95,3 +95,28 @@ class ObjectStore:
         name = f"docrender-{uuid.uuid4().hex[:12]}"
         self.client().create_bucket(Bucket=name)
         return name
+
+
+def peak_memory_growth(action: Callable[[], Any]) -> tuple[Any, float]:
+    """``action()``'s result, and how far this process's resident memory rose above where it
+    started while ``action`` ran (MiB, sampled every 5 ms): what a request costs the API
+    process a test client runs in."""
+    import threading
+
+    process = psutil.Process()
+    start = peak = process.memory_info().rss
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.005):
+            peak = max(peak, process.memory_info().rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        result = action()
+    finally:
+        done.set()
+        sampler.join()
+    return result, (max(peak, process.memory_info().rss) - start) / (1 << 20)

@@ -183,3 +183,45 @@ def test_undecidable_bytes_are_refused_saying_what_was_tried(data: bytes) -> Non
     ) as caught:
         read_documents("u.csv", data, 10)
     assert "CSV UTF-8" in caught.value.message
+
+
+def test_reading_stops_at_the_row_cap() -> None:
+    rows = "unit\n" + "".join(f"第{i}校\n" for i in range(50_000))
+    with pytest.raises(PayloadTooLarge, match="more than 100 rows"):
+        read_documents("units.csv", rows.encode(), 100)
+    book = Workbook()
+    for i in range(300):
+        book.active.append([f"第{i}校"] if i else ["unit"])
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(PayloadTooLarge, match="more than 100 rows"):
+        read_documents("units.xlsx", out.getvalue(), 100)
+
+
+def test_rows_keep_their_sheet_numbers_past_gaps() -> None:
+    book = Workbook()
+    book.active.append(["unit", "count"])
+    book.active["A9000"] = "甲"
+    out = io.BytesIO()
+    book.save(out)
+    assert read_documents("units.xlsx", out.getvalue(), 100) == [{"unit": "甲"}]
+
+
+def test_csv_rows_wider_than_the_column_cap_or_its_fields_are_refused() -> None:
+    wide = "unit,count\n甲," + "," * 300 + "far\n"
+    with pytest.raises(InvalidDataFile, match="Row 2 has data past column 256"):
+        read_documents("units.csv", wide.encode(), 100)
+    huge_field = 'unit,note\n甲,"' + "長" * 200_000 + '"\n'
+    with pytest.raises(InvalidDataFile, match="at line 2"):
+        read_documents("units.csv", huge_field.encode(), 100)
+
+
+def test_a_number_format_longer_than_excels_is_refused_naming_the_cell() -> None:
+    book = Workbook()
+    book.active.append(["unit", "share"])
+    book.active.append(["甲", 0.5])
+    book.active["B2"].number_format = "0." + "0" * 300
+    out = io.BytesIO()
+    book.save(out)
+    with pytest.raises(InvalidDataFile, match="Cell B2's number format is 302 characters"):
+        read_documents("units.xlsx", out.getvalue(), 100)
