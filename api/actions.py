@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
+import uuid
 from collections.abc import Iterator
 
 from api.services import ApiServices
 from api.submission import queued_cap_reached
-from docrender.errors import NotFound, TooManyLongPolls
+from docrender.errors import MalformedRequest, NotFound, TooManyLongPolls
 from docrender.i18n import _
 from docrender.jobs.store import DocumentStatus, Job
 from docrender.monitoring import metrics
@@ -65,13 +68,20 @@ def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Job:
 def long_poll_slot(services: ApiServices, tenant: str) -> Iterator[None]:
     """One of the tenant's DOCRENDER_MAX_LONG_POLLS open long polls, counted in Redis across
     API processes; 429 when they are all taken (a plain poll still answers at once). Anything
-    that holds an API thread waiting for a job takes one (the pages' preview too)."""
-    key = f"docrender:tenant:{tenant}:long_polls"
-    client = services.redis
-    cap = services.settings.max_long_polls
-    open_polls = client.incr(key)
-    client.expire(key, MAX_WAIT_SECONDS * 2)  # a process killed mid-wait cannot leak its slot
+    that holds an API thread waiting for a job takes one (the pages' preview too). Each slot
+    is a member of a sorted set scored with the moment it lapses, so the slot of a process
+    killed mid-wait lapses on its own, however often the tenant polls meanwhile."""
+    key = f"docrender:tenant:{tenant}:long_poll_slots"
+    slot = uuid.uuid4().hex
+    now = time.time()
+    with services.redis.pipeline() as pipe:  # MULTI/EXEC: one step for every API process
+        pipe.zremrangebyscore(key, "-inf", now)
+        pipe.zadd(key, {slot: now + MAX_WAIT_SECONDS * 2})
+        pipe.zcard(key)
+        pipe.expire(key, MAX_WAIT_SECONDS * 2)
+        open_polls = pipe.execute()[2]
     try:
+        cap = services.settings.max_long_polls
         if open_polls > cap:
             raise TooManyLongPolls(
                 _(
@@ -84,4 +94,20 @@ def long_poll_slot(services: ApiServices, tenant: str) -> Iterator[None]:
             )
         yield
     finally:
-        client.decr(key)
+        services.redis.zrem(key, slot)
+
+
+def job_cursor(raw: str | None) -> float | None:
+    """The page cursor of a job list (the API's ``cursor``, the pages' ``before``): what a
+    list page gave as its next one, a moment in milliseconds; None for the first page."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise MalformedRequest(
+            _("cursor=%(cursor)s is not a next_cursor this API gave.", cursor=repr(raw[:40])),
+        )
+    return value

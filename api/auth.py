@@ -2,8 +2,9 @@
 belongs to one tenant; routes read the tenant from ``g.tenant``.
 
 The clerks' pages (web/) sign in with a key once and keep an *identity* of it in their session
-cookie, never the key: ``store:<key id>`` or ``config:<sha256 of the key>``. It is checked on
-every request, so revoking the key ends the session. A signed-in browser may also read
+cookie, never the key: ``store:<key id>`` or ``config:<sha256 of the key>``, and the id of a
+session kept in Redis (docrender/tenants/sessions.py). Both are checked on every request, so
+revoking the key or signing out ends the session, however the cookie was kept. A signed-in browser may also read
 (GET) the /v1 routes with that cookie, for its downloads and progress; everything that changes
 something goes through the pages' forms, each with a CSRF token."""
 
@@ -51,9 +52,13 @@ def sign_in(presented: str) -> tuple[str, str] | None:
 
 
 def session_tenant() -> str | None:
-    """The tenant of the signed-in page session, while its key is still valid."""
+    """The tenant of the signed-in page session, while the session lives and its key is
+    still valid."""
     identity, tenant = session.get("identity"), session.get("tenant")
+    session_id = session.get("session")
     if not isinstance(identity, str) or not isinstance(tenant, str):
+        return None
+    if not isinstance(session_id, str) or services().page_sessions.tenant_of(session_id) != tenant:
         return None
     kind, _, value = identity.partition(":")
     if kind == "store":

@@ -102,17 +102,7 @@ def list_jobs() -> Response:
     """This tenant's jobs, newest first, a page at a time (``cursor``), of one ``status`` if
     asked: each with its state and counts."""
     query = _list_query(request.args)
-    before = None
-    if query.cursor is not None:
-        try:
-            before = float(query.cursor)
-        except ValueError:
-            raise MalformedRequest(
-                _(
-                    "cursor=%(cursor)s is not a next_cursor this API gave.",
-                    cursor=repr(query.cursor),
-                ),
-            ) from None
+    before = actions.job_cursor(query.cursor)
     jobs, last = services().jobs.list(g.tenant, query.limit, before, query.status)
     page = JobList(
         jobs=[JobSummary.of(job) for job in jobs],

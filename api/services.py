@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 from flask import current_app
 
-from api.rate_limit import TenantRateLimit
+from api.rate_limit import FailedSignIns, TenantRateLimit
 from docrender.i18n import Language
 from docrender.jobs.idempotency import IdempotencyKeys
 from docrender.jobs.queue import DocumentQueue, make_celery
@@ -20,6 +20,7 @@ from docrender.storage import Storage, storage_from_settings
 from docrender.templates.inspection import inspect_upload
 from docrender.templates.registry import TemplateRegistry
 from docrender.tenants.keys import KeyStore
+from docrender.tenants.sessions import PageSessions
 from docrender.tenants.usage import Usage
 from docrender.webhooks.rules import WebhookSecrets
 from docrender.webhooks.store import CallbackStore
@@ -38,7 +39,9 @@ class ApiServices:
     queue: DocumentQueue
     heartbeats: ConverterHeartbeats
     rate_limit: TenantRateLimit
+    sign_ins: FailedSignIns
     keys: KeyStore
+    page_sessions: PageSessions
     webhook_secrets: WebhookSecrets
 
     @classmethod
@@ -71,7 +74,9 @@ class ApiServices:
             rate_limit=TenantRateLimit(
                 settings.require_redis_url(), settings.rate_limit, settings.read_rate_limit
             ),
+            sign_ins=FailedSignIns(settings.require_redis_url(), settings.sign_in_rate_limit),
             keys=keys,
+            page_sessions=PageSessions(client),
             webhook_secrets=WebhookSecrets(settings.webhook_secrets, keys),
         )
 

@@ -40,7 +40,7 @@ def upload_template() -> tuple[Response, int]:
             _("The template is larger than %(limit)s bytes.", limit=limit),
             {"limit": limit},
         )
-    name = (request.form.get("name") or PurePath(upload.filename or "").stem or "template")[:200]
+    name = request.form.get("name") or PurePath(upload.filename or "").stem
     template, created = services().templates.add(g.tenant, data, name)
     return jsonify(TemplateOut.of(template).model_dump(mode="json")), 201 if created else 200
 

@@ -69,6 +69,7 @@ class Settings:
     # something (submissions, uploads, retries), and reads (polls, downloads) on their own.
     rate_limit: str = "100/second"
     read_rate_limit: str = "1000/second"
+    sign_in_rate_limit: str = "10/5minute"  # wrong keys per client address on the pages
     # Documents accepted but not yet finished, per tenant, across all its jobs.
     max_queued_documents: int = 5000
     # Long polls (?wait=) a tenant may hold open at once, across API processes: each holds an
@@ -158,7 +159,8 @@ class Settings:
                 "DOCRENDER_S3_BUCKET must name the bucket when DOCRENDER_STORAGE=s3"
             )
         for name, rate in (("DOCRENDER_RATE_LIMIT", self.rate_limit),
-                           ("DOCRENDER_READ_RATE_LIMIT", self.read_rate_limit)):  # fmt: skip
+                           ("DOCRENDER_READ_RATE_LIMIT", self.read_rate_limit),
+                           ("DOCRENDER_SIGN_IN_RATE_LIMIT", self.sign_in_rate_limit)):  # fmt: skip
             try:
                 limits.parse(rate)
             except ValueError:
@@ -225,6 +227,7 @@ class Settings:
         number("DOCRENDER_WEBHOOK_TIMEOUT", "webhook_timeout", duration=True)
         text("DOCRENDER_RATE_LIMIT", "rate_limit")
         text("DOCRENDER_READ_RATE_LIMIT", "read_rate_limit")
+        text("DOCRENDER_SIGN_IN_RATE_LIMIT", "sign_in_rate_limit")
         number("DOCRENDER_INTERACTIVE_MAX_DOCUMENTS", "interactive_max_documents")
         number("DOCRENDER_BATCH_SIZE", "batch_size")
         number("DOCRENDER_RENDER_TIMEOUT", "render_timeout", duration=True)

@@ -56,6 +56,11 @@ def register(app: Flask, client: redis.Redis, secret_key: str | None) -> None:
 
 def _shared_secret(client: redis.Redis) -> str:
     """The key that signs session cookies when DOCRENDER_SECRET_KEY is not set: made once and
-    kept in Redis, so that every API process (on every host) signs and reads the same."""
+    kept in Redis, so that every API process (on every host) signs and reads the same. Never
+    a stand-in: when Redis keeps none (it lost its data between the two steps), no session is
+    signed this time."""
     client.set("docrender:web:secret_key", secrets.token_urlsafe(48), nx=True)
-    return str(client.get("docrender:web:secret_key"))
+    kept = client.get("docrender:web:secret_key")
+    if not isinstance(kept, str) or len(kept) < 32:
+        raise redis.exceptions.DataError("no session key in Redis")
+    return kept

@@ -38,7 +38,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from api import actions
 from api.auth import session_tenant, sign_in
 from api.errors import request_language
-from api.naming import document_names
+from api.naming import document_names, safe_name
 from api.services import services
 from api.submission import submit_job
 from docrender.data.files import read_uploaded_data_file
@@ -48,6 +48,7 @@ from docrender.errors import (
     MissingVariables,
     NotFound,
     PayloadTooLarge,
+    RateLimited,
     WrongShape,
 )
 from docrender.i18n import Language, _
@@ -83,6 +84,24 @@ def before() -> Response | None:
         # The same budgets as the API's: a page is no way around them.
         services().rate_limit.check(g.tenant, read=request.method in ("GET", "HEAD"))
     return None
+
+
+# Every page: scripts and styles from docrender only, no framing by any page (a same-site page
+# framed /web/templates invisibly, and one click on its decoy deleted a template), forms that
+# post only here.
+_PAGE_POLICY = "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
+])  # fmt: skip
+
+
+@bp.after_request
+def page_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = _PAGE_POLICY
+    response.headers["X-Frame-Options"] = "DENY"  # for browsers before CSP's frame-ancestors
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 @bp.app_context_processor
@@ -132,21 +151,32 @@ def sign_in_page() -> str:
 
 
 @bp.post("/sign-in")
-def sign_in_form() -> Response | tuple[str, int]:
+def sign_in_form() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+    address = request.remote_addr or "unknown"
+    try:
+        services().sign_ins.check(address)  # before the key is tried: guessing stays slow
+    except RateLimited as error:
+        page = render_template("sign_in.html", error=error.to_dict(g.language)["message"])
+        return page, 429, {"Retry-After": str(error.retry_after)}
     signed = sign_in(request.form.get("api_key", "").strip())
     if signed is None:
+        services().sign_ins.failed(address)
         return render_template(
             "sign_in.html",
             error=_("That API key is not valid; check it or ask for a new one.").render(g.language),
         ), 401
     language = session.get("lang")
     session.clear()  # a new session for the new identity
-    session.update(tenant=signed[0], identity=signed[1], **({"lang": language} if language else {}))
+    session.update(tenant=signed[0], identity=signed[1],
+                   session=services().page_sessions.start(signed[0]),
+                   **({"lang": language} if language else {}))  # fmt: skip
     return redirect(url_for("web.jobs_page"))
 
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
+    if isinstance(session_id := session.get("session"), str):
+        services().page_sessions.end(session_id)  # a copy of the cookie signs in no more
     language = session.get("lang")
     session.clear()  # the identity goes; the language chosen stays
     if language:
@@ -176,7 +206,7 @@ def upload_template() -> Response | tuple[str, int]:
             _("A Word template (.docx) with tags such as {{ unit }}.").render(g.language), 400
         )
     data = upload.stream.read(services().settings.max_template_bytes + 1)
-    name = (Path(upload.filename).stem or "template")[:200]
+    name = Path(upload.filename).stem
     try:
         if len(data) > services().settings.max_template_bytes:
             limit = services().settings.max_template_bytes
@@ -205,7 +235,7 @@ def fill_in(template_id: str) -> Response:
         _bytes(sheet),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         as_attachment=True,
-        download_name=f"{template.name}-fill-in.xlsx",
+        download_name=f"{safe_name(template.name) or 'template'}-fill-in.xlsx",
     )
 
 
@@ -367,9 +397,10 @@ def jobs_page() -> str:
     status = request.args.get("status") or None
     if status not in (None, *JobStatus):
         status = None
-    before = request.args.get("before", type=float)
+    before = actions.job_cursor(request.args.get("before"))
     jobs, last = services().jobs.list(g.tenant, 20, before, status)
-    return render_template("jobs.html", jobs=jobs, next_before=last, status=status,
+    next_before = None if last is None else f"{last:.0f}"
+    return render_template("jobs.html", jobs=jobs, next_before=next_before, status=status,
                            statuses=list(JobStatus))  # fmt: skip
 
 

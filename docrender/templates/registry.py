@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -54,6 +55,19 @@ def template_key(tenant: str, template_id: str) -> str:
     return f"templates/{tenant}/{template_id}.docx"
 
 
+# Control characters (CR and LF among them) and the Unicode line and paragraph separators.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+MAX_NAME = 200
+
+
+def clean_name(name: str) -> str:
+    """A template's name as pages, lists and download names show it: one line (control
+    characters become spaces), spaces collapsed, at most MAX_NAME characters; "template" if
+    nothing is left."""
+    one_line = " ".join(_CONTROLS.sub(" ", name).split())
+    return one_line[:MAX_NAME].strip() or "template"
+
+
 class TemplateRegistry:
     def __init__(
         self,
@@ -74,7 +88,9 @@ class TemplateRegistry:
         return f"docrender:templates:{tenant}", f"docrender:templates:{tenant}:by_sha"
 
     def add(self, tenant: str, data: bytes, name: str) -> tuple[Template, bool]:
-        """Inspect and store a template. Returns it and whether it was new for this tenant."""
+        """Inspect and store a template. Returns it and whether it was new for this tenant.
+        ``name`` is what the client called it, cleaned (``clean_name``)."""
+        name = clean_name(name)
         sha256 = hashlib.sha256(data).hexdigest()
         if (known := self.redis.hget(self._keys(tenant)[1], sha256)) and (
             existing := self.get(tenant, known)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import threading
+import time
 import uuid
 
 import kombu.exceptions
@@ -249,7 +250,10 @@ def test_the_job_list_is_newest_first_paged_and_filtered(
     assert other.get("/v1/jobs").get_json() == {"jobs": [], "next_cursor": None}
     assert tenant.get("/v1/jobs?status=lost").status_code == 400
     assert tenant.get("/v1/jobs?limit=0").status_code == 400
-    assert tenant.get("/v1/jobs?cursor=abc").status_code == 400
+    for cursor in ("abc", "nan", "inf", "-1", "1e999"):  # nan, inf were 500s
+        refused = tenant.get(f"/v1/jobs?cursor={cursor}")
+        assert refused.status_code == 400, cursor
+        assert refused.get_json()["error"]["code"] == "malformed_request"
 
 
 def test_long_polls_are_capped_per_tenant(settings: Settings, redis_client: redis.Redis) -> None:
@@ -266,8 +270,8 @@ def test_long_polls_are_capped_per_tenant(settings: Settings, redis_client: redi
     job_id = record_job(store, busy, [NewDocument("a", {})])  # never queued: stays unfinished
     holding = threading.Thread(target=lambda: tenant.get(f"/v1/jobs/{job_id}?wait=3"))
     holding.start()
-    key = f"docrender:tenant:{busy}:long_polls"
-    wait_until(lambda: redis_client.get(key) == "1")
+    key = f"docrender:tenant:{busy}:long_poll_slots"
+    wait_until(lambda: redis_client.zcard(key) == 1)
     refused = tenant.get(f"/v1/jobs/{job_id}?wait=3")
     assert refused.status_code == 429
     assert refused.get_json()["error"]["code"] == "too_many_long_polls"
@@ -276,4 +280,20 @@ def test_long_polls_are_capped_per_tenant(settings: Settings, redis_client: redi
     other_job = record_job(store, calm, [NewDocument("a", {})])
     assert other.get(f"/v1/jobs/{other_job}?wait=0.1").status_code == 200  # another tenant
     holding.join()
-    assert redis_client.get(key) == "0"  # every slot given back
+    assert redis_client.zcard(key) == 0  # every slot given back
+
+
+def test_a_long_poll_slot_left_by_a_killed_process_lapses_while_the_tenant_polls(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    """A process killed mid-wait never gives its slot back; the slot lapses on its own even
+    while the tenant keeps polling (a shared counter's expiry was refreshed by every poll)."""
+    busy = f"t{uuid.uuid4().hex[:8]}"
+    app = create_app(dataclasses.replace(settings, api_keys={f"key-{busy}": busy},
+                                         max_long_polls=1))  # fmt: skip
+    tenant = Tenant(app.test_client(), f"key-{busy}")
+    job_id = record_job(JobStore(redis_client, 3600), busy, [NewDocument("a", {})])
+    key = f"docrender:tenant:{busy}:long_poll_slots"
+    redis_client.zadd(key, {"killed-process": time.time() + 1})  # its slot, lapsing in 1 s
+    assert tenant.get(f"/v1/jobs/{job_id}?wait=0.1").status_code == 429
+    wait_until(lambda: tenant.get(f"/v1/jobs/{job_id}?wait=0.1").status_code == 200, 5)

@@ -6,11 +6,13 @@ Chinese and English. Every step's screenshot is saved under var/test-artifacts/w
 
 from __future__ import annotations
 
+import http.server
 import io
 import os
 import signal
 import subprocess
 import sys
+import threading
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -234,3 +236,36 @@ def test_the_page_speaks_the_browsers_language_and_the_docs_need_no_internet(
     clerk.shot("09-api-docs")
     hosts = {urlparse(url).hostname for url in clerk.requests if not url.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
+
+
+def test_another_page_cannot_frame_the_pages(browser: Browser, stack: str, tmp_path: Path) -> None:
+    """A same-site page framed /web/templates invisibly, and one click on its decoy deleted a
+    template. The pages now say frame-ancestors 'none': the browser shows nothing of them in
+    another page's frame."""
+    decoy = (f'<p>Win a prize!</p><iframe src="{stack}/web/templates" width="800" height="400">'
+             "</iframe>").encode()  # fmt: skip
+
+    class Decoy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(decoy)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Decoy)  # same site, other origin
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clerk = Clerk(browser, stack, "en-US", tmp_path)
+        clerk.sign_in()
+        expect(clerk.page.get_by_role("link", name="Jobs", exact=True)).to_be_visible()
+        clerk.page.goto(f"http://127.0.0.1:{server.server_port}/decoy")
+        clerk.page.wait_for_load_state("load")
+        clerk.shot("10-framed-by-another-page")
+        (frame,) = [frame for frame in clerk.page.frames if frame is not clerk.page.main_frame]
+        assert frame.get_by_role("button", name="Upload").count() == 0
+    finally:
+        server.shutdown()
+        server.server_close()
