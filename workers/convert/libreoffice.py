@@ -12,12 +12,10 @@ only at a per-instance secret path.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import logging
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -54,9 +52,9 @@ HARDENED_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 # unoserver's XML-RPC API version this client speaks (unoserver 3.x). Checked at start,
 # the way unoserver's own client does, so a mismatched server is refused with a clear error.
 UNOSERVER_API_VERSION = "3"
-_PR_SET_PDEATHSIG = 1
 HIDDEN_LOADING_UNOSERVER = Path(__file__).with_name("unoserver_hidden.py")
 _PROFILE_OWNER = re.compile(r"^lo-profile-(\d+)-")
+_PIPES_FILE = "pipes"  # in a profile: the pipes its LibreOffice makes in /tmp
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,7 @@ class UnoserverProcess:
         profiles = _private_dir(
             self.config.profiles_dir, traversable=self.config.run_as is not None
         )
-        remove_stale_profiles(profiles)
+        remove_stale_profiles(profiles, self.config.run_as)
         # The owner's pid in the name lets a later process tell a dead owner's profile.
         self._profile = Path(tempfile.mkdtemp(prefix=f"lo-profile-{os.getpid()}-", dir=profiles))
         (self._profile / "user").mkdir()
@@ -139,9 +137,21 @@ class UnoserverProcess:
         # uno_port is for stock unoserver only (the bench compares it): ours accepts on the pipe.
         self.port, uno_port = free_port(), free_port()
         self._secret, self._pipe = secrets.token_urlsafe(24), f"docrender-{secrets.token_hex(16)}"
+        # Where its pipes will be, for whoever removes this profile after a SIGKILL.
+        (self._profile / _PIPES_FILE).write_text("\n".join(self._pipe_paths()))
         environment = _minimal_environment(self._profile) | {
             "DOCRENDER_UNO_PIPE": self._pipe, "DOCRENDER_RPC_SECRET": self._secret}  # fmt: skip
+        # util-linux's prlimit and setpriv set the memory limit and the parent-death signal
+        # in the child and exec the next: no Python runs between fork and exec (preexec_fn is
+        # unsafe in a process with threads). setpriv runs after subprocess changed the user,
+        # which would clear the signal. If this worker process dies (even by SIGKILL), the
+        # kernel sends unoserver SIGTERM, and it takes its LibreOffice down with it. The
+        # signal follows the *thread* that started the child, so instances are started only
+        # from threads that live as long as the process.
+        limit = [] if self.config.memory_limit is None else [
+            "prlimit", f"--as={self.config.memory_limit}", "--"]  # fmt: skip
         command = [
+            "setpriv", "--pdeathsig", "TERM", "--", *limit,
             self.config.unoserver_python,
             str(self.config.entry_script),
             "--interface", "127.0.0.1",
@@ -159,12 +169,9 @@ class UnoserverProcess:
                 stdout=log_file,
                 stderr=log_file,
                 env=environment,
-                # subprocess changes the user before preexec_fn, which the parent-death
-                # signal must follow (a change of user clears it).
                 user=self.config.run_as[0] if self.config.run_as else None,
                 group=self.config.run_as[1] if self.config.run_as else None,
                 extra_groups=[] if self.config.run_as else None,
-                preexec_fn=lambda: _prepare_child(self.config.memory_limit),
             )
         log.info("unoserver starting (pid %s, port %s)", self._process.pid, self.port)
         try:
@@ -205,16 +212,21 @@ class UnoserverProcess:
                 f"docrender needs API {UNOSERVER_API_VERSION}: install the pinned version"
             )
 
-    def _remove_pipes(self) -> None:
-        """A killed LibreOffice leaves its pipes in /tmp: the UNO pipe (its name is ours) and
-        those it was seen listening on."""
+    def _pipe_paths(self) -> list[str]:
+        """Where LibreOffice makes its pipes: the UNO pipe (its name is ours) and the
+        single-instance pipe (named after the profile)."""
         owner = self.config.run_as[0] if self.config.run_as else os.geteuid()
-        paths = set(self._sockets)
+        paths = []
         if self._pipe:
-            paths.add(f"/tmp/OSL_PIPE_{owner}_{self._pipe}")
+            paths.append(f"/tmp/OSL_PIPE_{owner}_{self._pipe}")
         if self._profile is not None:
-            paths.add(f"/tmp/OSL_PIPE_{owner}_SingleOfficeIPC_{_profile_hash(self._profile)}")
-        _remove_pipes_as(sorted(paths), self.config.run_as)
+            paths.append(f"/tmp/OSL_PIPE_{owner}_SingleOfficeIPC_{_profile_hash(self._profile)}")
+        return paths
+
+    def _remove_pipes(self) -> None:
+        """A killed LibreOffice leaves its pipes in /tmp: those it makes, and those it was
+        seen listening on."""
+        _remove_pipes_as(sorted({*self._sockets, *self._pipe_paths()}), self.config.run_as)
         self._sockets = []
 
     def stop(self, graceful: bool = True) -> None:
@@ -275,11 +287,15 @@ def _private_dir(path: Path, traversable: bool) -> Path:
     return path
 
 
-def remove_stale_profiles(work_dir: Path) -> None:
-    """Delete profiles whose owning worker process is gone (killed with SIGKILL, say)."""
+def remove_stale_profiles(work_dir: Path, run_as: tuple[int, int] | None = None) -> None:
+    """Delete profiles whose owning worker process is gone (killed with SIGKILL, say), and
+    the pipes in /tmp their LibreOffice left (``run_as``: the user it ran as)."""
     for profile in work_dir.glob("lo-profile-*"):
         owner = _PROFILE_OWNER.match(profile.name)
         if owner and not psutil.pid_exists(int(owner.group(1))):
+            with contextlib.suppress(OSError):
+                pipes = (profile / _PIPES_FILE).read_text().split()
+                _remove_pipes_as([p for p in pipes if p.startswith("/tmp/OSL_PIPE_")], run_as)
             shutil.rmtree(profile, ignore_errors=True)
 
 
@@ -309,22 +325,6 @@ def _minimal_environment(profile: Path) -> dict[str, str]:
         "SAL_USE_VCLPLUGIN": "svp",
         "FONTCONFIG_FILE": str(profile / "fonts.conf"),
     }
-
-
-def _prepare_child(memory_limit: int | None) -> None:
-    """In the child, before unoserver starts: the memory limit, and its end with ours."""
-    if memory_limit is not None:
-        resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
-    _terminate_with_parent()
-
-
-def _terminate_with_parent() -> None:
-    # If this worker process is killed (even with SIGKILL), the kernel sends unoserver a
-    # SIGTERM, and unoserver takes its LibreOffice down with it: no orphaned soffice.
-    # The signal follows the *thread* that started the child, so instances are started only
-    # from threads that live as long as the process.
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _process_tree(pid: int) -> list[psutil.Process]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import xmlrpc.client
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +15,7 @@ import psutil
 import pytest
 
 from docrender.errors import ConversionTimedOut
+from docrender.settings import PROJECT_ROOT
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text
 from tests.helpers.processes import processes_using, unoserver_config, wait_until
@@ -238,3 +241,34 @@ def test_index_refresh_only_for_documents_with_a_table_of_contents() -> None:
                 data = data.replace(b"<w:sectPr", field + b"<w:sectPr", 1)
             archive.writestr(item, data)
     assert has_index(out.getvalue())
+
+
+# A worker process that starts an instance, says where its pipes are, and waits to be killed.
+_OWNER = """
+import sys, time, pathlib
+from tests.helpers.processes import unoserver_config
+from workers.convert.libreoffice import UnoserverProcess
+instance = UnoserverProcess(unoserver_config(pathlib.Path(sys.argv[1]), 60))
+instance.start()
+print(*instance._pipe_paths(), sep="\\n", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_workers_instance_ends_and_its_pipes_go_with_its_profile(tmp_path: Path) -> None:
+    """A worker process killed by SIGKILL takes its LibreOffice down (the parent-death signal
+    setpriv sets), and leaves its two pipes in /tmp; the next instance started there removes
+    them with the dead owner's profile."""
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER, str(tmp_path)], cwd=PROJECT_ROOT,
+                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert owner.stdout is not None
+    pipes = [Path(owner.stdout.readline().strip()) for _ in range(2)]
+    assert all(pipe.name.startswith("OSL_PIPE_") for pipe in pipes), pipes
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    wait_until(lambda: not processes_using(Path(f"lo-profile-{owner.pid}-")), 30)
+    assert all(pipe.exists() for pipe in pipes), "what a SIGKILL leaves"
+    successor = UnoserverProcess(unoserver_config(tmp_path, 60))
+    successor.start()
+    successor.stop()
+    assert not any(pipe.exists() for pipe in pipes)
