@@ -71,6 +71,16 @@ def register(app: Flask) -> None:
             )
         )
 
+    @app.errorhandler(redis.exceptions.OutOfMemoryError)
+    def handle_redis_full(error: Exception) -> Response:
+        log.error("the job store is full (Redis maxmemory): %s", error)
+        return error_response(
+            ServiceUnavailable(
+                _("The job store is full; retry later, when finished jobs have expired."),
+                {"redis": "full"},
+            )
+        )
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
         log.exception("unhandled error")

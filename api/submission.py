@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from collections.abc import Mapping
@@ -38,10 +39,12 @@ from docrender.jobs.options import JobOptions
 from docrender.jobs.store import Job, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
-from docrender.storage import job_file_key, job_template_key
+from docrender.storage import job_data_key, job_file_key, job_template_key
 from docrender.templates.inspection import check_subdocument
 from docrender.templates.registry import Template, template_key
 from docrender.webhooks.rules import check_callback_url
+
+log = logging.getLogger(__name__)
 
 
 def job_body_from_form(
@@ -302,23 +305,41 @@ def queued_cap_reached(cap: int, count: int) -> TooManyQueuedDocuments:
 def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) -> Job:
     count = len(new.documents)
     template = services.storage.read(template_key(new.tenant, new.template))
-    services.usage.check(new.tenant, len(template) + sum(map(len, uploads.values())))
+    data_size = len(json.dumps([doc.data for doc in new.documents], ensure_ascii=False).encode())
+    services.usage.check(new.tenant, len(template) + data_size + sum(map(len, uploads.values())))
     _reserve_room(services, new.tenant, count)
     try:
         services.usage.start_job(new.id, new.tenant)
+        # Its data, which Redis keeps as long as the job, counts as a file would.
+        services.usage.claim(job_data_key(new.id), data_size)
         services.storage.put(new.template_key, template)
         for name, content in uploads.items():  # before the job exists: workers read them
             services.storage.put(job_file_key(new.id, name), content)
         job = services.jobs.create(new)
     except BaseException:
+        _remove_files(services, new, uploads)  # the quota ran out midway, or storage failed
         services.jobs.release_unfinished(new.tenant, count)
         raise
     try:
         services.queue.enqueue(new.id, list(range(count)))
     except BaseException:
         # The broker refused the tasks: take the job back, so that the error the client gets
-        # (503) means nothing was accepted, and its retry makes a job that does run.
+        # (503) means nothing was accepted, and its retry makes a job that does run; its files
+        # go too, and their bytes come off the tenant's quota.
         services.jobs.delete(new.id)
+        _remove_files(services, new, uploads)
         services.jobs.release_unfinished(new.tenant, count)
         raise
     return job
+
+
+def _remove_files(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) -> None:
+    """What a job that was not accepted stored: its template copy and uploads, and the count
+    of them and of its data."""
+    for key in [new.template_key, *(job_file_key(new.id, name) for name in uploads)]:
+        try:
+            services.storage.delete(key)
+        except Exception:  # storage down: the retention purge removes them later
+            log.warning("job %s was not accepted; %s stays until the purge", new.id, key,
+                        exc_info=True)  # fmt: skip
+    services.usage.forget_job(new.id)

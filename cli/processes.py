@@ -71,8 +71,10 @@ class ManagedProcess:
             raise RuntimeError(f"{failure} within {seconds}s")
 
 
-def start_redis(data_dir: Path, port: int) -> tuple[ManagedProcess, str]:
-    """A private redis-server with the append-only file on: accepted jobs survive a restart."""
+def start_redis(data_dir: Path, port: int, max_memory: int = 1024**3) -> tuple[ManagedProcess, str]:
+    """A private redis-server with the append-only file on: accepted jobs survive a restart.
+    Past ``max_memory`` it refuses writes (noeviction: an accepted job is never dropped to make
+    room), which the API answers with 503."""
     directory = data_dir / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     command = [
@@ -82,6 +84,8 @@ def start_redis(data_dir: Path, port: int) -> tuple[ManagedProcess, str]:
         "--dir", str(directory),
         "--appendonly", "yes",
         "--save", "",
+        "--maxmemory", str(max_memory),
+        "--maxmemory-policy", "noeviction",
         "--daemonize", "no",
     ]  # fmt: skip
     process = ManagedProcess("redis", command, os.environ, data_dir / "logs" / "redis.log")

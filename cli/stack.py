@@ -90,7 +90,9 @@ def main() -> int:
     started: list[ManagedProcess] = []
     try:
         if not settings.redis_url:
-            redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(settings.data_dir, free_port())
+            redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(
+                settings.data_dir, free_port(), settings.redis_max_memory
+            )
             started.append(redis_process)
             (settings.data_dir / REDIS_URL_FILE).write_text(env["DOCRENDER_REDIS_URL"] + "\n")
         if not settings.api_keys:

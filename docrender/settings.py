@@ -62,6 +62,9 @@ class Settings:
     secret_key: str | None = None
     # Bytes a tenant may keep in storage: templates, and its jobs' files until they expire.
     tenant_storage_bytes: int = 10 * 1024**3
+    # The memory of the Redis `make run` starts (compose sets its own): past it, writes are
+    # refused (noeviction: nothing accepted is dropped) and the API answers 503.
+    redis_max_memory: int = 1024**3
     # An image from the data (workers/fill/images.py): its bytes, and its pixels (width x height).
     max_image_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
@@ -213,6 +216,7 @@ class Settings:
         number("DOCRENDER_MAX_IMAGE_BYTES", "max_image_bytes")
         number("DOCRENDER_MAX_DOCUMENT_BYTES", "max_document_bytes")
         number("DOCRENDER_TENANT_STORAGE", "tenant_storage_bytes")
+        number("DOCRENDER_REDIS_MAX_MEMORY", "redis_max_memory")
         number("DOCRENDER_MAX_IMAGE_PIXELS", "max_image_pixels")
         if env.get("DOCRENDER_WEBHOOK_SECRETS"):
             values["webhook_secrets"] = dict(

@@ -30,6 +30,7 @@ from docrender.errors import (
     ConverterUnavailable,
     DocrenderError,
     DocumentQuarantined,
+    StorageQuotaExceeded,
 )
 from docrender.fonts.substitutes import word_language
 from docrender.i18n import Message, _
@@ -221,8 +222,12 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
     """Store a made document's file and record its final state (once: a document already
     final keeps its state); the job's end, when this was its last document, is announced."""
     if isinstance(outcome, Made):
-        # Deterministic key: a re-delivered task overwrites its own output.
-        services.storage.put(job_document_key(job_id, index, outcome.format), outcome.output)
+        try:
+            # Deterministic key: a re-delivered task overwrites its own output.
+            services.storage.put(job_document_key(job_id, index, outcome.format), outcome.output)
+        except StorageQuotaExceeded as exc:  # this one does not fit: it fails alone
+            outcome = Failed.of(exc)
+    if isinstance(outcome, Made):
         status, error = DocumentStatus.SUCCEEDED, None
         details = {"warnings": outcome.warnings, "language": outcome.language}
     else:

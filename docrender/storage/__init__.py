@@ -118,15 +118,25 @@ class MeteredStorage:
         self.usage = usage
 
     def put(self, key: str, data: bytes) -> None:
-        self.storage.put(key, data)
-        self.usage.record(key, len(data))
+        """Claim the bytes (StorageQuotaExceeded past the tenant's quota), then write them;
+        a failed write gives the claim back."""
+        before = self.usage.claim(key, len(data), refusable=not _derived(key))
+        try:
+            self.storage.put(key, data)
+        except BaseException:
+            self.usage.record(key, before)
+            raise
 
     def put_file(self, key: str, source: BinaryIO) -> None:
         start = source.tell()
         size = source.seek(0, os.SEEK_END) - start
         source.seek(start)
-        self.storage.put_file(key, source)
-        self.usage.record(key, size)
+        before = self.usage.claim(key, size, refusable=not _derived(key))
+        try:
+            self.storage.put_file(key, source)
+        except BaseException:
+            self.usage.record(key, before)
+            raise
 
     def open(self, key: str) -> BinaryIO:
         return self.storage.open(key)
@@ -151,6 +161,12 @@ class MeteredStorage:
         return removed
 
 
+def _derived(key: str) -> bool:
+    """A job's archive and merged volume: copies of its documents, counted but never refused
+    (docrender/tenants/usage.py)."""
+    return key.endswith(("/archive.zip", "/merged.pdf")) and key.startswith("jobs/")
+
+
 def storage_from_settings(settings: Settings, usage: Usage) -> Storage:
     """The storage the settings chose, counting what each tenant keeps (docrender/tenants/usage.py).
     For s3, the bucket is checked now: a missing bucket or bad credentials stop start-up."""
@@ -165,6 +181,11 @@ def job_template_key(job_id: str) -> str:
     """Each job keeps its own copy of the template, so deleting the template later (or
     uploading a new version) cannot change or break documents already accepted."""
     return f"jobs/{job_id}/template.docx"
+
+
+def job_data_key(job_id: str) -> str:
+    """Where a job's data is counted (Redis keeps it; nothing is stored under this key)."""
+    return f"jobs/{job_id}/data.json"
 
 
 def job_document_key(job_id: str, index: int, output_format: str) -> str:

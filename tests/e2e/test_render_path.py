@@ -4,6 +4,7 @@ LibreOffice -> PDF, checked the way a user would (pdftotext, pdffonts, the ZIP's
 from __future__ import annotations
 
 import io
+import json
 import re
 import urllib.parse
 import uuid
@@ -162,5 +163,9 @@ def test_what_a_job_keeps_counts_against_its_tenants_storage(
     files = settings.data_dir / "files"
     kept = [files / "templates" / tenant.name / f"{template}.docx",
             *(files / "jobs" / job["id"]).rglob("*")]  # fmt: skip
-    assert usage.used(tenant.name) - before == sum(p.stat().st_size for p in kept if p.is_file())
+    # Its data too, which Redis keeps as long as the job.
+    data = len(json.dumps([{"unit": "甲"}, {"unit": "乙"}], ensure_ascii=False).encode())
+    assert usage.used(tenant.name) - before == data + sum(
+        p.stat().st_size for p in kept if p.is_file()
+    )
     assert usage.used(other.name) == other_before

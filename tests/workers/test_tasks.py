@@ -16,7 +16,8 @@ import redis
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
 from docrender.i18n import _
 from docrender.jobs.store import JobStore, NewDocument
-from docrender.storage import LocalStorage, job_document_key
+from docrender.storage import LocalStorage, MeteredStorage, job_document_key
+from docrender.tenants.usage import Usage
 from tests.helpers.clients import record_job
 from tests.helpers.documents import make_docx
 from tests.helpers.fonts import embed_font, font_drawing_nine_for_zero
@@ -29,9 +30,14 @@ class FakeConverter:
     """Converts one document to fake PDF bytes. ``rejects``: text that makes LibreOffice
     "refuse" any document holding it, combined or alone."""
 
-    def __init__(self, error: Exception | None = None, rejects: str | None = None) -> None:
+    def __init__(
+        self, error: Exception | None = None, rejects: str | None = None, size: int = 0,
+        sizes: dict[str, int] | None = None,
+    ) -> None:  # fmt: skip
         self.error = error
         self.rejects = rejects
+        self.size = size  # bytes of padding in each output
+        self.sizes = sizes or {}  # ...or in those of documents holding a text
         self.calls = 0
         self.combined_calls = 0
         self.isolated_calls = 0
@@ -53,7 +59,9 @@ class FakeConverter:
             raise self.error
         if self.rejects and self.rejects in docx_text(document):
             raise ConversionFailed(_("LibreOffice could not convert the document: bad"))
-        return b"%PDF-fake " + document[:4]
+        text = docx_text(document)
+        size = next((n for part, n in self.sizes.items() if part in text), self.size)
+        return b"%PDF-fake " + document[:4] + bytes(size)
 
 
 @pytest.fixture
@@ -267,3 +275,28 @@ def test_a_document_that_cannot_be_cut_from_its_group_converts_alone(
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
     assert (converter.calls, converter.combined_calls) == (2, 1)  # together, then 1 alone
     assert converter.alone == ["乙區"]
+
+
+def test_documents_whose_outputs_would_pass_the_quota_fail_alone(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Outputs were counted only after they were written: one 973 KB photo named by 40
+    documents took a tenant to 75 MB on a 20 MB quota. Each output is claimed before it is
+    written; those that do not fit fail with storage_quota_exceeded, the others are made."""
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    usage = Usage(redis_client, 3_500_000)
+    jobs, storage = JobStore(redis_client, 3600), MeteredStorage(LocalStorage(tmp_path), usage)
+    converter = FakeConverter(size=1_000_000, sizes={"大": 2_000_000})
+    services = RenderServices(jobs, storage, converter, on_job_ended=lambda job_id: None)
+    template_key = f"templates/{tenant}/t.docx"
+    documents = [NewDocument(f"d{i}", {"unit": u}) for i, u in enumerate("甲乙大丁戊")]
+    job_id = record_job(jobs, tenant, documents, template_key)
+    usage.start_job(job_id, tenant)
+    storage.put(template_key, make_docx("{{ unit }}"))
+    statuses = render_documents(job_id, [0, 1, 2, 3, 4], services)
+    # 1 + 1 MB fit; the 2 MB one does not, nor does the last; the 1 MB after it does.
+    assert statuses == ["succeeded", "succeeded", "failed", "succeeded", "failed"], statuses
+    job = jobs.get(job_id, tenant)
+    assert job is not None
+    assert {doc.error["code"] for doc in job.documents if doc.error} == {"storage_quota_exceeded"}
+    assert usage.used(tenant) <= 3_500_000
