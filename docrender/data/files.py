@@ -435,9 +435,9 @@ def _header_path(cell: Any, column: int, row: int) -> list[str] | None:
 
 def _row_to_data(header: Sequence[list[str] | None], row: Sequence[Any]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
-    for path, value in zip(header, row, strict=False):
-        if path is not None:
-            _place(tree, path, value)
+    for column, path in enumerate(header):
+        if path is not None:  # a row ends at its last cell: the columns after it are empty
+            _place(tree, path, row[column] if column < len(row) else None)
     return _finish(tree)
 
 
