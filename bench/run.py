@@ -78,8 +78,10 @@ from workers.pdf import separation  # noqa: E402
 
 CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
+CALM_KEY = "calm-key"  # the normal tenant beside the hostile one (bench_tenants)
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api", "storage", "batch")
+SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api", "storage", "batch",
+            "tenants")  # fmt: skip
 CARBONE_DIR = ROOT / "bench" / "carbone"
 # Carbone finds soffice.bin on PATH and needs a python3 that imports uno (Debian's).
 CARBONE_PATH = "/usr/lib/libreoffice/program:/usr/bin:/bin"
@@ -249,12 +251,12 @@ def docrender_stack(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
-    env.update(extra_env or {})
     workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
     # One tenant makes all the load here: its rate limit is lifted (but still counted).
     env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
                DOCRENDER_API_KEYS=f"bench:{KEY}", DOCRENDER_RATE_LIMIT="1000000/second",
                DOCRENDER_READ_RATE_LIMIT="1000000/second")  # fmt: skip
+    env.update(extra_env or {})
     redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
     bind = env["DOCRENDER_BIND"] = f"127.0.0.1:{free_port()}"
     env["DOCRENDER_API_PROCESSES"] = str(api_processes)
@@ -504,6 +506,135 @@ def own_fonts_cost(work: Workloads) -> dict[str, Any]:
 # -- API capacity ----------------------------------------------------------------------------
 
 
+def bench_tenants(work: Workloads, tmp: Path) -> dict[str, Any]:
+    """A hostile tenant beside a normal one: for each of issue 24's attacks on the API, what it
+    answered and how long it took, the peak growth of the API processes' resident memory while
+    it ran, and the normal tenant's GET /v1/templates latency meanwhile (one request every
+    0.1 s: median and worst). The files are the tests' own hostile ones (tests/helpers)."""
+    from tests.helpers.documents import make_docx, many_paragraphs, sheet_claiming
+
+    keys = f"bench:{KEY},calm:{CALM_KEY}"
+    with docrender_stack(tmp / "tenants", extra_env={"DOCRENDER_API_KEYS": keys}) as stack:
+        hostile = stack.http
+        template = upload(stack, "t.docx", make_docx("{{ unit }}"))
+        annexed = upload(stack, "a.docx", make_docx("{{ unit }}", "{{p annex }}"))
+        report = upload(stack, "report.docx", work.report_template)
+        annex = many_paragraphs(3_000_000)
+        rows = json.dumps([{"unit": "甲", "annex": {"type": "docx", "file": "annex.docx"}}])
+
+        def name_patterns() -> list[int]:
+            body = {"template": template, "name": "{{ n|thousands }}", "strict": False,
+                    "documents": [{"data": {"unit": "甲", "n": "1e1100000"}}]}  # fmt: skip
+            return _in_parallel(2, lambda: hostile.post("/v1/jobs", json=body).status_code)
+
+        def sheet() -> list[int]:
+            files = {"data": ("units.xlsx", sheet_claiming("A1:XFD8000", 8000))}
+            return [hostile.post("/v1/jobs", data={"template": template}, files=files).status_code]
+
+        def formats() -> list[int]:
+            files = {"data": ("units.xlsx", _format_bomb(40, 16_000))}
+            return [hostile.post("/v1/jobs", data={"template": template}, files=files).status_code]
+
+        def subdocument() -> list[int]:
+            files = [("data", ("units.json", rows.encode())), ("files", ("annex.docx", annex))]
+            return [hostile.post("/v1/jobs", data={"template": annexed}, files=files).status_code]
+
+        def long_polls() -> list[int]:
+            body = {"template": report, "documents": [
+                {"data": work.reports[i % len(work.reports)]} for i in range(800)]}  # fmt: skip
+            job = hostile.post("/v1/jobs", json=body).json()
+            deadline = time.monotonic() + 25
+
+            def poll() -> int:
+                answers = []
+                while time.monotonic() < deadline:
+                    answer = hostile.get(f"/v1/jobs/{job['id']}?wait=20")
+                    answers.append(answer.status_code)
+                    if answer.status_code == 429:
+                        time.sleep(int(answer.headers["Retry-After"]))
+                return answers.count(429)
+
+            refused = _in_parallel(40, poll)
+            hostile.post(f"/v1/jobs/{job['id']}/cancel")
+            return [sum(refused)]  # 429s the pollers met and waited out
+
+        with httpx.Client(base_url=stack.http.base_url, timeout=120,
+                          headers={"Authorization": f"Bearer {CALM_KEY}"}) as calm:  # fmt: skip
+            results: dict[str, Any] = {"calm_alone": _beside(stack, calm, lambda: time.sleep(3))}
+            for name, attack in (("number_1e1100000_in_a_name_pattern_x2", name_patterns),
+                                 ("sheet_claiming_A1_XFD8000", sheet),
+                                 ("number_formats_of_16000_characters_x40", formats),
+                                 ("annex_of_3_million_paragraphs", subdocument),
+                                 ("40_long_polls_beside_800_reports", long_polls)):  # fmt: skip
+                results[name] = _beside(stack, calm, attack)
+    return results
+
+
+def _in_parallel(count: int, action: Any) -> list[Any]:
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda: answers.append(action())) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def _format_bomb(cells: int, length: int) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["unit", "n"])
+    for row in range(cells):
+        book.active.append([f"單位{row}", 0.5])
+        book.active.cell(row + 2, 2).number_format = (
+            "# " + "?" * (length // 2) + "/" + "?" * (length // 2)
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _beside(stack: Stack, calm: httpx.Client, attack: Any) -> dict[str, Any]:
+    """``attack()`` (its answers), with the API's memory and the calm tenant's latency."""
+    api = [p for root in stack.roots for p in [psutil.Process(root),
+           *psutil.Process(root).children(recursive=True)] if process_kind(p) == "api"]  # fmt: skip
+
+    def api_rss() -> int:
+        total = 0
+        for process in api:
+            with contextlib.suppress(psutil.Error):
+                total += process.memory_info().rss
+        return total
+
+    before, peak, latencies = api_rss(), [api_rss()], []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            peak.append(api_rss())
+            started = time.perf_counter()
+            calm.get("/v1/templates").raise_for_status()
+            latencies.append(time.perf_counter() - started)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    started = time.perf_counter()
+    answers = attack()
+    seconds = time.perf_counter() - started
+    time.sleep(max(0.0, 1 - seconds))  # a second at least of the calm tenant's requests
+    done.set()
+    watcher.join()
+    return {
+        "answers": answers,
+        "attack_s": round(seconds, 2),
+        "api_peak_growth_mib": round((max(peak) - before) / 2**20),
+        "calm_latency_median_ms": round(statistics.median(latencies) * 1000, 1),
+        "calm_latency_max_ms": round(max(latencies) * 1000, 1),
+        "calm_requests": len(latencies),
+    }
+
+
 def bench_api(stack: Stack, work: Path) -> dict[str, Any]:
     sheet = upload(stack, "sheet.docx", scoring_sheet_template())
     submit = json.dumps({"template": sheet, "documents": [{"data": scoring_rows(0)}]})
@@ -729,6 +860,8 @@ def main() -> None:
             record("storage", bench_storage(work, tmp))
         if "batch" in sections:
             record("batch_sizes", bench_batch_sizes(work, tmp))
+        if "tenants" in sections:
+            record("hostile_tenant_beside_a_normal_one", bench_tenants(work, tmp))
     import chart  # matplotlib is slow to import; only when there is something to draw
 
     chart.draw(result, RESULTS / "bench.png")
