@@ -25,6 +25,7 @@ from pypdf import PdfReader
 
 from docrender.i18n import _, ngettext
 from workers.pdf import to_unicode
+from workers.pdf.separation import MAX_PROGRAM
 
 NOTDEF = ".notdef"
 
@@ -68,6 +69,11 @@ def _notdef_codes(font: Any, codes: Any) -> set[int]:
     if descriptor is None:
         return set()
     descriptor = descriptor.get_object()
+    program = descriptor.get("/FontFile2") or descriptor.get("/FontFile")
+    if program is not None and any(
+        int(program.get_object().get(key, 0)) > MAX_PROGRAM for key in ("/Length", "/Length1")
+    ):
+        return set()  # a program this large is not read (the cut documents' rule too)
     try:
         if "/FontFile2" in descriptor:
             glyph_of = _truetype_glyphs(descriptor["/FontFile2"].get_object().get_data())

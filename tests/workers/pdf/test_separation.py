@@ -6,10 +6,12 @@ tests/workers/convert/test_batching.py."""
 
 from __future__ import annotations
 
+import io
+
 import pikepdf
 import pytest
 
-from workers.pdf import separation, to_unicode
+from workers.pdf import glyphs, separation, to_unicode
 
 # Two one-page documents sharing a font: document 0 shows codes 1-2 ("甲乙"), document 1
 # codes 3-4 ("丙丁"); each shows its own image.
@@ -86,3 +88,42 @@ def test_a_font_program_too_large_to_read_is_not_cut_down() -> None:
     program = pdf.make_stream(b"%!PS" + b" " * 16, Length1=4, Length2=separation.MAX_PROGRAM + 1)
     font.FontDescriptor = pikepdf.Dictionary(Type=pikepdf.Name.FontDescriptor, FontFile=program)
     assert separation.separate(pdf, [range(0, 1), range(1, 2)]) == [False, False]
+
+
+@pytest.mark.parametrize(
+    "kind, program",
+    [
+        ("/FontFile2", b"\x00\x01\x00\x00" + bytes(range(256)) * 8),  # a TrueType head, garbage
+        (
+            "/FontFile",
+            b"%!PS-AdobeFont-1.0: X\n/Encoding 256 array\ndup 1 /a put\nreadonly def\n"
+            b"currentfile eexec\n" + bytes(range(256)) * 8,
+        ),  # fmt: skip
+        ("/FontFile3", b"\x01\x00\x04\x02"),
+    ],
+)
+def test_a_malformed_font_program_makes_its_document_convert_alone(
+    kind: str, program: bytes
+) -> None:
+    """What LibreOffice embeds comes from a user's font: a program the PDF code cannot read is
+    never a crash and never a cut it cannot vouch for."""
+    pdf = combined()
+    font = pdf.pages[0].Resources.Font.F1
+    del font["/Encoding"]
+    stream = pdf.make_stream(program)
+    if kind == "/FontFile":
+        stream.Length1, stream.Length2 = 70, len(program) - 70
+    font.FontDescriptor = pikepdf.Dictionary({"/Type": pikepdf.Name.FontDescriptor, kind: stream})
+    assert separation.separate(pdf, [range(0, 1), range(1, 2)]) == [False, False]
+
+
+def test_the_missing_glyph_check_reads_hostile_fonts_without_failing() -> None:
+    pdf = combined()
+    font = pdf.pages[0].Resources.Font.F1
+    font.ToUnicode = pdf.make_stream(b"1 beginbfrange\n<00> <FF> <DBFFDFFF>\nendbfrange\n"
+                                     b"1 beginbfrange\n<0000> <FFFFFFFF> <0041>\nendbfrange\n")  # fmt: skip
+    font.FontDescriptor = pikepdf.Dictionary({"/Type": pikepdf.Name.FontDescriptor,
+                                              "/FontFile2": pdf.make_stream(bytes(4096))})  # fmt: skip
+    out = io.BytesIO()
+    pdf.save(out)
+    assert glyphs.missing_glyphs(out.getvalue()) == []  # nothing proven, nothing raised
