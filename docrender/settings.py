@@ -27,6 +27,10 @@ class SettingsError(ValueError):
     """A DOCRENDER_* variable is missing or malformed; the message names it."""
 
 
+# Threads of each API process (deploy/gunicorn.conf.py): long polls hold one each.
+API_THREADS = 16
+
+
 @dataclass(frozen=True)
 class Settings:
     redis_url: str | None = None
@@ -122,6 +126,12 @@ class Settings:
     soffice_executable: str = "soffice"
 
     def __post_init__(self) -> None:
+        if not 1 <= self.max_long_polls <= API_THREADS // 2:
+            raise SettingsError(
+                f"DOCRENDER_MAX_LONG_POLLS={self.max_long_polls}: from 1 to {API_THREADS // 2}, "
+                f"half the {API_THREADS} threads of an API process, so that one tenant's long "
+                "polls never hold every thread another tenant's request needs"
+            )
         ladder = [
             ("DOCRENDER_CONVERSION_TIMEOUT", self.conversion_timeout),
             ("DOCRENDER_CONVERTER_CLIENT_TIMEOUT", self.converter_client_timeout),

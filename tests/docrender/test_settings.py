@@ -61,3 +61,9 @@ def test_reads_the_webhook_and_queue_settings() -> None:
 def test_refuses_bad_configuration_naming_the_variable(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize("value", ["0", "9", "40"])
+def test_long_polls_may_hold_at_most_half_an_api_processes_threads(value: str) -> None:
+    with pytest.raises(SettingsError, match="DOCRENDER_MAX_LONG_POLLS"):
+        Settings.from_env({"DOCRENDER_MAX_LONG_POLLS": value})

@@ -98,7 +98,7 @@ def test_a_font_program_too_large_to_read_is_not_cut_down() -> None:
             "/FontFile",
             b"%!PS-AdobeFont-1.0: X\n/Encoding 256 array\ndup 1 /a put\nreadonly def\n"
             b"currentfile eexec\n" + bytes(range(256)) * 8,
-        ),  # fmt: skip
+        ),
         ("/FontFile3", b"\x01\x00\x04\x02"),
     ],
 )
