@@ -11,7 +11,7 @@ from flask import current_app
 from api.rate_limit import FailedSignIns, TenantRateLimit
 from docrender.i18n import Language
 from docrender.jobs.idempotency import IdempotencyKeys
-from docrender.jobs.queue import DocumentQueue, make_celery
+from docrender.jobs.queue import DocumentQueue, JobQueue, make_celery
 from docrender.jobs.store import Job, JobStore
 from docrender.monitoring.heartbeats import ConverterHeartbeats
 from docrender.responses import JobOut
@@ -36,7 +36,7 @@ class ApiServices:
     jobs: JobStore
     callbacks: CallbackStore
     idempotency: IdempotencyKeys
-    queue: DocumentQueue
+    queue: JobQueue
     heartbeats: ConverterHeartbeats
     rate_limit: TenantRateLimit
     sign_ins: FailedSignIns

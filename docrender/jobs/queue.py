@@ -7,6 +7,7 @@ register the task under the same name.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from celery import Celery
 
@@ -58,6 +59,18 @@ def make_celery(settings: Settings) -> Celery:
         task_send_sent_event=True,
     )
     return app
+
+
+class JobQueue(Protocol):
+    """What the API and the workers send through the broker: a job's render tasks, the task
+    that follows its end, its webhook deliveries. ``DocumentQueue`` sends them with Celery;
+    tests hold or refuse them."""
+
+    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None: ...
+
+    def job_ended(self, job_id: str) -> None: ...
+
+    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None: ...
 
 
 class DocumentQueue:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,7 +91,9 @@ def test_a_job_lives_in_the_object_store_from_upload_to_purge(
     assert f"docrender/templates/tenant1/{template}.docx" in keys
     assert not list((s3_settings.data_dir / "files").rglob("*.pdf"))  # nothing on disk
     services = app.extensions["docrender"]
-    assert services.usage.used("tenant1") == sum(keys.values())  # what the tenant keeps
+    # What the tenant keeps: its files, and its job's data (which Redis keeps).
+    data = len(json.dumps([{"unit": u} for u in units], ensure_ascii=False).encode())
+    assert services.usage.used("tenant1") == sum(keys.values()) + data
 
     presigning = Tenant(create_app(dataclasses.replace(s3_settings, s3_presign=True)).test_client(),
                         "key1")  # fmt: skip
