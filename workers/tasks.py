@@ -196,6 +196,7 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             cut = [(work, pdf) for (work, _), pdf in zip(together, pdfs, strict=True) if pdf]
             log.info("job %s: documents %s converted in one LibreOffice load",
                      works[0].job_id, [work.index for work, _ in cut])  # fmt: skip
+            metrics.CONVERTED_TOGETHER.inc(len(cut))
             for work, pdf in cut:
                 yield work, _pdf_made(work, pdf, languages[work.index])
             if unseparated := [work for (work, _), pdf in zip(together, pdfs, strict=True)

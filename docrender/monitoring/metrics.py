@@ -45,6 +45,10 @@ CONVERSION_SECONDS = Histogram(
     "docrender_conversion_seconds", "One LibreOffice conversion (of one or several documents)",
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )  # fmt: skip
+CONVERTED_TOGETHER = Counter(
+    "docrender_documents_converted_together",
+    "Documents cut from a LibreOffice conversion they shared with others of their job",
+)
 LIBREOFFICE_RESTARTS = Counter(
     "docrender_libreoffice_restarts", "LibreOffice instances replaced, by reason", ["reason"]
 )

@@ -39,7 +39,8 @@ def test_metrics_need_their_token_and_move_as_a_job_runs(settings: Settings) -> 
 
     tenant = Tenant(client, f"key-{tenant_name}")
     template = tenant.upload(make_docx("{{ unit }} {{ 100 / n }}")).get_json()["id"]
-    documents = [{"data": {"unit": u, "n": n}} for u, n in (("甲", 4), ("乙", 0), ("丙", 5))]
+    documents = [{"data": {"unit": u, "n": n}}
+                 for u, n in (("甲", 4), ("乙", 0), ("丙", 5), ("丁", 2), ("戊", 1))]  # fmt: skip
     job = tenant.submit(template, documents, strict=False).get_json()
     assert tenant.wait_for(job["id"])["status"] == "partial"
     too_big = tenant.post("/v1/jobs", data=b" " * 200_000, content_type="application/json")
@@ -55,6 +56,8 @@ def test_metrics_need_their_token_and_move_as_a_job_runs(settings: Settings) -> 
     assert moved("docrender_jobs_total", status="partial") >= 1
     assert moved("docrender_render_seconds_count") >= 3
     assert moved("docrender_conversion_seconds_count") >= 1
+    # Documents of one task share a LibreOffice load (groups of 3 on 2 workers: 甲 丙, 丁 戊).
+    assert moved("docrender_documents_converted_together_total") >= 2
     assert moved("docrender_rejections_total", reason="payload_too_large") == 1
     queues = {dict(labels)["queue"] for name, labels in after if name == "docrender_queue_depth"}
     assert queues == {"docrender.interactive", "docrender.bulk", "docrender.callbacks"}

@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 import io
+import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import docx
+import pikepdf
 import pytest
 import redis
+from docx.oxml.ns import qn
 
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
 from docrender.i18n import _
@@ -27,8 +30,12 @@ from workers.tasks import RenderServices, render_documents
 
 
 class FakeConverter:
-    """Converts one document to fake PDF bytes. ``rejects``: text that makes LibreOffice
-    "refuse" any document holding it, combined or alone."""
+    """Converts as LibreOffice does, in shape: a real PDF with a page per document, whose page
+    holds the document's text (in its content stream, as a comment), and for a combined
+    conversion the named destination of each document's first page, so that the render task
+    cuts it as it cuts LibreOffice's. ``rejects``: text that makes it "refuse" any document
+    holding it, combined or alone; ``size``/``sizes``: bytes of padding in each output, or in
+    those of documents holding a text."""
 
     def __init__(
         self, error: Exception | None = None, rejects: str | None = None, size: int = 0,
@@ -36,8 +43,8 @@ class FakeConverter:
     ) -> None:  # fmt: skip
         self.error = error
         self.rejects = rejects
-        self.size = size  # bytes of padding in each output
-        self.sizes = sizes or {}  # ...or in those of documents holding a text
+        self.size = size
+        self.sizes = sizes or {}
         self.calls = 0
         self.combined_calls = 0
         self.isolated_calls = 0
@@ -52,16 +59,55 @@ class FakeConverter:
     ) -> bytes:
         self.calls += 1
         self.isolated_calls += isolated
-        self.combined_calls += bool(filter_options)
-        if not filter_options:
-            self.alone.append(docx_text(document))
+        combined = bool(filter_options)
+        self.combined_calls += combined
+        texts = marked_texts(document) if combined else [docx_text(document)]
+        if not combined:
+            self.alone.append(texts[0])
         if self.error is not None:
             raise self.error
-        if self.rejects and self.rejects in docx_text(document):
+        if self.rejects and any(self.rejects in text for text in texts):
             raise ConversionFailed(_("LibreOffice could not convert the document: bad"))
-        text = docx_text(document)
-        size = next((n for part, n in self.sizes.items() if part in text), self.size)
-        return b"%PDF-fake " + document[:4] + bytes(size)
+        return fake_pdf(texts, combined, [self._size(text) for text in texts])
+
+    def _size(self, text: str) -> int:
+        return next((n for part, n in self.sizes.items() if part in text), self.size)
+
+
+def fake_pdf(texts: list[str], marked: bool, sizes: list[int]) -> bytes:
+    """A page per text, the text (and ``sizes`` bytes of padding) in its content stream."""
+    with pikepdf.new() as pdf:
+        for position, (text, size) in enumerate(zip(texts, sizes, strict=True)):
+            pdf.add_blank_page()
+            page = pdf.pages[-1]
+            padding = random.Random(position).randbytes(size)  # incompressible: it weighs
+            page.obj.Contents = pdf.make_stream(b"% " + text.encode() + b"\n%" + padding)
+            if marked:
+                name = pikepdf.Name(f"/{batching.MARKER_PREFIX}{position}")
+                pdf.Root.Dests = pdf.Root.get("/Dests", pikepdf.Dictionary())
+                pdf.Root.Dests[name] = pikepdf.Array([page.obj, pikepdf.Name.Fit])
+        out = io.BytesIO()
+        pdf.save(out)
+        return out.getvalue()
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    """The text of each page of a fake PDF."""
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        return [page.Contents.read_bytes().split(b"\n")[0][2:].decode() for page in opened.pages]
+
+
+def marked_texts(document: bytes) -> list[str]:
+    """The text of each document in a combined one, split at the bookmarks the combining put
+    on each document's first paragraph."""
+    texts: list[str] = []
+    for paragraph in docx.Document(io.BytesIO(document)).paragraphs:
+        starts = [mark for mark in paragraph._p.iter(qn("w:bookmarkStart"))
+                  if (mark.get(qn("w:name")) or "").startswith(batching.MARKER_PREFIX)]  # fmt: skip
+        if starts or not texts:
+            texts.append("")
+        texts[-1] += paragraph.text
+    return texts
 
 
 @pytest.fixture
@@ -89,7 +135,8 @@ def document(services: RenderServices, job_id: str, index: int) -> dict:
 def test_success_stores_the_converted_file(services: RenderServices) -> None:
     job_id = new_job(services, [{"unit": "x"}])
     assert render_documents(job_id, [0], services)[0] == "succeeded"
-    assert services.storage.read(job_document_key(job_id, 0, "pdf")).startswith(b"%PDF-fake PK")
+    # The filled document, not the template ({{ unit }}) nor another document.
+    assert page_texts(services.storage.read(job_document_key(job_id, 0, "pdf"))) == ["x"]
     assert document(services, job_id, 0) == {"status": "succeeded", "error": None}
 
 
@@ -97,7 +144,8 @@ def test_docx_output_skips_the_converter(services: RenderServices) -> None:
     job_id = new_job(services, [{"unit": "x"}], output_format="docx")
     render_documents(job_id, [0], services)[0]
     assert services.converter.calls == 0  # type: ignore[attr-defined]
-    assert services.storage.read(job_document_key(job_id, 0, "docx")).startswith(b"PK")
+    made = services.storage.read(job_document_key(job_id, 0, "docx"))
+    assert docx_text(made) == "x"  # filled, not the template
 
 
 def test_permanent_failure_fails_only_that_document(services: RenderServices) -> None:
@@ -300,3 +348,16 @@ def test_documents_whose_outputs_would_pass_the_quota_fail_alone(
     assert job is not None
     assert {doc.error["code"] for doc in job.documents if doc.error} == {"storage_quota_exceeded"}
     assert usage.used(tenant) <= 3_500_000
+
+
+def test_a_group_is_converted_in_one_load_and_each_document_gets_its_own_pages(
+    services: RenderServices,
+) -> None:
+    converter = FakeConverter()
+    services = replace(services, converter=converter)
+    units = ["甲區", "乙區", "丙區"]
+    job_id = new_job(services, [{"unit": unit} for unit in units])
+    assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
+    assert (converter.calls, converter.combined_calls) == (1, 1)
+    for index, unit in enumerate(units):
+        assert page_texts(services.storage.read(job_document_key(job_id, index, "pdf"))) == [unit]
