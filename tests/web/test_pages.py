@@ -183,7 +183,13 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
         "沙灣縣第二中學-經費", "阜康市第二中学-經費", "奎屯市第一小學-經費"]  # fmt: skip
 
     job_url = page.url
+    job_id = job_url.rstrip("/").rsplit("/", 1)[1]
+    ended = page.request.get(f"{stack}/v1/jobs/{job_id}").json()["finished_at"]
     page.get_by_role("button", name="Retry failed").click()  # the failed one is made again
+    # Made again: the job ends anew (its failure and results were on the page already).
+    again = page.request.get(f"{stack}/v1/jobs/{job_id}?wait=60", timeout=90_000).json()
+    assert again["finished_at"] not in (None, ended), "Retry made nothing again"
+    page.reload()
     expect(page.locator("#results")).to_be_visible(timeout=120_000)
     expect(page.locator("#failures")).to_contain_text("division by zero")
 
@@ -193,7 +199,6 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     clerk.shot("06-jobs")
 
     # Another page's form cannot act for the clerk: no token, no cancel.
-    job_id = job_url.rstrip("/").rsplit("/", 1)[1]
     forged = page.request.post(f"{stack}/web/jobs/{job_id}/cancel", form={})
     assert forged.status == 400
 
