@@ -16,7 +16,7 @@ from api import create_app
 from api.services import ApiServices
 from docrender.settings import Settings
 from docrender.storage import job_file_key
-from tests.helpers.clients import Tenant, count_jobs, upload
+from tests.helpers.clients import Tenant, tenant_jobs, upload
 from tests.helpers.documents import picture
 
 
@@ -30,7 +30,7 @@ def test_a_retry_with_the_same_key_and_body_gets_the_first_job(
     tenant: Tenant, redis_client: redis.Redis
 ) -> None:
     body = {"template": upload(tenant, "{{ unit }}"), "documents": [{"data": {"unit": "甲"}}]}
-    key, before = str(uuid.uuid4()), count_jobs(redis_client)
+    key, before = str(uuid.uuid4()), len(tenant_jobs(tenant))
     first = post(tenant, key, body)
     # The same request again, laid out differently: same job, 200 instead of 202.
     again = post(tenant, key, json.dumps(body, indent=2, ensure_ascii=True))
@@ -38,7 +38,7 @@ def test_a_retry_with_the_same_key_and_body_gets_the_first_job(
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"]
     assert again.headers["Location"] == first.headers["Location"]
-    assert count_jobs(redis_client) == before + 1
+    assert len(tenant_jobs(tenant)) == before + 1
 
 
 def test_the_same_key_with_a_different_body_is_a_conflict(tenant: Tenant) -> None:
@@ -70,7 +70,7 @@ def test_keys_are_per_tenant(tenants: tuple[Tenant, Tenant]) -> None:
 
 def test_concurrent_duplicates_make_one_job(tenant: Tenant, redis_client: redis.Redis) -> None:
     body = {"template": upload(tenant, "{{ unit }}"), "documents": [{"data": {"unit": "甲"}}]}
-    key, before = str(uuid.uuid4()), count_jobs(redis_client)
+    key, before = str(uuid.uuid4()), len(tenant_jobs(tenant))
     start, answers = threading.Barrier(8), []
 
     def submit() -> None:
@@ -85,7 +85,7 @@ def test_concurrent_duplicates_make_one_job(tenant: Tenant, redis_client: redis.
         thread.join()
     assert sorted(a.status_code for a in answers) == [200] * 7 + [202]
     assert len({a.get_json()["id"] for a in answers}) == 1
-    assert count_jobs(redis_client) == before + 1
+    assert len(tenant_jobs(tenant)) == before + 1
 
 
 def test_a_refused_request_does_not_use_up_its_key(tenant: Tenant) -> None:

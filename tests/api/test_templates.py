@@ -10,9 +10,11 @@ from typing import Any
 import psutil
 
 from api import create_app
+from docrender import children
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
+from tests.helpers.processes import wait_until
 
 
 def test_upload_returns_the_template_with_its_variables(
@@ -106,7 +108,7 @@ def test_a_template_too_costly_to_inspect_is_422_and_holds_nobody_else(
 
     attack = threading.Thread(target=upload)
     attack.start()
-    time.sleep(1)  # its inspection is running
+    wait_until(lambda: hostile.name in children._running)  # its inspection is running
     second = hostile.upload(make_docx("{{ unit }}"))
     assert second.status_code == 429 and second.get_json()["error"]["code"] == "too_many_uploads"
     started = time.monotonic()

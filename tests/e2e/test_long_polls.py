@@ -21,6 +21,7 @@ import pytest
 from cli.processes import start_api, start_redis
 from docrender.processes import free_port
 from tests.helpers.documents import make_docx
+from tests.helpers.processes import wait_until
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_another_tenants_requests_never_wait_for_a_tenants_long_polls(api: str) 
     pollers = [threading.Thread(target=poll) for _ in range(40)]
     for poller in pollers:
         poller.start()
-    time.sleep(1)  # the cap's polls are held; the others were refused and wait
+    wait_until(lambda: len(refused) == 32)  # the cap's 8 are held; the others were refused
     latencies, answered_at = [], 0.0
     with httpx.Client(timeout=60) as client:
         for _ in range(20):

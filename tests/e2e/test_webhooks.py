@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from docrender.tenants.keys import KeyStore
 from tests.helpers.clients import Receiver, Tenant
 from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_text
-from tests.helpers.processes import wait_until
+from tests.helpers.processes import no_webhook_pending, wait_until
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -60,7 +59,7 @@ def test_a_finished_job_is_posted_once_signed(
     wait_until(lambda: len(receiver.calls) == 1, timeout=120)
     wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
                == "succeeded")  # fmt: skip
-    time.sleep(2)  # and no second POST follows
+    wait_until(lambda: no_webhook_pending(redis_client, job["id"]))  # no second POST can follow
     assert len(receiver.calls) == 1
 
     call = receiver.calls[0]
@@ -90,7 +89,7 @@ def test_a_receiver_failing_twice_gets_a_third_attempt(
     wait_until(lambda: len(receiver.calls) == 3, timeout=120)
     wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
                == "succeeded")  # fmt: skip
-    time.sleep(2)
+    wait_until(lambda: no_webhook_pending(redis_client, job["id"]))
     assert len(receiver.calls) == 3
     # One delivery: the same id on each attempt, each freshly signed.
     assert len({call.headers["X-Docrender-Delivery"] for call in receiver.calls}) == 1
@@ -108,7 +107,7 @@ def test_a_receiver_that_refuses_is_not_retried(
 
     wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
                == "failed", timeout=120)  # fmt: skip
-    time.sleep(2)
+    wait_until(lambda: no_webhook_pending(redis_client, job["id"]))
     assert len(receiver.calls) == 1
     callback = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
     assert callback["attempts"] == 1

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import redis
 from flask.testing import FlaskClient
 
 from docrender.jobs.options import JobOptions
@@ -83,8 +82,17 @@ def upload(tenant: Tenant, *paragraphs: str) -> str:
     return str(tenant.upload(make_docx(*paragraphs)).get_json()["id"])
 
 
-def count_jobs(client: redis.Redis) -> int:
-    return sum(1 for _ in client.scan_iter("docrender:job:*:docs"))
+def tenant_jobs(tenant: Tenant) -> list[str]:
+    """The ids of every job the tenant has, as the API lists them (a tenant's own: other
+    tests running meanwhile cannot change it)."""
+    ids: list[str] = []
+    cursor = ""
+    while True:
+        page = tenant.get(f"/v1/jobs?limit=100{cursor}").get_json()
+        ids += [job["id"] for job in page["jobs"]]
+        if page["next_cursor"] is None:
+            return ids
+        cursor = f"&cursor={page['next_cursor']}"
 
 
 def record_job(

@@ -120,3 +120,14 @@ def peak_memory_growth(action: Callable[[], Any]) -> tuple[Any, float]:
         done.set()
         sampler.join()
     return result, (max(peak, process.memory_info().rss) - start) / (1 << 20)
+
+
+def no_webhook_pending(client: Any, job_id: str) -> bool:
+    """Whether no webhook delivery of ``job_id`` is waiting in the broker: none queued, none
+    held by a worker (a retry's countdown is held unacknowledged). Then no further POST can
+    come, without sleeping to see."""
+    from docrender.jobs.queue import CALLBACK_QUEUE, CALLBACK_TASK
+
+    queued = client.lrange(CALLBACK_QUEUE, 0, -1)
+    held = client.hvals("unacked")
+    return not any(CALLBACK_TASK in message and job_id in message for message in queued + held)
