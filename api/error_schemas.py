@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from docrender.responses import DocumentError, ErrorBody
+from docrender.responses import DocumentError
 
 
 class ShapeProblem(BaseModel):
@@ -112,4 +112,3 @@ TEMPLATE_UPLOAD = {
 }
 DOCUMENT_DOWNLOAD = {404: (DOCUMENT_FAILED,)}
 EVERY_ROUTE = {429: (RATE_LIMITED,)}
-GENERIC = ErrorBody

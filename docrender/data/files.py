@@ -90,10 +90,6 @@ class DataFile:
         return places
 
 
-def read_documents(filename: str, data: bytes, max_rows: int) -> list[dict[str, Any]]:
-    return read_data_file(filename, data, max_rows).documents
-
-
 def read_uploaded_data_file(tenant: str, filename: str, data: bytes, max_rows: int) -> DataFile:
     """``read_data_file`` as the API reads a tenant's upload: spreadsheets and CSV in a
     bounded child, for ``tenant``; JSON here, where the strict parser counts its values on the

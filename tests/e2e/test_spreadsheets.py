@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from docrender.data.files import read_documents
+from docrender.data.files import read_data_file
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx, workbook
@@ -33,7 +33,7 @@ def as_printed(data: Any) -> Any:
 def test_xlsx_and_gbk_csv_hold_the_same_documents_as_the_json() -> None:
     expected = json.loads((SAMPLES / "units.json").read_text())
     for name in ("units.xlsx", "units-gbk.csv"):
-        documents = read_documents(name, (SAMPLES / name).read_bytes(), 100)
+        documents = read_data_file(name, (SAMPLES / name).read_bytes(), 100).documents
         assert as_printed(documents) == expected, name
 
 

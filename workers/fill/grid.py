@@ -171,8 +171,9 @@ def _paragraph_of(run: Any) -> Any:
 
 
 def _chinese(character: str) -> bool:
-    """Drawn with the East Asian font: CJK ideographs, kana, full-width forms and punctuation."""
-    return character >= "\u2e80" or "\u3000" <= character <= "\u303f"
+    """Drawn with the East Asian font: everything from the CJK radicals (U+2E80) on, CJK
+    punctuation, kana, ideographs and full-width forms among it."""
+    return character >= "\u2e80"
 
 
 def _split_by_script(run: Any) -> list[tuple[Any, bool]]:

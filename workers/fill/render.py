@@ -51,11 +51,6 @@ class RenderTimeout(Exception):
     pass
 
 
-def render_docx(template: bytes, data: dict[str, Any], timeout_seconds: float = 30) -> bytes:
-    """Return the filled DOCX. A template or data problem raises RenderFailed (permanent)."""
-    return docx_bytes(fill_template(template, data, timeout_seconds))
-
-
 def docx_bytes(document: Document) -> bytes:
     # python-docx's save: docxtpl's own save only adds replace_pic/replace_media, unused here.
     out = io.BytesIO()

@@ -3,15 +3,21 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
 
 from docrender.errors import RenderFailed
 from tests.helpers.documents import make_docx
-from workers.fill.render import conversion_bytes, docx_bytes, fill_template, render_docx
+from workers.fill.render import conversion_bytes, docx_bytes, fill_template
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
+
+
+def render_docx(template: bytes, data: dict[str, Any], timeout_seconds: float = 30) -> bytes:
+    """The filled DOCX, as the render task makes it before converting."""
+    return docx_bytes(fill_template(template, data, timeout_seconds))
 
 
 def text_of(document: bytes) -> str:
