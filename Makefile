@@ -10,6 +10,7 @@ run: bootstrap
 test: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 	.venv/bin/python -m pytest
 
 # The tests that need neither Redis nor LibreOffice: seconds, not minutes.
@@ -20,6 +21,7 @@ lint: bootstrap
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
+	.venv/bin/mypy
 
 # The translation catalogs (docrender/translations/, docs/translations.md): extract the message
 # ids from the code and templates, bring each .po up to date (new ids untranslated, gone ones

@@ -80,7 +80,7 @@ class TemplateRef(BaseModel):
 def _error(code: str, details: Any, name: str) -> type[BaseModel]:
     detail = create_model(
         f"{name}Detail",
-        code=(Literal[code], ...),  # type: ignore[valid-type]
+        code=(Literal[code], ...),  # type: ignore[arg-type]
         message=(str, ...),
         details=(details, ...),
     )

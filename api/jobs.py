@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, send_file
 from pydantic import ValidationError
+from werkzeug.wrappers import Response as BaseResponse
 
 from api import actions, error_schemas, tracing
 from api.actions import MAX_WAIT_SECONDS
@@ -158,7 +159,7 @@ def cancel_job(job_id: str) -> Response:
 @documented(operation_id="downloadMerged", tags=("files",), ok={200: None, 302: None},
             errors=(404, 409), files=("application/pdf",),
             response_headers={200: ("Content-Disposition",), 302: ("Location",)})  # fmt: skip
-def download_merged(job_id: str) -> Response:
+def download_merged(job_id: str) -> BaseResponse:
     """One PDF of every succeeded document, in request order, a bookmark per document."""
     job = _find_job(job_id)
     if job.format != "pdf":
@@ -180,7 +181,7 @@ def download_merged(job_id: str) -> Response:
             errors=(404, 409), files=tuple(sorted({f.mime_type for f in FORMATS.values()})),
             response_headers={200: ("Content-Disposition",), 302: ("Location",)},
             typed_errors=error_schemas.DOCUMENT_DOWNLOAD)  # fmt: skip
-def download_document(job_id: str, index: int) -> Response:
+def download_document(job_id: str, index: int) -> BaseResponse:
     """One document: application/pdf or the DOCX type, its UTF-8 name in
     Content-Disposition. 409 while it is not finished, 404 when it failed."""
     job = _find_job(job_id)
@@ -219,7 +220,7 @@ def download_document(job_id: str, index: int) -> Response:
 @documented(operation_id="downloadArchive", tags=("files",), ok={200: None, 302: None},
             errors=(404, 409), files=("application/zip",),
             response_headers={200: ("Content-Disposition",), 302: ("Location",)})  # fmt: skip
-def download_archive(job_id: str) -> Response:
+def download_archive(job_id: str) -> BaseResponse:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
     _check_finished(job)
@@ -227,7 +228,7 @@ def download_archive(job_id: str) -> Response:
     return _file(job_archive_key(job.id), "application/zip", attachment(name, fallback=name))
 
 
-def _file(key: str, mimetype: str, disposition: str) -> Response:
+def _file(key: str, mimetype: str, disposition: str) -> BaseResponse:
     """A stored file: streamed from storage, or (object storage with DOCRENDER_S3_PRESIGN=1)
     a 302 to a presigned URL that serves it with the same Content-Disposition."""
     url = services().storage.download_url(key, disposition)
@@ -282,7 +283,7 @@ def _wait_for_finish(job: Job, seconds: float) -> Job:
     """Block until the job's finished message or the deadline. Subscribing *before* reading
     the job again closes the gap in which it could finish unseen."""
     deadline = time.monotonic() + seconds
-    with services().redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+    with services().redis.pubsub(ignore_subscribe_messages=True) as pubsub:  # type: ignore[no-untyped-call]
         pubsub.subscribe(services().jobs.finished_channel(job.id))
         job = _find_job(job.id)
         while job.finished_at is None and (left := deadline - time.monotonic()) > 0:

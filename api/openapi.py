@@ -19,7 +19,7 @@ import copy
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +94,7 @@ def documented(
     public: bool = False,
     files: tuple[str, ...] = (),
     response_headers: dict[int, tuple[str, ...]] | None = None,
-    typed_errors: dict[int, tuple[type[BaseModel], ...]] | None = None,
+    typed_errors: Mapping[int, tuple[type[BaseModel], ...]] | None = None,
     **models: Any,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a route in the OpenAPI document: its success answers (status -> model, None
@@ -161,7 +161,8 @@ def complete() -> dict[str, Any]:
             )  # fmt: skip
             _complete_responses(operation["responses"], extras)
     _drop_unreferenced(components["schemas"], document)
-    return document
+    built: dict[str, Any] = document
+    return built
 
 
 def _complete_responses(responses: dict[str, Any], extras: _Extras) -> None:

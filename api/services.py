@@ -82,7 +82,8 @@ class ApiServices:
 
 
 def services() -> ApiServices:
-    return current_app.extensions["docrender"]  # type: ignore[no-any-return]
+    found: ApiServices = current_app.extensions["docrender"]
+    return found
 
 
 def job_view(services: ApiServices, job: Job, language: Language = "en") -> JobOut:

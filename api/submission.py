@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from api.naming import document_names
 from api.schemas import parse_job, parse_json
@@ -83,7 +83,7 @@ def _form_option(option: str, raw: str) -> Any:
 _FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
-def uploaded_files(files: Mapping[str, FileStorage] | Any) -> dict[str, bytes]:
+def uploaded_files(files: MultiDict[str, FileStorage]) -> dict[str, bytes]:
     """The files sent with a multipart job in fields named 'files' (images its data names
     with ``"file": "<name>"``), by name."""
     uploads: dict[str, bytes] = {}

@@ -103,7 +103,7 @@ _running: set[str] = set()  # tenants with work running in a child of this proce
 
 
 def _stop(pool: pebble.ProcessPool) -> None:
-    pool.stop()
+    pool.stop()  # type: ignore[no-untyped-call]
     pool.join(timeout=5)
 
 

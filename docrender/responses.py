@@ -148,7 +148,9 @@ class JobOut(JobSummary):
     )
 
     @classmethod
-    def of(cls, job: Job, callback: CallbackState | None, language: Language = "en") -> JobOut:
+    def of(  # type: ignore[override]  # a job's whole view needs its webhook and language
+        cls, job: Job, callback: CallbackState | None, language: Language = "en"
+    ) -> JobOut:
         """``callback``: its webhook's delivery state, when the job has a callback_url;
         ``language``: of the messages of its documents' errors and warnings."""
         return cls(

@@ -33,6 +33,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api import actions
@@ -69,7 +70,7 @@ DATA_KEPT_SECONDS = 3600
 
 
 @bp.before_request
-def before() -> Response | None:
+def before() -> ResponseReturnValue | None:
     if request.args.get("lang") in LANGUAGES:
         session["lang"] = request.args["lang"]
     g.language = session.get("lang") or request_language()
@@ -151,7 +152,7 @@ def sign_in_page() -> str:
 
 
 @bp.post("/sign-in")
-def sign_in_form() -> Response | tuple[str, int] | tuple[str, int, dict[str, str]]:
+def sign_in_form() -> ResponseReturnValue:
     address = request.remote_addr or "unknown"
     try:
         services().sign_ins.check(address)  # before the key is tried: guessing stays slow
@@ -174,7 +175,7 @@ def sign_in_form() -> Response | tuple[str, int] | tuple[str, int, dict[str, str
 
 
 @bp.post("/sign-out")
-def sign_out() -> Response:
+def sign_out() -> ResponseReturnValue:
     if isinstance(session_id := session.get("session"), str):
         services().page_sessions.end(session_id)  # a copy of the cookie signs in no more
     language = session.get("lang")
@@ -188,7 +189,7 @@ def sign_out() -> Response:
 
 
 @bp.get("/")
-def home() -> Response:
+def home() -> ResponseReturnValue:
     return redirect(url_for("web.jobs_page"))
 
 
@@ -199,7 +200,7 @@ def templates_page() -> str:
 
 
 @bp.post("/templates")
-def upload_template() -> Response | tuple[str, int]:
+def upload_template() -> ResponseReturnValue:
     upload = request.files.get("template")
     if upload is None or not upload.filename:
         return _templates_error(
@@ -219,7 +220,7 @@ def upload_template() -> Response | tuple[str, int]:
 
 
 @bp.post("/templates/<template_id>/delete")
-def delete_template(template_id: str) -> Response:
+def delete_template(template_id: str) -> ResponseReturnValue:
     if not services().templates.delete(g.tenant, template_id):
         abort(404)
     flash(_("The template was deleted.").render(g.language))
@@ -265,7 +266,7 @@ def batch_page() -> str:
 
 
 @bp.post("/batch")
-def batch_form() -> Response | tuple[str, int]:
+def batch_form() -> ResponseReturnValue:
     action = request.form.get("action", "check")
     context = _batch_context()
     template = context["chosen"]
@@ -313,10 +314,10 @@ def _keep_data_file() -> dict[str, str] | None:
         client.set(key, json.dumps(kept), ex=DATA_KEPT_SECONDS)
         return kept
     raw = client.get(key)
-    kept = json.loads(raw) if raw else None
-    if kept is None or not secrets.compare_digest(kept["token"], request.form.get("kept", "")):
+    found: dict[str, str] | None = json.loads(raw) if raw else None
+    if found is None or not secrets.compare_digest(found["token"], request.form.get("kept", "")):
         return None
-    return dict(kept)
+    return dict(found)
 
 
 def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[dict[str, Any]]:
@@ -410,16 +411,16 @@ def job_page(job_id: str) -> str:
 
 
 @bp.post("/jobs/<job_id>/retry")
-def retry(job_id: str) -> Response | tuple[str, int]:
+def retry(job_id: str) -> ResponseReturnValue:
     return _act(job_id, "retry")
 
 
 @bp.post("/jobs/<job_id>/cancel")
-def cancel(job_id: str) -> Response | tuple[str, int]:
+def cancel(job_id: str) -> ResponseReturnValue:
     return _act(job_id, "cancel")
 
 
-def _act(job_id: str, action: str) -> Response | tuple[str, int]:
+def _act(job_id: str, action: str) -> ResponseReturnValue:
     """Retry or cancel with the service functions the API's routes call, so the same rules
     apply (the queued cap, what is set aside); an error is shown on the job's page."""
     job = _job(job_id)

@@ -55,13 +55,13 @@ def make_callback_celery(settings: Settings) -> Celery:
         retry_backoff=settings.webhook_retry_delay,
         retry_backoff_max=settings.broker_visibility_timeout // 2,
         retry_jitter=True,
-    )
+    )  # type: ignore[untyped-decorator]
     def deliver_callback_task(job_id: str, delivery_id: str) -> str:
         attempt = deliver_callback(job_id, delivery_id, services)
         metrics.WEBHOOK_DELIVERIES.labels(attempt.value).inc()
         if attempt is Attempt.RETRY:
             raise RetryDelivery(f"job {job_id}: delivery {delivery_id} is due again")
-        return attempt.value
+        return str(attempt.value)
 
     return app
 

@@ -63,7 +63,7 @@ class WorkerRuntime:
         settings = self.settings
         # The soft limit only: this process's LibreOffice gets its own
         # (workers/convert/libreoffice.py).
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         soft = (
             settings.worker_memory
             if hard == resource.RLIM_INFINITY
@@ -160,7 +160,8 @@ def make_worker_celery(settings: Settings) -> Celery:
 
     # A converter that is restarting (ConverterUnavailable) retries the task; its last
     # attempt records the failure instead.
-    @app.task(name=RENDER_TASK, bind=True, autoretry_for=(ConverterUnavailable,), **backoff)
+    # (Celery's decorators are untyped: each task says its own types.)
+    @app.task(name=RENDER_TASK, bind=True, autoretry_for=(ConverterUnavailable,), **backoff)  # type: ignore[untyped-decorator]
     def render_documents_task(self: Any, job_id: str, indexes: list[int]) -> list[str | None]:
         services = runtime.services
         assert services is not None, "worker_process_init builds the services"
@@ -217,7 +218,7 @@ def make_worker_celery(settings: Settings) -> Celery:
 
     # Storage or Redis failing for a moment retries the end. Past the last retry the job stays
     # an unhandled ending, which the sweeper sends again.
-    @app.task(name=JOB_ENDED_TASK, autoretry_for=(Exception,), **backoff)
+    @app.task(name=JOB_ENDED_TASK, autoretry_for=(Exception,), **backoff)  # type: ignore[untyped-decorator]
     def job_ended_task(job_id: str) -> bool:
         """The archive and merged volume, then the job finished, then its webhook."""
         services, callbacks = runtime.services, runtime.callbacks

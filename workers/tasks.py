@@ -229,12 +229,15 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
         except StorageQuotaExceeded as exc:  # this one does not fit: it fails alone
             outcome = Failed.of(exc)
     if isinstance(outcome, Made):
-        status, error = DocumentStatus.SUCCEEDED, None
-        details = {"warnings": outcome.warnings, "language": outcome.language}
+        finish = services.jobs.finish_document(
+            job_id, index, DocumentStatus.SUCCEEDED,
+            warnings=outcome.warnings, language=outcome.language,
+        )  # fmt: skip
+        status = DocumentStatus.SUCCEEDED
     else:
-        status, details = DocumentStatus.FAILED, {}
         error = {"code": outcome.code, "message": str(outcome.text), "text": outcome.text.to_json()}
-    finish = services.jobs.finish_document(job_id, index, status, error, **details)
+        status = DocumentStatus.FAILED
+        finish = services.jobs.finish_document(job_id, index, status, error)
     if finish is not Finish.UNCHANGED:
         metrics.DOCUMENTS.labels(status).inc()
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
@@ -266,7 +269,7 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
     language = word_language(work.options.language)
     data = typeset_values(work.data) if work.options.typography == "zh" else work.data
     with metrics.RENDER_SECONDS.time():
-        document = fill_template(template, data, services.render_timeout, language,
+        document = fill_template(template, data, services.render_timeout, language or "",
                                  read_file, services.image_limits)  # fmt: skip
     language = settle_language(document, work.options.language)
     if FORMATS[work.options.format].converted:

@@ -434,7 +434,8 @@ def _row_to_data(header: Sequence[list[str] | None], row: Sequence[Any]) -> dict
     for column, path in enumerate(header):
         if path is not None:  # a row ends at its last cell: the columns after it are empty
             _place(tree, path, row[column] if column < len(row) else None)
-    return _finish(tree)
+    finished: dict[str, Any] = _finish(tree)
+    return finished
 
 
 def _place(tree: dict[str, Any], path: list[str], value: Any) -> None:

@@ -180,11 +180,11 @@ def substitute(font_name: str, script: Script, fonts_dir: Path | None = None) ->
     twin = TWIN_OF.get(font_name.strip().casefold())
     if twin is not None:
         return FontUse(font_name, twin, exact=False, different_style=False)
-    used = _fontconfig_match(font_name, script, fonts_dir)
-    exact = used is not None and used.casefold() == font_name.strip().casefold()
+    matched = _fontconfig_match(font_name, script, fonts_dir)
+    exact = matched is not None and matched.casefold() == font_name.strip().casefold()
     # A name we do not know that is not installed: fontconfig's default face, whatever style
     # the name stood for.
-    return FontUse(font_name, used, exact, different_style=not exact)
+    return FontUse(font_name, matched, exact, different_style=not exact)
 
 
 def pattern_name(font_name: str) -> str:

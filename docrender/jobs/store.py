@@ -25,12 +25,13 @@ keep it in step; they build its key from the job's tenant, which a standalone Re
 
 from __future__ import annotations
 
+import builtins
 import enum
 import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import redis
 
@@ -459,8 +460,11 @@ class JobStore:
         found: list[Job] = []
         upper = f"({before}" if before is not None else "+inf"
         while len(found) < limit:
-            batch = self.redis.zrevrangebyscore(
-                index, upper, "-inf", start=0, num=max(limit, 20), withscores=True
+            batch = cast(  # withscores: (member, score) pairs
+                "list[tuple[str, float]]",
+                self.redis.zrevrangebyscore(
+                    index, upper, "-inf", start=0, num=max(limit, 20), withscores=True
+                ),
             )
             if not batch:
                 return found, None
@@ -532,7 +536,7 @@ class JobStore:
         raw = self.redis.hget(self.key(job_id), "options")
         return None if raw is None else JobOptions.model_validate_json(raw)
 
-    def interrupted(self, job_id: str, indexes: list[int]) -> bool:
+    def interrupted(self, job_id: str, indexes: Sequence[int]) -> bool:
         """Whether any of these documents is "running" before its task started it (a delivery
         that made it died mid-work) or has had a conversion time out: they are then made one
         at a time, so that what happens next is counted on the document that causes it."""
@@ -541,7 +545,7 @@ class JobStore:
         return any(doc["status"] == DocumentStatus.RUNNING or doc.get("timeouts")
                    for doc in docs)  # fmt: skip
 
-    def note_timeout(self, job_id: str, indexes: Sequence[int], limit: int) -> list[int]:
+    def note_timeout(self, job_id: str, indexes: Sequence[int], limit: int) -> builtins.list[int]:
         """Count a timed-out conversion on these documents; return those that have now
         timed out ``limit`` times (the caller fails them)."""
         docs_key = self._keys(job_id)[1]
@@ -581,8 +585,8 @@ class JobStore:
         job_id: str,
         index: int,
         status: DocumentStatus,
-        error: dict[str, str] | None = None,
-        warnings: list[dict[str, Any]] | None = None,
+        error: dict[str, Any] | None = None,
+        warnings: builtins.list[dict[str, Any]] | None = None,
         language: str | None = None,
     ) -> Finish:
         """Record a document's final state (once: a second call changes nothing), with what
@@ -649,7 +653,7 @@ class JobStore:
         delivery of its end task handled it)."""
         return bool(self.redis.zrem(self.ENDINGS, job_id))
 
-    def claim_endings(self, older_than: float, limit: int = 100) -> list[str]:
+    def claim_endings(self, older_than: float, limit: int = 100) -> builtins.list[str]:
         """The jobs whose end is still unhandled ``older_than`` seconds after it (a task lost
         or failed for good), each claimed for another ``older_than`` seconds."""
         now = time.time()

@@ -27,4 +27,4 @@ class ConverterHeartbeats:
         """Converters that answered a real round trip in the last ``within_seconds``."""
         cutoff = time.time() - within_seconds
         self.redis.zremrangebyscore(_KEY, "-inf", cutoff - 86400)  # forget the long dead
-        return list(self.redis.zrangebyscore(_KEY, cutoff, "+inf"))
+        return [str(name) for name in self.redis.zrangebyscore(_KEY, cutoff, "+inf")]

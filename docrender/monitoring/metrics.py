@@ -79,7 +79,7 @@ def exposition(client: redis.Redis) -> bytes:
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         counted = CollectorRegistry()
-        MultiProcessCollector(counted, path=directory)
+        MultiProcessCollector(counted, path=directory)  # type: ignore[no-untyped-call]
     else:
         counted = REGISTRY  # one process: its own values
     queues = CollectorRegistry()

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
 
 from docrender.settings import Settings
 from docrender.tenants.usage import Usage
@@ -30,7 +30,7 @@ _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
-    def put_file(self, key: str, source: BinaryIO) -> None:
+    def put_file(self, key: str, source: IO[bytes]) -> None:
         """Store what ``source`` holds from its position on, streamed (a job's archive)."""
         ...
 
@@ -64,7 +64,7 @@ class LocalStorage:
     def put(self, key: str, data: bytes) -> None:
         self._write(key, lambda out: out.write(data))
 
-    def put_file(self, key: str, source: BinaryIO) -> None:
+    def put_file(self, key: str, source: IO[bytes]) -> None:
         self._write(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
 
     def _write(self, key: str, write: Callable[[BinaryIO], object]) -> None:
@@ -127,7 +127,7 @@ class MeteredStorage:
             self.usage.record(key, before)
             raise
 
-    def put_file(self, key: str, source: BinaryIO) -> None:
+    def put_file(self, key: str, source: IO[bytes]) -> None:
         start = source.tell()
         size = source.seek(0, os.SEEK_END) - start
         source.seek(start)

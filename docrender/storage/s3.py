@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, cast
 
 import boto3
 import botocore.config
@@ -79,7 +79,7 @@ class S3Storage:
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
-    def put_file(self, key: str, source: BinaryIO) -> None:
+    def put_file(self, key: str, source: IO[bytes]) -> None:
         # boto3's managed transfer: in parts for a large file, never the whole in memory.
         self.client.upload_fileobj(source, self.bucket, self._key(key))
 

@@ -163,7 +163,8 @@ def thousands(value: Any, decimals: int | None = None) -> str:
     number = _number(value, "thousands")
     if decimals is not None:
         number = _rounded(number, decimals)
-    return f"{number:,f}" if number.as_tuple().exponent < 0 else f"{int(number):,}"
+    fraction = isinstance(exponent := number.as_tuple().exponent, int) and exponent < 0
+    return f"{number:,f}" if fraction else f"{int(number):,}"
 
 
 def percent(value: Any, decimals: int = 0) -> str:

@@ -93,7 +93,7 @@ class TemplateRegistry:
         name = clean_name(name)
         sha256 = hashlib.sha256(data).hexdigest()
         if (known := self.redis.hget(self._keys(tenant)[1], sha256)) and (
-            existing := self.get(tenant, known)
+            existing := self.get(tenant, str(known))
         ):
             return existing, False  # the same bytes again: nothing to inspect or store
         if self.usage is not None:

@@ -254,11 +254,12 @@ def _inspect_tags(data: bytes) -> TemplateInspection:
         for node in parsed.find_all(nodes.Name):
             if node.ctx == "load" and node.name in part_names:
                 uses[node.name] += 1
-        for node in parsed.find_all(nodes.Filter):
-            if node.name in _GUARDING_FILTERS and (root := _root_name(node.node)):
+        for guard in parsed.find_all(nodes.Filter):
+            if (guard.name in _GUARDING_FILTERS and guard.node is not None
+                    and (root := _root_name(guard.node))):  # fmt: skip
                 guarded[root] += 1
-        for node in parsed.find_all(nodes.Test):
-            if node.name in _GUARDING_TESTS and (root := _root_name(node.node)):
+        for test in parsed.find_all(nodes.Test):
+            if test.name in _GUARDING_TESTS and (root := _root_name(test.node)):
                 tested.add(root)
         kinds |= {match[2]: match[1] for match in _KIND_TAG.finditer(text)}
     optional = {name for name in names if name in tested or 0 < uses[name] <= guarded[name]}

@@ -96,7 +96,7 @@ class KeyStore:
 
     def list(self) -> list[KeyRecord]:
         records = [
-            KeyRecord(key_id, entry["tenant"], entry["created_at"], entry.get("revoked_at"))
+            KeyRecord(str(key_id), entry["tenant"], entry["created_at"], entry.get("revoked_at"))
             for key_id, entry in (
                 (key_id, json.loads(raw)) for key_id, raw in self.redis.hgetall(_KEYS).items()
             )

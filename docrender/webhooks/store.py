@@ -81,7 +81,7 @@ class CallbackStore:
         fields = self.redis.hgetall(self._key(job_id))
         return CallbackState(
             url=url,
-            status=CallbackStatus(fields.get("status") or CallbackStatus.PENDING),
+            status=CallbackStatus(str(fields.get("status") or CallbackStatus.PENDING)),
             attempts=int(fields.get("attempts") or 0),
-            last_error=fields.get("last_error") or None,
+            last_error=str(fields["last_error"]) if fields.get("last_error") else None,
         )

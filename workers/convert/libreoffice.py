@@ -25,6 +25,7 @@ import tempfile
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import psutil
 
@@ -194,7 +195,8 @@ class UnoserverProcess:
                     ),
                 )
             try:
-                return xmlrpc.client.ServerProxy(self.url, transport=_Transport(2)).info()  # type: ignore[no-any-return]
+                proxy = xmlrpc.client.ServerProxy(self.url, transport=_Transport(2))
+                return cast("dict[str, str]", proxy.info())
             except (OSError, xmlrpc.client.Error):
                 return None
 
@@ -347,7 +349,7 @@ def _listening_sockets(processes: list[psutil.Process]) -> list[str]:
 
 def _running(process: psutil.Process) -> bool:
     try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+        return bool(process.is_running() and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

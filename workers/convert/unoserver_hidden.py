@@ -108,6 +108,6 @@ if __name__ == "__main__":
     # unoserver's server builds its converter as converter.UnoConverter(...) when it starts.
     converter.UnoConverter = PipeConnectedConverter
     comparer.UnoComparer = PipeConnectedComparer
-    server.subprocess = _PipeAcceptingSubprocess()  # type: ignore[assignment]
+    server.subprocess = _PipeAcceptingSubprocess()
     xmlrpc.server.SimpleXMLRPCRequestHandler.rpc_paths = (f"/{SECRET}",)
     sys.exit(server.main())

@@ -68,10 +68,11 @@ def conversion_bytes(document: Document) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
         stored = _StoredMembers(archive)
-        # python-docx's own package writing (its save), into this archive (python-docx pinned).
-        PackageWriter._write_content_types_stream(stored, package.parts)
-        PackageWriter._write_pkg_rels(stored, package.rels)
-        PackageWriter._write_parts(stored, package.parts)
+        # python-docx's own package writing (its save), into this archive (python-docx pinned;
+        # its private writers are untyped, and take any object with write()).
+        PackageWriter._write_content_types_stream(stored, package.parts)  # type: ignore[no-untyped-call]
+        PackageWriter._write_pkg_rels(stored, package.rels)  # type: ignore[no-untyped-call]
+        PackageWriter._write_parts(stored, package.parts)  # type: ignore[arg-type]
     return out.getvalue()
 
 
@@ -139,7 +140,8 @@ def fill_template(
     check_filled(document.docx.part.package)
     if language:
         set_default_language(document.docx, language)
-    return document.docx
+    filled: Document = document.docx
+    return filled
 
 
 def _failure_message(error: Exception, document: DocxTemplate) -> Message:
@@ -156,7 +158,7 @@ def _failure_message(error: Exception, document: DocxTemplate) -> Message:
         reason = _("%(kind)s: %(error)s", kind=kind, error=str(error)) if str(error) else kind
     part = getattr(document, "current_rendering_part", None)
     found = failure_location(error, _ENVIRONMENT.last_source) if part is not None else None
-    if found is None:
+    if found is None or part is None:
         return _(
             "The template could not be filled with this document's data: %(reason)s.",
             reason=reason,

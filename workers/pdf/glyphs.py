@@ -23,7 +23,7 @@ from fontTools.misc import psLib
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from docrender.i18n import _, ngettext
+from docrender.i18n import Message, _, ngettext
 from workers.pdf import to_unicode
 from workers.pdf.separation import MAX_PROGRAM
 
@@ -130,8 +130,8 @@ def _installed_coverage() -> list[tuple[int, int]]:
         return []
     ranges = []
     for item in listed.split():
-        first, _, last = item.partition("-")
-        ranges.append((int(first, 16), int(last or first, 16)))
+        low, _, high = item.partition("-")
+        ranges.append((int(low, 16), int(high or low, 16)))
     merged: list[tuple[int, int]] = []
     for first, last in sorted(ranges):
         if merged and first <= merged[-1][1] + 1:
@@ -142,9 +142,10 @@ def _installed_coverage() -> list[tuple[int, int]]:
 
 
 def missing_glyph_warning(characters: list[str]) -> dict[str, object]:
-    shown = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters[:20])
+    listed = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters[:20])
+    shown: str | Message = listed
     if len(characters) > 20:
-        shown = _("%(shown)s and %(more)s more", shown=shown, more=len(characters) - 20)
+        shown = _("%(shown)s and %(more)s more", shown=listed, more=len(characters) - 20)
     text = ngettext(
         "%(count)s character has no glyph in any installed font and prints as an empty box: "
         "%(shown)s. Install a font that has it, or check the data.",

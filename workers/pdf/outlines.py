@@ -28,7 +28,7 @@ class Outline:
         if not isinstance(destination, pikepdf.Array) or len(destination) == 0:
             return None
         page = self._page_index.get(destination[0].objgen)
-        if page not in pages:
+        if page is None or page not in pages:
             return None
         page_there = target.pages[at + page - pages.start].obj
         copy = pikepdf.OutlineItem(item.title, pikepdf.Array([page_there, *destination[1:]]))

@@ -100,10 +100,10 @@ def _give_own_resources(pdf: pikepdf.Pdf, pages: list[pikepdf.Page], read: _Read
                 item = entries[name]
                 if category == "/Font":
                     if item.objgen not in own:
-                        font = _own_font(pdf, item, codes_of.get(item.objgen, set()), read)
-                        if font is None:
+                        made = _own_font(pdf, item, codes_of.get(item.objgen, set()), read)
+                        if made is None:
                             return False
-                        own[item.objgen] = font
+                        own[item.objgen] = made
                     item = own[item.objgen]
                 named[name] = item
             kept[category] = named
@@ -144,7 +144,7 @@ def _uses(page: pikepdf.Page) -> _Uses | None:
         else:  # Tj, ' and " show their last operand
             shown[font] += bytes(operands[-1])
     uses.codes = {name: set(codes) for name, codes in shown.items()}
-    nested = [resources[category][name]
+    nested: list[pikepdf.Object] = [resources[category][name]
               for category in ("/XObject", "/Pattern", "/ExtGState")
               if category in resources
               for name in uses.names[category] & set(resources[category].keys())]  # fmt: skip
@@ -154,7 +154,7 @@ def _uses(page: pikepdf.Page) -> _Uses | None:
     return uses
 
 
-def _appearances(page: pikepdf.Page) -> list[pikepdf.Object]:
+def _appearances(page: pikepdf.Page) -> list[pikepdf.Stream]:
     """The appearance streams of the page's annotations (form fields draw text in them)."""
     streams = []
     for annotation in page.obj.get("/Annots", []):
@@ -191,6 +191,11 @@ def _draws_text(item: pikepdf.Object, depth: int) -> bool:
 # -- one document's copy of a font ----------------------------------------------------------
 
 
+def _copy(dictionary: pikepdf.Object) -> pikepdf.Dictionary:
+    """A shallow copy (pikepdf's stubs ask a Mapping; a PDF dictionary is one)."""
+    return pikepdf.Dictionary(dictionary)  # type: ignore[arg-type]
+
+
 def _own_font(
     pdf: pikepdf.Pdf, font: pikepdf.Object, codes: set[int],
     read: _Read,
@@ -200,7 +205,7 @@ def _own_font(
     encoding or program it does not read)."""
     if font.get("/Subtype") not in _SIMPLE_FONTS:
         return None
-    own = pikepdf.Dictionary(font)
+    own = _copy(font)
     widths = font.get("/Widths")
     if widths is not None:
         first = int(font.get("/FirstChar", 0))
@@ -231,7 +236,7 @@ def _own_font(
 def _own_encoding(encoding: pikepdf.Dictionary, codes: set[int]) -> pikepdf.Dictionary:
     """The encoding with /Differences naming only ``codes`` (glyph names such as uni7EDD
     say which character a code stands for)."""
-    own = pikepdf.Dictionary(encoding)
+    own = _copy(encoding)
     if "/Differences" in encoding:
         kept: list[object] = []
         code = 0
@@ -250,7 +255,7 @@ def _own_descriptor(
     pdf: pikepdf.Pdf, font: pikepdf.Object, descriptor: pikepdf.Object, codes: set[int],
     read: _Read,
 ) -> pikepdf.Object | None:  # fmt: skip
-    own = pikepdf.Dictionary(descriptor)
+    own = _copy(descriptor)
     for key in ("/CharSet", "/CIDSet"):  # optional lists of the glyphs the program holds
         if key in own:
             del own[key]
@@ -279,7 +284,7 @@ def _own_descriptor(
 
 
 def _type1_subset(
-    pdf: pikepdf.Pdf, file: pikepdf.Stream, codes: set[int],
+    pdf: pikepdf.Pdf, file: pikepdf.Object, codes: set[int],
     read: _Read,
 ) -> pikepdf.Object | None:  # fmt: skip
     if file.objgen not in read.programs:
@@ -311,7 +316,7 @@ def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
     try:
         font = TTFont(io.BytesIO(program))
         kept_tables = []
-        glyphs = set()
+        glyphs: set[str] = set()
         for table in font["cmap"].tables:
             # A symbolic font's (3,0) table maps U+F000 + code, as PDF 32000-1 9.6.6.4 reads it.
             mapping = {code: glyph for code, glyph in table.cmap.items() if code & 0xFF in codes

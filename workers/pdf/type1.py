@@ -95,11 +95,11 @@ class Type1Program:
         spans = [found.span() for found in _ENCODING.finditer(cleartext)]
         if not spans:
             return None
-        start, end = spans[-1]
+        encoding_span = spans[-1]
         encoding = {int(code): name.decode("latin-1")
-                    for code, name in _ENCODING_ENTRY.findall(cleartext, start, end)}  # fmt: skip
+                    for code, name in _ENCODING_ENTRY.findall(cleartext, *encoding_span)}  # fmt: skip
         return cls(cleartext, encrypted, program[length1 + length2 :], encoding, keys,
-                   entries, position, (start, end))  # fmt: skip
+                   entries, position, encoding_span)  # fmt: skip
 
     def glyph_names(self, codes: Collection[int]) -> set[str] | None:
         """The glyphs ``codes`` draw through the built-in encoding, or None if one of them
