@@ -22,6 +22,7 @@ import copy
 import functools
 import itertools
 import math
+import re
 import subprocess
 from typing import Any
 
@@ -49,7 +50,7 @@ def fit_character_grid(document: Document) -> bool:
     if not grids:
         return False
     # The sections share their template's grid; the first one's pitch serves all.
-    char_space = int(grids[0].get(qn("w:charSpace")) or 0)
+    char_space = _measure(grids[0].get(qn("w:charSpace")), per_point=None) or 0
     for grid in grids:
         grid.set(qn("w:type"), "lines")
         grid.attrib.pop(qn("w:charSpace"), None)
@@ -101,8 +102,8 @@ class _Styles:
         """The run's character spacing on the grid, in twentieths of a point: for its
         Chinese characters, and for the others."""
         layers = self._layers(run, paragraph)
-        size = int(_first(layers, "w:sz") or _DEFAULT_HALF_POINTS) / 2
-        own = int(_first(layers, "w:spacing") or 0)
+        size = (_measure(_first(layers, "w:sz"), per_point=2) or _DEFAULT_HALF_POINTS) / 2
+        own = _measure(_first(layers, "w:spacing"), per_point=20) or 0
         # Word's Chinese fonts are one em wide: what the face drawn here lacks of it.
         missing = size * (1 - _em_advance(self._east_asian_face(layers)))
         # Whole twentieths, rounded down, so a full line still holds as many characters as
@@ -205,6 +206,28 @@ def _first(layers: list[Any], tag: str) -> str | None:
         if element is not None and element.get(qn("w:val")) is not None:
             return str(element.get(qn("w:val")))
     return None
+
+
+# A universal measure (ST_UniversalMeasure): a number and a unit, in points each.
+_UNIVERSAL = re.compile(r"^(-?\d+(?:\.\d+)?)(mm|cm|in|pt|pc|pi)$")
+_POINTS_PER = {"mm": 72 / 25.4, "cm": 72 / 2.54, "in": 72.0, "pt": 1.0, "pc": 12.0, "pi": 12.0}
+_LIMIT = 1 << 20  # beyond any page: a value past it is not one
+
+
+def _measure(text: str | None, per_point: int | None) -> int | None:
+    """A whole number as the schema writes it, or a universal measure ("12pt") in units of
+    1/``per_point`` point (half-points for sizes, twips for spacing; None: numbers only).
+    None for anything else: a value Word would not read is ignored, not a failure."""
+    if text is None:
+        return None
+    text = text.strip()
+    if re.fullmatch(r"-?\d{1,9}", text):
+        value = int(text)
+    elif (measure := _UNIVERSAL.match(text)) is not None and per_point is not None:
+        value = round(float(measure[1]) * _POINTS_PER[measure[2]] * per_point)
+    else:
+        return None
+    return value if -_LIMIT < value < _LIMIT else None
 
 
 def _on(element: Any) -> bool:
