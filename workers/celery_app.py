@@ -37,7 +37,13 @@ from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess
 from workers.convert.supervisor import Supervisor
 from workers.ending import handle_end
 from workers.fill.images import ImageLimits
-from workers.tasks import Failed, RenderServices, record_failures, render_documents
+from workers.tasks import (
+    Failed,
+    RenderServices,
+    internal_failure,
+    record_failures,
+    render_documents,
+)
 
 log = logging.getLogger(__name__)
 
@@ -203,17 +209,7 @@ def make_worker_celery(settings: Settings) -> Celery:
             log.exception("job %s documents %s: unexpected error (error id %s)",
                           job_id, indexes, error_id)  # fmt: skip
             return record_failures(  # type: ignore[return-value]
-                services,
-                job_id,
-                indexes,
-                Failed(
-                    "internal_error",
-                    _(
-                        "An unexpected error in docrender stopped this document (error id "
-                        "%(error_id)s: the worker log has the details under it).",
-                        error_id=error_id,
-                    ),
-                ),
+                services, job_id, indexes, internal_failure(error_id)
             )
 
     # Storage or Redis failing for a moment retries the end. Past the last retry the job stays

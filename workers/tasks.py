@@ -18,6 +18,7 @@ counts (and the quarantine) land on the document that causes them.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -171,6 +172,11 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             document, languages[work.index] = _fill(services, template, work)
         except DocrenderError as exc:
             yield work, Failed.of(exc)
+        except Exception:  # a bug met by this document's data: it fails alone
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("job %s document %s: unexpected error (error id %s)",
+                          work.job_id, work.index, error_id)  # fmt: skip
+            yield work, internal_failure(error_id)
         else:
             filled.append((work, document))
     options = works[0].options  # the same for every document of a job
@@ -217,6 +223,20 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             yield work, Failed.of(exc)
         else:
             yield work, _pdf_made(work, pdf, languages[work.index])
+
+
+def internal_failure(error_id: str) -> Failed:
+    """A document stopped by a bug in docrender, not the caller's fault: the traceback stays
+    in the worker log under ``error_id``, which the message gives (what is logged stays apart
+    from what is shown)."""
+    return Failed(
+        "internal_error",
+        _(
+            "An unexpected error in docrender stopped this document (error id "
+            "%(error_id)s: the worker log has the details under it).",
+            error_id=error_id,
+        ),
+    )
 
 
 def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) -> DocumentStatus:

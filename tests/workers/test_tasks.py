@@ -361,3 +361,24 @@ def test_a_group_is_converted_in_one_load_and_each_document_gets_its_own_pages(
     assert (converter.calls, converter.combined_calls) == (1, 1)
     for index, unit in enumerate(units):
         assert page_texts(services.storage.read(job_document_key(job_id, index, "pdf"))) == [unit]
+
+
+def test_an_unexpected_error_in_one_document_fails_it_alone(
+    services: RenderServices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met by one document's data (here: the grid rewrite raising) stops that document
+    with internal_error and an error id; its group mates are made."""
+    from workers import tasks
+
+    real = tasks.grid.fit_character_grid
+
+    def breaks_on_b(document: docx.document.Document) -> bool:
+        if "乙" in "".join(p.text for p in document.paragraphs):
+            raise RuntimeError("a bug")
+        return real(document)
+
+    monkeypatch.setattr(tasks.grid, "fit_character_grid", breaks_on_b)
+    job_id = new_job(services, [{"unit": "甲區"}, {"unit": "乙區"}, {"unit": "丙區"}])
+    assert render_documents(job_id, [0, 1, 2], services) == ["succeeded", "failed", "succeeded"]
+    error = document(services, job_id, 1)["error"]
+    assert error["code"] == "internal_error" and "error id" in error["message"]
