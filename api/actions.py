@@ -58,8 +58,9 @@ def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Job:
             try:
                 services.queue.job_ended(job.id)
             except Exception:  # the cancel is saved and the end recorded: the sweeper sends it
-                log.warning("job %s ended by a cancel; its end task was not sent", job.id,
-                            exc_info=True)  # fmt: skip
+                log.warning(
+                    "job %s ended by a cancel; its end task was not sent", job.id, exc_info=True
+                )
         job = find_job(services, tenant, job_id)
     return job
 

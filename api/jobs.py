@@ -46,10 +46,17 @@ bp.before_request(require_tenant)
 
 
 @bp.post("/jobs")
-@documented(operation_id="createJob", tags=("jobs",), ok={200: JobOut, 202: JobOut},
-            errors=(409, 413, 415, 422), json=JobIn, form=JobUpload, headers=JobHeaders,
-            typed_errors=error_schemas.JOB_SUBMISSION,
-            response_headers={200: ("Location", "Idempotent-Replayed"), 202: ("Location",)})  # fmt: skip
+@documented(
+    operation_id="createJob",
+    tags=("jobs",),
+    ok={200: JobOut, 202: JobOut},
+    errors=(409, 413, 415, 422),
+    json=JobIn,
+    form=JobUpload,
+    headers=JobHeaders,
+    typed_errors=error_schemas.JOB_SUBMISSION,
+    response_headers={200: ("Location", "Idempotent-Replayed"), 202: ("Location",)},
+)
 def create_job() -> tuple[Response, int, dict[str, str]]:
     """Submit a job.
 
@@ -156,9 +163,14 @@ def cancel_job(job_id: str) -> Response:
 
 
 @bp.get("/jobs/<job_id>/merged")
-@documented(operation_id="downloadMerged", tags=("files",), ok={200: None, 302: None},
-            errors=(404, 409), files=("application/pdf",),
-            response_headers={200: ("Content-Disposition",), 302: ("Location",)})  # fmt: skip
+@documented(
+    operation_id="downloadMerged",
+    tags=("files",),
+    ok={200: None, 302: None},
+    errors=(404, 409),
+    files=("application/pdf",),
+    response_headers={200: ("Content-Disposition",), 302: ("Location",)},
+)
 def download_merged(job_id: str) -> BaseResponse:
     """One PDF of every succeeded document, in request order, a bookmark per document."""
     job = _find_job(job_id)
@@ -177,10 +189,15 @@ def download_merged(job_id: str) -> BaseResponse:
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
-@documented(operation_id="downloadDocument", tags=("files",), ok={200: None, 302: None},
-            errors=(404, 409), files=tuple(sorted({f.mime_type for f in FORMATS.values()})),
-            response_headers={200: ("Content-Disposition",), 302: ("Location",)},
-            typed_errors=error_schemas.DOCUMENT_DOWNLOAD)  # fmt: skip
+@documented(
+    operation_id="downloadDocument",
+    tags=("files",),
+    ok={200: None, 302: None},
+    errors=(404, 409),
+    files=tuple(sorted({f.mime_type for f in FORMATS.values()})),
+    response_headers={200: ("Content-Disposition",), 302: ("Location",)},
+    typed_errors=error_schemas.DOCUMENT_DOWNLOAD,
+)
 def download_document(job_id: str, index: int) -> BaseResponse:
     """One document: application/pdf or the DOCX type, its UTF-8 name in
     Content-Disposition. 409 while it is not finished, 404 when it failed."""
@@ -217,9 +234,14 @@ def download_document(job_id: str, index: int) -> BaseResponse:
 
 
 @bp.get("/jobs/<job_id>/archive")
-@documented(operation_id="downloadArchive", tags=("files",), ok={200: None, 302: None},
-            errors=(404, 409), files=("application/zip",),
-            response_headers={200: ("Content-Disposition",), 302: ("Location",)})  # fmt: skip
+@documented(
+    operation_id="downloadArchive",
+    tags=("files",),
+    ok={200: None, 302: None},
+    errors=(404, 409),
+    files=("application/zip",),
+    response_headers={200: ("Content-Disposition",), 302: ("Location",)},
+)
 def download_archive(job_id: str) -> BaseResponse:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)

@@ -39,11 +39,28 @@ _ENV.filters.update(REPORT_FILTERS)
 # A name pattern prints values: variables, their keys, filters, text, and sums (the usual
 # {{ index + 1 }}). Nothing else that computes (*, /, %, **, calls, loops, conditions), so that
 # no pattern can hold an API process: every step here takes time in proportion to its input.
-_NAME_FILTERS = frozenset({
-    "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "string",
-    "date", "cn_date", "cn_number", "cn_index", "to_hans", "to_hant", "fixed",
-    "thousands", "percent",
-})  # fmt: skip
+_NAME_FILTERS = frozenset(
+    {
+        "default",
+        "d",
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "trim",
+        "truncate",
+        "string",
+        "date",
+        "cn_date",
+        "cn_number",
+        "cn_index",
+        "to_hans",
+        "to_hant",
+        "fixed",
+        "thousands",
+        "percent",
+    }
+)
 _NAME_NODES = (
     nodes.Template,
     nodes.Output,
@@ -58,7 +75,7 @@ _NAME_NODES = (
     nodes.Sub,
     nodes.Neg,
     nodes.Pos,
-)  # fmt: skip  (index + 1: cheap)
+)  # (index + 1: cheap)
 _MAX_LITERAL = 200
 NAMING_SECONDS = 5.0
 

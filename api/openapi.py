@@ -122,17 +122,29 @@ def documented(
 
 # The response headers routes carry, described once.
 _HEADERS = {
-    "X-Request-ID": {"description": "The request's trace id: the caller's own, or made here",
-                     "schema": {"type": "string"}},
-    "Location": {"description": "The new job's URL; for a download, a presigned URL of the "
-                 "object store (DOCRENDER_S3_PRESIGN=1)", "schema": {"type": "string"}},
-    "Idempotent-Replayed": {"description": "true: this is the job an earlier request with the "
-                            "same Idempotency-Key made", "schema": {"type": "string"}},
-    "Retry-After": {"description": "Seconds to wait before trying again",
-                    "schema": {"type": "integer"}},
-    "Content-Disposition": {"description": "attachment, with the file's UTF-8 name in "
-                            "filename* (RFC 6266)", "schema": {"type": "string"}},
-}  # fmt: skip
+    "X-Request-ID": {
+        "description": "The request's trace id: the caller's own, or made here",
+        "schema": {"type": "string"},
+    },
+    "Location": {
+        "description": "The new job's URL; for a download, a presigned URL of the "
+        "object store (DOCRENDER_S3_PRESIGN=1)",
+        "schema": {"type": "string"},
+    },
+    "Idempotent-Replayed": {
+        "description": "true: this is the job an earlier request with the "
+        "same Idempotency-Key made",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    },
+    "Content-Disposition": {
+        "description": "attachment, with the file's UTF-8 name in filename* (RFC 6266)",
+        "schema": {"type": "string"},
+    },
+}
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _REF = re.compile(r'"#/components/schemas/([^"]+)"')
 
@@ -144,8 +156,12 @@ def complete() -> dict[str, Any]:
     document = copy.deepcopy(spec.spec)
     components = document.setdefault("components", {})
     components["headers"] = {name: dict(header) for name, header in _HEADERS.items()}
-    typed_models = {model for extras in _EXTRAS.values()
-                    for models in extras.typed_errors.values() for model in models}  # fmt: skip
+    typed_models = {
+        model
+        for extras in _EXTRAS.values()
+        for models in extras.typed_errors.values()
+        for model in models
+    }
     _, definitions = models_json_schema(
         [(model, "serialization") for model in sorted(typed_models, key=lambda m: m.__name__)],
         ref_template="#/components/schemas/{model}",
@@ -155,10 +171,14 @@ def complete() -> dict[str, Any]:
         for operation in operations.values():
             extras = _EXTRAS.get(operation.get("operationId", ""), _Extras())
             operation.setdefault("parameters", []).append(
-                {"name": "X-Request-ID", "in": "header", "required": False,
-                 "description": "A trace id of the caller's, echoed and kept with the job",
-                 "schema": {"type": "string", "maxLength": 128}}
-            )  # fmt: skip
+                {
+                    "name": "X-Request-ID",
+                    "in": "header",
+                    "required": False,
+                    "description": "A trace id of the caller's, echoed and kept with the job",
+                    "schema": {"type": "string", "maxLength": 128},
+                }
+            )
             _complete_responses(operation["responses"], extras)
     _drop_unreferenced(components["schemas"], document)
     built: dict[str, Any] = document

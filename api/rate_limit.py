@@ -26,8 +26,9 @@ class TenantRateLimit:
     def check(self, tenant: str, read: bool = False) -> None:
         """Count one request of ``tenant`` (``read``: one that only reads); RateLimited (429)
         once over its rate."""
-        rate, kind = (self.read_rate, "docrender-tenant-reads") if read else (
-            self.rate, "docrender-tenant")  # fmt: skip
+        rate, kind = (
+            (self.read_rate, "docrender-tenant-reads") if read else (self.rate, "docrender-tenant")
+        )
         if self._limiter.hit(rate, kind, tenant):
             return
         reset = self._limiter.get_window_stats(rate, kind, tenant).reset_time

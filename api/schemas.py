@@ -95,9 +95,10 @@ class JobListQuery(BaseModel):
 
 class WaitQuery(BaseModel):
     wait: float | None = Field(
-        default=None, ge=0, description="Answer once the job finishes or after this many "
-        "seconds (at most 60)",
-    )  # fmt: skip
+        default=None,
+        ge=0,
+        description="Answer once the job finishes or after this many seconds (at most 60)",
+    )
 
 
 # --- responses --------------------------------------------------------------------------

@@ -164,8 +164,9 @@ def submit_job(
         )
         claim = services.idempotency.claim(tenant, idempotency_key, request_print, job_id)
         if not claim.owner:
-            earlier = _earlier_job(services, tenant, body, idempotency_key, claim, request_id,
-                                   uploads, sheet)  # fmt: skip
+            earlier = _earlier_job(
+                services, tenant, body, idempotency_key, claim, request_id, uploads, sheet
+            )
             return earlier, True
         try:
             return _create(services, new, uploads), False
@@ -340,6 +341,7 @@ def _remove_files(services: ApiServices, new: NewJob, uploads: Mapping[str, byte
         try:
             services.storage.delete(key)
         except Exception:  # storage down: the retention purge removes them later
-            log.warning("job %s was not accepted; %s stays until the purge", new.id, key,
-                        exc_info=True)  # fmt: skip
+            log.warning(
+                "job %s was not accepted; %s stays until the purge", new.id, key, exc_info=True
+            )
     services.usage.forget_job(new.id)

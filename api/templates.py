@@ -19,9 +19,14 @@ bp.before_request(require_tenant)
 
 
 @bp.post("/templates")
-@documented(operation_id="uploadTemplate", tags=("templates",),
-            ok={200: TemplateOut, 201: TemplateOut}, errors=(413, 415, 422), form=TemplateUpload,
-            typed_errors=error_schemas.TEMPLATE_UPLOAD)  # fmt: skip
+@documented(
+    operation_id="uploadTemplate",
+    tags=("templates",),
+    ok={200: TemplateOut, 201: TemplateOut},
+    errors=(413, 415, 422),
+    form=TemplateUpload,
+    typed_errors=error_schemas.TEMPLATE_UPLOAD,
+)
 def upload_template() -> tuple[Response, int]:
     """Upload a template.
 

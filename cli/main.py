@@ -64,13 +64,17 @@ def main(argv: Sequence[str] | None = None, *, transport: httpx.BaseTransport | 
         return EXIT_ERROR
     except httpx.TransportError as exc:
         where = exc.request.url.copy_with(path="/", query=None) if _has_request(exc) else "it"
-        console.print(f"[red]error:[/red] cannot reach docrender at {where} "
-                      f"({exc.__class__.__name__}): is it running? (`make run` starts it; "
-                      "--server or DOCRENDER_SERVER point elsewhere)")  # fmt: skip
+        console.print(
+            f"[red]error:[/red] cannot reach docrender at {where} "
+            f"({exc.__class__.__name__}): is it running? (`make run` starts it; "
+            "--server or DOCRENDER_SERVER point elsewhere)"
+        )
         return EXIT_UNREACHABLE
     except (redis.ConnectionError, redis.TimeoutError):
-        console.print("[red]error:[/red] cannot reach the key store's Redis: is the stack "
-                      "running? (`make run` starts it; DOCRENDER_REDIS_URL points elsewhere)")  # fmt: skip
+        console.print(
+            "[red]error:[/red] cannot reach the key store's Redis: is the stack "
+            "running? (`make run` starts it; DOCRENDER_REDIS_URL points elsewhere)"
+        )
         return EXIT_UNREACHABLE
     except redis.RedisError as exc:
         console.print(f"[red]error:[/red] Redis: {exc}")
@@ -102,41 +106,56 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--out", type=Path, required=True, help="folder for the results")
     submit.add_argument("--merged", action="store_true", help="also download one merged PDF")
     submit.add_argument("--zip", action="store_true", help="also download all files as a ZIP")
-    submit.add_argument("--format", choices=("pdf", "pdfa", "docx"), default="pdf",
-                        help="pdfa: PDF/A-2b, for archives")  # fmt: skip
+    submit.add_argument(
+        "--format",
+        choices=("pdf", "pdfa", "docx"),
+        default="pdf",
+        help="pdfa: PDF/A-2b, for archives",
+    )
     submit.add_argument("--name", help='file name pattern, e.g. "{{ unit }}-匯報材料"')
     submit.add_argument("--no-strict", action="store_true", help="render missing values empty")
-    submit.add_argument("--language", help="zh-Hans or zh-Hant (zh-CN, zh-TW...): the glyph "
-                        "forms where the template does not say")  # fmt: skip
-    submit.add_argument("--typography", choices=("zh",), help="zh: full-width punctuation "
-                        "next to Chinese text, no spaces between Chinese characters")  # fmt: skip
+    submit.add_argument(
+        "--language",
+        help="zh-Hans or zh-Hant (zh-CN, zh-TW...): the glyph "
+        "forms where the template does not say",
+    )
+    submit.add_argument(
+        "--typography",
+        choices=("zh",),
+        help="zh: full-width punctuation "
+        "next to Chinese text, no spaces between Chinese characters",
+    )
     submit.add_argument("--server", help="docrender's URL (default: make run's)")
     submit.add_argument("--key", help="API key (default: $DOCRENDER_API_KEY or make run's)")
     submit.set_defaults(run=_submit)
 
     inspect = commands.add_parser(
-        "inspect", help="list what a template reads", description="List the variables "
+        "inspect",
+        help="list what a template reads",
+        description="List the variables "
         "TEMPLATE reads, the values it loops over, and the fonts it names with the face "
         "each is rendered with (offline).",
-    )  # fmt: skip
+    )
     inspect.add_argument("template", type=Path)
     inspect.set_defaults(run=_inspect)
 
     validate = commands.add_parser(
-        "validate", help="check DATA against a template, offline",
+        "validate",
+        help="check DATA against a template, offline",
         description="Check every row of DATA against TEMPLATE as the service would with "
         "strict on: every missing variable and every value of the wrong shape. Exits 1 when "
         "any row does not fit.",
-    )  # fmt: skip
+    )
     validate.add_argument("template", type=Path)
     validate.add_argument("data", type=Path)
     validate.set_defaults(run=_validate)
 
     keys = commands.add_parser(
-        "keys", help="manage API keys in the key store",
+        "keys",
+        help="manage API keys in the key store",
         description="API keys kept in Redis, besides DOCRENDER_API_KEYS. A key is shown "
         "once, when created; the store keeps only its hash.",
-    )  # fmt: skip
+    )
     key_commands = keys.add_subparsers(required=True, metavar="ACTION")
     create = key_commands.add_parser(
         "create", help="a new key for TENANT (and its webhook secret, made on first use)"
@@ -278,8 +297,10 @@ def _submit(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
     for doc in failed:
         console.print(f"[red]✗[/red] {doc['index']} {doc['name']}: {doc['error']['message']}")
     done = job["progress"]["succeeded"]
-    console.print(f"{done} of {plural(len(job['documents']), 'document')} in {args.out}" +
-                  (f", {len(failed)} failed" if failed else ""))  # fmt: skip
+    console.print(
+        f"{done} of {plural(len(job['documents']), 'document')} in {args.out}"
+        + (f", {len(failed)} failed" if failed else "")
+    )
     return EXIT_FAILED_DOCUMENTS if failed else EXIT_OK
 
 
@@ -287,9 +308,11 @@ def _client(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> 
     settings = ClientSettings.from_env()
     key = args.key or settings.api_key or _development_key(settings.data_dir)
     return httpx.Client(
-        base_url=args.server or settings.server, headers={"Authorization": f"Bearer {key}"}, timeout=120,
+        base_url=args.server or settings.server,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
         transport=transport,
-    )  # fmt: skip
+    )
 
 
 def _development_key(data_dir: Path) -> str:
@@ -300,8 +323,13 @@ def _development_key(data_dir: Path) -> str:
 
 
 def _follow(http: httpx.Client, job: dict[str, Any]) -> dict[str, Any]:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("failed {task.fields[failed]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task("rendering", total=len(job["documents"]), failed=0)
         while job["finished_at"] is None:
@@ -340,8 +368,11 @@ def _fetch(http: httpx.Client, url: str, wait_while_building: bool = False) -> b
 
 def _call(response: httpx.Response) -> dict[str, Any]:
     if response.is_success:
-        return response.json() if response.headers.get("content-type", "").startswith(
-            "application/json") else {}  # fmt: skip
+        return (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else {}
+        )
     try:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):

@@ -79,15 +79,23 @@ def start_redis(data_dir: Path, port: int, max_memory: int = 1024**3) -> tuple[M
     directory.mkdir(parents=True, exist_ok=True)
     command = [
         "redis-server",
-        "--bind", "127.0.0.1",
-        "--port", str(port),
-        "--dir", str(directory),
-        "--appendonly", "yes",
-        "--save", "",
-        "--maxmemory", str(max_memory),
-        "--maxmemory-policy", "noeviction",
-        "--daemonize", "no",
-    ]  # fmt: skip
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dir",
+        str(directory),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--maxmemory",
+        str(max_memory),
+        "--maxmemory-policy",
+        "noeviction",
+        "--daemonize",
+        "no",
+    ]
     process = ManagedProcess("redis", command, os.environ, data_dir / "logs" / "redis.log")
     url = f"redis://127.0.0.1:{port}/0"
     process.wait_until(lambda: _redis_answers(url), 20, "redis-server did not start")

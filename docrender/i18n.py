@@ -96,8 +96,10 @@ def ngettext(singular: str, plural: str, count: int, **values: Any) -> Message:
 
 
 def _kept(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value if isinstance(value, Message) else _plain(value)
-            for name, value in values.items()}  # fmt: skip
+    return {
+        name: value if isinstance(value, Message) else _plain(value)
+        for name, value in values.items()
+    }
 
 
 @functools.cache

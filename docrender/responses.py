@@ -37,9 +37,10 @@ class FontOut(BaseModel):
         description="Rendered in another style than asked for (a fallback to check)"
     )
     embedded: bool = Field(
-        False, description="The template carries the font itself: it prints as asked, in the "
+        False,
+        description="The template carries the font itself: it prints as asked, in the "
         "documents made from this template alone",
-    )  # fmt: skip
+    )
 
 
 class TemplateOut(BaseModel):
@@ -130,12 +131,16 @@ class JobSummary(BaseModel):
     @staticmethod
     def _summary(job: Job) -> dict[str, Any]:
         return {
-            "id": job.id, "status": job.status, "template": job.template,
-            "format": job.options.format, "created_at": job.created_at,
+            "id": job.id,
+            "status": job.status,
+            "template": job.template,
+            "format": job.options.format,
+            "created_at": job.created_at,
             "finished_at": job.finished_at,
-            "progress": Progress(total=len(job.documents), succeeded=job.succeeded,
-                                 failed=job.failed),
-        }  # fmt: skip
+            "progress": Progress(
+                total=len(job.documents), succeeded=job.succeeded, failed=job.failed
+            ),
+        }
 
 
 class JobOut(JobSummary):

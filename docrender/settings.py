@@ -171,9 +171,11 @@ class Settings:
             raise SettingsError(
                 "DOCRENDER_S3_BUCKET must name the bucket when DOCRENDER_STORAGE=s3"
             )
-        for name, rate in (("DOCRENDER_RATE_LIMIT", self.rate_limit),
-                           ("DOCRENDER_READ_RATE_LIMIT", self.read_rate_limit),
-                           ("DOCRENDER_SIGN_IN_RATE_LIMIT", self.sign_in_rate_limit)):  # fmt: skip
+        for name, rate in (
+            ("DOCRENDER_RATE_LIMIT", self.rate_limit),
+            ("DOCRENDER_READ_RATE_LIMIT", self.read_rate_limit),
+            ("DOCRENDER_SIGN_IN_RATE_LIMIT", self.sign_in_rate_limit),
+        ):
             try:
                 limits.parse(rate)
             except ValueError:

@@ -113,8 +113,10 @@ def page_numbers(doc) -> None:  # type: ignore[no-untyped-def]
     ("— 1 —"), one character in from the outer edge: right on odd pages, left on even."""
     doc.settings.odd_and_even_pages_header_footer = True
     section = doc.sections[0]
-    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
-                          (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):  # fmt: skip
+    for footer, align in (
+        (section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+        (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT),
+    ):
         paragraph = footer.paragraphs[0]
         paragraph.alignment = align
         layout = paragraph.paragraph_format

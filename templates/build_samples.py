@@ -246,8 +246,10 @@ def build_unit_rows() -> None:
             row += [facts[i]["item"], facts[i]["value"]] if i < len(facts) else [None, None]
         row += [honours[i] if i < len(honours) else None for i in range(HONOUR_COLUMNS)]
         rows.append(row)
-        documents.append({k: data[k] for k in ("unit", "signature", "date")}
-                         | {"facts": facts, "honours": honours})  # fmt: skip
+        documents.append(
+            {k: data[k] for k in ("unit", "signature", "date")}
+            | {"facts": facts, "honours": honours}
+        )
 
     book = Workbook()
     sheet = book.active

@@ -58,8 +58,14 @@ from docrender.storage import job_document_key
 from docrender.templates.fill_in_sheet import fill_in_sheet
 from docrender.templates.registry import Template, template_key
 
-bp = Blueprint("web", __name__, url_prefix="/web", template_folder="templates",
-               static_folder="static", static_url_path="/static")  # fmt: skip
+bp = Blueprint(
+    "web",
+    __name__,
+    url_prefix="/web",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 csrf = CSRFProtect()
 LANGUAGES: tuple[Language, ...] = ("zh-Hans", "zh-Hant", "en")
 PREVIEW_SECONDS = 90
@@ -90,10 +96,18 @@ def before() -> ResponseReturnValue | None:
 # Every page: scripts and styles from docrender only, no framing by any page (a same-site page
 # framed /web/templates invisibly, and one click on its decoy deleted a template), forms that
 # post only here.
-_PAGE_POLICY = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-    "object-src 'none'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'none'",
-])  # fmt: skip
+_PAGE_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 @bp.after_request
@@ -108,16 +122,22 @@ def page_headers(response: Response) -> Response:
 @bp.app_context_processor
 def words() -> dict[str, Any]:
     language = g.get("language", "en")
-    return {"language": language, "languages": LANGUAGES,
-            "status_name": lambda status: _STATUS_NAMES[str(status)].render(language)}  # fmt: skip
+    return {
+        "language": language,
+        "languages": LANGUAGES,
+        "status_name": lambda status: _STATUS_NAMES[str(status)].render(language),
+    }
 
 
 # A job's status as a clerk reads it (the code stays in the URL and the API).
 _STATUS_NAMES = {
-    "queued": _("queued"), "running": _("running"),
-    "succeeded": _("succeeded"), "partial": _("partly failed"), "failed": _("failed"),
+    "queued": _("queued"),
+    "running": _("running"),
+    "succeeded": _("succeeded"),
+    "partial": _("partly failed"),
+    "failed": _("failed"),
     "cancelled": _("cancelled"),
-}  # fmt: skip
+}
 
 
 @bp.errorhandler(CSRFError)
@@ -168,9 +188,12 @@ def sign_in_form() -> ResponseReturnValue:
         ), 401
     language = session.get("lang")
     session.clear()  # a new session for the new identity
-    session.update(tenant=signed[0], identity=signed[1],
-                   session=services().page_sessions.start(signed[0]),
-                   **({"lang": language} if language else {}))  # fmt: skip
+    session.update(
+        tenant=signed[0],
+        identity=signed[1],
+        session=services().page_sessions.start(signed[0]),
+        **({"lang": language} if language else {}),
+    )
     return redirect(url_for("web.jobs_page"))
 
 
@@ -211,7 +234,7 @@ def upload_template() -> ResponseReturnValue:
     try:
         if len(data) > services().settings.max_template_bytes:
             limit = services().settings.max_template_bytes
-            raise PayloadTooLarge(_("The template is larger than %(limit)s bytes.", limit=limit))  # fmt: skip
+            raise PayloadTooLarge(_("The template is larger than %(limit)s bytes.", limit=limit))
         services().templates.add(g.tenant, data, name)
     except DocrenderError as error:
         return _templates_error(error.to_dict(g.language)["message"], error.status)
@@ -278,8 +301,12 @@ def batch_form() -> ResponseReturnValue:
         return render_template("batch.html", **context), 400
     pattern = request.form.get("name_pattern", "").strip() or None
     try:
-        sheet = read_uploaded_data_file(g.tenant, kept["name"], base64.b64decode(kept["data"]),
-                                        services().settings.max_documents_per_job)  # fmt: skip
+        sheet = read_uploaded_data_file(
+            g.tenant,
+            kept["name"],
+            base64.b64decode(kept["data"]),
+            services().settings.max_documents_per_job,
+        )
         if action == "render":
             job = _submit(template, sheet.documents, pattern, sheet)
             return redirect(url_for("web.job_page", job_id=job.id))
@@ -297,8 +324,12 @@ def _batch_context() -> dict[str, Any]:
     templates = services().templates.list(g.tenant)
     chosen_id = request.values.get("template")
     chosen = next((t for t in templates if t.id == chosen_id), None)
-    return {"templates": templates, "chosen": chosen,
-            "pattern": request.form.get("name_pattern", ""), "kept": None}  # fmt: skip
+    return {
+        "templates": templates,
+        "chosen": chosen,
+        "pattern": request.form.get("name_pattern", ""),
+        "kept": None,
+    }
 
 
 def _keep_data_file() -> dict[str, str] | None:
@@ -309,8 +340,11 @@ def _keep_data_file() -> dict[str, str] | None:
     upload = request.files.get("data")
     client, key = services().redis, f"docrender:web:data:{g.tenant}"
     if upload is not None and upload.filename:
-        kept = {"name": Path(upload.filename).name, "token": secrets.token_urlsafe(16),
-                "data": base64.b64encode(upload.read()).decode()}  # fmt: skip
+        kept = {
+            "name": Path(upload.filename).name,
+            "token": secrets.token_urlsafe(16),
+            "data": base64.b64encode(upload.read()).decode(),
+        }
         client.set(key, json.dumps(kept), ex=DATA_KEPT_SECONDS)
         return kept
     raw = client.get(key)
@@ -341,16 +375,24 @@ def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[d
                     )
                 )
             problems[found["document"]] = said
-    return [{"row": place.get("row", index + 1), "name": names[index],
-             "problems": problems.get(index, [])}
-            for index, place in enumerate(places)]  # fmt: skip
+    return [
+        {
+            "row": place.get("row", index + 1),
+            "name": names[index],
+            "problems": problems.get(index, []),
+        }
+        for index, place in enumerate(places)
+    ]
 
 
 def _submit(
     template: Template, documents: list[dict[str, Any]], pattern: str | None, sheet: Any
 ) -> Job:
-    body: dict[str, Any] = {"template": template.id, "documents": [{"data": d} for d in documents],
-                            "messages": g.language}  # fmt: skip
+    body: dict[str, Any] = {
+        "template": template.id,
+        "documents": [{"data": d} for d in documents],
+        "messages": g.language,
+    }
     if pattern:
         body["name"] = pattern
     return submit_job(services(), g.tenant, body, None, "", {}, sheet)[0]
@@ -383,9 +425,24 @@ def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> 
     with tempfile.TemporaryDirectory() as work:
         source = Path(work) / "preview.pdf"
         source.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile",
-                        str(source), str(Path(work) / "page")],
-                       check=True, timeout=30, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-png",
+                "-r",
+                "60",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                str(source),
+                str(Path(work) / "page"),
+            ],
+            check=True,
+            timeout=30,
+            capture_output=True,
+        )
         png = (Path(work) / "page.png").read_bytes()
     return {"image": base64.b64encode(png).decode(), "job": job.id}
 
@@ -401,8 +458,9 @@ def jobs_page() -> str:
     before = actions.job_cursor(request.args.get("before"))
     jobs, last = services().jobs.list(g.tenant, 20, before, status)
     next_before = None if last is None else f"{last:.0f}"
-    return render_template("jobs.html", jobs=jobs, next_before=next_before, status=status,
-                           statuses=list(JobStatus))  # fmt: skip
+    return render_template(
+        "jobs.html", jobs=jobs, next_before=next_before, status=status, statuses=list(JobStatus)
+    )
 
 
 @bp.get("/jobs/<job_id>")
@@ -429,8 +487,9 @@ def _act(job_id: str, action: str) -> ResponseReturnValue:
         act = actions.retry_failed if action == "retry" else actions.cancel_queued
         act(services(), job.tenant, job_id)
     except DocrenderError as error:
-        page = render_template("job.html", job=_job(job_id),
-                               error=error.to_dict(g.language)["message"])  # fmt: skip
+        page = render_template(
+            "job.html", job=_job(job_id), error=error.to_dict(g.language)["message"]
+        )
         return page, error.status
     return redirect(url_for("web.job_page", job_id=job_id))
 

@@ -88,8 +88,12 @@ def deliver_callback(job_id: str, delivery_id: str, services: CallbackServices) 
             status = CallbackStatus.FAILED if last else CallbackStatus.RETRYING
             if not services.callbacks.record_attempt(job_id, delivery_id, status, failure.reason):
                 return Attempt.STALE
-            log.warning("webhook attempt %d of %d failed: %s", attempt, services.max_attempts,
-                        failure.reason)  # fmt: skip
+            log.warning(
+                "webhook attempt %d of %d failed: %s",
+                attempt,
+                services.max_attempts,
+                failure.reason,
+            )
             return Attempt.GAVE_UP if last else Attempt.RETRY
         if not services.callbacks.record_attempt(
             job_id, delivery_id, CallbackStatus.SUCCEEDED, None

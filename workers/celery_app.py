@@ -161,8 +161,12 @@ def make_worker_celery(settings: Settings) -> Celery:
     worker_process_shutdown.connect(runtime.stop, weak=False)
 
     # Retries wait 2, 4, 8... seconds up to a minute, with full jitter.
-    backoff = {"max_retries": settings.transient_retries, "retry_backoff": 2,
-               "retry_backoff_max": 60, "retry_jitter": True}  # fmt: skip
+    backoff = {
+        "max_retries": settings.transient_retries,
+        "retry_backoff": 2,
+        "retry_backoff_max": 60,
+        "retry_jitter": True,
+    }
 
     # A converter that is restarting (ConverterUnavailable) retries the task; its last
     # attempt records the failure instead.
@@ -182,8 +186,9 @@ def make_worker_celery(settings: Settings) -> Celery:
             # back (if even that fails, Redis restores it after the visibility timeout) and
             # make these documents once Redis is back. The pause keeps an outage from
             # turning into a tight loop of deliveries.
-            log.warning("job %s documents %s: job store unreachable (%s); requeued",
-                        job_id, indexes, exc)  # fmt: skip
+            log.warning(
+                "job %s documents %s: job store unreachable (%s); requeued", job_id, indexes, exc
+            )
             time.sleep(REDIS_OUTAGE_PAUSE_SECONDS)
             raise Reject(exc, requeue=True) from None
         except SoftTimeLimitExceeded:
@@ -206,8 +211,9 @@ def make_worker_celery(settings: Settings) -> Celery:
             # stay "running" forever, and keep the traceback in the worker log under an id
             # the message gives (what is logged stays apart from what is shown).
             error_id = uuid.uuid4().hex[:12]
-            log.exception("job %s documents %s: unexpected error (error id %s)",
-                          job_id, indexes, error_id)  # fmt: skip
+            log.exception(
+                "job %s documents %s: unexpected error (error id %s)", job_id, indexes, error_id
+            )
             return record_failures(  # type: ignore[return-value]
                 services, job_id, indexes, internal_failure(error_id)
             )
@@ -220,9 +226,12 @@ def make_worker_celery(settings: Settings) -> Celery:
         services, callbacks = runtime.services, runtime.callbacks
         assert services and callbacks, "worker_process_init builds the services"
         return handle_end(
-            job_id, services.jobs, services.storage,
-            lambda ended: schedule_callback(ended, services.jobs, callbacks,
-                                            runtime.queue.deliver_callback),
-        )  # fmt: skip
+            job_id,
+            services.jobs,
+            services.storage,
+            lambda ended: schedule_callback(
+                ended, services.jobs, callbacks, runtime.queue.deliver_callback
+            ),
+        )
 
     return app

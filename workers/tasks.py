@@ -118,8 +118,11 @@ def _render(
             works.append(work)
     if not works:
         return [states[index] for index in indexes]
-    with logs.bind(tenant=works[0].tenant, request_id=works[0].request_id,
-                   documents=[work.index for work in works]):  # fmt: skip
+    with logs.bind(
+        tenant=works[0].tenant,
+        request_id=works[0].request_id,
+        documents=[work.index for work in works],
+    ):
         try:
             for work, outcome in decide(services, works):
                 states[work.index] = record(services, job_id, work.index, outcome)
@@ -174,8 +177,12 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             yield work, Failed.of(exc)
         except Exception:  # a bug met by this document's data: it fails alone
             error_id = uuid.uuid4().hex[:12]
-            log.exception("job %s document %s: unexpected error (error id %s)",
-                          work.job_id, work.index, error_id)  # fmt: skip
+            log.exception(
+                "job %s document %s: unexpected error (error id %s)",
+                work.job_id,
+                work.index,
+                error_id,
+            )
             yield work, internal_failure(error_id)
         else:
             filled.append((work, document))
@@ -196,29 +203,37 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             # Combining is an optimisation, and one document may be what LibreOffice rejects:
             # convert each alone, the reference path, so that only that one fails.
             log.warning("combined conversion failed (%r); converting one by one", exc)
-            alone += [(work, _fill(services, template, work)[0])
-                      for work, _ in together]  # fmt: skip
+            alone += [(work, _fill(services, template, work)[0]) for work, _ in together]
         else:
             cut = [(work, pdf) for (work, _), pdf in zip(together, pdfs, strict=True) if pdf]
-            log.info("job %s: documents %s converted in one LibreOffice load",
-                     works[0].job_id, [work.index for work, _ in cut])  # fmt: skip
+            log.info(
+                "job %s: documents %s converted in one LibreOffice load",
+                works[0].job_id,
+                [work.index for work, _ in cut],
+            )
             metrics.CONVERTED_TOGETHER.inc(len(cut))
             for work, pdf in cut:
                 yield work, _pdf_made(work, pdf, languages[work.index])
-            if unseparated := [work for (work, _), pdf in zip(together, pdfs, strict=True)
-                               if pdf is None]:  # fmt: skip
+            if unseparated := [
+                work for (work, _), pdf in zip(together, pdfs, strict=True) if pdf is None
+            ]:
                 # Cut out, they could carry their neighbours' text: they convert alone.
-                log.info("job %s: documents %s convert alone: their fonts could not be "
-                         "separated", works[0].job_id, [work.index for work in unseparated])  # fmt: skip
+                log.info(
+                    "job %s: documents %s convert alone: their fonts could not be separated",
+                    works[0].job_id,
+                    [work.index for work in unseparated],
+                )
                 alone += [(work, _fill(services, template, work)[0]) for work in unseparated]
     filter_options = export_options(options.format, options.pdf_options)
     for work, document in alone:
         try:
             with metrics.CONVERSION_SECONDS.time():
                 pdf = services.converter.convert(
-                    conversion_bytes(document), "pdf", filter_options,
+                    conversion_bytes(document),
+                    "pdf",
+                    filter_options,
                     isolated=batching.carries_fonts(document),
-                )  # fmt: skip
+                )
         except ConversionFailed as exc:
             yield work, Failed.of(exc)
         else:
@@ -250,9 +265,12 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
             outcome = Failed.of(exc)
     if isinstance(outcome, Made):
         finish = services.jobs.finish_document(
-            job_id, index, DocumentStatus.SUCCEEDED,
-            warnings=outcome.warnings, language=outcome.language,
-        )  # fmt: skip
+            job_id,
+            index,
+            DocumentStatus.SUCCEEDED,
+            warnings=outcome.warnings,
+            language=outcome.language,
+        )
         status = DocumentStatus.SUCCEEDED
     else:
         error = {"code": outcome.code, "message": str(outcome.text), "text": outcome.text.to_json()}
@@ -261,14 +279,16 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
     if finish is not Finish.UNCHANGED:
         metrics.DOCUMENTS.labels(status).inc()
     if finish is not Finish.UNCHANGED and isinstance(outcome, Failed):
-        log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code,
-                    outcome.text)  # fmt: skip
+        log.warning("job %s document %s failed: %s: %s", job_id, index, outcome.code, outcome.text)
     if finish is Finish.JOB_ENDED:
         try:
             services.on_job_ended(job_id)
         except Exception:  # the broker, for a moment: the end is recorded, the sweeper sends it
-            log.warning("job %s ended, but its end task was not sent; the sweeper will send it",
-                        job_id, exc_info=True)  # fmt: skip
+            log.warning(
+                "job %s ended, but its end task was not sent; the sweeper will send it",
+                job_id,
+                exc_info=True,
+            )
     return status
 
 
@@ -289,8 +309,14 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
     language = word_language(work.options.language)
     data = typeset_values(work.data) if work.options.typography == "zh" else work.data
     with metrics.RENDER_SECONDS.time():
-        document = fill_template(template, data, services.render_timeout, language or "",
-                                 read_file, services.image_limits)  # fmt: skip
+        document = fill_template(
+            template,
+            data,
+            services.render_timeout,
+            language or "",
+            read_file,
+            services.image_limits,
+        )
     language = settle_language(document, work.options.language)
     if FORMATS[work.options.format].converted:
         grid.fit_character_grid(document)  # a DOCX keeps Word's grid: Word prints it right
@@ -339,7 +365,11 @@ def _pdf_made(work: WorkItem, pdf: bytes, language: str) -> Made:
         drawn_as_boxes = [c for c in glyphs.missing_glyphs(pdf) if c in text]
         missing = list(dict.fromkeys(uncovered + drawn_as_boxes))
         if missing:
-            log.warning("job %s document %s: no glyph for %s", work.job_id, work.index,
-                        " ".join(f"U+{ord(c):04X}" for c in missing[:20]))  # fmt: skip
+            log.warning(
+                "job %s document %s: no glyph for %s",
+                work.job_id,
+                work.index,
+                " ".join(f"U+{ord(c):04X}" for c in missing[:20]),
+            )
             warnings.append(glyphs.missing_glyph_warning(missing))
     return Made(pdf, work.options.format, language, warnings)

@@ -82,8 +82,9 @@ class DataFile:
         places = []
         for index, data in enumerate(self.documents):
             place: dict[str, Any] = {"row": self.rows[index]} if self.rows else {}
-            name = next((value for value in data.values()
-                         if isinstance(value, str) and value.strip()), None)  # fmt: skip
+            name = next(
+                (value for value in data.values() if isinstance(value, str) and value.strip()), None
+            )
             if name:
                 place["name"] = name[:40]
             places.append(place)
@@ -182,8 +183,9 @@ def _xlsx_rows(data: bytes, row_cap: int) -> list[tuple[int, list[Any]]]:
         for number, cells in _sheet_rows(workbook):
             if any(cell.column > MAX_COLUMNS and _xlsx_value(cell) is not None for cell in cells):
                 raise _too_wide(number)
-            values: list[Any] = [None] * max((c.column for c in cells if c.column <= MAX_COLUMNS),
-                                             default=0)  # fmt: skip
+            values: list[Any] = [None] * max(
+                (c.column for c in cells if c.column <= MAX_COLUMNS), default=0
+            )
             for cell in cells:
                 if cell.column <= MAX_COLUMNS:
                     values[cell.column - 1] = _xlsx_value(cell)
@@ -206,9 +208,14 @@ def _sheet_rows(workbook: Any) -> Iterator[tuple[int, list[Any]]]:
 
     sheet = workbook.worksheets[0]
     with sheet._get_source() as source:
-        parser = WorkSheetParser(source, sheet._shared_strings, data_only=True,
-                                 epoch=workbook.epoch, date_formats=workbook._date_formats,
-                                 timedelta_formats=workbook._timedelta_formats)  # fmt: skip
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=True,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
         for number, cells in parser.parse():
             yield number, [ReadOnlyCell(sheet, **cell) for cell in cells]
 
@@ -229,13 +236,27 @@ def _too_wide(row: int) -> InvalidDataFile:
 # openpyxl knows only the en-US ones and reads these cells as plain numbers. 14 is the
 # system's short date.
 _CHINESE_BUILTIN_FORMATS = {
-    14: "yyyy/m/d", 27: 'yyyy"年"m"月"', 28: 'm"月"d"日"', 29: 'm"月"d"日"', 30: "m-d-yy",
-    31: 'yyyy"年"m"月"d"日"', 32: 'h"时"mm"分"', 33: 'h"时"mm"分"ss"秒"',
-    34: '上午/下午h"时"mm"分"', 35: '上午/下午h"时"mm"分"ss"秒"', 36: 'yyyy"年"m"月"',
-    50: 'yyyy"年"m"月"', 51: 'm"月"d"日"', 52: 'yyyy"年"m"月"', 53: 'm"月"d"日"',
-    54: 'm"月"d"日"', 55: '上午/下午h"时"mm"分"', 56: '上午/下午h"时"mm"分"ss"秒"',
-    57: 'yyyy"年"m"月"', 58: 'm"月"d"日"',
-}  # fmt: skip
+    14: "yyyy/m/d",
+    27: 'yyyy"年"m"月"',
+    28: 'm"月"d"日"',
+    29: 'm"月"d"日"',
+    30: "m-d-yy",
+    31: 'yyyy"年"m"月"d"日"',
+    32: 'h"时"mm"分"',
+    33: 'h"时"mm"分"ss"秒"',
+    34: '上午/下午h"时"mm"分"',
+    35: '上午/下午h"时"mm"分"ss"秒"',
+    36: 'yyyy"年"m"月"',
+    50: 'yyyy"年"m"月"',
+    51: 'm"月"d"日"',
+    52: 'yyyy"年"m"月"',
+    53: 'm"月"d"日"',
+    54: 'm"月"d"日"',
+    55: '上午/下午h"时"mm"分"',
+    56: '上午/下午h"时"mm"分"ss"秒"',
+    57: 'yyyy"年"m"月"',
+    58: 'm"月"d"日"',
+}
 
 
 def _xlsx_value(cell: Any) -> Any:
@@ -329,8 +350,11 @@ def _decode_csv(data: bytes) -> str:
     charset-normalizer. When the bytes do not decide it, or the best reading holds characters
     only a wrong reading makes (private-use, replacement), the file is refused rather than
     printed as garbage."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 return data.decode(encoding)
@@ -397,8 +421,9 @@ def _rows_to_documents(numbered: Sequence[tuple[int, Sequence[Any]]]) -> DataFil
     ):
         start += 1
     header_number, header_row = numbered[start]
-    header = [_header_path(cell, column, header_number)
-              for column, cell in enumerate(header_row, start=1)]  # fmt: skip
+    header = [
+        _header_path(cell, column, header_number) for column, cell in enumerate(header_row, start=1)
+    ]
     data = numbered[start + 1 :]
     columns = list(dict.fromkeys(path[0] for path in header if path is not None))
     return DataFile(

@@ -112,10 +112,15 @@ def _describe(problems: DocumentProblems, places: Sequence[dict[str, Any]] | Non
     what = []
     if problems.missing:
         what.append(_("misses %(names)s", names=", ".join(problems.missing)))
-    what += [_("has %(got)s for %(variable)s, where %(expected)s is needed",
-               got=_kind(shape["got"]), variable=shape["variable"],
-               expected=_kind(shape["expected"]))
-             for shape in problems.wrong_shape]  # fmt: skip
+    what += [
+        _(
+            "has %(got)s for %(variable)s, where %(expected)s is needed",
+            got=_kind(shape["got"]),
+            variable=shape["variable"],
+            expected=_kind(shape["expected"]),
+        )
+        for shape in problems.wrong_shape
+    ]
     return _("%(where)s %(what)s", where=where, what=listing(what))
 
 
@@ -159,10 +164,13 @@ _TAG_KINDS = {
 }
 # The kinds a problem's details name (in English, for systems), as each reader calls them.
 _KIND_NAMES = {
-    "list": _("a list"), "text": _("text"), "object": _("an object"),
-    "number": _("a number"), "boolean": _("a yes/no value"),
+    "list": _("a list"),
+    "text": _("text"),
+    "object": _("an object"),
+    "number": _("a number"),
+    "boolean": _("a yes/no value"),
     **{str(kind): kind for kind in _TAG_KINDS.values()},
-}  # fmt: skip
+}
 
 
 def _fits_tag(kind: str, value: Any) -> bool:

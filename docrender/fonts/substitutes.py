@@ -68,31 +68,99 @@ XIAOBIAOSONG = Style("Xiaobiaosong", "Noto Serif CJK SC", "Noto Serif CJK TC", b
 # regard to case and spaces).
 NAMES: dict[Style, tuple[str, ...]] = {
     SONG: (
-        "宋体", "宋體", "SimSun", "新宋体", "NSimSun", "宋体_GB2312", "SimSun-ExtB", "华文宋体",
-        "STSong", "Songti SC", "Songti TC", "华文中宋", "STZhongsong", "方正书宋简体",
-        "方正书宋_GBK", "FZShuSong-Z01", "FZShuSong-Z01S", "新細明體", "細明體", "PMingLiU",
-        "MingLiU", "明體", "標楷明體",
+        "宋体",
+        "宋體",
+        "SimSun",
+        "新宋体",
+        "NSimSun",
+        "宋体_GB2312",
+        "SimSun-ExtB",
+        "华文宋体",
+        "STSong",
+        "Songti SC",
+        "Songti TC",
+        "华文中宋",
+        "STZhongsong",
+        "方正书宋简体",
+        "方正书宋_GBK",
+        "FZShuSong-Z01",
+        "FZShuSong-Z01S",
+        "新細明體",
+        "細明體",
+        "PMingLiU",
+        "MingLiU",
+        "明體",
+        "標楷明體",
     ),
     HEI: (
-        "黑体", "黑體", "SimHei", "黑体_GB2312", "微软雅黑", "微軟雅黑", "Microsoft YaHei",
-        "Microsoft YaHei UI", "微軟正黑體", "Microsoft JhengHei", "华文黑体", "STHeiti",
-        "Heiti SC", "Heiti TC", "等线", "DengXian", "苹方", "PingFang SC", "PingFang TC",
-        "方正黑体简体", "方正黑体_GBK", "FZHei-B01S", "思源黑体", "Source Han Sans SC",
+        "黑体",
+        "黑體",
+        "SimHei",
+        "黑体_GB2312",
+        "微软雅黑",
+        "微軟雅黑",
+        "Microsoft YaHei",
+        "Microsoft YaHei UI",
+        "微軟正黑體",
+        "Microsoft JhengHei",
+        "华文黑体",
+        "STHeiti",
+        "Heiti SC",
+        "Heiti TC",
+        "等线",
+        "DengXian",
+        "苹方",
+        "PingFang SC",
+        "PingFang TC",
+        "方正黑体简体",
+        "方正黑体_GBK",
+        "FZHei-B01S",
+        "思源黑体",
+        "Source Han Sans SC",
     ),
     FANGSONG: (
-        "仿宋", "仿宋_GB2312", "仿宋体", "FangSong", "FangSong_GB2312", "华文仿宋", "STFangsong",
-        "方正仿宋简体", "方正仿宋_GBK", "FZFangSong-Z02", "FZFangSong-Z02S", "仿宋體",
+        "仿宋",
+        "仿宋_GB2312",
+        "仿宋体",
+        "FangSong",
+        "FangSong_GB2312",
+        "华文仿宋",
+        "STFangsong",
+        "方正仿宋简体",
+        "方正仿宋_GBK",
+        "FZFangSong-Z02",
+        "FZFangSong-Z02S",
+        "仿宋體",
     ),
     KAI: (
-        "楷体", "楷体_GB2312", "楷體", "KaiTi", "KaiTi_GB2312", "华文楷体", "STKaiti",
-        "Kaiti SC", "Kaiti TC", "方正楷体简体", "方正楷体_GBK", "FZKai-Z03", "FZKai-Z03S",
-        "標楷體", "DFKai-SB", "BiauKai",
+        "楷体",
+        "楷体_GB2312",
+        "楷體",
+        "KaiTi",
+        "KaiTi_GB2312",
+        "华文楷体",
+        "STKaiti",
+        "Kaiti SC",
+        "Kaiti TC",
+        "方正楷体简体",
+        "方正楷体_GBK",
+        "FZKai-Z03",
+        "FZKai-Z03S",
+        "標楷體",
+        "DFKai-SB",
+        "BiauKai",
     ),
     XIAOBIAOSONG: (
-        "方正小标宋简体", "方正小标宋_GBK", "方正小标宋", "小标宋", "小标宋体", "方正小標宋",
-        "FZXiaoBiaoSong-B05", "FZXiaoBiaoSong-B05S",
+        "方正小标宋简体",
+        "方正小标宋_GBK",
+        "方正小标宋",
+        "小标宋",
+        "小标宋体",
+        "方正小標宋",
+        "FZXiaoBiaoSong-B05",
+        "FZXiaoBiaoSong-B05S",
     ),
-}  # fmt: skip
+}
 
 STYLE_OF: dict[str, Style] = {
     name.casefold(): style for style, names in NAMES.items() for name in names
@@ -201,8 +269,11 @@ def owned_families(fonts_dir: Path | None) -> frozenset[str]:
         return frozenset()
     scanned = subprocess.run(
         ["fc-scan", "--format=%{family}\\n", str(fonts_dir)],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return frozenset(
         name.strip().casefold()
         for line in scanned.stdout.splitlines()
@@ -216,9 +287,12 @@ def _fontconfig_match(font_name: str, script: Script, fonts_dir: Path | None) ->
     try:
         found = subprocess.run(
             ["fc-match", "--format=%{family[0]}", f"{pattern_name(font_name)}:lang={script.value}"],
-            capture_output=True, text=True, timeout=10, check=True,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
             env={"FONTCONFIG_FILE": str(_rules_file(fonts_dir)), "PATH": "/usr/bin:/bin"},
-        )  # fmt: skip
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return found.stdout.strip() or None
@@ -248,8 +322,9 @@ def fontconfig_rules(fonts_dir: Path | None = None) -> str:
     and a name one of its fonts bears is left to that font."""
     owned = owned_families(fonts_dir)
     rules = [f"  <dir>{escape(str(fonts_dir))}</dir>"] if fonts_dir is not None else []
-    rules += [_rename(name, twin) for name, twin in LATIN_TWINS.items()
-              if name.casefold() not in owned]  # fmt: skip
+    rules += [
+        _rename(name, twin) for name, twin in LATIN_TWINS.items() if name.casefold() not in owned
+    ]
     for style, names in NAMES.items():
         for name in names:
             if name.casefold() in owned:

@@ -31,9 +31,12 @@ def font_report(docx: bytes, fonts_dir: Path | None = None) -> list[FontUse]:
     script, names = requested_fonts(docx)
     with zipfile.ZipFile(io.BytesIO(docx)) as package:
         embedded = embedded_fonts(package)
-    return [FontUse(name, name, exact=True, different_style=False, embedded=True)
-            if name in embedded else substitute(name, script, fonts_dir)
-            for name in names]  # fmt: skip
+    return [
+        FontUse(name, name, exact=True, different_style=False, embedded=True)
+        if name in embedded
+        else substitute(name, script, fonts_dir)
+        for name in names
+    ]
 
 
 def embedded_fonts(package: zipfile.ZipFile) -> set[str]:
@@ -53,15 +56,19 @@ def embedded_fonts(package: zipfile.ZipFile) -> set[str]:
     }
 
 
-_EMBEDDED = {qn(f"w:{kind}") for kind in ("embedRegular", "embedBold", "embedItalic",
-                                           "embedBoldItalic")}  # fmt: skip
+_EMBEDDED = {
+    qn(f"w:{kind}") for kind in ("embedRegular", "embedBold", "embedItalic", "embedBoldItalic")
+}
 
 
 def requested_fonts(docx: bytes) -> tuple[Script, list[str]]:
     with zipfile.ZipFile(io.BytesIO(docx)) as package:
         parts = {name: package.read(name) for name in _font_parts(package)}
-    content = [parse_xml(xml) for name, xml in parts.items()
-               if name.startswith(("word/document", "word/header", "word/footer"))]  # fmt: skip
+    content = [
+        parse_xml(xml)
+        for name, xml in parts.items()
+        if name.startswith(("word/document", "word/header", "word/footer"))
+    ]
     styles = parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
     script = default_script(styles) if styles is not None else Script.SIMPLIFIED
     theme = theme_faces(parts.get("word/theme/theme1.xml"), script)
@@ -102,9 +109,12 @@ def _font_parts(package: zipfile.ZipFile) -> list[str]:
     wanted = []
     for info in package.infolist():
         name = info.filename
-        is_part = name in ("word/document.xml", "word/styles.xml", "word/numbering.xml",
-                           "word/theme/theme1.xml") or (
-            name.startswith(("word/header", "word/footer")) and name.endswith(".xml"))  # fmt: skip
+        is_part = name in (
+            "word/document.xml",
+            "word/styles.xml",
+            "word/numbering.xml",
+            "word/theme/theme1.xml",
+        ) or (name.startswith(("word/header", "word/footer")) and name.endswith(".xml"))
         if is_part and info.file_size <= _MAX_PART_BYTES:
             wanted.append(name)
     return wanted

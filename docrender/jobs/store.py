@@ -442,9 +442,16 @@ class JobStore:
         pipe.expire(index, self.retention_seconds)
         pipe.execute()
         return Job(
-            new.id, new.tenant, new.template, new.options, created_at, None, states,
-            request_id=new.request_id, warnings=new.warnings,
-        )  # fmt: skip
+            new.id,
+            new.tenant,
+            new.template,
+            new.options,
+            created_at,
+            None,
+            states,
+            request_id=new.request_id,
+            warnings=new.warnings,
+        )
 
     @staticmethod
     def tenant_jobs_key(tenant: str) -> str:
@@ -542,8 +549,7 @@ class JobStore:
         at a time, so that what happens next is counted on the document that causes it."""
         raws = self.redis.hmget(self._keys(job_id)[1], [str(index) for index in indexes])
         docs = [json.loads(raw) for raw in raws if raw]
-        return any(doc["status"] == DocumentStatus.RUNNING or doc.get("timeouts")
-                   for doc in docs)  # fmt: skip
+        return any(doc["status"] == DocumentStatus.RUNNING or doc.get("timeouts") for doc in docs)
 
     def note_timeout(self, job_id: str, indexes: Sequence[int], limit: int) -> builtins.list[int]:
         """Count a timed-out conversion on these documents; return those that have now
@@ -576,9 +582,14 @@ class JobStore:
         if options is None or data is None:
             return None
         return WorkItem(
-            job_id, index, template_key, json.loads(data),
-            JobOptions.model_validate_json(options), tenant, request_id or "",
-        )  # fmt: skip
+            job_id,
+            index,
+            template_key,
+            json.loads(data),
+            JobOptions.model_validate_json(options),
+            tenant,
+            request_id or "",
+        )
 
     def finish_document(
         self,
@@ -599,10 +610,14 @@ class JobStore:
         outcome = self._finish(
             keys=[job_key, docs_key, self.ENDINGS],
             args=[
-                str(index), status, json.dumps(error, ensure_ascii=False), time.time(),
-                json.dumps(details, ensure_ascii=False) if details else "", job_id,
+                str(index),
+                status,
+                json.dumps(error, ensure_ascii=False),
+                time.time(),
+                json.dumps(details, ensure_ascii=False) if details else "",
+                job_id,
             ],
-        )  # fmt: skip
+        )
         return Finish(max(int(outcome), 0))
 
     def return_to_queue(self, job_id: str, index: int) -> None:
@@ -644,9 +659,10 @@ class JobStore:
         long polls answered. False when it is gone, finished already, or was re-opened
         (retried) meanwhile."""
         return bool(
-            self._finish_job(keys=[self.key(job_id), self.finished_channel(job_id)],
-                             args=[utcnow_iso()])
-        )  # fmt: skip
+            self._finish_job(
+                keys=[self.key(job_id), self.finished_channel(job_id)], args=[utcnow_iso()]
+            )
+        )
 
     def end_handled(self, job_id: str) -> bool:
         """Take the job off the endings to handle; False when it was not on them (another

@@ -38,13 +38,15 @@ from docrender.jobs.queue import BULK_QUEUE, CALLBACK_QUEUE, INTERACTIVE_QUEUE
 JOBS = Counter("docrender_jobs", "Jobs finished, by final status", ["status"])
 DOCUMENTS = Counter("docrender_documents", "Documents in a final state", ["status"])
 RENDER_SECONDS = Histogram(
-    "docrender_render_seconds", "Filling a template with one document's data",
+    "docrender_render_seconds",
+    "Filling a template with one document's data",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-)  # fmt: skip
+)
 CONVERSION_SECONDS = Histogram(
-    "docrender_conversion_seconds", "One LibreOffice conversion (of one or several documents)",
+    "docrender_conversion_seconds",
+    "One LibreOffice conversion (of one or several documents)",
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
-)  # fmt: skip
+)
 CONVERTED_TOGETHER = Counter(
     "docrender_documents_converted_together",
     "Documents cut from a LibreOffice conversion they shared with others of their job",
@@ -67,8 +69,9 @@ class _QueueDepth:
         self.client = client
 
     def collect(self) -> list[GaugeMetricFamily]:
-        gauge = GaugeMetricFamily("docrender_queue_depth", "Messages waiting, by queue",
-                                  labels=["queue"])  # fmt: skip
+        gauge = GaugeMetricFamily(
+            "docrender_queue_depth", "Messages waiting, by queue", labels=["queue"]
+        )
         for queue in QUEUES:
             gauge.add_metric([queue], float(self.client.llen(queue)))
         return [gauge]
@@ -104,8 +107,9 @@ def serve(bind: str, token: str, client: redis.Redis) -> None:
         return [exposition(client)]
 
     host, _, port = bind.rpartition(":")
-    server = wsgiref.simple_server.make_server(host or "0.0.0.0", int(port), app,
-                                               handler_class=_QuietHandler)  # fmt: skip
+    server = wsgiref.simple_server.make_server(
+        host or "0.0.0.0", int(port), app, handler_class=_QuietHandler
+    )
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
 
 

@@ -47,8 +47,9 @@ class S3Storage:
         client = boto3.session.Session().client(
             "s3", endpoint_url=settings.s3_endpoint_url, config=config
         )
-        storage = cls(client, cast(str, settings.s3_bucket), settings.s3_prefix,
-                      settings.s3_presign)  # fmt: skip
+        storage = cls(
+            client, cast(str, settings.s3_bucket), settings.s3_prefix, settings.s3_presign
+        )
         storage.check()
         return storage
 
@@ -65,8 +66,9 @@ class S3Storage:
             if code in ("404", "NoSuchBucket"):
                 reason = "does not exist: create it, or fix DOCRENDER_S3_BUCKET"
             elif code in ("403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-                reason = ("refuses these credentials: check AWS_ACCESS_KEY_ID and "
-                          "AWS_SECRET_ACCESS_KEY")  # fmt: skip
+                reason = (
+                    "refuses these credentials: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                )
             else:
                 reason = f"cannot be used ({code or exc})"
             raise SettingsError(f"DOCRENDER_S3_BUCKET={self.bucket!r} {reason}") from None
@@ -111,12 +113,17 @@ class S3Storage:
         presigning."""
         if not self.presign:
             return None
-        return str(self.client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self.bucket, "Key": self._key(key),
-                    "ResponseContentDisposition": content_disposition},
-            ExpiresIn=PRESIGNED_SECONDS,
-        ))  # fmt: skip
+        return str(
+            self.client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": self._key(key),
+                    "ResponseContentDisposition": content_disposition,
+                },
+                ExpiresIn=PRESIGNED_SECONDS,
+            )
+        )
 
     def delete_jobs_older_than(self, seconds: float) -> list[str]:
         """Remove the objects of jobs submitted more than ``seconds`` ago (a job's age is
@@ -136,7 +143,11 @@ class S3Storage:
         for job_id in expired:
             keys = objects[job_id]
             for start in range(0, len(keys), 1000):  # DeleteObjects takes 1,000 at a time
-                self.client.delete_objects(Bucket=self.bucket, Delete={
-                    "Objects": [{"Key": key} for key in keys[start : start + 1000]],
-                    "Quiet": True})  # fmt: skip
+                self.client.delete_objects(
+                    Bucket=self.bucket,
+                    Delete={
+                        "Objects": [{"Key": key} for key in keys[start : start + 1000]],
+                        "Quiet": True,
+                    },
+                )
         return expired

@@ -53,11 +53,23 @@ _MONEY_DIGITS = {"hans": "零壹贰叁肆伍陆柒捌玖", "hant": "零壹貳叁
 _MONEY_UNITS = ("", "拾", "佰", "仟")
 _MONEY_BIG = {"hans": ("", "万", "亿", "万亿"), "hant": ("", "萬", "億", "萬億")}
 _MONEY_WORDS = {
-    "hans": {"prefix": "人民币", "yuan": "元", "jiao": "角", "fen": "分", "whole": "整",
-             "negative": "负"},
-    "hant": {"prefix": "人民幣", "yuan": "元", "jiao": "角", "fen": "分", "whole": "整",
-             "negative": "負"},
-}  # fmt: skip
+    "hans": {
+        "prefix": "人民币",
+        "yuan": "元",
+        "jiao": "角",
+        "fen": "分",
+        "whole": "整",
+        "negative": "负",
+    },
+    "hant": {
+        "prefix": "人民幣",
+        "yuan": "元",
+        "jiao": "角",
+        "fen": "分",
+        "whole": "整",
+        "negative": "負",
+    },
+}
 
 
 def to_datetime(value: Any, name: str = "date") -> dt.datetime:
@@ -301,7 +313,14 @@ def to_hant(value: Any) -> str:
 
 
 REPORT_FILTERS: dict[str, Callable[..., str]] = {
-    "date": date, "cn_date": cn_date, "thousands": thousands, "fixed": fixed,
-    "percent": percent, "rmb_upper": rmb_upper, "cn_number": cn_number, "cn_index": cn_index,
-    "to_hans": to_hans, "to_hant": to_hant,
-}  # fmt: skip
+    "date": date,
+    "cn_date": cn_date,
+    "thousands": thousands,
+    "fixed": fixed,
+    "percent": percent,
+    "rmb_upper": rmb_upper,
+    "cn_number": cn_number,
+    "cn_index": cn_index,
+    "to_hans": to_hans,
+    "to_hant": to_hant,
+}

@@ -26,8 +26,9 @@ MAX_INFLATED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 200
 # Fields that make LibreOffice read other files or URLs, or talk to other programs, by the
 # field's name: the first word of its instruction (a HYPERLINK whose URL says "link" is fine).
-_DANGEROUS_FIELDS = frozenset({"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK", "DDE",
-                               "DDEAUTO", "IMPORT"})  # fmt: skip
+_DANGEROUS_FIELDS = frozenset(
+    {"INCLUDEPICTURE", "INCLUDETEXT", "INCLUDE", "LINK", "DDE", "DDEAUTO", "IMPORT"}
+)
 # Relationships to parts that run code or pull in another document, whatever the part is named
 # (the last word of the relationship's Type), with what to call them.
 _UNSAFE_RELATIONSHIPS = {
@@ -81,8 +82,10 @@ def check_filled(package: Any) -> None:
         element = getattr(part, "_element", None)
         if element is not None:
             findings += _field_findings(name, element)
-        rels = [Relationship(rel.reltype.rsplit("/", 1)[-1], rel.target_ref, rel.is_external)
-                for rel in part.rels.values()]  # fmt: skip
+        rels = [
+            Relationship(rel.reltype.rsplit("/", 1)[-1], rel.target_ref, rel.is_external)
+            for rel in part.rels.values()
+        ]
         findings += _relationship_findings(f"{name} (relationships)", rels)
     _refuse(findings, filled=True)
 
@@ -168,11 +171,13 @@ def _check_entry(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> list[Findi
         return _content_type_findings(name, root, archive)
     if lowered.endswith(".rels"):
         rels = [
-            Relationship((element.get("Type") or "").rsplit("/", 1)[-1],
-                         element.get("Target") or "",
-                         (element.get("TargetMode") or "").lower() == "external")
+            Relationship(
+                (element.get("Type") or "").rsplit("/", 1)[-1],
+                element.get("Target") or "",
+                (element.get("TargetMode") or "").lower() == "external",
+            )
             for element in root.iter("{*}Relationship")
-        ]  # fmt: skip
+        ]
         return _relationship_findings(name, rels)
     return _field_findings(name, root)
 
@@ -225,9 +230,11 @@ def _relationship_findings(name: str, rels: list[Relationship]) -> list[Finding]
         elif rel.external and not (rel.type == "hyperlink" and _SAFE_LINK.match(rel.target)):
             # A clickable web or mail link is fine: LibreOffice does not fetch it.
             findings.append(
-                Finding(name, _("an external %(kind)s (%(target)s)", kind=rel.type,
-                                target=rel.target[:80]))
-            )  # fmt: skip
+                Finding(
+                    name,
+                    _("an external %(kind)s (%(target)s)", kind=rel.type, target=rel.target[:80]),
+                )
+            )
     return findings
 
 

@@ -123,8 +123,14 @@ def _capped_filters(filters: dict[str, Any]) -> dict[str, Any]:
     replace.jinja_pass_arg = filters["replace"].jinja_pass_arg  # type: ignore[attr-defined]
     join.jinja_pass_arg = filters["join"].jinja_pass_arg  # type: ignore[attr-defined]
     wordwrap.jinja_pass_arg = filters["wordwrap"].jinja_pass_arg  # type: ignore[attr-defined]
-    return {"center": center, "indent": indent, "replace": replace, "join": join,
-            "format": format, "wordwrap": wordwrap}  # fmt: skip
+    return {
+        "center": center,
+        "indent": indent,
+        "replace": replace,
+        "join": join,
+        "format": format,
+        "wordwrap": wordwrap,
+    }
 
 
 class CompilingOnceSandbox(LimitedSandbox):
@@ -155,10 +161,11 @@ def unescape_tags(source: str) -> str:
     literal such as ``default('R&D')`` (written ``R&amp;D`` in the DOCX's XML) is ``R&D`` to
     Jinja, which escapes it once on output. (docxtpl already does this for < > and quotes.)"""
     return _IN_TAG.sub(
-        lambda tag: tag.group(0).replace("&quot;", '"').replace("&apos;", "'")
-        .replace("&amp;", "&"),
+        lambda tag: (
+            tag.group(0).replace("&quot;", '"').replace("&apos;", "'").replace("&amp;", "&")
+        ),
         source,
-    )  # fmt: skip
+    )
 
 
 def failure_location(error: BaseException, source: str) -> tuple[list[str], str] | None:
@@ -255,8 +262,11 @@ def _inspect_tags(data: bytes) -> TemplateInspection:
             if node.ctx == "load" and node.name in part_names:
                 uses[node.name] += 1
         for guard in parsed.find_all(nodes.Filter):
-            if (guard.name in _GUARDING_FILTERS and guard.node is not None
-                    and (root := _root_name(guard.node))):  # fmt: skip
+            if (
+                guard.name in _GUARDING_FILTERS
+                and guard.node is not None
+                and (root := _root_name(guard.node))
+            ):
                 guarded[root] += 1
         for test in parsed.find_all(nodes.Test):
             if test.name in _GUARDING_TESTS and (root := _root_name(test.node)):
@@ -354,8 +364,9 @@ def _require_docx(data: bytes) -> None:
 def parsed_parts(data: bytes) -> list[nodes.Template]:
     """The Jinja syntax tree of each part of an (already inspected) template."""
     env = make_environment()
-    return [env.parse(unescape_tags(source))
-            for _, source, _ in _template_sources(open_template(data))]  # fmt: skip
+    return [
+        env.parse(unescape_tags(source)) for _, source, _ in _template_sources(open_template(data))
+    ]
 
 
 def _template_sources(template: DocxTemplate) -> list[tuple[str, str, str]]:
@@ -397,8 +408,12 @@ def _syntax_error(
         if not tags
         else _("%(part)s near %(tags)s", part=_part_name(part), tags=", ".join(tags))
     )
-    details: dict[str, Any] = {"part": part, "tags": tags, "paragraph": paragraph[:500],
-                               "error": exc.message}  # fmt: skip
+    details: dict[str, Any] = {
+        "part": part,
+        "tags": tags,
+        "paragraph": paragraph[:500],
+        "error": exc.message,
+    }
     unknown = _UNKNOWN.match(exc.message or "")
     if unknown:
         kind, name = unknown[1], unknown[2]
@@ -444,8 +459,12 @@ def _part_name(part: str) -> Message | str:
     return _PART_NAMES.get(part, part)
 
 
-_PART_NAMES = {"body": _("body"), "header": _("header"), "footer": _("footer"),
-               "footnotes": _("footnotes")}  # fmt: skip
+_PART_NAMES = {
+    "body": _("body"),
+    "header": _("header"),
+    "footer": _("footer"),
+    "footnotes": _("footnotes"),
+}
 
 
 _UNKNOWN = re.compile(r"No (filter|test) named '([^']*)'")

@@ -119,8 +119,9 @@ def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes | None]:
     cannot be told for sure: cut, it could carry its neighbours' text, so it converts alone."""
     with pikepdf.open(io.BytesIO(pdf)) as combined:
         starts = _starts(combined, len(documents))
-        ranges = [range(start, end) for start, end
-                  in itertools.pairwise([*starts, len(combined.pages)])]  # fmt: skip
+        ranges = [
+            range(start, end) for start, end in itertools.pairwise([*starts, len(combined.pages)])
+        ]
         separated = separation.separate(combined, ranges)
         outline = Outline(combined)
         return [
@@ -166,8 +167,12 @@ def _extract(combined: pikepdf.Pdf, pages: range, outline: Outline, document: Do
             headings.root.extend(outline.copied(pages, part, 0))
         properties = document.core_properties
         info = {str(key): value for key, value in combined.docinfo.items()}
-        for key, value in (("/Title", properties.title), ("/Author", properties.author),
-                           ("/Subject", properties.subject), ("/Keywords", properties.keywords)):  # fmt: skip
+        for key, value in (
+            ("/Title", properties.title),
+            ("/Author", properties.author),
+            ("/Subject", properties.subject),
+            ("/Keywords", properties.keywords),
+        ):
             if value:
                 info[key] = pikepdf.String(value)
             else:

@@ -141,7 +141,9 @@ class UnoserverProcess:
         # Where its pipes will be, for whoever removes this profile after a SIGKILL.
         (self._profile / _PIPES_FILE).write_text("\n".join(self._pipe_paths()))
         environment = _minimal_environment(self._profile) | {
-            "DOCRENDER_UNO_PIPE": self._pipe, "DOCRENDER_RPC_SECRET": self._secret}  # fmt: skip
+            "DOCRENDER_UNO_PIPE": self._pipe,
+            "DOCRENDER_RPC_SECRET": self._secret,
+        }
         # util-linux's prlimit and setpriv set the memory limit and the parent-death signal
         # in the child and exec the next: no Python runs between fork and exec (preexec_fn is
         # unsafe in a process with threads). setpriv runs after subprocess changed the user,
@@ -149,20 +151,34 @@ class UnoserverProcess:
         # kernel sends unoserver SIGTERM, and it takes its LibreOffice down with it. The
         # signal follows the *thread* that started the child, so instances are started only
         # from threads that live as long as the process.
-        limit = [] if self.config.memory_limit is None else [
-            "prlimit", f"--as={self.config.memory_limit}", "--"]  # fmt: skip
+        limit = (
+            []
+            if self.config.memory_limit is None
+            else ["prlimit", f"--as={self.config.memory_limit}", "--"]
+        )
         command = [
-            "setpriv", "--pdeathsig", "TERM", "--", *limit,
+            "setpriv",
+            "--pdeathsig",
+            "TERM",
+            "--",
+            *limit,
             self.config.unoserver_python,
             str(self.config.entry_script),
-            "--interface", "127.0.0.1",
-            "--port", str(self.port),
-            "--uno-interface", "127.0.0.1",
-            "--uno-port", str(uno_port),
-            "--user-installation", str(self._profile),
-            "--conversion-timeout", str(self.config.conversion_timeout),
-            "--executable", self.config.soffice_executable,
-        ]  # fmt: skip
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--uno-interface",
+            "127.0.0.1",
+            "--uno-port",
+            str(uno_port),
+            "--user-installation",
+            str(self._profile),
+            "--conversion-timeout",
+            str(self.config.conversion_timeout),
+            "--executable",
+            self.config.soffice_executable,
+        ]
         with self.config.log_file.open("ab") as log_file:
             self._process = subprocess.Popen(
                 command,
@@ -270,8 +286,15 @@ def _remove_pipes_as(paths: list[str], run_as: tuple[int, int] | None) -> None:
         for path in paths:
             Path(path).unlink(missing_ok=True)
         return
-    subprocess.run(["rm", "-f", "--", *paths], user=run_as[0], group=run_as[1],
-                   extra_groups=[], capture_output=True, timeout=10, check=False)  # fmt: skip
+    subprocess.run(
+        ["rm", "-f", "--", *paths],
+        user=run_as[0],
+        group=run_as[1],
+        extra_groups=[],
+        capture_output=True,
+        timeout=10,
+        check=False,
+    )
 
 
 def _private_dir(path: Path, traversable: bool) -> Path:
@@ -342,8 +365,11 @@ def _listening_sockets(processes: list[psutil.Process]) -> list[str]:
     paths = set()
     for process in processes:
         with contextlib.suppress(psutil.Error):
-            paths |= {c.laddr for c in process.net_connections(kind="unix")
-                      if isinstance(c.laddr, str) and "/OSL_PIPE_" in c.laddr}  # fmt: skip
+            paths |= {
+                c.laddr
+                for c in process.net_connections(kind="unix")
+                if isinstance(c.laddr, str) and "/OSL_PIPE_" in c.laddr
+            }
     return sorted(paths)
 
 

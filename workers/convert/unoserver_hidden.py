@@ -94,8 +94,7 @@ class _PipeAcceptingSubprocess:
     the pipe instead of the port unoserver names."""
 
     def Popen(self, command: list[str], *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
-        command = [f"--accept={UNO_URL}" if arg.startswith("--accept=") else arg
-                   for arg in command]  # fmt: skip
+        command = [f"--accept={UNO_URL}" if arg.startswith("--accept=") else arg for arg in command]
         return subprocess.Popen(command, *args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:

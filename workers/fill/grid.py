@@ -78,14 +78,23 @@ class _Styles:
         element = document.styles.element
         self.by_id = {style.get(qn("w:styleId")): style for style in element.iter(qn("w:style"))}
         self.default_paragraph = next(
-            (sid for sid, style in self.by_id.items()
-             if style.get(qn("w:type")) == "paragraph" and style.get(qn("w:default")) == "1"),
+            (
+                sid
+                for sid, style in self.by_id.items()
+                if style.get(qn("w:type")) == "paragraph" and style.get(qn("w:default")) == "1"
+            ),
             None,
-        )  # fmt: skip
+        )
         self.defaults = element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
         self.script = default_script(element)
-        theme = next((part for part in document.part.package.iter_parts()
-                      if str(part.partname) == _THEME_PART), None)  # fmt: skip
+        theme = next(
+            (
+                part
+                for part in document.part.package.iter_parts()
+                if str(part.partname) == _THEME_PART
+            ),
+            None,
+        )
         self.theme = theme_faces(None if theme is None else theme.blob, self.script)
 
     def on_grid(self, paragraph: Any) -> bool:
@@ -155,8 +164,13 @@ def _em_advance(family: str) -> float:
     from fontTools.ttLib import TTCollection, TTFont
 
     try:
-        path = subprocess.run(["fc-match", "--format=%{file}", f"{family}:charset=4e00"],
-                              capture_output=True, text=True, timeout=10, check=True).stdout  # fmt: skip
+        path = subprocess.run(
+            ["fc-match", "--format=%{file}", f"{family}:charset=4e00"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
         font = TTCollection(path).fonts[0] if path.endswith(".ttc") else TTFont(path)
         glyph = font.getBestCmap().get(0x4E00)
         return float(font["hmtx"][glyph][0] / font["head"].unitsPerEm) if glyph else 1.0
@@ -184,8 +198,7 @@ def _split_by_script(run: Any) -> list[tuple[Any, bool]]:
     if len(texts) != 1 or len(run) != len(texts) + (run.find(qn("w:rPr")) is not None):
         return [(run, True)]
     text = texts[0].text or ""
-    pieces = [(chinese, "".join(chars)) for chinese, chars in
-              itertools.groupby(text, key=_chinese)]  # fmt: skip
+    pieces = [(chinese, "".join(chars)) for chinese, chars in itertools.groupby(text, key=_chinese)]
     if len(pieces) <= 1:
         return [(run, bool(pieces) and pieces[0][0])]
     runs = []
@@ -235,9 +248,27 @@ def _on(element: Any) -> bool:
 
 
 # Run properties that come after w:spacing in the schema's order.
-_AFTER_SPACING = ("w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u",
-                  "w:effect", "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs",
-                  "w:em", "w:lang", "w:eastAsianLayout", "w:specVanish", "w:oMath")  # fmt: skip
+_AFTER_SPACING = (
+    "w:w",
+    "w:kern",
+    "w:position",
+    "w:sz",
+    "w:szCs",
+    "w:highlight",
+    "w:u",
+    "w:effect",
+    "w:bdr",
+    "w:shd",
+    "w:fitText",
+    "w:vertAlign",
+    "w:rtl",
+    "w:cs",
+    "w:em",
+    "w:lang",
+    "w:eastAsianLayout",
+    "w:specVanish",
+    "w:oMath",
+)
 
 
 def _set_spacing(run: Any, value: int) -> None:
@@ -248,8 +279,10 @@ def _set_spacing(run: Any, value: int) -> None:
     spacing = properties.find(qn("w:spacing"))
     if spacing is None:
         spacing = OxmlElement("w:spacing")
-        later = next((found for tag in _AFTER_SPACING
-                      if (found := properties.find(qn(tag))) is not None), None)  # fmt: skip
+        later = next(
+            (found for tag in _AFTER_SPACING if (found := properties.find(qn(tag))) is not None),
+            None,
+        )
         if later is None:
             properties.append(spacing)
         else:

@@ -66,8 +66,12 @@ def inline_image(
         return RenderFailed(_("The image at %(path)s %(reason)s.", path=path, reason=reason))
 
     if "url" in spec:
-        raise fail(_("names a URL; images are never fetched: send its bytes as base64 in "
-                     "'data', or upload it with the job and name it in 'file'"))  # fmt: skip
+        raise fail(
+            _(
+                "names a URL; images are never fetched: send its bytes as base64 in "
+                "'data', or upload it with the job and name it in 'file'"
+            )
+        )
     content = _content(spec, read_file, fail)
     if len(content) > limits.max_bytes:
         raise fail(
@@ -127,14 +131,25 @@ def _check_picture(
                         _("is %(kind)s; send PNG, JPEG or SVG", kind=kind),
                     )
                 if width * height > limits.max_pixels:
-                    raise fail(_("has %(width)sx%(height)s pixels, more than the %(limit)s "
-                                 "allowed", width=width, height=height,
-                                 limit=limits.max_pixels))  # fmt: skip
+                    raise fail(
+                        _(
+                            "has %(width)sx%(height)s pixels, more than the %(limit)s allowed",
+                            width=width,
+                            height=height,
+                            limit=limits.max_pixels,
+                        )
+                    )
                 picture.verify()  # the whole file, not only its header
     except RenderFailed:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Warning,
-            Image.DecompressionBombError):  # fmt: skip
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Warning,
+        Image.DecompressionBombError,
+    ):
         raise fail(_("is not a readable PNG, JPEG or SVG")) from None
 
 
@@ -177,8 +192,9 @@ def looks_like_svg(content: bytes) -> bool:
 # nested <use> can stand for ten million shapes and hang a conversion.
 MAX_SVG_ELEMENTS = 10_000
 MAX_SVG_EXPANDED = 100_000
-_SVG_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                              huge_tree=False)  # fmt: skip
+_SVG_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+)
 # url(...) to anything but a fragment of the SVG itself, in any case, quoted or not.
 _OUTSIDE_URL = re.compile(r"url\(\s*(?![\s'\"]*#)", re.I)
 _EMBEDDED_PICTURE = re.compile(r"data:image/(png|jpeg|gif);", re.I)
@@ -197,13 +213,18 @@ def svg_proportions(content: bytes, fail: Callable[[Message], RenderFailed]) -> 
     if info.doctype or info.internalDTD is not None:  # a DOCTYPE another encoding hid
         raise _svg_with_doctype(fail)
     if (info.encoding or "UTF-8").upper() not in ("UTF-8", "US-ASCII", "ASCII"):
-        raise fail(_("is an SVG in %(encoding)s; save it as UTF-8", encoding=info.encoding))  # fmt: skip
+        raise fail(_("is an SVG in %(encoding)s; save it as UTF-8", encoding=info.encoding))
     if root.tag != _SVG:
         raise fail(_("is not an SVG (its root element is not <svg>)"))
     elements = [element for element in root.iter() if isinstance(element.tag, str)]
     if len(elements) > MAX_SVG_ELEMENTS:
-        raise fail(_("is an SVG of %(count)s elements, more than %(limit)s",
-                     count=len(elements), limit=MAX_SVG_ELEMENTS))  # fmt: skip
+        raise fail(
+            _(
+                "is an SVG of %(count)s elements, more than %(limit)s",
+                count=len(elements),
+                limit=MAX_SVG_ELEMENTS,
+            )
+        )
     for element in elements:
         _check_svg_element(element, fail)
     _check_expansion(root, elements, fail)
@@ -211,7 +232,7 @@ def svg_proportions(content: bytes, fail: Callable[[Message], RenderFailed]) -> 
 
 
 def _svg_with_doctype(fail: Callable[[Message], RenderFailed]) -> RenderFailed:
-    return fail(_("is an SVG with a DOCTYPE or entities; remove them"))  # fmt: skip
+    return fail(_("is an SVG with a DOCTYPE or entities; remove them"))
 
 
 def _check_svg_element(element: Any, fail: Callable[[Message], RenderFailed]) -> None:
@@ -222,18 +243,23 @@ def _check_svg_element(element: Any, fail: Callable[[Message], RenderFailed]) ->
         if etree.QName(attribute).localname == "href" and not (
             value.startswith("#") or _EMBEDDED_PICTURE.match(value)
         ):
-            raise fail(_("is an SVG that refers to something outside itself (%(value)s); "
-                         "embed a PNG or JPEG as data: or remove it",
-                         value=repr(value[:60])))  # fmt: skip
+            raise fail(
+                _(
+                    "is an SVG that refers to something outside itself (%(value)s); "
+                    "embed a PNG or JPEG as data: or remove it",
+                    value=repr(value[:60]),
+                )
+            )
         if _OUTSIDE_URL.search(value) or "@import" in value.lower():
             raise _svg_style_outside(fail)
-    if local == "style" and (_OUTSIDE_URL.search(text := element.text or "")
-                             or "@import" in text.lower()):  # fmt: skip
+    if local == "style" and (
+        _OUTSIDE_URL.search(text := element.text or "") or "@import" in text.lower()
+    ):
         raise _svg_style_outside(fail)
 
 
 def _svg_style_outside(fail: Callable[[Message], RenderFailed]) -> RenderFailed:
-    return fail(_("is an SVG whose style refers to something outside itself"))  # fmt: skip
+    return fail(_("is an SVG whose style refers to something outside itself"))
 
 
 def _check_expansion(
@@ -249,12 +275,13 @@ def _check_expansion(
         if element in sizes:
             return sizes[element]
         if element in expanding:
-            raise fail(_("is an SVG whose <use> elements refer to each other in a cycle"))  # fmt: skip
+            raise fail(_("is an SVG whose <use> elements refer to each other in a cycle"))
         expanding.add(element)
         total = 1 + sum(size(child) for child in element if isinstance(child.tag, str))
         if etree.QName(element).localname == "use":
-            href = next((v for k, v in element.attrib.items()
-                         if etree.QName(k).localname == "href"), "")  # fmt: skip
+            href = next(
+                (v for k, v in element.attrib.items() if etree.QName(k).localname == "href"), ""
+            )
             target = by_id.get(href[1:]) if href.startswith("#") else None
             if target is not None:
                 total += size(target)
@@ -267,8 +294,12 @@ def _check_expansion(
     except RecursionError:  # a chain of <use> thousands long
         expanded = MAX_SVG_EXPANDED + 1
     if expanded > MAX_SVG_EXPANDED:
-        raise fail(_("is an SVG whose <use> elements expand to more than %(limit)s shapes",
-                     limit=MAX_SVG_EXPANDED))  # fmt: skip
+        raise fail(
+            _(
+                "is an SVG whose <use> elements expand to more than %(limit)s shapes",
+                limit=MAX_SVG_EXPANDED,
+            )
+        )
 
 
 def _aspect(root: Any, fail: Callable[[Message], RenderFailed]) -> float:

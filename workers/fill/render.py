@@ -218,8 +218,11 @@ def set_default_language(document: Document, language: str) -> None:
     language picks the glyph forms of the mapped Chinese faces (docrender/fonts/substitutes.py)."""
     styles = document.styles.element
     run_properties = [styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")]
-    run_properties += [style.get_or_add_rPr() for style in styles.iter(qn("w:style"))
-                       if style.get(qn("w:type")) in ("paragraph", "character")]  # fmt: skip
+    run_properties += [
+        style.get_or_add_rPr()
+        for style in styles.iter(qn("w:style"))
+        if style.get(qn("w:type")) in ("paragraph", "character")
+    ]
     for properties in filter(lambda p: p is not None, run_properties):
         lang = properties.find(qn("w:lang"))
         if lang is None:

@@ -96,12 +96,20 @@ def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichT
             if style is None:  # Word's look for a link
                 color, underline = color or _LINK_COLOUR, underline or "single"
         text.add(
-            run.text, style=style, bold=run.bold, italic=run.italic, underline=underline,
-            strike=run.strike, superscript=run.superscript, subscript=run.subscript,
-            color=color, highlight=run.highlight, font=_font(run.font),
+            run.text,
+            style=style,
+            bold=run.bold,
+            italic=run.italic,
+            underline=underline,
+            strike=run.strike,
+            superscript=run.superscript,
+            subscript=run.subscript,
+            color=color,
+            highlight=run.highlight,
+            font=_font(run.font),
             size=round(run.size * 2) if run.size else None,  # half-points
             url_id=template.build_url_id(run.url) if run.url else None,
-        )  # fmt: skip
+        )
     return text
 
 

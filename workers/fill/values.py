@@ -36,11 +36,15 @@ def prepare_values(
     if is_subdocument(data):
         return subdocument(template, data, read_file, path or "data")
     if isinstance(data, dict):
-        return {key: prepare_values(template, value, read_file, limits, svgs, _join(path, key))
-                for key, value in data.items()}  # fmt: skip
+        return {
+            key: prepare_values(template, value, read_file, limits, svgs, _join(path, key))
+            for key, value in data.items()
+        }
     if isinstance(data, list):
-        return [prepare_values(template, item, read_file, limits, svgs, f"{path}[{i}]")
-                for i, item in enumerate(data)]  # fmt: skip
+        return [
+            prepare_values(template, item, read_file, limits, svgs, f"{path}[{i}]")
+            for i, item in enumerate(data)
+        ]
     return data
 
 

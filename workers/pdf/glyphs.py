@@ -124,8 +124,13 @@ def _installed_coverage() -> list[tuple[int, int]]:
     """The code points some installed font covers, as sorted (first, last) ranges. Without
     fontconfig nothing counts as covered, so every PDF is read."""
     try:
-        listed = subprocess.run(["fc-list", "--format=%{charset}\\n"], capture_output=True,
-                                text=True, timeout=30, check=True).stdout  # fmt: skip
+        listed = subprocess.run(
+            ["fc-list", "--format=%{charset}\\n"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     ranges = []

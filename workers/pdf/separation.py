@@ -38,8 +38,16 @@ logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
 # The operators that name resources or show text, and the graphics state saves around them.
 _OPERATORS = "q Q Tf Tj TJ ' \" Do gs sh scn SCN BDC DP"
 # Resource categories a page keeps only the entries of that its content names.
-_NAMED_BY = {"Tf": "/Font", "Do": "/XObject", "gs": "/ExtGState", "sh": "/Shading",
-             "scn": "/Pattern", "SCN": "/Pattern", "BDC": "/Properties", "DP": "/Properties"}  # fmt: skip
+_NAMED_BY = {
+    "Tf": "/Font",
+    "Do": "/XObject",
+    "gs": "/ExtGState",
+    "sh": "/Shading",
+    "scn": "/Pattern",
+    "SCN": "/Pattern",
+    "BDC": "/Properties",
+    "DP": "/Properties",
+}
 _PRUNED = set(_NAMED_BY.values())
 _SIMPLE_FONTS = {"/Type1", "/MMType1", "/TrueType"}
 MAX_PROGRAM = 8 << 20  # a font program larger than this is not read: its document converts alone
@@ -139,15 +147,18 @@ def _uses(page: pikepdf.Page) -> _Uses | None:
         elif font is None:
             return None  # text shown with a font set elsewhere
         elif op == "TJ":
-            shown[font] += b"".join(bytes(item) for item in operands[0]
-                                    if isinstance(item, pikepdf.String))  # fmt: skip
+            shown[font] += b"".join(
+                bytes(item) for item in operands[0] if isinstance(item, pikepdf.String)
+            )
         else:  # Tj, ' and " show their last operand
             shown[font] += bytes(operands[-1])
     uses.codes = {name: set(codes) for name, codes in shown.items()}
-    nested: list[pikepdf.Object] = [resources[category][name]
-              for category in ("/XObject", "/Pattern", "/ExtGState")
-              if category in resources
-              for name in uses.names[category] & set(resources[category].keys())]  # fmt: skip
+    nested: list[pikepdf.Object] = [
+        resources[category][name]
+        for category in ("/XObject", "/Pattern", "/ExtGState")
+        if category in resources
+        for name in uses.names[category] & set(resources[category].keys())
+    ]
     nested += _appearances(page)
     if any(_draws_text(item, _NESTING) for item in nested):
         return None
@@ -162,8 +173,9 @@ def _appearances(page: pikepdf.Page) -> list[pikepdf.Stream]:
             if isinstance(appearance, pikepdf.Stream):
                 streams.append(appearance)
             elif isinstance(appearance, pikepdf.Dictionary):
-                streams += [state for state in appearance.values()
-                            if isinstance(state, pikepdf.Stream)]  # fmt: skip
+                streams += [
+                    state for state in appearance.values() if isinstance(state, pikepdf.Stream)
+                ]
     return streams
 
 
@@ -197,9 +209,11 @@ def _copy(dictionary: pikepdf.Object) -> pikepdf.Dictionary:
 
 
 def _own_font(
-    pdf: pikepdf.Pdf, font: pikepdf.Object, codes: set[int],
+    pdf: pikepdf.Pdf,
+    font: pikepdf.Object,
+    codes: set[int],
     read: _Read,
-) -> pikepdf.Object | None:  # fmt: skip
+) -> pikepdf.Object | None:
     """A copy of ``font`` holding only ``codes``: ToUnicode entries, widths, /Differences and
     glyphs. None for a font this module cannot cut down so (a composite or Type 3 font, an
     encoding or program it does not read)."""
@@ -252,9 +266,12 @@ def _own_encoding(encoding: pikepdf.Dictionary, codes: set[int]) -> pikepdf.Dict
 
 
 def _own_descriptor(
-    pdf: pikepdf.Pdf, font: pikepdf.Object, descriptor: pikepdf.Object, codes: set[int],
+    pdf: pikepdf.Pdf,
+    font: pikepdf.Object,
+    descriptor: pikepdf.Object,
+    codes: set[int],
     read: _Read,
-) -> pikepdf.Object | None:  # fmt: skip
+) -> pikepdf.Object | None:
     own = _copy(descriptor)
     for key in ("/CharSet", "/CIDSet"):  # optional lists of the glyphs the program holds
         if key in own:
@@ -284,9 +301,11 @@ def _own_descriptor(
 
 
 def _type1_subset(
-    pdf: pikepdf.Pdf, file: pikepdf.Object, codes: set[int],
+    pdf: pikepdf.Pdf,
+    file: pikepdf.Object,
+    codes: set[int],
     read: _Read,
-) -> pikepdf.Object | None:  # fmt: skip
+) -> pikepdf.Object | None:
     if file.objgen not in read.programs:
         length = int(file.get("/Length1", 0)) + int(file.get("/Length2", 0))
         read.programs[file.objgen] = (
@@ -319,16 +338,27 @@ def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
         glyphs: set[str] = set()
         for table in font["cmap"].tables:
             # A symbolic font's (3,0) table maps U+F000 + code, as PDF 32000-1 9.6.6.4 reads it.
-            mapping = {code: glyph for code, glyph in table.cmap.items() if code & 0xFF in codes
-                       and (code < 0x100 or table.platformID == 3)}  # fmt: skip
+            mapping = {
+                code: glyph
+                for code, glyph in table.cmap.items()
+                if code & 0xFF in codes and (code < 0x100 or table.platformID == 3)
+            }
             glyphs.update(mapping.values())
             kept_tables.append((table, mapping))
         if all(len(table.cmap) == len(mapping) for table, mapping in kept_tables):
             return program  # it holds these codes' glyphs only
-        options = subset.Options(retain_gids=True, notdef_outline=True, glyph_names=False,
-                                 name_IDs=["*"], name_languages=["*"], drop_tables=[],
-                                 recalc_bounds=False, recalc_timestamp=False,
-                                 prune_unicode_ranges=False, legacy_cmap=True)  # fmt: skip
+        options = subset.Options(
+            retain_gids=True,
+            notdef_outline=True,
+            glyph_names=False,
+            name_IDs=["*"],
+            name_languages=["*"],
+            drop_tables=[],
+            recalc_bounds=False,
+            recalc_timestamp=False,
+            prune_unicode_ranges=False,
+            legacy_cmap=True,
+        )
         subsetter = subset.Subsetter(options)
         subsetter.populate(glyphs=glyphs)
         subsetter.subset(font)

@@ -96,10 +96,20 @@ class Type1Program:
         if not spans:
             return None
         encoding_span = spans[-1]
-        encoding = {int(code): name.decode("latin-1")
-                    for code, name in _ENCODING_ENTRY.findall(cleartext, *encoding_span)}  # fmt: skip
-        return cls(cleartext, encrypted, program[length1 + length2 :], encoding, keys,
-                   entries, position, encoding_span)  # fmt: skip
+        encoding = {
+            int(code): name.decode("latin-1")
+            for code, name in _ENCODING_ENTRY.findall(cleartext, *encoding_span)
+        }
+        return cls(
+            cleartext,
+            encrypted,
+            program[length1 + length2 :],
+            encoding,
+            keys,
+            entries,
+            position,
+            encoding_span,
+        )
 
     def glyph_names(self, codes: Collection[int]) -> set[str] | None:
         """The glyphs ``codes`` draw through the built-in encoding, or None if one of them
