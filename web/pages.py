@@ -42,7 +42,7 @@ from api.errors import request_language
 from api.naming import document_names, safe_name
 from api.services import services
 from api.submission import submit_job
-from docrender.data.files import read_uploaded_data_file
+from docrender.data.files import DataFile, read_uploaded_data_file
 from docrender.data.validation import check_documents, unused_columns
 from docrender.errors import (
     DocrenderError,
@@ -354,7 +354,7 @@ def _keep_data_file() -> dict[str, str] | None:
     return dict(found)
 
 
-def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[dict[str, Any]]:
+def _checked_rows(template: Template, sheet: DataFile, pattern: str | None) -> list[dict[str, Any]]:
     """Every row with its sheet row number, the name its document gets, and its problems."""
     names = document_names(pattern, [(None, data) for data in sheet.documents])
     places = sheet.places()
@@ -386,7 +386,7 @@ def _checked_rows(template: Template, sheet: Any, pattern: str | None) -> list[d
 
 
 def _submit(
-    template: Template, documents: list[dict[str, Any]], pattern: str | None, sheet: Any
+    template: Template, documents: list[dict[str, Any]], pattern: str | None, sheet: DataFile | None
 ) -> Job:
     body: dict[str, Any] = {
         "template": template.id,
