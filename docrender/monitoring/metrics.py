@@ -15,6 +15,7 @@ attempts in the delivery task, 429 and 413 answers in the API's error handler.
 
 from __future__ import annotations
 
+import glob
 import hmac
 import os
 import threading
@@ -77,12 +78,31 @@ class _QueueDepth:
         return [gauge]
 
 
+class _WrittenFiles:
+    """prometheus_client's merge of the processes' metric files, over the files that hold
+    something. A process creates its file empty and sizes it a moment later; a scrape in that
+    moment, or after the process was killed in it, cannot read the empty file and lost every
+    other process's values with it (a 500; prometheus/client_python#1199, unfixed in the
+    pinned release)."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def collect(self) -> Any:
+        files = [
+            path
+            for path in glob.glob(os.path.join(self.directory, "*.db"))
+            if os.path.getsize(path) > 0
+        ]
+        return MultiProcessCollector.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+
+
 def exposition(client: redis.Redis) -> bytes:
     """The text a scrape gets: this host's processes' counters, and the queues' depth."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
         counted = CollectorRegistry()
-        MultiProcessCollector(counted, path=directory)  # type: ignore[no-untyped-call]
+        counted.register(_WrittenFiles(directory))
     else:
         counted = REGISTRY  # one process: its own values
     queues = CollectorRegistry()
