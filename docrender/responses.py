@@ -4,6 +4,7 @@ document (api/openapi.py), so the two cannot drift apart."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
@@ -187,7 +188,7 @@ class JobOut(JobSummary):
         return self.model_dump(mode="json")
 
 
-def _said(item: dict[str, Any], language: Language) -> dict[str, Any]:
+def _said(item: Mapping[str, Any], language: Language) -> dict[str, Any]:
     """A stored error or warning with its message in ``language`` (its kept text used up)."""
     shown = {key: value for key, value in item.items() if key != "text"}
     shown["message"] = kept(item).render(language)

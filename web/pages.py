@@ -52,7 +52,7 @@ from docrender.errors import (
     RateLimited,
     WrongShape,
 )
-from docrender.i18n import Language, _
+from docrender.i18n import Language, _, kept
 from docrender.jobs.store import DocumentStatus, Job, JobStatus
 from docrender.storage import job_document_key
 from docrender.templates.fill_in_sheet import fill_in_sheet
@@ -415,7 +415,8 @@ def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> 
             time.sleep(0.25)
     document = found.documents[0] if found else None
     if document is None or document.status is not DocumentStatus.SUCCEEDED:
-        message = (document.error or {}).get("message", "") if document else ""
+        # The document's own error, in the clerk's language (its message id was kept).
+        message = kept(document.error) if document and document.error else ""
         return {
             "error": _("The preview could not be made: %(message)s", message=message).render(
                 g.language

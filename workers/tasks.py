@@ -36,7 +36,7 @@ from docrender.errors import (
 from docrender.fonts.substitutes import word_language
 from docrender.i18n import Message, _
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
-from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
+from docrender.jobs.store import DocumentStatus, Finish, JobStore, StoredMessage, WorkItem
 from docrender.monitoring import logs, metrics
 from docrender.storage import Storage, job_document_key, job_file_key
 from workers.convert import batching
@@ -273,7 +273,11 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
         )
         status = DocumentStatus.SUCCEEDED
     else:
-        error = {"code": outcome.code, "message": str(outcome.text), "text": outcome.text.to_json()}
+        error: StoredMessage = {
+            "code": outcome.code,
+            "message": str(outcome.text),
+            "text": outcome.text.to_json(),
+        }
         status = DocumentStatus.FAILED
         finish = services.jobs.finish_document(job_id, index, status, error)
     if finish is not Finish.UNCHANGED:

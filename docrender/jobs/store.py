@@ -31,7 +31,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 import redis
 
@@ -284,12 +284,22 @@ return claimed
 SET_ASIDE = (DocumentQuarantined.code, ConversionTimedOut.code)
 
 
+class StoredMessage(TypedDict):
+    """An error or warning as a job record keeps it: its code, its English message, and its
+    message id and values (``text``, docrender/i18n.py), so each reader gets their language.
+    A warning may say more (the characters without a glyph)."""
+
+    code: str
+    message: str
+    text: NotRequired[dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class DocumentState:
     index: int
     name: str
     status: DocumentStatus
-    error: dict[str, str] | None
+    error: StoredMessage | None
     # Things to check in a succeeded document (missing glyphs...): {"code", "message", ...}.
     warnings: list[dict[str, Any]] = field(default_factory=list)
     language: str | None = None  # the Chinese forms it printed with: zh-Hans or zh-Hant
@@ -596,7 +606,7 @@ class JobStore:
         job_id: str,
         index: int,
         status: DocumentStatus,
-        error: dict[str, Any] | None = None,
+        error: StoredMessage | None = None,
         warnings: builtins.list[dict[str, Any]] | None = None,
         language: str | None = None,
     ) -> Finish:

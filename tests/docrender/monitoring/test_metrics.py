@@ -12,9 +12,7 @@ import pytest
 
 from docrender.monitoring import metrics
 
-_COUNT_ONE_JOB = (
-    "from docrender.monitoring import metrics; metrics.JOBS.labels('succeeded').inc()"
-)
+_COUNT_ONE_JOB = "from docrender.monitoring import metrics; metrics.JOBS.labels('succeeded').inc()"
 
 
 class NoQueues:
