@@ -104,8 +104,10 @@ def carbone_data(report: dict[str, Any]) -> dict[str, Any]:
             point | {"cn": NUMERALS[p], "paragraphs": texts(point["paragraphs"])}
             for p, point in enumerate(section["points"])
         ]
-        sections.append(section | {"cn": NUMERALS[s], "points": points,
-                                   "paragraphs": texts(section["paragraphs"])})  # fmt: skip
+        sections.append(
+            section
+            | {"cn": NUMERALS[s], "points": points, "paragraphs": texts(section["paragraphs"])}
+        )
     lists = {name: texts(report[name]) for name in ("opening", "closing", "honours")}
     return report | lists | {"sections": sections}
 

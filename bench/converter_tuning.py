@@ -76,8 +76,17 @@ def run_variant(entry: Path | None, tuned: bool, documents: list[bytes]) -> dict
 
             def convert(document: bytes) -> bytes:
                 update_index = has_index(document) if tuned else True
-                result = proxy.convert(None, xmlrpc.client.Binary(document), None, "pdf",
-                                       None, [], update_index, None, None)  # fmt: skip
+                result = proxy.convert(
+                    None,
+                    xmlrpc.client.Binary(document),
+                    None,
+                    "pdf",
+                    None,
+                    [],
+                    update_index,
+                    None,
+                    None,
+                )
                 return bytes(result.data)
 
             outputs = [convert(d) for d in documents]  # warm-up round, also kept for checks

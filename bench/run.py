@@ -80,8 +80,17 @@ CORES = psutil.cpu_count() or 1
 KEY = "bench-key"
 CALM_KEY = "calm-key"  # the normal tenant beside the hostile one (bench_tenants)
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("docrender", "floor", "carbone", "latency", "endurance", "api", "storage", "batch",
-            "tenants")  # fmt: skip
+SECTIONS = (
+    "docrender",
+    "floor",
+    "carbone",
+    "latency",
+    "endurance",
+    "api",
+    "storage",
+    "batch",
+    "tenants",
+)
 CARBONE_DIR = ROOT / "bench" / "carbone"
 # Carbone finds soffice.bin on PATH and needs a python3 that imports uno (Debian's).
 CARBONE_PATH = "/usr/lib/libreoffice/program:/usr/bin:/bin"
@@ -94,8 +103,13 @@ def process_kind(process: psutil.Process) -> str:
     name, command = process.name(), " ".join(process.cmdline())
     if name in ("soffice.bin", "oosplash"):
         return "libreoffice"
-    for kind, mark in (("unoserver", "unoserver"), ("api", "gunicorn"), ("redis", "redis-server"),
-                       ("carbone", "node"), ("carbone", "converter.py")):  # fmt: skip
+    for kind, mark in (
+        ("unoserver", "unoserver"),
+        ("api", "gunicorn"),
+        ("redis", "redis-server"),
+        ("carbone", "node"),
+        ("carbone", "converter.py"),
+    ):
         if mark in command:
             return kind
     return "worker"
@@ -214,8 +228,12 @@ def scoring_sheet_template() -> bytes:
 def scoring_rows(i: int) -> dict[str, Any]:
     items = ["組織領導", "宣傳教育", "政策落實", "交往交流", "成效"]
     rows = [{"item": item, "max": 20, "score": 12 + (i + k) % 9} for k, item in enumerate(items)]
-    return {"unit": f"第{i + 1}單位", "rows": rows, "total": sum(r["score"] for r in rows),
-            "date": "2012年5月"}  # fmt: skip
+    return {
+        "unit": f"第{i + 1}單位",
+        "rows": rows,
+        "total": sum(r["score"] for r in rows),
+        "date": "2012年5月",
+    }
 
 
 @dataclass(frozen=True)
@@ -247,15 +265,22 @@ class Stack:
 
 @contextlib.contextmanager
 def docrender_stack(
-    work: Path, *, with_worker: bool = True, api_processes: int = 2,
+    work: Path,
+    *,
+    with_worker: bool = True,
+    api_processes: int = 2,
     extra_env: dict[str, str] | None = None,
-) -> Iterator[Stack]:  # fmt: skip
+) -> Iterator[Stack]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
     workers = os.environ.get("BENCH_WORKERS", str(CORES))  # worker processes = instances
     # One tenant makes all the load here: its rate limit is lifted (but still counted).
-    env.update(DOCRENDER_DATA_DIR=str(work / "data"), DOCRENDER_WORKERS=workers,
-               DOCRENDER_API_KEYS=f"bench:{KEY}", DOCRENDER_RATE_LIMIT="1000000/second",
-               DOCRENDER_READ_RATE_LIMIT="1000000/second")  # fmt: skip
+    env.update(
+        DOCRENDER_DATA_DIR=str(work / "data"),
+        DOCRENDER_WORKERS=workers,
+        DOCRENDER_API_KEYS=f"bench:{KEY}",
+        DOCRENDER_RATE_LIMIT="1000000/second",
+        DOCRENDER_READ_RATE_LIMIT="1000000/second",
+    )
     env.update(extra_env or {})
     redis_process, env["DOCRENDER_REDIS_URL"] = start_redis(work / "data", free_port())
     bind = env["DOCRENDER_BIND"] = f"127.0.0.1:{free_port()}"
@@ -266,8 +291,9 @@ def docrender_stack(
     roots = [api.process.pid, redis_process.process.pid]
     roots += [worker.process.pid] if worker else []
     try:
-        with httpx.Client(base_url=f"http://{bind}", headers={"Authorization": f"Bearer {KEY}"},
-                          timeout=120) as http:  # fmt: skip
+        with httpx.Client(
+            base_url=f"http://{bind}", headers={"Authorization": f"Bearer {KEY}"}, timeout=120
+        ) as http:
             if worker:
                 while http.get("/readyz").status_code != 200:
                     time.sleep(0.5)
@@ -285,17 +311,30 @@ def s3_store(work: Path) -> Iterator[dict[str, str]]:
     import boto3
 
     port = free_port()
-    server = ManagedProcess("moto", [str(Path(sys.executable).parent / "moto_server"), "-H",
-                            "127.0.0.1", "-p", str(port)], os.environ, work / "moto.log")  # fmt: skip
+    server = ManagedProcess(
+        "moto",
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        os.environ,
+        work / "moto.log",
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
         server.wait_until(lambda: _http_answers(endpoint), 60, "moto did not start")
-        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                     aws_access_key_id="bench", aws_secret_access_key="bench",
-                     ).create_bucket(Bucket="bench")  # fmt: skip
-        yield {"DOCRENDER_STORAGE": "s3", "DOCRENDER_S3_BUCKET": "bench",
-               "DOCRENDER_S3_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench",
-               "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        ).create_bucket(Bucket="bench")
+        yield {
+            "DOCRENDER_STORAGE": "s3",
+            "DOCRENDER_S3_BUCKET": "bench",
+            "DOCRENDER_S3_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
     finally:
         server.stop(10)
 
@@ -378,9 +417,13 @@ def bench_latency(stack: Stack, work: Workloads) -> dict[str, Any]:
                 converter.convert(package, "pdf")
                 bare.append(time.perf_counter() - started)
             job_ms, bare_ms = (statistics.median(times[1:]) * 1000 for times in (jobs, bare))
-            runs.append({"single_document_job_median_ms": round(job_ms),
-                         "bare_conversion_median_ms": round(bare_ms),
-                         "ratio": round(job_ms / bare_ms, 2)})  # fmt: skip
+            runs.append(
+                {
+                    "single_document_job_median_ms": round(job_ms),
+                    "bare_conversion_median_ms": round(bare_ms),
+                    "ratio": round(job_ms / bare_ms, 2),
+                }
+            )
     return {"runs": runs, "ratio": statistics.median(run["ratio"] for run in runs)}
 
 
@@ -398,11 +441,16 @@ def bare_converter(settings: Settings) -> Iterator[UnoserverConverter]:
     """A converter of the worker's kind (unoserver and LibreOffice as the worker runs them),
     with nothing around it."""
     with tempfile.TemporaryDirectory() as tmp:
-        instance = UnoserverProcess(UnoserverConfig(
-            unoserver_python=settings.unoserver_python,
-            soffice_executable=settings.soffice_executable, conversion_timeout=120,
-            start_timeout=120, work_dir=Path(tmp), log_file=Path(tmp) / "uno.log",
-        ))  # fmt: skip
+        instance = UnoserverProcess(
+            UnoserverConfig(
+                unoserver_python=settings.unoserver_python,
+                soffice_executable=settings.soffice_executable,
+                conversion_timeout=120,
+                start_timeout=120,
+                work_dir=Path(tmp),
+                log_file=Path(tmp) / "uno.log",
+            )
+        )
         converter = UnoserverConverter(
             Supervisor(instance, recycle_after=10**6), client_timeout=120
         )
@@ -421,8 +469,11 @@ def bench_endurance(stack: Stack, work: Workloads) -> dict[str, Any]:
         job = wait_for_job(stack, stack.http.post("/v1/jobs", json=body).json())
         wall = time.perf_counter() - started
     # When each PDF was stored: the spans of the first and of the last hundred completions.
-    stored = sorted(p.stat().st_mtime for p in (stack.files / "jobs" / job["id"]).glob("*.pdf")
-                    if p.stem.isdigit())  # fmt: skip
+    stored = sorted(
+        p.stat().st_mtime
+        for p in (stack.files / "jobs" / job["id"]).glob("*.pdf")
+        if p.stem.isdigit()
+    )
     first, last = 100 / (stored[100] - stored[0]), 100 / (stored[-1] - stored[-101])
     office_mib = [round(rss / 2**20) for _, rss in sampler.libreoffice_rss]
     return {
@@ -479,8 +530,9 @@ def own_fonts_cost(work: Workloads) -> dict[str, Any]:
         for start in range(0, len(work.reports), size):
             group = work.reports[start : start + size]
             filled = [fill_template(work.report_template, data) for data in group]
-            combined = converter.convert(conversion_bytes(batching.combine(filled)), "pdf",
-                                         batching.SPLIT_FILTER_OPTIONS)  # fmt: skip
+            combined = converter.convert(
+                conversion_bytes(batching.combine(filled)), "pdf", batching.SPLIT_FILTER_OPTIONS
+            )
             for label in ("with", "without"):
                 separation.separate = (
                     separate if label == "with" else lambda _pdf, ranges: [True] * len(ranges)
@@ -523,8 +575,12 @@ def bench_tenants(work: Workloads, tmp: Path) -> dict[str, Any]:
         rows = json.dumps([{"unit": "甲", "annex": {"type": "docx", "file": "annex.docx"}}])
 
         def name_patterns() -> list[int]:
-            body = {"template": template, "name": "{{ n|thousands }}", "strict": False,
-                    "documents": [{"data": {"unit": "甲", "n": "1e1100000"}}]}  # fmt: skip
+            body = {
+                "template": template,
+                "name": "{{ n|thousands }}",
+                "strict": False,
+                "documents": [{"data": {"unit": "甲", "n": "1e1100000"}}],
+            }
             return _in_parallel(2, lambda: hostile.post("/v1/jobs", json=body).status_code)
 
         def sheet() -> list[int]:
@@ -540,8 +596,10 @@ def bench_tenants(work: Workloads, tmp: Path) -> dict[str, Any]:
             return [hostile.post("/v1/jobs", data={"template": annexed}, files=files).status_code]
 
         def long_polls() -> list[int]:
-            body = {"template": report, "documents": [
-                {"data": work.reports[i % len(work.reports)]} for i in range(800)]}  # fmt: skip
+            body = {
+                "template": report,
+                "documents": [{"data": work.reports[i % len(work.reports)]} for i in range(800)],
+            }
             job = hostile.post("/v1/jobs", json=body).json()
             deadline = time.monotonic() + 25
 
@@ -558,14 +616,19 @@ def bench_tenants(work: Workloads, tmp: Path) -> dict[str, Any]:
             hostile.post(f"/v1/jobs/{job['id']}/cancel")
             return [sum(refused)]  # 429s the pollers met and waited out
 
-        with httpx.Client(base_url=stack.http.base_url, timeout=120,
-                          headers={"Authorization": f"Bearer {CALM_KEY}"}) as calm:  # fmt: skip
+        with httpx.Client(
+            base_url=stack.http.base_url,
+            timeout=120,
+            headers={"Authorization": f"Bearer {CALM_KEY}"},
+        ) as calm:
             results: dict[str, Any] = {"calm_alone": _beside(stack, calm, lambda: time.sleep(3))}
-            for name, attack in (("number_1e1100000_in_a_name_pattern_x2", name_patterns),
-                                 ("sheet_claiming_A1_XFD8000", sheet),
-                                 ("number_formats_of_16000_characters_x40", formats),
-                                 ("annex_of_3_million_paragraphs", subdocument),
-                                 ("40_long_polls_beside_800_reports", long_polls)):  # fmt: skip
+            for name, attack in (
+                ("number_1e1100000_in_a_name_pattern_x2", name_patterns),
+                ("sheet_claiming_A1_XFD8000", sheet),
+                ("number_formats_of_16000_characters_x40", formats),
+                ("annex_of_3_million_paragraphs", subdocument),
+                ("40_long_polls_beside_800_reports", long_polls),
+            ):
                 results[name] = _beside(stack, calm, attack)
     return results
 
@@ -597,8 +660,12 @@ def _format_bomb(cells: int, length: int) -> bytes:
 
 def _beside(stack: Stack, calm: httpx.Client, attack: Any) -> dict[str, Any]:
     """``attack()`` (its answers), with the API's memory and the calm tenant's latency."""
-    api = [p for root in stack.roots for p in [psutil.Process(root),
-           *psutil.Process(root).children(recursive=True)] if process_kind(p) == "api"]  # fmt: skip
+    api = [
+        p
+        for root in stack.roots
+        for p in [psutil.Process(root), *psutil.Process(root).children(recursive=True)]
+        if process_kind(p) == "api"
+    ]
 
     def api_rss() -> int:
         total = 0
@@ -638,9 +705,13 @@ def _beside(stack: Stack, calm: httpx.Client, attack: Any) -> dict[str, Any]:
 def bench_api(stack: Stack, work: Path) -> dict[str, Any]:
     sheet = upload(stack, "sheet.docx", scoring_sheet_template())
     submit = json.dumps({"template": sheet, "documents": [{"data": scoring_rows(0)}]})
-    job = stack.http.post("/v1/jobs", json={
-        "template": sheet, "documents": [{"data": scoring_rows(i)} for i in range(5)],
-    }).json()  # fmt: skip
+    job = stack.http.post(
+        "/v1/jobs",
+        json={
+            "template": sheet,
+            "documents": [{"data": scoring_rows(i)} for i in range(5)],
+        },
+    ).json()
     base = str(stack.http.base_url).rstrip("/")
     script = work / "submit.lua"
     script.write_text(
@@ -697,10 +768,19 @@ def libreoffice_floor(
 
     def soffice(profile: Path, files: list[Path], outdir: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
-             "--convert-to", "pdf", "--outdir", str(outdir), *map(str, files)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                "soffice",
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(outdir),
+                *map(str, files),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def timed(batch_files: list[list[Path]], outdir: Path) -> tuple[float, float]:
         """Wall seconds and CPU seconds (of the finished children) of one parallel run."""
@@ -744,10 +824,18 @@ def carbone_batch(
     (work / "out").mkdir()
     env = {**os.environ, "PATH": CARBONE_PATH}
     node = subprocess.Popen(
-        ["node", str(CARBONE_DIR / "render.js"), str(work / "template.docx"),
-         str(work / "data.json"), str(work / "out"), str(CORES)],
-        stdout=subprocess.PIPE, env=env, cwd=CARBONE_DIR,
-    )  # fmt: skip
+        [
+            "node",
+            str(CARBONE_DIR / "render.js"),
+            str(work / "template.docx"),
+            str(work / "data.json"),
+            str(work / "out"),
+            str(CORES),
+        ],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=CARBONE_DIR,
+    )
     # The sampler spans Carbone's start-up too; its CPU and memory then include one warm-up
     # render per factory, which its own timer (wall_s) leaves out.
     with Sampler([node.pid]) as sampler:
@@ -768,8 +856,12 @@ def bench_carbone(work: Workloads, tmp: Path) -> tuple[dict[str, Any], list[int]
     sheets, _ = carbone_batch(
         carbone_templates.scoring_sheet_template(), work.sheets, tmp / "carbone-sheets"
     )
-    return {"version": carbone_version(), "factories": CORES, "100_reports": reports,
-            "500_one_page": sheets}, page_counts  # fmt: skip
+    return {
+        "version": carbone_version(),
+        "factories": CORES,
+        "100_reports": reports,
+        "500_one_page": sheets,
+    }, page_counts
 
 
 def carbone_version() -> str:
@@ -800,8 +892,9 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
         sizes, fonts = result["batch_sizes"]["sizes"], result["batch_sizes"]["own_fonts_cost"]
         chosen = sizes.get(str(Settings().batch_size), {})
         out["weight_over_alone_default_batch_size"] = chosen.get("weight_over_alone")
-        saved = (sizes["1"]["libreoffice_cpu_ms_per_document"]
-                 - chosen.get("libreoffice_cpu_ms_per_document", 0))  # fmt: skip
+        saved = sizes["1"]["libreoffice_cpu_ms_per_document"] - chosen.get(
+            "libreoffice_cpu_ms_per_document", 0
+        )
         if saved > 0:
             out["own_fonts_cost_over_combining_saving"] = round(
                 fonts["own_fonts_cpu_ms_per_document"] / saved, 2
@@ -814,8 +907,9 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(SECTIONS),
-                        help=f"comma-separated sections of {SECTIONS}")  # fmt: skip
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
+    )
     sections = set(parser.parse_args().only.split(","))
     out = RESULTS / "bench.json"
     result: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
@@ -865,8 +959,11 @@ def main() -> None:
     import chart  # matplotlib is slow to import; only when there is something to draw
 
     chart.draw(result, RESULTS / "bench.png")
-    print(json.dumps({k: v for k, v in result.items() if k != "endurance"}, ensure_ascii=False,
-                     indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {k: v for k, v in result.items() if k != "endurance"}, ensure_ascii=False, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -177,8 +177,14 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
     endpoint = f"http://127.0.0.1:{port}"
     try:
         server.wait_until(lambda: _answers(endpoint), 60, "moto's S3 server did not start")
-        yield ObjectStore(endpoint, {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-                                     "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
+        yield ObjectStore(
+            endpoint,
+            {
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_DEFAULT_REGION": "us-east-1",
+            },
+        )
     finally:
         server.stop(grace_seconds=10)
 

@@ -22,9 +22,14 @@ def tenant_app(settings: Settings, **overrides: object) -> Tenant:
 
 def submit(tenant: Tenant, callback_url: object) -> object:
     template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
-    return tenant.post("/v1/jobs", json={
-        "template": template, "documents": [{"data": {"unit": "甲"}}],
-        "callback_url": callback_url})  # fmt: skip
+    return tenant.post(
+        "/v1/jobs",
+        json={
+            "template": template,
+            "documents": [{"data": {"unit": "甲"}}],
+            "callback_url": callback_url,
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,8 +55,7 @@ def submit(tenant: Tenant, callback_url: object) -> object:
 def test_private_callback_urls_are_refused_without_the_opt_in(
     settings: Settings, redis_client: redis.Redis, url: str
 ) -> None:
-    tenant = tenant_app(settings, webhook_allow_private=False,
-                        webhook_secrets={"any": "s"})  # fmt: skip
+    tenant = tenant_app(settings, webhook_allow_private=False, webhook_secrets={"any": "s"})
     response = submit(tenant, url)
     assert response.status_code == 422  # type: ignore[attr-defined]
     error = response.get_json()["error"]  # type: ignore[attr-defined]
@@ -68,7 +72,9 @@ def test_malformed_callback_urls_are_422(settings: Settings, url: object) -> Non
     response = submit(tenant_app(settings), url)
     assert response.status_code == 422  # type: ignore[attr-defined]
     assert response.get_json()["error"]["code"] in (  # type: ignore[attr-defined]
-        "callback_url_refused", "validation_failed")  # fmt: skip
+        "callback_url_refused",
+        "validation_failed",
+    )
 
 
 def test_a_tenant_without_a_webhook_secret_is_told_how_to_get_one(settings: Settings) -> None:
@@ -81,9 +87,14 @@ def test_a_tenant_without_a_webhook_secret_is_told_how_to_get_one(settings: Sett
 
 def test_a_secret_from_the_environment_is_enough(settings: Settings) -> None:
     name = f"t{uuid.uuid4().hex[:8]}"
-    app = create_app(dataclasses.replace(
-        settings, api_keys={"k": name}, webhook_secrets={name: "s3cret"},
-        webhook_allow_private=True))  # fmt: skip
+    app = create_app(
+        dataclasses.replace(
+            settings,
+            api_keys={"k": name},
+            webhook_secrets={name: "s3cret"},
+            webhook_allow_private=True,
+        )
+    )
     response = submit(Tenant(app.test_client(), "k"), "http://127.0.0.1:9/hook")
     assert response.status_code == 202  # type: ignore[attr-defined]
     assert response.get_json()["callback"]["status"] == "pending"  # type: ignore[attr-defined]

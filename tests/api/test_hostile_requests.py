@@ -60,11 +60,15 @@ def test_another_tenant_can_touch_nothing(tenants: tuple[Tenant, Tenant]) -> Non
     job = owner.submit(template, [{"data": {"unit": "x"}}]).get_json()
     assert re.fullmatch(r"[0-9a-f]{32}", job["id"]) and re.fullmatch(r"[0-9a-f]{32}", template)
     for method, url in [
-        ("get", f"/v1/templates/{template}"), ("delete", f"/v1/templates/{template}"),
-        ("get", f"/v1/jobs/{job['id']}"), ("get", f"/v1/jobs/{job['id']}/documents/0"),
-        ("get", f"/v1/jobs/{job['id']}/archive"), ("get", f"/v1/jobs/{job['id']}/merged"),
-        ("post", f"/v1/jobs/{job['id']}/retry"), ("post", f"/v1/jobs/{job['id']}/cancel"),
-    ]:  # fmt: skip
+        ("get", f"/v1/templates/{template}"),
+        ("delete", f"/v1/templates/{template}"),
+        ("get", f"/v1/jobs/{job['id']}"),
+        ("get", f"/v1/jobs/{job['id']}/documents/0"),
+        ("get", f"/v1/jobs/{job['id']}/archive"),
+        ("get", f"/v1/jobs/{job['id']}/merged"),
+        ("post", f"/v1/jobs/{job['id']}/retry"),
+        ("post", f"/v1/jobs/{job['id']}/cancel"),
+    ]:
         response = getattr(other, method)(url)
         assert response.status_code == 404, (method, url)
     assert other.get("/v1/templates").get_json() == {"templates": []}
@@ -114,8 +118,12 @@ def test_a_number_no_report_prints_in_a_name_pattern_is_422_naming_it(
     request with it): the number filters refuse such a number before spelling it out."""
     hostile, other = tenants
     template = hostile.upload(make_docx("{{ n }}")).get_json()["id"]
-    for pattern, value in [("{{ n|thousands }}", "1e1100000"), ("{{ n|cn_number }}", "1e1300000"),
-                           ("{{ n|fixed(2) }}", "-1e1100000"), ("{{ n|percent }}", "9" * 5000)]:  # fmt: skip
+    for pattern, value in [
+        ("{{ n|thousands }}", "1e1100000"),
+        ("{{ n|cn_number }}", "1e1300000"),
+        ("{{ n|fixed(2) }}", "-1e1100000"),
+        ("{{ n|percent }}", "9" * 5000),
+    ]:
         answer = hostile.post(
             "/v1/jobs",
             json={"template": template, "name": pattern, "documents": [{"data": {"n": value}}]},
@@ -180,11 +188,16 @@ def test_a_sub_document_is_checked_outside_the_api(tenant: Tenant) -> None:
     template = tenant.upload(make_docx("{{ unit }}", "{{p annex }}")).get_json()["id"]
     rows = [{"unit": "甲", "annex": {"type": "docx", "file": "annex.docx"}}]
     annex = many_paragraphs(3_000_000)
-    answer, grown = peak_memory_growth(lambda: tenant.post("/v1/jobs", data={
-        "template": template,
-        "data": (io.BytesIO(json.dumps(rows).encode()), "units.json"),
-        "files": (io.BytesIO(annex), "annex.docx"),
-    }))  # fmt: skip
+    answer, grown = peak_memory_growth(
+        lambda: tenant.post(
+            "/v1/jobs",
+            data={
+                "template": template,
+                "data": (io.BytesIO(json.dumps(rows).encode()), "units.json"),
+                "files": (io.BytesIO(annex), "annex.docx"),
+            },
+        )
+    )
     assert answer.status_code == 422, answer.get_json()
     message = answer.get_json()["error"]["message"]
     assert message.startswith("The sub-document annex.docx: ") and "MiB of memory" in message

@@ -22,8 +22,12 @@ from tests.helpers.documents import picture
 
 def post(tenant: Tenant, key: str, body: dict[str, Any] | str) -> Any:
     raw = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-    return tenant.post("/v1/jobs", data=raw.encode(), content_type="application/json",
-                       headers={"Idempotency-Key": key})  # fmt: skip
+    return tenant.post(
+        "/v1/jobs",
+        data=raw.encode(),
+        content_type="application/json",
+        headers={"Idempotency-Key": key},
+    )
 
 
 def test_a_retry_with_the_same_key_and_body_gets_the_first_job(
@@ -132,19 +136,25 @@ def test_a_retry_that_takes_over_from_a_failed_attempt_keeps_its_files(
     own = dataclasses.replace(settings, api_keys={f"key-{name}": name})
     services = ApiServices.from_settings(own)
     stalling = StallingStorage(services.storage)
-    failing = Tenant(create_app(own, dataclasses.replace(services, storage=stalling)).test_client(),
-                     f"key-{name}")  # fmt: skip
+    failing = Tenant(
+        create_app(own, dataclasses.replace(services, storage=stalling)).test_client(),
+        f"key-{name}",
+    )
     working = Tenant(create_app(own, services).test_client(), f"key-{name}")
     template = upload(working, "{{ unit }}{{ seal }}")
     seal = picture()
     data = json.dumps([{"unit": "甲", "seal": {"type": "image", "file": "seal.png"}}])
 
     def send(tenant: Tenant) -> Any:
-        return tenant.post("/v1/jobs", headers={"Idempotency-Key": "k1"}, data={
-            "template": template,
-            "data": (io.BytesIO(data.encode()), "units.json"),
-            "files": (io.BytesIO(seal), "seal.png"),
-        })  # fmt: skip
+        return tenant.post(
+            "/v1/jobs",
+            headers={"Idempotency-Key": "k1"},
+            data={
+                "template": template,
+                "data": (io.BytesIO(data.encode()), "units.json"),
+                "files": (io.BytesIO(seal), "seal.png"),
+            },
+        )
 
     answers: list[Any] = []
     first = threading.Thread(target=lambda: answers.append(send(failing)))

@@ -30,16 +30,29 @@ def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) ->
     job = response.get_json()
     assert response.headers["Location"] == f"/v1/jobs/{job['id']}"
     assert set(job) == {
-        "id", "status", "template", "format", "created_at", "finished_at", "progress", "documents",
-        "callback", "warnings",
-    }  # fmt: skip
+        "id",
+        "status",
+        "template",
+        "format",
+        "created_at",
+        "finished_at",
+        "progress",
+        "documents",
+        "callback",
+        "warnings",
+    }
     assert job["status"] == "queued" and job["format"] == "pdf" and job["template"] == template
     assert job["progress"] == {"total": 2, "succeeded": 0, "failed": 0}
     assert [d["name"] for d in job["documents"]] == ["沙灣五小-匯報材料", "document-1"]
     assert job["documents"][0] == {
-        "index": 0, "name": "沙灣五小-匯報材料", "status": "queued", "error": None, "warnings": [],
-        "language": None, "url": None,
-    }  # fmt: skip
+        "index": 0,
+        "name": "沙灣五小-匯報材料",
+        "status": "queued",
+        "error": None,
+        "warnings": [],
+        "language": None,
+        "url": None,
+    }
     assert tenant.get(f"/v1/jobs/{job['id']}").get_json()["id"] == job["id"]
 
 
@@ -113,8 +126,11 @@ def test_another_tenants_template_cannot_be_used(tenants: tuple[Tenant, Tenant])
 def test_unknown_and_foreign_jobs_are_404(tenants: tuple[Tenant, Tenant]) -> None:
     owner, other = tenants
     job = owner.submit(upload(owner, "{{ unit }}"), [{"data": {"unit": "x"}}]).get_json()
-    for url in (f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/documents/0",
-                f"/v1/jobs/{job['id']}/archive"):  # fmt: skip
+    for url in (
+        f"/v1/jobs/{job['id']}",
+        f"/v1/jobs/{job['id']}/documents/0",
+        f"/v1/jobs/{job['id']}/archive",
+    ):
         response = other.get(url)
         assert response.status_code == 404, url
         assert response.get_json()["error"]["code"] == "not_found"
@@ -182,11 +198,17 @@ def test_limits_answer_413(settings: Settings) -> None:
     )
     assert template.status_code == 413  # the template alone is over the 2000-byte body limit
     assert template.get_json()["error"]["code"] == "payload_too_large"
-    huge = client.post("/v1/jobs", headers=auth, json={"template": "x", "documents": [
-        {"data": {"a": "字" * 1000}}]})  # fmt: skip
+    huge = client.post(
+        "/v1/jobs",
+        headers=auth,
+        json={"template": "x", "documents": [{"data": {"a": "字" * 1000}}]},
+    )
     assert huge.status_code == 413
-    many = client.post("/v1/jobs", headers=auth, json={"template": "x", "documents": [
-        {"data": {}}, {"data": {}}, {"data": {}}]})  # fmt: skip
+    many = client.post(
+        "/v1/jobs",
+        headers=auth,
+        json={"template": "x", "documents": [{"data": {}}, {"data": {}}, {"data": {}}]},
+    )
     assert many.status_code == 413
     assert many.get_json()["error"]["details"] == {"limit": 2, "documents": 3}
 
@@ -213,16 +235,22 @@ def test_a_job_the_broker_refuses_is_taken_back(
     down = create_app(configured, dataclasses.replace(services, queue=RefusingQueue()))  # type: ignore[arg-type]
     tenant = Tenant(down.test_client(), "k")
     template = upload(tenant, "{{ unit }}")
-    response = tenant.post("/v1/jobs", json={"template": template, "documents": [
-        {"data": {"unit": "甲"}}]}, headers={"Idempotency-Key": "broker-down-1"})  # fmt: skip
+    response = tenant.post(
+        "/v1/jobs",
+        json={"template": template, "documents": [{"data": {"unit": "甲"}}]},
+        headers={"Idempotency-Key": "broker-down-1"},
+    )
     assert response.status_code == 503 and response.headers["Retry-After"]
     assert tenant_jobs(tenant) == []  # nothing accepted (its files: test_storage_quota.py)
     assert int(redis_client.get(JobStore.unfinished_key(tenant_name)) or 0) == 0
 
     # The broker is back: the client's retry, same key, makes a job that runs.
     up = Tenant(create_app(configured, services).test_client(), "k")
-    again = up.post("/v1/jobs", json={"template": template, "documents": [
-        {"data": {"unit": "甲"}}]}, headers={"Idempotency-Key": "broker-down-1"})  # fmt: skip
+    again = up.post(
+        "/v1/jobs",
+        json={"template": template, "documents": [{"data": {"unit": "甲"}}]},
+        headers={"Idempotency-Key": "broker-down-1"},
+    )
     assert again.status_code == 202
 
 
@@ -236,8 +264,15 @@ def test_the_job_list_is_newest_first_paged_and_filtered(
     store.finish(made[1])  # its end handled: no files to bundle
     first = tenant.get("/v1/jobs?limit=2").get_json()
     assert [job["id"] for job in first["jobs"]] == made[:-3:-1]  # the two newest
-    assert set(first["jobs"][0]) == {"id", "status", "template", "format", "created_at",
-                                     "finished_at", "progress"}  # fmt: skip
+    assert set(first["jobs"][0]) == {
+        "id",
+        "status",
+        "template",
+        "format",
+        "created_at",
+        "finished_at",
+        "progress",
+    }
     second = tenant.get(f"/v1/jobs?limit=2&cursor={first['next_cursor']}").get_json()
     third = tenant.get(f"/v1/jobs?limit=2&cursor={second['next_cursor']}").get_json()
     assert [job["id"] for job in second["jobs"] + third["jobs"]] == made[2::-1]
@@ -258,8 +293,11 @@ def test_long_polls_are_capped_per_tenant(settings: Settings, redis_client: redi
     """One tenant's long polls cannot take every API thread: past its cap a long poll is a
     429 at once, while plain polls, and the other tenants' long polls, still answer."""
     busy, calm = f"t{uuid.uuid4().hex[:8]}", f"t{uuid.uuid4().hex[:8]}"
-    app = create_app(dataclasses.replace(
-        settings, api_keys={f"key-{busy}": busy, f"key-{calm}": calm}, max_long_polls=1))  # fmt: skip
+    app = create_app(
+        dataclasses.replace(
+            settings, api_keys={f"key-{busy}": busy, f"key-{calm}": calm}, max_long_polls=1
+        )
+    )
     tenant, other = (
         Tenant(app.test_client(), f"key-{busy}"),
         Tenant(app.test_client(), f"key-{calm}"),
@@ -287,8 +325,9 @@ def test_a_long_poll_slot_left_by_a_killed_process_lapses_while_the_tenant_polls
     """A process killed mid-wait never gives its slot back; the slot lapses on its own even
     while the tenant keeps polling (a shared counter's expiry was refreshed by every poll)."""
     busy = f"t{uuid.uuid4().hex[:8]}"
-    app = create_app(dataclasses.replace(settings, api_keys={f"key-{busy}": busy},
-                                         max_long_polls=1))  # fmt: skip
+    app = create_app(
+        dataclasses.replace(settings, api_keys={f"key-{busy}": busy}, max_long_polls=1)
+    )
     tenant = Tenant(app.test_client(), f"key-{busy}")
     job_id = record_job(JobStore(redis_client, 3600), busy, [NewDocument("a", {})])
     key = f"docrender:tenant:{busy}:long_poll_slots"

@@ -48,8 +48,9 @@ def test_a_created_key_works_until_it_is_revoked(
     refused = client.get("/v1/templates", headers=auth)  # the very next request
     assert refused.status_code == 401
     assert refused.get_json()["error"]["code"] == "unauthorized"
-    line = next(line for line in cli(capsys, "keys", "list")[1].splitlines()
-                if line.startswith(key_id))  # fmt: skip
+    line = next(
+        line for line in cli(capsys, "keys", "list")[1].splitlines() if line.startswith(key_id)
+    )
     assert "revoked" in line
     assert cli(capsys, "keys", "revoke", key_id)[0] == 2  # already revoked: says so
 

@@ -13,9 +13,13 @@ from tests.helpers.documents import make_docx
 
 @pytest.mark.parametrize(
     ("header", "message"),
-    [("zh-Hant", "沒有任務 'nope'。"), ("zh-CN", "没有任务 'nope'。"),
-     ("fr", "There is no job 'nope'."), (None, "There is no job 'nope'.")],
-)  # fmt: skip
+    [
+        ("zh-Hant", "沒有任務 'nope'。"),
+        ("zh-CN", "没有任务 'nope'。"),
+        ("fr", "There is no job 'nope'."),
+        (None, "There is no job 'nope'."),
+    ],
+)
 def test_an_error_in_the_language_asked_for(
     tenant: Tenant, header: str | None, message: str
 ) -> None:

@@ -24,9 +24,14 @@ def test_a_documents_own_name_wins_and_can_be_a_pattern_too() -> None:
 def test_unsafe_characters_and_duplicates() -> None:
     names = document_names(
         "{{ unit }}",
-        [(None, {"unit": "a/b\\c:d"}), (None, {"unit": "A/B\\C:D"}), (None, {"unit": ""}),
-         (None, {"unit": "x" * 300}), (None, {"unit": "a_b_c_d"})],
-    )  # fmt: skip
+        [
+            (None, {"unit": "a/b\\c:d"}),
+            (None, {"unit": "A/B\\C:D"}),
+            (None, {"unit": ""}),
+            (None, {"unit": "x" * 300}),
+            (None, {"unit": "a_b_c_d"}),
+        ],
+    )
     assert names == ["a_b_c_d", "A_B_C_D-2", "document-2", "x" * 240, "a_b_c_d-3"]
 
 
@@ -34,10 +39,15 @@ def test_names_fit_a_file_system_in_bytes_and_are_no_device() -> None:
     """255 bytes a name (with "-2" and ".docx" to come), counted in UTF-8: 120 Chinese
     characters are 360 bytes, so a name keeps the first 80; Windows' device names are files
     nowhere, so they are prefixed."""
-    long_name, con, aux, com = document_names("{{ unit }}", [
-        (None, {"unit": "沙灣縣" * 40}), (None, {"unit": "CON"}), (None, {"unit": "aux.報告"}),
-        (None, {"unit": "com1"}),
-    ])  # fmt: skip
+    long_name, con, aux, com = document_names(
+        "{{ unit }}",
+        [
+            (None, {"unit": "沙灣縣" * 40}),
+            (None, {"unit": "CON"}),
+            (None, {"unit": "aux.報告"}),
+            (None, {"unit": "com1"}),
+        ],
+    )
     assert len(long_name.encode()) <= 240 and long_name == ("沙灣縣" * 40)[:80]
     assert (con, aux, com) == ("_CON", "_aux.報告", "_com1")
 

@@ -96,8 +96,9 @@ def test_the_document_is_openapi_3_1_and_names_every_route(settings: Settings) -
     app = schema_app(settings)
     document = app.test_client().get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
-    documented = {(method.upper(), path) for path, ops in document["paths"].items()
-                  for method in ops}  # fmt: skip
+    documented = {
+        (method.upper(), path) for path, ops in document["paths"].items() for method in ops
+    }
     routes = {
         (method, rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}"))
         for rule in app.url_map.iter_rules()
@@ -116,18 +117,33 @@ def test_the_document_is_openapi_3_1_and_names_every_route(settings: Settings) -
 
 def test_the_document_says_what_generated_clients_need(settings: Settings) -> None:
     document = create_app(settings).test_client().get("/openapi.json").get_json()
-    operations = {op["operationId"]: (path, method, op)
-                  for path, methods in document["paths"].items()
-                  for method, op in methods.items()}  # fmt: skip
+    operations = {
+        op["operationId"]: (path, method, op)
+        for path, methods in document["paths"].items()
+        for method, op in methods.items()
+    }
     assert set(operations) == {
-        "getHealth", "getReadiness", "uploadTemplate", "listTemplates", "getTemplate",
-        "deleteTemplate", "createJob", "listJobs", "getJob", "retryJob", "cancelJob", "downloadMerged",
-        "downloadDocument", "downloadArchive",
-    }  # fmt: skip
+        "getHealth",
+        "getReadiness",
+        "uploadTemplate",
+        "listTemplates",
+        "getTemplate",
+        "deleteTemplate",
+        "createJob",
+        "listJobs",
+        "getJob",
+        "retryJob",
+        "cancelJob",
+        "downloadMerged",
+        "downloadDocument",
+        "downloadArchive",
+    }
     # Downloads are files, with their names in Content-Disposition.
-    for name, media in (("downloadArchive", "application/zip"),
-                        ("downloadMerged", "application/pdf"),
-                        ("downloadDocument", "application/pdf")):  # fmt: skip
+    for name, media in (
+        ("downloadArchive", "application/zip"),
+        ("downloadMerged", "application/pdf"),
+        ("downloadDocument", "application/pdf"),
+    ):
         ok = operations[name][2]["responses"]["200"]
         assert ok["content"][media]["schema"] == {"type": "string", "format": "binary"}
         assert "Content-Disposition" in ok["headers"]
@@ -138,8 +154,10 @@ def test_the_document_says_what_generated_clients_need(settings: Settings) -> No
     assert "Retry-After" in create["responses"]["429"]["headers"]
     assert {p["name"] for p in create["parameters"]} >= {"Idempotency-Key", "X-Request-ID"}
     # Typed error details per code.
-    refs = {ref["$ref"].rsplit("/", 1)[1]
-            for ref in create["responses"]["422"]["content"]["application/json"]["schema"]["anyOf"]}  # fmt: skip
+    refs = {
+        ref["$ref"].rsplit("/", 1)[1]
+        for ref in create["responses"]["422"]["content"]["application/json"]["schema"]["anyOf"]
+    }
     assert {"MissingVariablesError", "WrongShapeError", "ValidationFailedError"} <= refs
     # No 422 where the server never sends one (a bad wait is 400); no unused schemas.
     assert "422" not in operations["getJob"][2]["responses"]

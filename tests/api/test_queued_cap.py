@@ -79,8 +79,9 @@ def test_the_cap_is_per_tenant(settings: Settings) -> None:
 def test_finished_and_failed_documents_make_room(settings: Settings) -> None:
     tenant = capped_tenant(settings, cap=2)
     template = tenant.upload(make_docx("{{ unit }}{{ 1 / n }}")).get_json()["id"]
-    job = tenant.submit(template, [{"data": {"unit": "甲", "n": 1}},
-                                   {"data": {"unit": "乙", "n": 0}}], strict=False)  # fmt: skip
+    job = tenant.submit(
+        template, [{"data": {"unit": "甲", "n": 1}}, {"data": {"unit": "乙", "n": 0}}], strict=False
+    )
     assert job.status_code == 202
     finished = tenant.wait_for(job.get_json()["id"])
     assert finished["progress"] == {"total": 2, "succeeded": 1, "failed": 1}

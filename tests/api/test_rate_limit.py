@@ -15,8 +15,11 @@ from tests.helpers.clients import Tenant
 
 def api_process(settings: Settings, keys: dict[str, str]) -> Tenant:
     """A separate app, as another gunicorn process would be, sharing the same Redis."""
-    app = create_app(dataclasses.replace(settings, api_keys=keys, rate_limit="5/minute",
-                                         read_rate_limit="5/minute"))  # fmt: skip
+    app = create_app(
+        dataclasses.replace(
+            settings, api_keys=keys, rate_limit="5/minute", read_rate_limit="5/minute"
+        )
+    )
     return Tenant(app.test_client(), next(iter(keys)))
 
 
@@ -48,8 +51,11 @@ def test_reads_and_submissions_have_budgets_of_their_own(settings: Settings) -> 
     """A client fetching its results right after a job is not refused its next submission,
     and one that submits a lot can still read what it made."""
     tenant = f"t{uuid.uuid4().hex[:8]}"
-    app = create_app(dataclasses.replace(settings, api_keys={"key-b": tenant},
-                                         rate_limit="3/minute", read_rate_limit="50/minute"))  # fmt: skip
+    app = create_app(
+        dataclasses.replace(
+            settings, api_keys={"key-b": tenant}, rate_limit="3/minute", read_rate_limit="50/minute"
+        )
+    )
     client = Tenant(app.test_client(), "key-b")
     assert all(client.get("/v1/templates").status_code == 200 for _ in range(20))
     answers = [client.post("/v1/jobs", json={}).status_code for _ in range(4)]

@@ -33,8 +33,9 @@ MB = 1024 * 1024
 def quota_tenant(settings: Settings, quota: int, **services: Any) -> tuple[Any, str, Usage]:
     """An app whose one tenant may keep ``quota`` bytes; the tenant's name and its Usage."""
     name = f"t{uuid.uuid4().hex[:8]}"
-    configured = dataclasses.replace(settings, api_keys={f"key-{name}": name},
-                                     tenant_storage_bytes=quota)  # fmt: skip
+    configured = dataclasses.replace(
+        settings, api_keys={f"key-{name}": name}, tenant_storage_bytes=quota
+    )
     built = ApiServices.from_settings(configured)
     app = create_app(configured, dataclasses.replace(built, **services))
     return app, name, built.usage
@@ -42,10 +43,14 @@ def quota_tenant(settings: Settings, quota: int, **services: Any) -> tuple[Any, 
 
 def submit_with_upload(app: Any, name: str, template: str, upload: bytes) -> Any:
     rows = [{"unit": "甲", "seal": {"type": "image", "file": "seal.png"}}]
-    return Tenant(app.test_client(), f"key-{name}").post("/v1/jobs", data={
-        "template": template, "data": (io.BytesIO(json.dumps(rows).encode()), "units.json"),
-        "files": (io.BytesIO(upload), "seal.png"),
-    })  # fmt: skip
+    return Tenant(app.test_client(), f"key-{name}").post(
+        "/v1/jobs",
+        data={
+            "template": template,
+            "data": (io.BytesIO(json.dumps(rows).encode()), "units.json"),
+            "files": (io.BytesIO(upload), "seal.png"),
+        },
+    )
 
 
 class SlowStorage(LocalStorage):
@@ -64,8 +69,11 @@ def test_parallel_jobs_cannot_all_pass_the_quota(
     usage = Usage(redis_client, 20 * MB)
     slow = MeteredStorage(SlowStorage(settings.data_dir / "files"), usage)
     app, name, _usage = quota_tenant(settings, 20 * MB, storage=slow, usage=usage)
-    template = Tenant(app.test_client(), f"key-{name}").upload(
-        make_docx("{{ unit }}{{ seal }}")).get_json()["id"]  # fmt: skip
+    template = (
+        Tenant(app.test_client(), f"key-{name}")
+        .upload(make_docx("{{ unit }}{{ seal }}"))
+        .get_json()["id"]
+    )
     upload = b"\x89PNG" + bytes(6 * MB)
     start = threading.Barrier(6)
     answers: list[int] = []
@@ -91,8 +99,11 @@ class RefusingQueue:
 def test_a_job_the_broker_refuses_gives_its_bytes_back(settings: Settings) -> None:
     """Every retry during a broker outage stored another copy of the template and uploads."""
     app, name, usage = quota_tenant(settings, 100 * MB, queue=RefusingQueue())
-    template = Tenant(app.test_client(), f"key-{name}").upload(
-        make_docx("{{ unit }}{{ seal }}")).get_json()["id"]  # fmt: skip
+    template = (
+        Tenant(app.test_client(), f"key-{name}")
+        .upload(make_docx("{{ unit }}{{ seal }}"))
+        .get_json()["id"]
+    )
     before = usage.used(name)
     jobs = settings.data_dir / "files" / "jobs"
     stored = set(jobs.rglob("*.*"))

@@ -18,8 +18,19 @@ def test_submit_to_a_service_that_is_not_running(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     server = f"http://127.0.0.1:{free_port()}"
-    status = main(["submit", str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units.json"),
-                   "--out", str(tmp_path), "--server", server, "--key", "k"])  # fmt: skip
+    status = main(
+        [
+            "submit",
+            str(SAMPLES / "unit-summary.docx"),
+            str(SAMPLES / "units.json"),
+            "--out",
+            str(tmp_path),
+            "--server",
+            server,
+            "--key",
+            "k",
+        ]
+    )
     assert status == EXIT_UNREACHABLE == 3
     err = " ".join(capsys.readouterr().err.split())
     assert f"cannot reach docrender at {server}/" in err and "is it running?" in err

@@ -55,7 +55,9 @@ def test_api_and_workers_share_an_object_store_not_a_volume() -> None:
 def test_docker_compose_accepts_the_file() -> None:
     checked = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "--quiet"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "DOCRENDER_API_KEYS": "county:a-key-for-the-check"},
-    )  # fmt: skip
+    )
     assert checked.returncode == 0, checked.stderr

@@ -29,9 +29,10 @@ from docrender.i18n import (
 from docrender.settings import PROJECT_ROOT
 
 ERROR_CLASSES = {
-    name for name, value in vars(errors).items()
+    name
+    for name, value in vars(errors).items()
     if isinstance(value, type) and issubclass(value, errors.DocrenderError)
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +40,23 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """The message ids in the code now, extracted as `make catalogs` does."""
     pot = tmp_path_factory.mktemp("catalogs") / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).with_name("pybabel")), "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "ngettext:1,2", "-o", str(pot), "."],
-        cwd=PROJECT_ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).with_name("pybabel")),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "ngettext:1,2",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+    )
     with pot.open("rb") as file:
         return {_id(message.id) for message in read_po(file) if message.id}
 
@@ -102,11 +116,22 @@ def test_every_error_made_in_the_code_is_given_a_message() -> None:
 
 @pytest.mark.parametrize(
     ("header", "language"),
-    [("zh-Hant", "zh-Hant"), ("zh-TW,zh;q=0.9", "zh-Hant"), ("zh-CN", "zh-Hans"),
-     ("zh-Hans-CN", "zh-Hans"), ("en-US,en;q=0.9", "en"), ("fr", None), ("", None),
-     ("en;q=0.5,zh-HK;q=0.8", "zh-Hant"), ("zh", "zh-Hans"), ("zh-SG", "zh-Hans"),
-     ("zh-MO", "zh-Hant"), ("fr;q=1,zh-TW;q=0.9", "zh-Hant"), ("xx-!!", None)],
-)  # fmt: skip
+    [
+        ("zh-Hant", "zh-Hant"),
+        ("zh-TW,zh;q=0.9", "zh-Hant"),
+        ("zh-CN", "zh-Hans"),
+        ("zh-Hans-CN", "zh-Hans"),
+        ("en-US,en;q=0.9", "en"),
+        ("fr", None),
+        ("", None),
+        ("en;q=0.5,zh-HK;q=0.8", "zh-Hant"),
+        ("zh", "zh-Hans"),
+        ("zh-SG", "zh-Hans"),
+        ("zh-MO", "zh-Hant"),
+        ("fr;q=1,zh-TW;q=0.9", "zh-Hant"),
+        ("xx-!!", None),
+    ],
+)
 def test_accept_language(header: str, language: str | None) -> None:
     accepted = parse_accept_header(header, LanguageAccept)
     assert negotiate(tag for tag, _quality in accepted) == language
@@ -126,8 +151,9 @@ def test_traditional_reads_as_taiwan_writes_it() -> None:
 
 def test_a_message_kept_in_a_job_record_reads_in_any_language_later() -> None:
     reason = _("|%(filter)s needs a number; got %(value)s", filter="money", value="'abc'")
-    text = _("The template could not be filled with this document's data: %(reason)s.",
-             reason=reason)  # fmt: skip
+    text = _(
+        "The template could not be filled with this document's data: %(reason)s.", reason=reason
+    )
     kept = Message.from_json(text.to_json())
     assert kept == text
     assert kept.render("en") == (

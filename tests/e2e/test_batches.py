@@ -143,8 +143,11 @@ def test_a_long_chinese_name_and_a_device_name_extract_from_the_archive(
 ) -> None:
     template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
     units = ["新疆維吾爾自治區昌吉回族自治州阜康市第二中學" * 6, "CON"]  # 132 characters; a device
-    job = tenant.wait_for(tenant.submit(template, [{"data": {"unit": u}} for u in units],
-                                        name="{{ unit }}").get_json()["id"])  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(
+            template, [{"data": {"unit": u}} for u in units], name="{{ unit }}"
+        ).get_json()["id"]
+    )
     archive = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data))
     archive.extractall(tmp_path)  # ext4 refuses a name over 255 bytes
     extracted = sorted(path.name for path in tmp_path.iterdir())

@@ -79,8 +79,12 @@ def rendered(tenant: Tenant, template: bytes, **options: str) -> bytes:
     assert submitted.status_code == 202, submitted.get_json()
     job = tenant.wait_for(submitted.get_json()["id"])
     pdf = tenant.get(job["documents"][0]["url"]).data
-    return subprocess.run(["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-"],
-                          input=pdf, capture_output=True, check=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["pdftoppm", "-r", "100", "-gray", "-f", "1", "-l", "1", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout
 
 
 def test_glyph_forms_follow_the_language_never_the_japanese_face(tenant: Tenant) -> None:
@@ -101,11 +105,15 @@ def test_the_gongwen_page_holds_22_lines_of_28_characters(tenant: Tenant) -> Non
     data["opening"] = [sentence * 8] * 4  # body text well past the first page
     job = tenant.wait_for(tenant.submit(template, [{"data": data}]).get_json()["id"])
     pdf = tenant.get(job["documents"][0]["url"]).data
-    page_two = subprocess.run(["pdftotext", "-f", "2", "-l", "2", "-", "-"], input=pdf,
-                              capture_output=True, check=True).stdout.decode()  # fmt: skip
+    page_two = subprocess.run(
+        ["pdftotext", "-f", "2", "-l", "2", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
     # The text lines, not the page number at the foot ("— 2 —").
-    lines = [line for line in page_two.splitlines()
-             if line.strip() and not re.fullmatch(r"—\s*\d+\s*—", line.strip())]  # fmt: skip
+    lines = [
+        line
+        for line in page_two.splitlines()
+        if line.strip() and not re.fullmatch(r"—\s*\d+\s*—", line.strip())
+    ]
     assert len(lines) == 22  # GB/T 9704: 22 lines a page
     assert max(len(line) for line in lines) == 28  # of 28 characters
     assert sum(len(line) == 28 for line in lines) >= 15
@@ -129,8 +137,9 @@ def test_rare_characters_print_and_tofu_is_reported(tenant: Tenant) -> None:
     ]
     printable = {"name": "𠀾小明", "native": "ئۇيغۇرچە قازاقشا"}  # Extension B; Uyghur, Kazakh
     tofu = {"name": "張𠀀", "native": "\U00013000"}  # no installed font has either
-    job = tenant.wait_for(tenant.submit(template, [{"data": printable}, {"data": tofu}])
-                          .get_json()["id"])  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(template, [{"data": printable}, {"data": tofu}]).get_json()["id"]
+    )
     assert job["progress"]["succeeded"] == 2, job
     clean, boxes = job["documents"]
 
@@ -157,10 +166,18 @@ def test_the_gongwen_attachment_table_merges_and_rich_text(tenant: Tenant) -> No
     data = json.loads(GONGWEN_JOB.read_text())["documents"][0]["data"]
     job = tenant.wait_for(tenant.submit(upload["id"], [{"data": data}]).get_json()["id"])
     pdf = tenant.get(job["documents"][0]["url"]).data
-    pages = int(subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
-                .stdout.decode().split("Pages:")[1].split()[0])  # fmt: skip
-    last = subprocess.run(["pdftotext", "-f", str(pages), "-l", str(pages), "-", "-"],
-                          input=pdf, capture_output=True, check=True).stdout.decode()  # fmt: skip
+    pages = int(
+        subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True)
+        .stdout.decode()
+        .split("Pages:")[1]
+        .split()[0]
+    )
+    last = subprocess.run(
+        ["pdftotext", "-f", str(pages), "-l", str(pages), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     assert squash(last).startswith("附件")  # the attachment starts a page of its own
     table = squash(last).split("備註")[0]
     for group in data["materials"]:
@@ -169,8 +186,12 @@ def test_the_gongwen_attachment_table_merges_and_rich_text(tenant: Tenant) -> No
             assert squash(item["name"]) in squash(last)  # a row per item
     assert "備註：申報材料須加蓋單位公章，逾期不予受理。" in squash(last)
     # The rich text's red run: red pixels on the attachment page.
-    image = subprocess.run(["pdftoppm", "-r", "40", "-f", str(pages), "-l", str(pages), "-"],
-                           input=pdf, capture_output=True, check=True).stdout  # fmt: skip
+    image = subprocess.run(
+        ["pdftoppm", "-r", "40", "-f", str(pages), "-l", str(pages), "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout
     assert red_pixels(image) > 20
 
 
@@ -178,8 +199,11 @@ def red_pixels(ppm: bytes) -> int:
     """Pixels of a binary PPM (P6) that are clearly red."""
     header, _, _ = ppm.partition(b"255\n")
     pixels = ppm[len(header) + 4 :]
-    return sum(1 for i in range(0, len(pixels) - 2, 3)
-               if pixels[i] > 180 and pixels[i + 1] < 80 and pixels[i + 2] < 80)  # fmt: skip
+    return sum(
+        1
+        for i in range(0, len(pixels) - 2, 3)
+        if pixels[i] > 180 and pixels[i + 1] < 80 and pixels[i + 2] < 80
+    )
 
 
 def fangsong_template(*, language: str | None) -> bytes:

@@ -33,9 +33,17 @@ def test_submit_downloads_every_file_the_zip_and_the_merged_volume(
 ) -> None:
     out = tmp_path / "輸出 報告"  # Chinese and a space in the path
     status = run_cli(
-        tenant, "submit", str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units.xlsx"),
-        "--out", str(out), "--name", "{{ unit }}-基本情況表", "--zip", "--merged",
-    )  # fmt: skip
+        tenant,
+        "submit",
+        str(SAMPLES / "unit-summary.docx"),
+        str(SAMPLES / "units.xlsx"),
+        "--out",
+        str(out),
+        "--name",
+        "{{ unit }}-基本情況表",
+        "--zip",
+        "--merged",
+    )
     assert status == 0
     pdfs = sorted(p.name for p in out.glob("*-基本情況表.pdf"))
     assert len(pdfs) == 5 and "沙灣縣第五小學-基本情況表.pdf" in pdfs
@@ -58,9 +66,14 @@ def test_failed_documents_are_reported_and_the_exit_status_says_so(
     data = tmp_path / "units.csv"
     data.write_text("unit,signature,date,honours.1,facts\n甲,甲,2012,,\n乙,乙,2012,,5\n")
     status = run_cli(
-        tenant, "submit", str(SAMPLES / "unit-summary.docx"), str(data),
-        "--out", str(tmp_path / "out"), "--no-strict",
-    )  # fmt: skip
+        tenant,
+        "submit",
+        str(SAMPLES / "unit-summary.docx"),
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-strict",
+    )
     assert status == 1
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["document-0.pdf"]
     assert "not iterable" in capsys.readouterr().err
@@ -108,9 +121,17 @@ def test_installed_as_a_console_script() -> None:
 def test_submit_as_pdfa_with_a_language(tenant: Tenant, tmp_path: Path) -> None:
     out = tmp_path / "pdfa"
     status = run_cli(
-        tenant, "submit", str(SAMPLES / "gongwen.docx"), str(SAMPLES / "gongwen.json"),
-        "--out", str(out), "--format", "pdfa", "--language", "zh-Hant",
-    )  # fmt: skip
+        tenant,
+        "submit",
+        str(SAMPLES / "gongwen.docx"),
+        str(SAMPLES / "gongwen.json"),
+        "--out",
+        str(out),
+        "--format",
+        "pdfa",
+        "--language",
+        "zh-Hant",
+    )
     assert status == 0
     [pdf] = out.glob("*.pdf")  # a .pdf file name, though the format is pdfa
     metadata = PdfReader(pdf).xmp_metadata

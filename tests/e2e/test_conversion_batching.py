@@ -26,8 +26,10 @@ def test_a_jobs_reports_converted_together_read_like_each_converted_alone(
     template = tenant.upload(sample_template, "report.docx").get_json()["id"]
     together = tenant.wait_for(tenant.submit(template, sample_documents).get_json()["id"])
     # One document per job: nothing to combine it with.
-    alone = [tenant.wait_for(tenant.submit(template, [sent]).get_json()["id"])
-             for sent in sample_documents]  # fmt: skip
+    alone = [
+        tenant.wait_for(tenant.submit(template, [sent]).get_json()["id"])
+        for sent in sample_documents
+    ]
 
     log = worker_log(data_dir).read_text()
     assert f"job {together['id']}: documents [" in log, "no group was converted together"
@@ -54,8 +56,11 @@ def test_the_workers_log_lines_name_the_request_tenant_job_and_documents(
         headers={"X-Request-ID": "trace-batching-1"},
     ).get_json()
     tenant.wait_for(submitted["id"])
-    lines = [json.loads(line) for line in worker_log(data_dir).read_text().splitlines()
-             if line.startswith("{")]  # fmt: skip
+    lines = [
+        json.loads(line)
+        for line in worker_log(data_dir).read_text().splitlines()
+        if line.startswith("{")
+    ]
     about_job = [line for line in lines if line.get("job_id") == submitted["id"]]
     assert about_job, "no structured log line names the job"
     for line in about_job:
@@ -70,12 +75,22 @@ def test_no_report_cut_from_a_combined_conversion_carries_another_units_names(
 ) -> None:
     """A bureau sends each unit its own report: nothing another unit's report prints (its
     names, in ToUnicode maps, glyph names, widths or glyph programs) is in this one."""
-    template = tenant.upload(make_docx("單位 {{ unit }} Report {{ code }}", "名單 {{ names }}",
-                                       footer="{{ unit }}·第1頁")).get_json()["id"]  # fmt: skip
-    sent = [{"data": {"unit": unit, "code": code, "names": names}} for unit, code, names in [
-        ("甲校", "A-17", "張三豐李四光"), ("乙校", "B-9Q", "王五趙六錢七孫八"),
-        ("丙校", "C-3x", "周吳鄭"), ("丁校", "D-5z", "馮陳褚衛"), ("戊校", "E-8k", "蔣沈韓楊"),
-        ("己校", "F-2w", "朱秦尤許")]]  # fmt: skip
+    template = tenant.upload(
+        make_docx(
+            "單位 {{ unit }} Report {{ code }}", "名單 {{ names }}", footer="{{ unit }}·第1頁"
+        )
+    ).get_json()["id"]
+    sent = [
+        {"data": {"unit": unit, "code": code, "names": names}}
+        for unit, code, names in [
+            ("甲校", "A-17", "張三豐李四光"),
+            ("乙校", "B-9Q", "王五趙六錢七孫八"),
+            ("丙校", "C-3x", "周吳鄭"),
+            ("丁校", "D-5z", "馮陳褚衛"),
+            ("戊校", "E-8k", "蔣沈韓楊"),
+            ("己校", "F-2w", "朱秦尤許"),
+        ]
+    ]
     job = tenant.wait_for(tenant.submit(template, sent).get_json()["id"])
     assert f"job {job['id']}: documents [" in worker_log(data_dir).read_text()
     pdfs = [tenant.get(document["url"]).data for document in job["documents"]]

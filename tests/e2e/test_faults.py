@@ -85,10 +85,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
     data_dir = tmp_path_factory.mktemp("faults")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
     port = free_port()
-    env.update(SHORT_TIMEOUTS, DOCRENDER_REDIS_URL=f"redis://127.0.0.1:{port}/0",
-               DOCRENDER_DATA_DIR=str(data_dir), DOCRENDER_WORKERS="2",
-               DOCRENDER_API_KEYS="faults:key", DOCRENDER_TRANSIENT_RETRIES="5",
-               DOCRENDER_BATCH_SIZE=str(ONE_GROUP))  # fmt: skip
+    env.update(
+        SHORT_TIMEOUTS,
+        DOCRENDER_REDIS_URL=f"redis://127.0.0.1:{port}/0",
+        DOCRENDER_DATA_DIR=str(data_dir),
+        DOCRENDER_WORKERS="2",
+        DOCRENDER_API_KEYS="faults:key",
+        DOCRENDER_TRANSIENT_RETRIES="5",
+        DOCRENDER_BATCH_SIZE=str(ONE_GROUP),
+    )
     fault_stack = FaultStack(data_dir, port, env)
     fault_stack.start_redis()
     try:
@@ -292,8 +297,10 @@ def test_a_document_that_hangs_libreoffice_fails_after_two_timeouts(
     in the same job prints."""
     template_id = tenant.upload(table_template()).get_json()["id"]
     heavy = [{"a": f"第{i}行", "b": "數據"} for i in range(8000)]
-    job = tenant.submit(template_id, [{"data": {"unit": "重", "rows": heavy}},
-                                      {"data": {"unit": "輕", "rows": heavy[:3]}}]).get_json()  # fmt: skip
+    job = tenant.submit(
+        template_id,
+        [{"data": {"unit": "重", "rows": heavy}}, {"data": {"unit": "輕", "rows": heavy[:3]}}],
+    ).get_json()
     state = tenant.wait_for(job["id"], timeout=300)
     assert [d["status"] for d in state["documents"]] == ["failed", "succeeded"], state
     error = state["documents"][0]["error"]

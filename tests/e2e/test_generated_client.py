@@ -43,10 +43,21 @@ def generated(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> I
     package = f"docrender_client_{uuid.uuid4().hex[:6]}"
     env = {**os.environ, "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}  # its ruff hook
     subprocess.run(
-        [str(BIN / "openapi-python-client"), "generate", "--path", str(work / "openapi.json"),
-         "--output-path", str(work / package), "--meta", "none"],
-        check=True, capture_output=True, env=env, timeout=120,
-    )  # fmt: skip
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            str(work / "openapi.json"),
+            "--output-path",
+            str(work / package),
+            "--meta",
+            "none",
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
     sys.path.insert(0, str(work))
     yield package
     sys.path.remove(str(work))
@@ -55,9 +66,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> I
 def client_for(generated: str, app: Any, key: str) -> Any:
     client_module = importlib.import_module(f"{generated}.client")
     return client_module.AuthenticatedClient(
-        base_url="http://docrender.test", token=key,
+        base_url="http://docrender.test",
+        token=key,
         httpx_args={"transport": httpx.WSGITransport(app=app)},
-    )  # fmt: skip
+    )
 
 
 def operation(generated: str, name: str) -> ModuleType:
@@ -73,28 +85,44 @@ def test_the_whole_flow_through_a_generated_client(generated: str, settings: Set
 
     upload = operation(generated, "templates.upload_template").sync_detailed(
         client=client,
-        body=models.TemplateUpload(file=types.File(
-            payload=io.BytesIO(make_docx("單位：{{ unit }}", "落款：{{ signature }}")),
-            file_name="notice.docx", mime_type="application/octet-stream")),
-    )  # fmt: skip
+        body=models.TemplateUpload(
+            file=types.File(
+                payload=io.BytesIO(make_docx("單位：{{ unit }}", "落款：{{ signature }}")),
+                file_name="notice.docx",
+                mime_type="application/octet-stream",
+            )
+        ),
+    )
     assert upload.status_code == 201 and isinstance(upload.parsed, models.TemplateOut)
     template = upload.parsed.id
 
     # A typed 422: every document's missing names, as objects.
     create = operation(generated, "jobs.create_job")
-    refused = create.sync_detailed(client=client, body=models.JobIn.from_dict(
-        {"template": template, "documents": [{"data": {"unit": "甲"}}]}))  # fmt: skip
+    refused = create.sync_detailed(
+        client=client,
+        body=models.JobIn.from_dict(
+            {"template": template, "documents": [{"data": {"unit": "甲"}}]}
+        ),
+    )
     assert refused.status_code == 422
     assert isinstance(refused.parsed, models.MissingVariablesError)
     [problem] = refused.parsed.error.details
     assert problem.document == 0 and problem.missing == ["signature"]
 
-    body = models.JobIn.from_dict({"template": template, "name": "{{ unit }}-通知", "documents": [
-        {"data": {"unit": "沙灣縣第二中學", "signature": "沙灣縣教育局"}},
-        {"data": {"unit": "阜康市第二中學", "signature": "阜康市教育局"}}]})  # fmt: skip
+    body = models.JobIn.from_dict(
+        {
+            "template": template,
+            "name": "{{ unit }}-通知",
+            "documents": [
+                {"data": {"unit": "沙灣縣第二中學", "signature": "沙灣縣教育局"}},
+                {"data": {"unit": "阜康市第二中學", "signature": "阜康市教育局"}},
+            ],
+        }
+    )
     key = uuid.uuid4().hex
-    accepted = create.sync_detailed(client=client, body=body, idempotency_key=key,
-                                    x_request_id="trace-42")  # fmt: skip
+    accepted = create.sync_detailed(
+        client=client, body=body, idempotency_key=key, x_request_id="trace-42"
+    )
     assert accepted.status_code == 202 and isinstance(accepted.parsed, models.JobOut)
     job_id = accepted.parsed.id
     assert accepted.headers["Location"] == f"/v1/jobs/{job_id}"
@@ -109,7 +137,8 @@ def test_the_whole_flow_through_a_generated_client(generated: str, settings: Set
     assert job.status.value == "succeeded" and job.finished_at.year >= 2026  # a datetime
 
     document = operation(generated, "files.download_document").sync_detailed(
-        client=client, job_id=job_id, index=0)  # fmt: skip
+        client=client, job_id=job_id, index=0
+    )
     assert isinstance(document.parsed, types.File)
     pdf = document.parsed.payload.read()
     assert "沙灣縣第二中學" in pdf_text(pdf)
@@ -127,8 +156,9 @@ def test_rate_limited_answers_are_typed_with_retry_after(
     generated: str, settings: Settings
 ) -> None:
     tenant = f"t{uuid.uuid4().hex[:8]}"
-    app = create_app(dataclasses.replace(settings, api_keys={"key-r": tenant},
-                                         read_rate_limit="2/minute"))  # fmt: skip
+    app = create_app(
+        dataclasses.replace(settings, api_keys={"key-r": tenant}, read_rate_limit="2/minute")
+    )
     client = client_for(generated, app, "key-r")
     models = importlib.import_module(f"{generated}.models")
     list_templates = operation(generated, "templates.list_templates")

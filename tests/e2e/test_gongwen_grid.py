@@ -24,19 +24,27 @@ SIMPLIFIED = {
     "doc_number": "沙民宗发〔2026〕12号",
     "title": "关于开展民族团结进步创建示范单位评选工作的通知",
     "recipient": "各乡镇人民政府，县直各有关单位",
-    "opening": ["为深入贯彻落实铸牢中华民族共同体意识的工作要求，进一步巩固和发展平等团结互助和谐的"
-                "社会主义民族关系，经研究，决定在全县开展民族团结进步创建示范单位评选工作。" * 6],
-    "sections": [{"heading": "总体要求",
-                  "paragraphs": ["坚持以铸牢中华民族共同体意识为主线，推动民族团结进步创建工作进机关"
-                                 "、进企业、进社区、进乡镇、进学校、进连队，着力营造各民族共居共学共建"
-                                 "共事共乐的社会环境。" * 3],
-                  "points": [{"heading": "坚持问题导向", "text": "聚焦群众急难愁盼问题。"}]}],
+    "opening": [
+        "为深入贯彻落实铸牢中华民族共同体意识的工作要求，进一步巩固和发展平等团结互助和谐的"
+        "社会主义民族关系，经研究，决定在全县开展民族团结进步创建示范单位评选工作。" * 6
+    ],
+    "sections": [
+        {
+            "heading": "总体要求",
+            "paragraphs": [
+                "坚持以铸牢中华民族共同体意识为主线，推动民族团结进步创建工作进机关"
+                "、进企业、进社区、进乡镇、进学校、进连队，着力营造各民族共居共学共建"
+                "共事共乐的社会环境。" * 3
+            ],
+            "points": [{"heading": "坚持问题导向", "text": "聚焦群众急难愁盼问题。"}],
+        }
+    ],
     "closing": ["请各单位高度重视，认真组织，按时报送。"],
     "signer": "沙湾县民族宗教事务局",
     "date": "2026年11月29日",
     "materials": [{"category": "申报材料", "items": [{"name": "申报表", "copies": "一份"}]}],
     "remark": {"type": "rich", "runs": ["无"]},
-}  # fmt: skip
+}
 
 
 PAGE_NUMBER = re.compile(r"—\s*\d+\s*—")
@@ -57,17 +65,28 @@ def render(tenant: Tenant, data: dict[str, Any], **options: str) -> bytes:
 
 
 def page_lines(pdf: bytes, page: int) -> list[str]:
-    text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-", "-"], input=pdf,
-                          capture_output=True, check=True).stdout.decode()  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-f", str(page), "-l", str(page), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def words(pdf: bytes, page: int) -> list[tuple[str, float, float]]:
     """(word, xMin, xMax) on a page, from pdftotext -bbox."""
-    html = subprocess.run(["pdftotext", "-bbox", "-f", str(page), "-l", str(page), "-", "-"],
-                          input=pdf, capture_output=True, check=True).stdout.decode()  # fmt: skip
-    found = re.finditer(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">'
-                        r"([^<]*)</word>", html)  # fmt: skip
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    found = re.finditer(
+        r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">'
+        r"([^<]*)</word>",
+        html,
+    )
     return [(m[3], float(m[1]), float(m[2])) for m in found]
 
 

@@ -63,13 +63,17 @@ def test_fields_the_filling_puts_together_fail_their_document_alone(tenant: Tena
     """The template passes the upload check (its field's name is a tag), but this document's
     data makes it an INCLUDEPICTURE; another's data makes markup through |safe. Checked again
     after filling: those two fail, the neighbour prints."""
-    field = ('<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> {{ a }}{{ b }}'
-             ' "http://127.0.0.1:9/x.png" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/>'
-             "</w:r></w:p><w:p><w:r><w:t>{{ unit }}{{ markup|safe }}</w:t></w:r></w:p>")  # fmt: skip
+    field = (
+        '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> {{ a }}{{ b }}'
+        ' "http://127.0.0.1:9/x.png" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/>'
+        "</w:r></w:p><w:p><w:r><w:t>{{ unit }}{{ markup|safe }}</w:t></w:r></w:p>"
+    )
     template = tenant.upload(tamper(body=field.encode())).get_json()["id"]
-    markup = ('</w:t></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>'
-              ' INCLUDETEXT "/etc/passwd" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/>'
-              "</w:r><w:r><w:t>")  # fmt: skip
+    markup = (
+        '</w:t></w:r><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText>'
+        ' INCLUDETEXT "/etc/passwd" </w:instrText></w:r><w:r><w:fldChar w:fldCharType="end"/>'
+        "</w:r><w:r><w:t>"
+    )
     documents = [
         {"data": {"unit": "甲", "a": "PA", "b": "GE", "markup": ""}},
         {"data": {"unit": "乙", "a": "INCLUDE", "b": "PICTURE", "markup": ""}},
@@ -77,8 +81,11 @@ def test_fields_the_filling_puts_together_fail_their_document_alone(tenant: Tena
     ]
     job = tenant.wait_for(tenant.submit(template, documents, strict=False).get_json()["id"])
     statuses = [(d["status"], (d["error"] or {}).get("code")) for d in job["documents"]]
-    assert statuses == [("succeeded", None), ("failed", "unsafe_template"),
-                        ("failed", "unsafe_template")]  # fmt: skip
+    assert statuses == [
+        ("succeeded", None),
+        ("failed", "unsafe_template"),
+        ("failed", "unsafe_template"),
+    ]
     assert "INCLUDEPICTURE" in job["documents"][1]["error"]["message"]
     assert "INCLUDETEXT" in job["documents"][2]["error"]["message"]
     assert "甲" in pdf_text(tenant.get(job["documents"][0]["url"]).data)

@@ -19,8 +19,11 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 def images_in(pdf: bytes) -> list[dict[str, float]]:
     """pdfimages -list: each image's pixel size and its size on the page in mm."""
-    listed = subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True,
-                            check=True).stdout.decode().splitlines()[2:]  # fmt: skip
+    listed = (
+        subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True, check=True)
+        .stdout.decode()
+        .splitlines()[2:]
+    )
     found = []
     for line in listed:
         fields = line.split()
@@ -30,8 +33,14 @@ def images_in(pdf: bytes) -> list[dict[str, float]]:
             int(fields[12]),
             int(fields[13]),
         )
-        found.append({"width": width, "height": height,
-                      "width_mm": width / x_ppi * 25.4, "height_mm": height / y_ppi * 25.4})  # fmt: skip
+        found.append(
+            {
+                "width": width,
+                "height": height,
+                "width_mm": width / x_ppi * 25.4,
+                "height_mm": height / y_ppi * 25.4,
+            }
+        )
     return found
 
 
@@ -45,8 +54,10 @@ def test_base64_images_print_at_the_requested_size(tenant: Tenant) -> None:
         "photo": {"type": "image", "data": photo, "width": "60mm"},
         "seal": {"type": "image", "data": seal, "width": "3cm", "height": "3cm"},
     }
-    corrupt = {"photo": {"type": "image", "data": base64.b64encode(b"\x89PNG\r\n broken").decode()},
-               "seal": {"type": "image", "data": seal}}  # fmt: skip
+    corrupt = {
+        "photo": {"type": "image", "data": base64.b64encode(b"\x89PNG\r\n broken").decode()},
+        "seal": {"type": "image", "data": seal},
+    }
     job = tenant.wait_for(
         tenant.submit(template, [{"data": good}, {"data": corrupt}, {"data": good}]).get_json()[
             "id"
@@ -71,11 +82,14 @@ def test_base64_images_print_at_the_requested_size(tenant: Tenant) -> None:
 def test_files_uploaded_with_a_multipart_job(tenant: Tenant) -> None:
     template = tenant.upload(make_docx("{{ unit }}", "{{ seal }}")).get_json()["id"]
     rows = [{"unit": "沙灣五小", "seal": {"type": "image", "file": "seal.png", "width": "25mm"}}]
-    response = tenant.post("/v1/jobs", data={
-        "template": template,
-        "data": (io.BytesIO(json.dumps(rows, ensure_ascii=False).encode()), "units.json"),
-        "files": (io.BytesIO(picture("PNG", (100, 100), (200, 0, 0))), "seal.png"),
-    })  # fmt: skip
+    response = tenant.post(
+        "/v1/jobs",
+        data={
+            "template": template,
+            "data": (io.BytesIO(json.dumps(rows, ensure_ascii=False).encode()), "units.json"),
+            "files": (io.BytesIO(picture("PNG", (100, 100), (200, 0, 0))), "seal.png"),
+        },
+    )
     assert response.status_code == 202, response.get_json()
     job = tenant.wait_for(response.get_json()["id"])
     assert job["status"] == "succeeded", job
@@ -94,9 +108,11 @@ def test_an_image_naming_a_file_not_sent_is_refused_at_once(tenant: Tenant) -> N
 
 def test_an_svg_stays_vector_in_the_pdf(tenant: Tenant) -> None:
     template = tenant.upload(make_docx("圖表：{{ chart }}")).get_json()["id"]
-    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 100">'
-           b'<rect width="200" height="100" fill="#c00000"/>'
-           b'<text x="20" y="60" font-size="30" fill="white">CHART-42</text></svg>')  # fmt: skip
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 100">'
+        b'<rect width="200" height="100" fill="#c00000"/>'
+        b'<text x="20" y="60" font-size="30" fill="white">CHART-42</text></svg>'
+    )
     chart = {"type": "image", "data": base64.b64encode(svg).decode(), "width": "80mm"}
     job = tenant.wait_for(tenant.submit(template, [{"data": {"chart": chart}}]).get_json()["id"])
     assert job["status"] == "succeeded", job

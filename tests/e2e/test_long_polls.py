@@ -31,9 +31,13 @@ def api(tmp_path: Path) -> Iterator[str]:
     redis_process, redis_url = start_redis(tmp_path, free_port())
     bind = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOCRENDER_")}
-    env.update(DOCRENDER_DATA_DIR=str(tmp_path), DOCRENDER_REDIS_URL=redis_url,
-               DOCRENDER_BIND=bind, DOCRENDER_API_PROCESSES="1",
-               DOCRENDER_API_KEYS="a:key-a,b:key-b")  # fmt: skip
+    env.update(
+        DOCRENDER_DATA_DIR=str(tmp_path),
+        DOCRENDER_REDIS_URL=redis_url,
+        DOCRENDER_BIND=bind,
+        DOCRENDER_API_PROCESSES="1",
+        DOCRENDER_API_KEYS="a:key-a,b:key-b",
+    )
     process = start_api(env, bind, tmp_path / "api.log")
     try:
         yield f"http://{bind}"
@@ -44,10 +48,17 @@ def api(tmp_path: Path) -> Iterator[str]:
 
 def test_another_tenants_requests_never_wait_for_a_tenants_long_polls(api: str) -> None:
     a, b = {"Authorization": "Bearer key-a"}, {"Authorization": "Bearer key-b"}
-    template = httpx.post(f"{api}/v1/templates", headers=a, timeout=60,
-                          files={"file": ("t.docx", make_docx("{{ unit }}"))}).json()["id"]  # fmt: skip
-    job = httpx.post(f"{api}/v1/jobs", headers=a, json={
-        "template": template, "documents": [{"data": {"unit": "甲"}}]}).json()  # fmt: skip
+    template = httpx.post(
+        f"{api}/v1/templates",
+        headers=a,
+        timeout=60,
+        files={"file": ("t.docx", make_docx("{{ unit }}"))},
+    ).json()["id"]
+    job = httpx.post(
+        f"{api}/v1/jobs",
+        headers=a,
+        json={"template": template, "documents": [{"data": {"unit": "甲"}}]},
+    ).json()
     held_until: list[float] = []  # when each poll the cap held came back
     refused: list[int] = []
 
@@ -74,7 +85,9 @@ def test_another_tenants_requests_never_wait_for_a_tenants_long_polls(api: str) 
             latencies.append(answered_at - started)
     for poller in pollers:
         poller.join()
-    print(f"B while A polls: median {statistics.median(latencies) * 1000:.1f} ms, "
-          f"worst {max(latencies) * 1000:.1f} ms; A's 429s waited out: {len(refused)}")  # fmt: skip
+    print(
+        f"B while A polls: median {statistics.median(latencies) * 1000:.1f} ms, "
+        f"worst {max(latencies) * 1000:.1f} ms; A's 429s waited out: {len(refused)}"
+    )
     assert answered_at < min(held_until), "B waited for a thread one of A's polls held"
     assert refused, "A's cap refused some of its 40 polls"

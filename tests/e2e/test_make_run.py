@@ -79,24 +79,44 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
         # DOCRENDER_BIND and data dir as the stack).
         out = tmp_path / "out"
         cli = subprocess.run(
-            [str(Path(sys.executable).parent / "docrender"), "submit",
-             str(SAMPLE_TEMPLATE.with_name("unit-summary.docx")),
-             str(SAMPLE_TEMPLATE.with_name("units.xlsx")), "--out", str(out), "--merged"],
-            env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).parent / "docrender"),
+                "submit",
+                str(SAMPLE_TEMPLATE.with_name("unit-summary.docx")),
+                str(SAMPLE_TEMPLATE.with_name("units.xlsx")),
+                "--out",
+                str(out),
+                "--merged",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert cli.returncode == 0, cli.stderr
         assert len(list(out.glob("*.pdf"))) == 6  # five documents and the merged volume
 
         # An operator makes a key for a new tenant against make run's own Redis, and
         # revokes it: gunicorn refuses it on the next request.
         docrender = str(Path(sys.executable).parent / "docrender")
-        created = subprocess.run([docrender, "keys", "create", "bureau-2"], env=env,
-                                 capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+        created = subprocess.run(
+            [docrender, "keys", "create", "bureau-2"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         fields = dict(line.split(":", 1) for line in created.stdout.splitlines())
         new_key = {"Authorization": f"Bearer {fields['API key'].strip()}"}
         assert httpx.get(f"{base}/v1/templates", headers=new_key).status_code == 200
-        subprocess.run([docrender, "keys", "revoke", fields["key id"].strip()], env=env,
-                       capture_output=True, timeout=60, check=True)  # fmt: skip
+        subprocess.run(
+            [docrender, "keys", "revoke", fields["key id"].strip()],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=True,
+        )
         assert httpx.get(f"{base}/v1/templates", headers=new_key).status_code == 401
 
         assert oversized_body_refused_unread(bind, key)

@@ -22,16 +22,22 @@ TOKEN = {"Authorization": "Bearer scrape-me"}
 def scrape(client: FlaskClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     answer = client.get("/metrics", headers=TOKEN)
     assert answer.status_code == 200 and answer.mimetype == "text/plain"
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(answer.get_data(as_text=True))
-            for sample in family.samples}  # fmt: skip
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.get_data(as_text=True))
+        for sample in family.samples
+    }
 
 
 def test_metrics_need_their_token_and_move_as_a_job_runs(settings: Settings) -> None:
     assert create_app(settings).test_client().get("/metrics").status_code == 404  # off
     tenant_name = f"t{uuid.uuid4().hex[:8]}"
-    on = dataclasses.replace(settings, metrics_token="scrape-me", max_request_bytes=100_000,
-                             api_keys={f"key-{tenant_name}": tenant_name})  # fmt: skip
+    on = dataclasses.replace(
+        settings,
+        metrics_token="scrape-me",
+        max_request_bytes=100_000,
+        api_keys={f"key-{tenant_name}": tenant_name},
+    )
     client = create_app(on).test_client()
     assert client.get("/metrics").status_code == 401
     assert client.get("/metrics", headers={"Authorization": "Bearer guess"}).status_code == 401
@@ -39,8 +45,10 @@ def test_metrics_need_their_token_and_move_as_a_job_runs(settings: Settings) -> 
 
     tenant = Tenant(client, f"key-{tenant_name}")
     template = tenant.upload(make_docx("{{ unit }} {{ 100 / n }}")).get_json()["id"]
-    documents = [{"data": {"unit": u, "n": n}}
-                 for u, n in (("甲", 4), ("乙", 0), ("丙", 5), ("丁", 2), ("戊", 1))]  # fmt: skip
+    documents = [
+        {"data": {"unit": u, "n": n}}
+        for u, n in (("甲", 4), ("乙", 0), ("丙", 5), ("丁", 2), ("戊", 1))
+    ]
     job = tenant.submit(template, documents, strict=False).get_json()
     assert tenant.wait_for(job["id"])["status"] == "partial"
     too_big = tenant.post("/v1/jobs", data=b" " * 200_000, content_type="application/json")

@@ -31,25 +31,31 @@ pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
 
 @pytest.fixture(scope="module")
 def s3_settings(
-    base_env: dict[str, str], object_store: ObjectStore, redis_url: str,
+    base_env: dict[str, str],
+    object_store: ObjectStore,
+    redis_url: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Settings]:  # fmt: skip
+) -> Iterator[Settings]:
     """A worker that stores in a bucket of its own, on a Redis database of its own (so the
     session's worker, which stores on disk, never takes its tasks)."""
     data_dir = tmp_path_factory.mktemp("s3-stack")
-    env = base_env | object_store.env | {
-        "DOCRENDER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
-        "DOCRENDER_DATA_DIR": str(data_dir),
-        "DOCRENDER_WORKERS": "1",
-        "DOCRENDER_STORAGE": "s3",
-        "DOCRENDER_S3_BUCKET": object_store.new_bucket(),
-        "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
-        "DOCRENDER_S3_PREFIX": "docrender",
-        # As a worker host without an API: its processes' metrics served by the worker.
-        "DOCRENDER_METRICS_BIND": f"127.0.0.1:{free_port()}",
-        "DOCRENDER_METRICS_TOKEN": "worker-scrape",
-        "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "metrics"),
-    }  # fmt: skip
+    env = (
+        base_env
+        | object_store.env
+        | {
+            "DOCRENDER_REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3",
+            "DOCRENDER_DATA_DIR": str(data_dir),
+            "DOCRENDER_WORKERS": "1",
+            "DOCRENDER_STORAGE": "s3",
+            "DOCRENDER_S3_BUCKET": object_store.new_bucket(),
+            "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
+            "DOCRENDER_S3_PREFIX": "docrender",
+            # As a worker host without an API: its processes' metrics served by the worker.
+            "DOCRENDER_METRICS_BIND": f"127.0.0.1:{free_port()}",
+            "DOCRENDER_METRICS_TOKEN": "worker-scrape",
+            "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "metrics"),
+        }
+    )
     (data_dir / "metrics").mkdir()
     settings = Settings.from_env(env)
     worker = start_worker(env, data_dir / "logs" / "worker.log")
@@ -72,8 +78,9 @@ def test_a_job_lives_in_the_object_store_from_upload_to_purge(
     tenant = Tenant(app.test_client(), "key1")
     template = tenant.upload(make_docx("{{ unit }}", "對象存儲 object storage")).get_json()["id"]
     units = ["沙灣縣第二中學", "阜康市第二中学", "West Gobi"]
-    job = tenant.submit(template, [{"data": {"unit": u}} for u in units],
-                        name="{{ unit }}-報告").get_json()  # fmt: skip
+    job = tenant.submit(
+        template, [{"data": {"unit": u}} for u in units], name="{{ unit }}-報告"
+    ).get_json()
     assert tenant.wait_for(job["id"])["status"] == "succeeded"
 
     document = tenant.get(f"/v1/jobs/{job['id']}/documents/0")  # streamed from the store
@@ -87,7 +94,13 @@ def test_a_job_lives_in_the_object_store_from_upload_to_purge(
     keys = {item["Key"]: item["Size"] for item in listed}
     job_keys = {k for k in keys if k.startswith(f"docrender/jobs/{job['id']}/")}
     assert {k.rsplit("/", 1)[1] for k in job_keys} == {
-        "template.docx", "0.pdf", "1.pdf", "2.pdf", "archive.zip", "merged.pdf"}  # fmt: skip
+        "template.docx",
+        "0.pdf",
+        "1.pdf",
+        "2.pdf",
+        "archive.zip",
+        "merged.pdf",
+    }
     assert f"docrender/templates/tenant1/{template}.docx" in keys
     assert not list((s3_settings.data_dir / "files").rglob("*.pdf"))  # nothing on disk
     services = app.extensions["docrender"]
@@ -95,8 +108,9 @@ def test_a_job_lives_in_the_object_store_from_upload_to_purge(
     data = len(json.dumps([{"unit": u} for u in units], ensure_ascii=False).encode())
     assert services.usage.used("tenant1") == sum(keys.values()) + data
 
-    presigning = Tenant(create_app(dataclasses.replace(s3_settings, s3_presign=True)).test_client(),
-                        "key1")  # fmt: skip
+    presigning = Tenant(
+        create_app(dataclasses.replace(s3_settings, s3_presign=True)).test_client(), "key1"
+    )
     redirected = presigning.get(f"/v1/jobs/{job['id']}/documents/1")
     assert redirected.status_code == 302
     assert redirected.headers["Location"].startswith(object_store.endpoint)
@@ -115,10 +129,16 @@ def test_a_job_lives_in_the_object_store_from_upload_to_purge(
 def test_a_worker_given_a_missing_bucket_stops_naming_the_variable(
     base_env: dict[str, str], object_store: ObjectStore, tmp_path: Path
 ) -> None:
-    env = base_env | object_store.env | {
-        "DOCRENDER_DATA_DIR": str(tmp_path), "DOCRENDER_STORAGE": "s3",
-        "DOCRENDER_S3_BUCKET": "no-such-bucket", "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
-    }  # fmt: skip
+    env = (
+        base_env
+        | object_store.env
+        | {
+            "DOCRENDER_DATA_DIR": str(tmp_path),
+            "DOCRENDER_STORAGE": "s3",
+            "DOCRENDER_S3_BUCKET": "no-such-bucket",
+            "DOCRENDER_S3_ENDPOINT_URL": object_store.endpoint,
+        }
+    )
     worker = start_worker(env, tmp_path / "worker.log")
     try:
         assert worker.process.wait(timeout=60) != 0
@@ -141,8 +161,11 @@ def test_a_worker_host_serves_its_own_metrics(
     assert httpx.get(url).status_code == 401
     page = httpx.get(url, headers={"Authorization": "Bearer worker-scrape"})
     assert page.status_code == 200
-    samples = {sample.name: sample.value
-               for family in text_string_to_metric_families(page.text)
-               for sample in family.samples if not sample.labels or "status" in sample.labels}  # fmt: skip
+    samples = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(page.text)
+        for sample in family.samples
+        if not sample.labels or "status" in sample.labels
+    }
     assert samples["docrender_conversion_seconds_count"] >= 1
     assert samples["docrender_render_seconds_count"] >= 1

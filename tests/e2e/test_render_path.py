@@ -165,8 +165,10 @@ def test_what_a_job_keeps_counts_against_its_tenants_storage(
     tenant.wait_for(job["id"])
     tenant.merged(job["id"])  # the bundle, built right after the job, is stored too
     files = settings.data_dir / "files"
-    kept = [files / "templates" / tenant.name / f"{template}.docx",
-            *(files / "jobs" / job["id"]).rglob("*")]  # fmt: skip
+    kept = [
+        files / "templates" / tenant.name / f"{template}.docx",
+        *(files / "jobs" / job["id"]).rglob("*"),
+    ]
     # Its data too, which Redis keeps as long as the job.
     data = len(json.dumps([{"unit": "甲"}, {"unit": "乙"}], ensure_ascii=False).encode())
     assert usage.used(tenant.name) - before == data + sum(

@@ -82,8 +82,11 @@ class Network:
     def remove(self) -> None:
         for item in reversed(self.made):
             kind, name = item.split(":", 1)
-            subprocess.run(["ip", "netns", "del", name] if kind == "netns"
-                           else ["ip", "link", "del", name], capture_output=True, timeout=10)  # fmt: skip
+            subprocess.run(
+                ["ip", "netns", "del", name] if kind == "netns" else ["ip", "link", "del", name],
+                capture_output=True,
+                timeout=10,
+            )
 
 
 @dataclass
@@ -94,10 +97,12 @@ class Hosts:
     logs: Path
 
 
-def run_in(network: Network, host: str, command: list[str], env: dict[str, str],
-           log: Path) -> ManagedProcess:  # fmt: skip
-    return ManagedProcess(host, ["ip", "netns", "exec", network.namespace(host), *command],
-                          env, log)  # fmt: skip
+def run_in(
+    network: Network, host: str, command: list[str], env: dict[str, str], log: Path
+) -> ManagedProcess:
+    return ManagedProcess(
+        host, ["ip", "netns", "exec", network.namespace(host), *command], env, log
+    )
 
 
 @pytest.fixture(scope="module")
@@ -111,42 +116,91 @@ def hosts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosts]:
     base = tmp_path_factory.mktemp("hosts")
     logs = base / "logs"
     processes: dict[str, ManagedProcess] = {}
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("DOCRENDER_", "AWS_", "PROMETHEUS_"))}  # fmt: skip
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DOCRENDER_", "AWS_", "PROMETHEUS_"))
+    }
     redis_url = f"redis://{network.address('redis')}:6379/0"
     s3 = f"http://{network.address('s3')}:5000"
-    env = clean | SHORT_TIMEOUTS | {
-        "DOCRENDER_REDIS_URL": redis_url, "DOCRENDER_API_KEYS": f"county:{KEY}",
-        "DOCRENDER_STORAGE": "s3", "DOCRENDER_S3_BUCKET": "docrender",
-        "DOCRENDER_S3_ENDPOINT_URL": s3, "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-        "DOCRENDER_WORKERS": "1", "DOCRENDER_BATCH_SIZE": "4",
-    }  # fmt: skip
+    env = (
+        clean
+        | SHORT_TIMEOUTS
+        | {
+            "DOCRENDER_REDIS_URL": redis_url,
+            "DOCRENDER_API_KEYS": f"county:{KEY}",
+            "DOCRENDER_STORAGE": "s3",
+            "DOCRENDER_S3_BUCKET": "docrender",
+            "DOCRENDER_S3_ENDPOINT_URL": s3,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "DOCRENDER_WORKERS": "1",
+            "DOCRENDER_BATCH_SIZE": "4",
+        }
+    )
     try:
         (base / "redis").mkdir()
-        processes["redis"] = run_in(network, "redis", [
-            "redis-server", "--bind", network.address("redis"), "--port", "6379",
-            "--dir", str(base / "redis"), "--appendonly", "yes", "--save", "",
-            "--protected-mode", "no"], clean, logs / "redis.log")  # fmt: skip
-        processes["s3"] = run_in(network, "s3", [str(BIN / "moto_server"), "-H",
-                                 network.address("s3"), "-p", "5000"], clean, logs / "s3.log")  # fmt: skip
+        processes["redis"] = run_in(
+            network,
+            "redis",
+            [
+                "redis-server",
+                "--bind",
+                network.address("redis"),
+                "--port",
+                "6379",
+                "--dir",
+                str(base / "redis"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+                "--protected-mode",
+                "no",
+            ],
+            clean,
+            logs / "redis.log",
+        )
+        processes["s3"] = run_in(
+            network,
+            "s3",
+            [str(BIN / "moto_server"), "-H", network.address("s3"), "-p", "5000"],
+            clean,
+            logs / "s3.log",
+        )
         processes["s3"].wait_until(lambda: _answers(s3), 60, "the object store did not start")
         import boto3
 
-        boto3.client("s3", endpoint_url=s3, region_name="us-east-1", aws_access_key_id="test",
-                     aws_secret_access_key="test").create_bucket(Bucket="docrender")  # fmt: skip
+        boto3.client(
+            "s3",
+            endpoint_url=s3,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_bucket(Bucket="docrender")
         api = f"{network.address('api')}:8000"
-        processes["api"] = run_in(network, "api", [str(BIN / "gunicorn"), "--config",
-                                  str(GUNICORN_CONFIG)], env | {"DOCRENDER_BIND": api,
-                                  "DOCRENDER_DATA_DIR": str(base / "api")}, logs / "api.log")  # fmt: skip
-        processes["api"].wait_until(lambda: _answers(f"http://{api}/healthz"), 60,
-                                    "the API did not start")  # fmt: skip
+        processes["api"] = run_in(
+            network,
+            "api",
+            [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG)],
+            env | {"DOCRENDER_BIND": api, "DOCRENDER_DATA_DIR": str(base / "api")},
+            logs / "api.log",
+        )
+        processes["api"].wait_until(
+            lambda: _answers(f"http://{api}/healthz"), 60, "the API did not start"
+        )
         for worker in ("w1", "w2"):
-            processes[worker] = run_in(network, worker, [str(BIN / "python"), "-m", "workers"],
-                                       env | {"DOCRENDER_DATA_DIR": str(base / worker)},
-                                       logs / f"{worker}.log")  # fmt: skip
-        processes["api"].wait_until(lambda: _ready(f"http://{api}/readyz", 2), 180,
-                                    "the workers' converters did not start")  # fmt: skip
+            processes[worker] = run_in(
+                network,
+                worker,
+                [str(BIN / "python"), "-m", "workers"],
+                env | {"DOCRENDER_DATA_DIR": str(base / worker)},
+                logs / f"{worker}.log",
+            )
+        processes["api"].wait_until(
+            lambda: _ready(f"http://{api}/readyz", 2), 180, "the workers' converters did not start"
+        )
         yield Hosts(network, f"http://{api}", processes, logs)
     finally:
         for process in reversed(list(processes.values())):
@@ -186,12 +240,18 @@ def documents_made_by(log: Path, job_id: str) -> set[int]:
 def test_a_worker_host_cut_off_mid_job_loses_nothing(hosts: Hosts) -> None:
     auth = {"Authorization": f"Bearer {KEY}"}
     with httpx.Client(base_url=hosts.api, headers=auth, timeout=30) as http:
-        template = http.post("/v1/templates", files={"file": ("t.docx", make_docx(
-            "{{ unit }}", "第 {{ n }} 份"))}).json()["id"]  # fmt: skip
+        template = http.post(
+            "/v1/templates", files={"file": ("t.docx", make_docx("{{ unit }}", "第 {{ n }} 份"))}
+        ).json()["id"]
         units = [f"單位{n:03d}" for n in range(200)]
-        submitted = http.post("/v1/jobs", json={"template": template, "name": "{{ unit }}",
-                              "documents": [{"data": {"unit": u, "n": i}}
-                                            for i, u in enumerate(units)]})  # fmt: skip
+        submitted = http.post(
+            "/v1/jobs",
+            json={
+                "template": template,
+                "name": "{{ unit }}",
+                "documents": [{"data": {"unit": u, "n": i}} for i, u in enumerate(units)],
+            },
+        )
         assert submitted.status_code == 202, submitted.text
         job_id = submitted.json()["id"]
 
@@ -200,15 +260,21 @@ def test_a_worker_host_cut_off_mid_job_loses_nothing(hosts: Hosts) -> None:
             return int(job["progress"]["succeeded"])
 
         deadline = time.monotonic() + 300
-        while not (documents_made_by(hosts.logs / "w1.log", job_id)
-                   and documents_made_by(hosts.logs / "w2.log", job_id)):  # fmt: skip
+        while not (
+            documents_made_by(hosts.logs / "w1.log", job_id)
+            and documents_made_by(hosts.logs / "w2.log", job_id)
+        ):
             assert time.monotonic() < deadline, "both workers never made a document"
             time.sleep(0.5)
         # Cut while both workers are inside a task (more documents running than one group of
         # 4), so that w2 holds started documents: a cut between w2 taking a task and starting
         # its documents would leave nothing for the redelivery to find started.
-        while sum(d["status"] == "running"
-                  for d in http.get(f"/v1/jobs/{job_id}").json()["documents"]) <= 4:  # fmt: skip
+        while (
+            sum(
+                d["status"] == "running" for d in http.get(f"/v1/jobs/{job_id}").json()["documents"]
+            )
+            <= 4
+        ):
             assert time.monotonic() < deadline, "the two workers were never both mid-task"
         assert progress() < 160, "the job ended before the cut could matter"
         hosts.network.cut("w2")  # its link goes down mid-job

@@ -78,17 +78,22 @@ def test_a_bad_data_file_is_refused_before_anything_is_queued(tenant: Tenant) ->
         )
         assert response.status_code == status, (filename, response.get_json())
         assert response.get_json()["error"]["code"] == code
-    bad_strict = tenant.post("/v1/jobs", data={
-        "template": template, "strict": "maybe",
-        "data": (io.BytesIO((SAMPLES / "units.json").read_bytes()), "units.json"),
-    })  # fmt: skip
+    bad_strict = tenant.post(
+        "/v1/jobs",
+        data={
+            "template": template,
+            "strict": "maybe",
+            "data": (io.BytesIO((SAMPLES / "units.json").read_bytes()), "units.json"),
+        },
+    )
     assert bad_strict.status_code == 400
 
 
 def submit_sheet(tenant: Tenant, template: bytes, data: bytes, filename: str) -> Any:
     template_id = tenant.upload(template).get_json()["id"]
-    return tenant.post("/v1/jobs", data={"template": template_id,
-                                         "data": (io.BytesIO(data), filename)})  # fmt: skip
+    return tenant.post(
+        "/v1/jobs", data={"template": template_id, "data": (io.BytesIO(data), filename)}
+    )
 
 
 def test_cells_print_as_the_sheet_shows_them_and_compute_as_numbers(tenant: Tenant) -> None:
@@ -99,8 +104,12 @@ def test_cells_print_as_the_sheet_shows_them_and_compute_as_numbers(tenant: Tena
     book = Workbook()
     book.active.append(["unit", "share", "price", "students", "founded"])
     book.active.append(["阜康市第二中學", 0.21, 12.5, 1234, dt.date(2012, 5, 1)])
-    for cell, number_format in (("B2", "0%"), ("C2", "0.00"), ("D2", "#,##0"),
-                                ("E2", 'yyyy"年"m"月"d"日"')):  # fmt: skip
+    for cell, number_format in (
+        ("B2", "0%"),
+        ("C2", "0.00"),
+        ("D2", "#,##0"),
+        ("E2", 'yyyy"年"m"月"d"日"'),
+    ):
         book.active[cell].number_format = number_format
     out = io.BytesIO()
     book.save(out)
@@ -148,8 +157,10 @@ def titled_sheet(header: list[str], rows: list[list[Any]]) -> bytes:
 
 
 def test_a_title_row_above_the_header_and_a_misspelt_column(tenant: Tenant) -> None:
-    data = titled_sheet(["unit", "signiture"], [["沙灣縣第二中學", "沙灣縣教育局"],
-                                                 ["阜康市第二中學", "阜康市教育局"]])  # fmt: skip
+    data = titled_sheet(
+        ["unit", "signiture"],
+        [["沙灣縣第二中學", "沙灣縣教育局"], ["阜康市第二中學", "阜康市教育局"]],
+    )
     template = make_docx("單位：{{ unit }}", "落款：{{ signature|default('') }}")
     response = submit_sheet(tenant, template, data, "units.xlsx")
     assert response.status_code == 202, response.get_json()
@@ -163,8 +174,9 @@ def test_a_title_row_above_the_header_and_a_misspelt_column(tenant: Tenant) -> N
 
 
 def test_missing_values_are_named_by_sheet_row_and_unit(tenant: Tenant) -> None:
-    data = titled_sheet(["unit", "signature"], [["沙灣縣第二中學", "沙灣縣教育局"],
-                                                 ["阜康市第二中學", None]])  # fmt: skip
+    data = titled_sheet(
+        ["unit", "signature"], [["沙灣縣第二中學", "沙灣縣教育局"], ["阜康市第二中學", None]]
+    )
     template = make_docx("單位：{{ unit }}", "落款：{{ signature }}")
     response = submit_sheet(tenant, template, data, "units.xlsx")
     assert response.status_code == 422
@@ -172,5 +184,6 @@ def test_missing_values_are_named_by_sheet_row_and_unit(tenant: Tenant) -> None:
     assert error["code"] == "missing_variables"
     assert "1 document of 2 does not fit" in error["message"]
     assert "row 4 (阜康市第二中學) misses signature" in error["message"]
-    assert error["details"] == [{"document": 1, "missing": ["signature"], "row": 4,
-                                 "name": "阜康市第二中學"}]  # fmt: skip
+    assert error["details"] == [
+        {"document": 1, "missing": ["signature"], "row": 4, "name": "阜康市第二中學"}
+    ]

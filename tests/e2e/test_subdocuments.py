@@ -25,8 +25,9 @@ def annex() -> bytes:
     document.add_heading("附件1 報送材料清單", level=1)
     table = document.add_table(rows=3, cols=2)
     table.style = "Table Grid"
-    for row, (name, copies) in zip(table.rows, [("材料名稱", "份數"), ("申報表", "一份"),
-                                                 ("事跡材料", "三份")], strict=True):  # fmt: skip
+    for row, (name, copies) in zip(
+        table.rows, [("材料名稱", "份數"), ("申報表", "一份"), ("事跡材料", "三份")], strict=True
+    ):
         row.cells[0].text, row.cells[1].text = name, copies
     picture = io.BytesIO()
     Image.new("RGB", (120, 80), (0, 120, 200)).save(picture, "PNG")
@@ -39,16 +40,21 @@ def annex() -> bytes:
 
 def submit(tenant: Tenant, rows: list[dict], files: list[tuple[bytes, str]]) -> object:
     template = tenant.upload(make_docx("關於{{ unit }}的通知", "正文。", "{{p annex }}")).get_json()
-    return tenant.post("/v1/jobs", data={
-        "template": template["id"],
-        "data": (io.BytesIO(json.dumps(rows, ensure_ascii=False).encode()), "units.json"),
-        "files": [(io.BytesIO(content), name) for content, name in files],
-    })  # fmt: skip
+    return tenant.post(
+        "/v1/jobs",
+        data={
+            "template": template["id"],
+            "data": (io.BytesIO(json.dumps(rows, ensure_ascii=False).encode()), "units.json"),
+            "files": [(io.BytesIO(content), name) for content, name in files],
+        },
+    )
 
 
 def test_an_annex_brings_its_heading_table_and_picture(tenant: Tenant) -> None:
-    rows = [{"unit": unit, "annex": {"type": "docx", "file": "annex.docx"}}
-            for unit in ("沙灣縣第二中學", "阜康市第二中學")]  # fmt: skip
+    rows = [
+        {"unit": unit, "annex": {"type": "docx", "file": "annex.docx"}}
+        for unit in ("沙灣縣第二中學", "阜康市第二中學")
+    ]
     response = submit(tenant, rows, [(annex(), "annex.docx")])
     assert response.status_code == 202, response.get_json()
     job = tenant.wait_for(response.get_json()["id"])
@@ -61,8 +67,11 @@ def test_an_annex_brings_its_heading_table_and_picture(tenant: Tenant) -> None:
         assert all(
             cell in text for cell in ("材料名稱", "份數", "申報表", "一份", "事跡材料", "三份")
         )
-        images = subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True,
-                                check=True).stdout.decode().splitlines()[2:]  # fmt: skip
+        images = (
+            subprocess.run(["pdfimages", "-list", "-"], input=pdf, capture_output=True, check=True)
+            .stdout.decode()
+            .splitlines()[2:]
+        )
         assert len(images) == 1 and images[0].split()[3:5] == ["120", "80"]
         # The heading keeps its style: Word's Heading 1 is bold.
         assert any("Bold" in font["name"] for font in pdf_fonts(pdf)), pdf_fonts(pdf)

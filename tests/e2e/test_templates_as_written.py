@@ -19,9 +19,13 @@ def test_a_division_by_zero_fails_its_row_alone_naming_the_tag(tenant: Tenant) -
     template = tenant.upload(make_docx("單位：{{ unit }}", "人均活動 {{ activities / staff }} 次"))
     rows = [["unit", "activities", "staff"]]
     rows += [[f"第{i}中學", 8 * i, 0 if i == 7 else 4] for i in range(1, 21)]
-    submitted = tenant.post("/v1/jobs", data={
-        "template": template.get_json()["id"], "data": (io.BytesIO(workbook(rows)), "units.xlsx"),
-    })  # fmt: skip
+    submitted = tenant.post(
+        "/v1/jobs",
+        data={
+            "template": template.get_json()["id"],
+            "data": (io.BytesIO(workbook(rows)), "units.xlsx"),
+        },
+    )
     assert submitted.status_code == 202, submitted.get_json()
     job = tenant.wait_for(submitted.get_json()["id"])
     assert job["progress"] == {"total": 20, "succeeded": 19, "failed": 1}
@@ -36,32 +40,55 @@ def test_a_division_by_zero_fails_its_row_alone_naming_the_tag(tenant: Tenant) -
 
 
 REPORT = [
-    "日期：{{ day|date('%Y年%-m月%-d日') }}", "落款：{{ day|cn_date }}", "表格日期：{{ serial|date }}",
-    "金額：{{ amount|thousands }}元，{{ amount|fixed(2) }}", "比例：{{ ratio|percent(1) }}",
-    "大寫：{{ amount|rmb_upper }}", "大寫：{{ amount|rmb_upper('hant') }}",
-    "人數：{{ count|cn_number }}", "{{ 2|cn_index }}{{ 3|cn_index('()') }}",
-    "簡體：{{ text|to_hans }}", "繁體：{{ text|to_hant }}",
-]  # fmt: skip
+    "日期：{{ day|date('%Y年%-m月%-d日') }}",
+    "落款：{{ day|cn_date }}",
+    "表格日期：{{ serial|date }}",
+    "金額：{{ amount|thousands }}元，{{ amount|fixed(2) }}",
+    "比例：{{ ratio|percent(1) }}",
+    "大寫：{{ amount|rmb_upper }}",
+    "大寫：{{ amount|rmb_upper('hant') }}",
+    "人數：{{ count|cn_number }}",
+    "{{ 2|cn_index }}{{ 3|cn_index('()') }}",
+    "簡體：{{ text|to_hans }}",
+    "繁體：{{ text|to_hant }}",
+]
 
 
 @pytest.mark.parametrize(
     ("text", "hans", "hant"),
-    [("民族團結進步示範單位", "民族团结进步示范单位", "民族團結進步示範單位"),
-     ("民族团结进步示范单位", "民族团结进步示范单位", "民族團結進步示範單位")],
-)  # fmt: skip
+    [
+        ("民族團結進步示範單位", "民族团结进步示范单位", "民族團結進步示範單位"),
+        ("民族团结进步示范单位", "民族团结进步示范单位", "民族團結進步示範單位"),
+    ],
+)
 def test_report_filters_print_what_reports_print(
     tenant: Tenant, text: str, hans: str, hant: str
 ) -> None:
     template_id = tenant.upload(make_docx(*REPORT)).get_json()["id"]
-    data = {"day": "2026-11-29", "serial": 45000, "amount": 12345.6, "ratio": 0.2134,
-            "count": 12, "text": text}  # fmt: skip
+    data = {
+        "day": "2026-11-29",
+        "serial": 45000,
+        "amount": 12345.6,
+        "ratio": 0.2134,
+        "count": 12,
+        "text": text,
+    }
     job = tenant.wait_for(tenant.submit(template_id, [{"data": data}]).get_json()["id"])
     assert job["status"] == "succeeded", job
     printed = squash(pdf_text(tenant.get(job["documents"][0]["url"]).data))
-    for expected in ("日期：2026年11月29日", "落款：二〇二六年十一月二十九日", "表格日期：2023-03-15",
-                     "金額：12,345.6元，12345.60", "比例：21.3%", "大寫：人民币壹万贰仟叁佰肆拾伍元陆角整",
-                     "大寫：人民幣壹萬貳仟叁佰肆拾伍元陸角整", "人數：十二", "二、（三）",
-                     f"簡體：{hans}", f"繁體：{hant}"):  # fmt: skip
+    for expected in (
+        "日期：2026年11月29日",
+        "落款：二〇二六年十一月二十九日",
+        "表格日期：2023-03-15",
+        "金額：12,345.6元，12345.60",
+        "比例：21.3%",
+        "大寫：人民币壹万贰仟叁佰肆拾伍元陆角整",
+        "大寫：人民幣壹萬貳仟叁佰肆拾伍元陸角整",
+        "人數：十二",
+        "二、（三）",
+        f"簡體：{hans}",
+        f"繁體：{hant}",
+    ):
         assert expected in printed, (expected, printed)
 
 
@@ -80,8 +107,11 @@ def test_a_number_no_report_prints_fails_its_document_at_once(tenant: Tenant) ->
     """1e1300000 overran the 30 s render deadline to 55 s: the alarm cannot interrupt Python's
     C code spelling it out. The filter refuses it before."""
     template_id = tenant.upload(make_docx("金額：{{ amount|thousands }}")).get_json()["id"]
-    documents = [{"data": {"amount": 100}}, {"data": {"amount": "1e1300000"}},
-                 {"data": {"amount": 5}}]  # fmt: skip
+    documents = [
+        {"data": {"amount": 100}},
+        {"data": {"amount": "1e1300000"}},
+        {"data": {"amount": 5}},
+    ]
     job = tenant.wait_for(tenant.submit(template_id, documents).get_json()["id"])
     assert [d["status"] for d in job["documents"]] == ["succeeded", "failed", "succeeded"]
     message = job["documents"][1]["error"]["message"]
@@ -99,11 +129,14 @@ def test_an_unknown_filter_is_refused_at_upload_naming_it(tenant: Tenant) -> Non
 
 
 def test_names_the_template_guards_are_optional_under_strict(tenant: Tenant) -> None:
-    uploaded = tenant.upload(make_docx(
-        "單位：{{ unit }}", "備註：{{ note|default('無') }}",
-        "{% if leader is defined %}負責人：{{ leader }}{% endif %}",
-        "研發：{{ dept|default('R&D') }}",
-    )).get_json()  # fmt: skip
+    uploaded = tenant.upload(
+        make_docx(
+            "單位：{{ unit }}",
+            "備註：{{ note|default('無') }}",
+            "{% if leader is defined %}負責人：{{ leader }}{% endif %}",
+            "研發：{{ dept|default('R&D') }}",
+        )
+    ).get_json()
     assert uploaded["optional"] == ["dept", "leader", "note"]
     submitted = tenant.submit(uploaded["id"], [{"data": {"unit": "沙灣五小"}}])
     assert submitted.status_code == 202, submitted.get_json()  # strict, and nothing missing

@@ -44,8 +44,9 @@ def faces(pdf: bytes) -> set[str]:
 
 
 def first_x(pdf: bytes, word: str) -> float:
-    html = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
-                          check=True).stdout.decode()  # fmt: skip
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
     found = re.search(rf'<word xMin="([\d.]+)"[^>]*>{word}</word>', html)
     assert found, html
     return float(found[1])
@@ -64,8 +65,11 @@ def test_a_rich_run_in_kai_prints_its_chinese_text_in_the_kai_face(tenant: Tenan
 
 
 def test_rich_runs_take_character_styles_and_links(tenant: Tenant) -> None:
-    runs = [{"text": "Bold by style", "style": "Strong"}, " and ",
-            {"text": "our site", "url": "https://example.org/report?id=1&lang=zh"}]  # fmt: skip
+    runs = [
+        {"text": "Bold by style", "style": "Strong"},
+        " and ",
+        {"text": "our site", "url": "https://example.org/report?id=1&lang=zh"},
+    ]
     data = {"remark": {"type": "rich", "runs": runs}}
     pdf = render(tenant, template("{{r remark }}"), data)
     assert "Bold by style and our site" in pdf_text(pdf)
@@ -73,8 +77,9 @@ def test_rich_runs_take_character_styles_and_links(tenant: Tenant) -> None:
     # The link is a real hyperlink of the document (LibreOffice 7.4 prints it as link-styled
     # text but writes no link annotation into the PDF, even for an HTML anchor).
     template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
-    job = tenant.wait_for(tenant.submit(template_id, [{"data": data}], format="docx")
-                          .get_json()["id"])  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(template_id, [{"data": data}], format="docx").get_json()["id"]
+    )
     made = docx.Document(io.BytesIO(tenant.get(job["documents"][0]["url"]).data))
     links = [
         rel.target_ref for rel in made.part.rels.values() if rel.reltype.endswith("/hyperlink")
@@ -86,8 +91,11 @@ def test_a_bad_style_fails_its_document_naming_the_styles_there_are(tenant: Tena
     template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
     bad = {"type": "rich", "runs": [{"text": "x", "style": "強調"}]}
     good = {"type": "rich", "runs": [{"text": "x", "style": "Emphasis"}]}
-    job = tenant.wait_for(tenant.submit(template_id, [{"data": {"remark": bad}},
-                                                      {"data": {"remark": good}}]).get_json()["id"])  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(
+            template_id, [{"data": {"remark": bad}}, {"data": {"remark": good}}]
+        ).get_json()["id"]
+    )
     failed, made = job["documents"]
     assert made["status"] == "succeeded"
     assert failed["status"] == "failed" and "'強調'" in failed["error"]["message"]
@@ -106,23 +114,30 @@ def test_form_feed_makes_a_page(tenant: Tenant, rich: bool) -> None:
 
 
 def test_bel_makes_a_new_paragraph_and_a_newline_a_line_break(tenant: Tenant) -> None:
-    pdf = render(tenant, template("{{ paragraphs }}", "{{ lines }}", indent=True),
-                 {"paragraphs": "甲段落\a乙段落", "lines": "丙一行\n丁一行"})  # fmt: skip
+    pdf = render(
+        tenant,
+        template("{{ paragraphs }}", "{{ lines }}", indent=True),
+        {"paragraphs": "甲段落\a乙段落", "lines": "丙一行\n丁一行"},
+    )
     # A new paragraph has the template paragraph's first-line indent again; a line break not.
     assert first_x(pdf, "乙段落") == pytest.approx(first_x(pdf, "甲段落"), abs=1)
     assert first_x(pdf, "丁一行") < first_x(pdf, "丙一行") - 40
 
 
-@pytest.mark.parametrize(("typography", "printed"), [
-    (None, "漢語 教學班,共12人(男生5人);金額1,234元,見https://a.cn/x?a=1,2"),
-    ("zh", "漢語教學班，共12人（男生5人）；金額1,234元，見https://a.cn/x?a=1,2"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("typography", "printed"),
+    [
+        (None, "漢語 教學班,共12人(男生5人);金額1,234元,見https://a.cn/x?a=1,2"),
+        ("zh", "漢語教學班，共12人（男生5人）；金額1,234元，見https://a.cn/x?a=1,2"),
+    ],
+)
 def test_chinese_typography_is_opt_in(tenant: Tenant, typography: str | None, printed: str) -> None:
     pasted = "漢語 教學班,共12人(男生5人);金額1,234元,見https://a.cn/x?a=1,2"
     template_id = tenant.upload(template("{{ note }}")).get_json()["id"]
     options = {"typography": typography} if typography else {}
-    job = tenant.wait_for(tenant.submit(template_id, [{"data": {"note": pasted}}], **options)
-                          .get_json()["id"])  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(template_id, [{"data": {"note": pasted}}], **options).get_json()["id"]
+    )
     pdf = tenant.get(job["documents"][0]["url"]).data
     # pdftotext puts a space between Chinese and Latin text; the spaces of the data stay.
     between_scripts = r"(?<=[^\x00-\x7f]) (?=[A-Za-z0-9])|(?<=[A-Za-z0-9]) (?=[^\x00-\x7f])"

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.usefixtures("worker")
 def readme_verify() -> Callable[[str, str, bytes], bool]:
     """The verification function docs/api.md gives receivers, run as it is printed there."""
     readme = (PROJECT_ROOT / "docs" / "api.md").read_text()
-    block = next(code for code in re.findall(r"```python\n(.*?)```", readme, re.S)
-                 if "def verify(" in code)  # fmt: skip
+    block = next(
+        code for code in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verify(" in code
+    )
     namespace: dict[str, Any] = {}
     exec(block, namespace)
     return namespace["verify"]  # type: ignore[no-any-return]
@@ -39,10 +40,13 @@ def submit_with_callback(tenant: Tenant, url: str) -> dict[str, Any]:
     template = tenant.upload(make_docx("單位：{{ unit }}")).get_json()["id"]
     response = tenant.post(
         "/v1/jobs",
-        json={"template": template, "documents": [{"data": {"unit": "沙灣五小"}}],
-              "callback_url": url},
+        json={
+            "template": template,
+            "documents": [{"data": {"unit": "沙灣五小"}}],
+            "callback_url": url,
+        },
         headers={"X-Request-ID": "req-webhook-1"},
-    )  # fmt: skip
+    )
     assert response.status_code == 202, response.get_json()
     return response.get_json()  # type: ignore[no-any-return]
 
@@ -53,12 +57,16 @@ def test_a_finished_job_is_posted_once_signed(
     secret = KeyStore(redis_client).ensure_webhook_secret(tenant.name)
     job = submit_with_callback(tenant, receiver.url)
     assert job["callback"] == {
-        "url": receiver.url, "status": "pending", "attempts": 0, "last_error": None,
-    }  # fmt: skip
+        "url": receiver.url,
+        "status": "pending",
+        "attempts": 0,
+        "last_error": None,
+    }
 
     wait_until(lambda: len(receiver.calls) == 1, timeout=120)
-    wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
-               == "succeeded")  # fmt: skip
+    wait_until(
+        lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"] == "succeeded"
+    )
     wait_until(lambda: no_webhook_pending(redis_client, job["id"]))  # no second POST can follow
     assert len(receiver.calls) == 1
 
@@ -75,8 +83,7 @@ def test_a_finished_job_is_posted_once_signed(
     assert "沙灣五小" in pdf_text(pdf.data)
 
     shown = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
-    assert shown == {"url": receiver.url, "status": "succeeded", "attempts": 1,
-                     "last_error": None}  # fmt: skip
+    assert shown == {"url": receiver.url, "status": "succeeded", "attempts": 1, "last_error": None}
 
 
 def test_a_receiver_failing_twice_gets_a_third_attempt(
@@ -87,8 +94,9 @@ def test_a_receiver_failing_twice_gets_a_third_attempt(
     job = submit_with_callback(tenant, receiver.url)
 
     wait_until(lambda: len(receiver.calls) == 3, timeout=120)
-    wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
-               == "succeeded")  # fmt: skip
+    wait_until(
+        lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"] == "succeeded"
+    )
     wait_until(lambda: no_webhook_pending(redis_client, job["id"]))
     assert len(receiver.calls) == 3
     # One delivery: the same id on each attempt, each freshly signed.
@@ -105,8 +113,10 @@ def test_a_receiver_that_refuses_is_not_retried(
     receiver.statuses = [410]
     job = submit_with_callback(tenant, receiver.url)
 
-    wait_until(lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"]
-               == "failed", timeout=120)  # fmt: skip
+    wait_until(
+        lambda: tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]["status"] == "failed",
+        timeout=120,
+    )
     wait_until(lambda: no_webhook_pending(redis_client, job["id"]))
     assert len(receiver.calls) == 1
     callback = tenant.get(f"/v1/jobs/{job['id']}").get_json()["callback"]
@@ -119,9 +129,14 @@ def test_a_cancelled_job_is_posted_too(
 ) -> None:
     KeyStore(redis_client).ensure_webhook_secret(tenant.name)
     template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
-    job = tenant.post("/v1/jobs", json={
-        "template": template, "documents": [{"data": {"unit": str(i)}} for i in range(60)],
-        "callback_url": receiver.url}).get_json()  # fmt: skip
+    job = tenant.post(
+        "/v1/jobs",
+        json={
+            "template": template,
+            "documents": [{"data": {"unit": str(i)}} for i in range(60)],
+            "callback_url": receiver.url,
+        },
+    ).get_json()
     tenant.post(f"/v1/jobs/{job['id']}/cancel")
 
     wait_until(lambda: len(receiver.calls) == 1, timeout=120)

@@ -29,11 +29,22 @@ CODE = [
     "iiii",
     "WWWW",
 ]
-OFFICE = {"body": "Calibri", "heading": "Cambria", "sans": "Arial", "serif": "Times New Roman",
-          "mono": "Courier New", "code": "Consolas"}  # fmt: skip
-TWINS = {"Calibri": "Carlito", "Cambria": "Caladea", "Arial": "Liberation Sans",
-         "Times New Roman": "Liberation Serif", "Courier New": "Liberation Mono",
-         "Consolas": "Liberation Mono"}  # fmt: skip
+OFFICE = {
+    "body": "Calibri",
+    "heading": "Cambria",
+    "sans": "Arial",
+    "serif": "Times New Roman",
+    "mono": "Courier New",
+    "code": "Consolas",
+}
+TWINS = {
+    "Calibri": "Carlito",
+    "Cambria": "Caladea",
+    "Arial": "Liberation Sans",
+    "Times New Roman": "Liberation Serif",
+    "Courier New": "Liberation Mono",
+    "Consolas": "Liberation Mono",
+}
 
 
 def set_font(run: docx.text.run.Run, name: str) -> None:
@@ -53,8 +64,9 @@ def office_template(fonts: dict[str, str]) -> bytes:
         theme_fonts.set(qn(attribute), fonts["body"])
     for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme"):
         theme_fonts.attrib.pop(qn(attribute), None)
-    set_font(document.add_heading(level=1).add_run("Inspection report: {{ unit }}"),
-             fonts["heading"])  # fmt: skip
+    set_font(
+        document.add_heading(level=1).add_run("Inspection report: {{ unit }}"), fonts["heading"]
+    )
     for _ in range(3):
         document.add_paragraph(PROSE)
     for kind in ("sans", "serif", "mono"):
@@ -70,26 +82,33 @@ def office_template(fonts: dict[str, str]) -> bytes:
 
 def render(tenant: Tenant, template: bytes) -> bytes:
     template_id = tenant.upload(template).get_json()["id"]
-    job = tenant.wait_for(tenant.submit(template_id, [{"data": {"unit": "Hami No. 2"}}])
-                          .get_json()["id"])  # fmt: skip
+    job = tenant.wait_for(
+        tenant.submit(template_id, [{"data": {"unit": "Hami No. 2"}}]).get_json()["id"]
+    )
     assert job["status"] == "succeeded", job
     return tenant.get(job["documents"][0]["url"]).data  # type: ignore[no-any-return]
 
 
 def lines(pdf: bytes) -> list[str]:
     """Each printed line, page by page: where the lines break."""
-    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
-                          check=True).stdout.decode()  # fmt: skip
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def words(pdf: bytes) -> list[tuple[str, float, float]]:
     """(word, xMin, xMax) of every word, from pdftotext -bbox."""
-    html = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True,
-                          check=True).stdout.decode()  # fmt: skip
-    return [(m[3], float(m[1]), float(m[2])) for m in
-            re.finditer(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
-                        html)]  # fmt: skip
+    html = subprocess.run(
+        ["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
+    return [
+        (m[3], float(m[1]), float(m[2]))
+        for m in re.finditer(
+            r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>',
+            html,
+        )
+    ]
 
 
 def test_office_fonts_print_with_their_metric_twins_as_word_breaks_them(tenant: Tenant) -> None:
@@ -105,8 +124,11 @@ def test_office_fonts_print_with_their_metric_twins_as_word_breaks_them(tenant: 
 
 def test_a_consolas_block_stays_monospace(tenant: Tenant) -> None:
     pdf = render(tenant, office_template(OFFICE))
-    placed = {word: (x_max - x_min) / len(word) for word, x_min, x_max in words(pdf)
-              if word in ("iiii", "WWWW")}  # fmt: skip
+    placed = {
+        word: (x_max - x_min) / len(word)
+        for word, x_min, x_max in words(pdf)
+        if word in ("iiii", "WWWW")
+    }
     assert set(placed) == {"iiii", "WWWW"}
     assert placed["iiii"] == pytest.approx(placed["WWWW"], rel=0.01)  # i as wide as W
 

@@ -75,8 +75,11 @@ def workbook(rows: list[list[object]], title: str | None = None) -> bytes:
     return out.getvalue()
 
 
-def picture(kind: str = "PNG", size: tuple[int, int] = (300, 200),
-            colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:  # fmt: skip
+def picture(
+    kind: str = "PNG",
+    size: tuple[int, int] = (300, 200),
+    colour: tuple[int, int, int] = (200, 30, 30),
+) -> bytes:
     """An image file made with Pillow: a plain rectangle of ``colour``."""
     from PIL import Image
 
@@ -95,10 +98,14 @@ def sheet_claiming(ref: str, last_row: int) -> bytes:
         for item in source.infolist():
             body = source.read(item)
             if item.filename == "xl/worksheets/sheet1.xml":
-                body = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="%s"/>' % ref.encode(),
-                              body)  # fmt: skip
-                body = body.replace(b"</sheetData>", b'<row r="%d"><c r="A%d" t="inlineStr"><is>'
-                                    b"<t>X</t></is></c></row></sheetData>" % (last_row, last_row))  # fmt: skip
+                body = re.sub(
+                    rb'<dimension ref="[^"]*"/>', b'<dimension ref="%s"/>' % ref.encode(), body
+                )
+                body = body.replace(
+                    b"</sheetData>",
+                    b'<row r="%d"><c r="A%d" t="inlineStr"><is>'
+                    b"<t>X</t></is></c></row></sheetData>" % (last_row, last_row),
+                )
             archive.writestr(item, body)
     return out.getvalue()
 
@@ -110,5 +117,6 @@ def many_paragraphs(count: int) -> bytes:
     import random
 
     chance = random.Random(count)
-    return tamper(body=b"".join(b'<w:p w:rsidR="%08X"/>' % chance.getrandbits(4)
-                                for _ in range(count)))  # fmt: skip
+    return tamper(
+        body=b"".join(b'<w:p w:rsidR="%08X"/>' % chance.getrandbits(4) for _ in range(count))
+    )

@@ -47,25 +47,36 @@ def embed_font(docx: bytes, family: str, font: bytes) -> bytes:
     """``docx`` with ``font`` embedded as the regular face of ``family``."""
     key = uuid.uuid4()
     source = zipfile.ZipFile(io.BytesIO(docx))
-    entry = (f'<w:font w:name="{family}"><w:embedRegular r:id="rIdEmbedded1" '
-             f'w:fontKey="{{{str(key).upper()}}}"/></w:font>').encode()  # fmt: skip
-    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
-            'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rIdEmbedded1" Type="{FONT_REL}" Target="fonts/font1.odttf"/>'
-            "</Relationships>").encode()  # fmt: skip
+    entry = (
+        f'<w:font w:name="{family}"><w:embedRegular r:id="rIdEmbedded1" '
+        f'w:fontKey="{{{str(key).upper()}}}"/></w:font>'
+    ).encode()
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+        'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rIdEmbedded1" Type="{FONT_REL}" Target="fonts/font1.odttf"/>'
+        "</Relationships>"
+    ).encode()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for item in source.infolist():
             data = source.read(item)
             if item.filename == "word/fontTable.xml":
                 if b"xmlns:r=" not in data:
-                    data = data.replace(b"<w:fonts ", b'<w:fonts xmlns:r="http://schemas.'
-                                        b'openxmlformats.org/officeDocument/2006/relationships" ', 1)  # fmt: skip
+                    data = data.replace(
+                        b"<w:fonts ",
+                        b'<w:fonts xmlns:r="http://schemas.'
+                        b'openxmlformats.org/officeDocument/2006/relationships" ',
+                        1,
+                    )
                 data = data.replace(b"</w:fonts>", entry + b"</w:fonts>")
             if item.filename == "[Content_Types].xml":
-                data = data.replace(b"</Types>", b'<Default Extension="odttf" ContentType="'
-                                    b'application/vnd.openxmlformats-officedocument.'
-                                    b'obfuscatedFont"/></Types>')  # fmt: skip
+                data = data.replace(
+                    b"</Types>",
+                    b'<Default Extension="odttf" ContentType="'
+                    b"application/vnd.openxmlformats-officedocument."
+                    b'obfuscatedFont"/></Types>',
+                )
             archive.writestr(item, data)
         archive.writestr("word/_rels/fontTable.xml.rels", rels)
         archive.writestr("word/fonts/font1.odttf", obfuscate(font, key))

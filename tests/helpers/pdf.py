@@ -38,8 +38,17 @@ def renderings(pdf: bytes, renderer: str = "poppler", dpi: int = 50) -> list[byt
         if renderer == "poppler":
             command = ["pdftoppm", "-r", str(dpi), "-gray", str(source), f"{tmp}/page"]
         else:
-            command = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pnggray",
-                       f"-r{dpi}", f"-sOutputFile={tmp}/page-%04d.png", str(source)]  # fmt: skip
+            command = [
+                "gs",
+                "-q",
+                "-dSAFER",
+                "-dBATCH",
+                "-dNOPAUSE",
+                "-sDEVICE=pnggray",
+                f"-r{dpi}",
+                f"-sOutputFile={tmp}/page-%04d.png",
+                str(source),
+            ]
         subprocess.run(command, check=True, capture_output=True)
         pages = sorted(path for path in Path(tmp).iterdir() if path.name.startswith("page"))
         return [Image.open(page).tobytes() for page in pages]
@@ -127,11 +136,16 @@ def glyphs_held_and_drawn(pdf: bytes) -> list[tuple[str, int, int]]:
             if "/FontFile2" in descriptor:
                 program = TTFont(io.BytesIO(descriptor.FontFile2.read_bytes()))
                 glyf = program["glyf"]
-                outlined = [name for name in program.getGlyphOrder()[1:]
-                            if glyf[name].numberOfContours != 0]  # fmt: skip
+                outlined = [
+                    name for name in program.getGlyphOrder()[1:] if glyf[name].numberOfContours != 0
+                ]
                 # A composite's parts (the dot of an i) are held for it, not drawn by a code.
-                parts = {part for name in outlined if glyf[name].isComposite()
-                         for part in glyf[name].getComponentNames(glyf)}  # fmt: skip
+                parts = {
+                    part
+                    for name in outlined
+                    if glyf[name].isComposite()
+                    for part in glyf[name].getComponentNames(glyf)
+                }
                 held = len(set(outlined) - parts)
             elif "/FontFile" in descriptor:
                 charstrings = psLib.suckfont(descriptor.FontFile.read_bytes())["CharStrings"]

@@ -32,25 +32,37 @@ def signed_in_with_template(settings: Settings, name: str = "t") -> Clerk:
     tenant = f"t{uuid.uuid4().hex[:8]}"
     key = f"key-{tenant}"
     client = create_app(dataclasses.replace(settings, api_keys={key: tenant})).test_client()
-    uploaded = client.post("/v1/templates", headers={"Authorization": f"Bearer {key}"}, data={
-        "file": (io.BytesIO(make_docx("{{ unit }}")), "t.docx"), "name": name,
-    })  # fmt: skip
+    uploaded = client.post(
+        "/v1/templates",
+        headers={"Authorization": f"Bearer {key}"},
+        data={
+            "file": (io.BytesIO(make_docx("{{ unit }}")), "t.docx"),
+            "name": name,
+        },
+    )
     client.post("/web/sign-in", data={"api_key": key, "csrf_token": _token(client, "sign-in")})
     return Clerk(client, uploaded.get_json()["id"], key)
 
 
 def _token(client: FlaskClient, page: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"',
-                      client.get(f"/web/{page}").get_data(as_text=True))  # fmt: skip
+    found = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get(f"/web/{page}").get_data(as_text=True)
+    )
     assert found is not None
     return found.group(1)
 
 
 def check(client: FlaskClient, template: str, sheet: bytes) -> TestResponse:
-    return client.post("/web/batch", headers={"Accept-Language": "zh-TW"}, data={
-        "csrf_token": _token(client, "batch"), "template": template, "action": "check",
-        "data": (io.BytesIO(sheet), "units.xlsx"),
-    })  # fmt: skip
+    return client.post(
+        "/web/batch",
+        headers={"Accept-Language": "zh-TW"},
+        data={
+            "csrf_token": _token(client, "batch"),
+            "template": template,
+            "action": "check",
+            "data": (io.BytesIO(sheet), "units.xlsx"),
+        },
+    )
 
 
 def test_a_sheet_claiming_every_column_is_checked_within_the_caps(settings: Settings) -> None:
@@ -90,8 +102,12 @@ def test_a_template_name_is_kept_on_one_line(settings: Settings, name: str) -> N
     clerk = signed_in_with_template(settings, name)
     client, template = clerk.client, clerk.template
     expected = " ".join(re.sub(r"[\x00-\x1f\u2028]", " ", name).split()) or "template"
-    assert client.get("/v1/templates", headers={"Authorization": f"Bearer {clerk.key}"}).get_json()[
-        "templates"][0]["name"] == expected  # fmt: skip
+    assert (
+        client.get("/v1/templates", headers={"Authorization": f"Bearer {clerk.key}"}).get_json()[
+            "templates"
+        ][0]["name"]
+        == expected
+    )
     sheet = client.get(f"/web/templates/{template}/fill-in.xlsx")
     assert sheet.status_code == 200
     assert "\n" not in sheet.headers["Content-Disposition"]

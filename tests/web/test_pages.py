@@ -43,10 +43,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("web-stack")
     bind = f"127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCRENDER_", "PROMETHEUS_"))}
-    env.update(DOCRENDER_DATA_DIR=str(data_dir), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1",
-               DOCRENDER_API_KEYS=f"county:{KEY}")  # fmt: skip
-    process = subprocess.Popen([sys.executable, "-m", "cli.stack"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    env.update(
+        DOCRENDER_DATA_DIR=str(data_dir),
+        DOCRENDER_BIND=bind,
+        DOCRENDER_WORKERS="1",
+        DOCRENDER_API_KEYS=f"county:{KEY}",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cli.stack"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     descendants: list[psutil.Process] = []
     try:
         wait_ready(f"http://{bind}", process)
@@ -73,8 +81,9 @@ class Clerk:
     """A browser page, every request it makes recorded, a screenshot per step."""
 
     def __init__(self, browser: Browser, base: str, locale: str, tmp: Path) -> None:
-        self.context = browser.new_context(locale=locale, accept_downloads=True,
-                                           extra_http_headers={"Accept-Language": locale})  # fmt: skip
+        self.context = browser.new_context(
+            locale=locale, accept_downloads=True, extra_http_headers={"Accept-Language": locale}
+        )
         self.page: Page = self.context.new_page()
         self.requests: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
@@ -139,8 +148,12 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     )
     headers = [cell.value for cell in sheet.active[1]]
     assert headers == ["unit", "students", "budget"]
-    rows = [["沙灣縣第二中學", 820, 1_640_000], ["阜康市第二中学", 610, 915_000],
-            ["西戈壁鎮中心校", 0, 80_000], ["奎屯市第一小學", 450, None]]  # fmt: skip
+    rows = [
+        ["沙灣縣第二中學", 820, 1_640_000],
+        ["阜康市第二中学", 610, 915_000],
+        ["西戈壁鎮中心校", 0, 80_000],
+        ["奎屯市第一小學", 450, None],
+    ]
     sheet.active.delete_rows(2)
     for row in rows:
         sheet.active.append(row)
@@ -175,12 +188,16 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
 
     archive = zipfile.ZipFile(io.BytesIO(clerk.download("Download all (ZIP)")))
     assert sorted(archive.namelist()) == sorted(
-        ["沙灣縣第二中學-經費.pdf", "阜康市第二中学-經費.pdf", "奎屯市第一小學-經費.pdf"])  # fmt: skip
+        ["沙灣縣第二中學-經費.pdf", "阜康市第二中学-經費.pdf", "奎屯市第一小學-經費.pdf"]
+    )
     assert "2000.0" in pdf_text(archive.read("沙灣縣第二中學-經費.pdf"))
     merged = PdfReader(io.BytesIO(clerk.download("Download merged PDF")))
     assert len(merged.pages) == 3
     assert [item.title for item in merged.outline if not isinstance(item, list)] == [
-        "沙灣縣第二中學-經費", "阜康市第二中学-經費", "奎屯市第一小學-經費"]  # fmt: skip
+        "沙灣縣第二中學-經費",
+        "阜康市第二中学-經費",
+        "奎屯市第一小學-經費",
+    ]
 
     job_url = page.url
     job_id = job_url.rstrip("/").rsplit("/", 1)[1]
@@ -247,8 +264,9 @@ def test_another_page_cannot_frame_the_pages(browser: Browser, stack: str, tmp_p
     """A same-site page framed /web/templates invisibly, and one click on its decoy deleted a
     template. The pages now say frame-ancestors 'none': the browser shows nothing of them in
     another page's frame."""
-    decoy = (f'<p>Win a prize!</p><iframe src="{stack}/web/templates" width="800" height="400">'
-             "</iframe>").encode()  # fmt: skip
+    decoy = (
+        f'<p>Win a prize!</p><iframe src="{stack}/web/templates" width="800" height="400"></iframe>'
+    ).encode()
 
     class Decoy(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -40,9 +40,12 @@ def test_the_session_cookie_is_httponly_strict_and_secure_over_tls(settings: Set
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert csrf is not None
     # Over TLS the token must come with its page's Referer too (Flask-WTF's strict check).
-    signed = secure.post("/web/sign-in", data={"api_key": key, "csrf_token": csrf.group(1)},
-                         base_url="https://docrender.example",
-                         headers={"Referer": "https://docrender.example/web/sign-in"})  # fmt: skip
+    signed = secure.post(
+        "/web/sign-in",
+        data={"api_key": key, "csrf_token": csrf.group(1)},
+        base_url="https://docrender.example",
+        headers={"Referer": "https://docrender.example/web/sign-in"},
+    )
     assert "; Secure" in signed.headers["Set-Cookie"]
 
 
@@ -87,16 +90,26 @@ def test_wrong_keys_from_one_address_are_limited_and_said_so(settings: Settings)
     client, _, key = client_for(settings)
     guesser = {"REMOTE_ADDR": f"198.51.100.{uuid.uuid4().int % 250}"}
     for _ in range(10):
-        wrong = client.post("/web/sign-in", environ_base=guesser,
-                            data={"api_key": f"drk_{uuid.uuid4().hex}", "csrf_token": token(client)})  # fmt: skip
+        wrong = client.post(
+            "/web/sign-in",
+            environ_base=guesser,
+            data={"api_key": f"drk_{uuid.uuid4().hex}", "csrf_token": token(client)},
+        )
         assert wrong.status_code == 401
-    limited = client.post("/web/sign-in", environ_base=guesser, headers={"Accept-Language": "zh-TW"},
-                          data={"api_key": key, "csrf_token": token(client)})  # fmt: skip
+    limited = client.post(
+        "/web/sign-in",
+        environ_base=guesser,
+        headers={"Accept-Language": "zh-TW"},
+        data={"api_key": key, "csrf_token": token(client)},
+    )
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert "此位址嘗試的錯誤金鑰太多" in limited.get_data(as_text=True)
     other, _, other_key = client_for(settings)
-    elsewhere = other.post("/web/sign-in", environ_base={"REMOTE_ADDR": "203.0.113.7"},
-                           data={"api_key": other_key, "csrf_token": token(other)})  # fmt: skip
+    elsewhere = other.post(
+        "/web/sign-in",
+        environ_base={"REMOTE_ADDR": "203.0.113.7"},
+        data={"api_key": other_key, "csrf_token": token(other)},
+    )
     assert elsewhere.status_code == 302
 
 

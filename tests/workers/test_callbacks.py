@@ -45,8 +45,11 @@ def services(redis_client: redis.Redis, post: Post, **overrides: Any) -> Callbac
         "jobs": JobStore(redis_client, 600),
         "callbacks": CallbackStore(redis_client),
         "secrets": WebhookSecrets({"hooks": "s"}, KeyStore(redis_client)),
-        "allow_private": True, "max_attempts": 3, "timeout": 1, "post": post,
-    } | overrides  # fmt: skip
+        "allow_private": True,
+        "max_attempts": 3,
+        "timeout": 1,
+        "post": post,
+    } | overrides
     return CallbackServices(**options)
 
 
@@ -79,8 +82,10 @@ def test_network_errors_are_retried_until_the_last_attempt(redis_client: redis.R
     assert "ConnectError" in callback.last_error  # type: ignore[union-attr, operator]
 
 
-@pytest.mark.parametrize(("status", "retried"), [(500, True), (502, True), (429, True),
-                                                  (408, True), (404, False), (301, False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "retried"),
+    [(500, True), (502, True), (429, True), (408, True), (404, False), (301, False)],
+)
 def test_which_answers_are_retried(redis_client: redis.Redis, status: int, retried: bool) -> None:
     svc = services(redis_client, lambda *_: status)
     job_id = finished_job(svc.jobs, "http://127.0.0.1:9/h")

@@ -38,9 +38,12 @@ class FakeConverter:
     those of documents holding a text."""
 
     def __init__(
-        self, error: Exception | None = None, rejects: str | None = None, size: int = 0,
+        self,
+        error: Exception | None = None,
+        rejects: str | None = None,
+        size: int = 0,
         sizes: dict[str, int] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.error = error
         self.rejects = rejects
         self.size = size
@@ -102,8 +105,11 @@ def marked_texts(document: bytes) -> list[str]:
     on each document's first paragraph."""
     texts: list[str] = []
     for paragraph in docx.Document(io.BytesIO(document)).paragraphs:
-        starts = [mark for mark in paragraph._p.iter(qn("w:bookmarkStart"))
-                  if (mark.get(qn("w:name")) or "").startswith(batching.MARKER_PREFIX)]  # fmt: skip
+        starts = [
+            mark
+            for mark in paragraph._p.iter(qn("w:bookmarkStart"))
+            if (mark.get(qn("w:name")) or "").startswith(batching.MARKER_PREFIX)
+        ]
         if starts or not texts:
             texts.append("")
         texts[-1] += paragraph.text
@@ -114,8 +120,12 @@ def marked_texts(document: bytes) -> list[str]:
 def services(redis_client: redis.Redis, tmp_path: Path) -> RenderServices:
     """The render task's services, its job's end handled at once as the end task would."""
     jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
-    return RenderServices(jobs, storage, FakeConverter(),
-                          on_job_ended=lambda job_id: handle_end(job_id, jobs, storage, lambda _job: None))  # fmt: skip
+    return RenderServices(
+        jobs,
+        storage,
+        FakeConverter(),
+        on_job_ended=lambda job_id: handle_end(job_id, jobs, storage, lambda _job: None),
+    )
 
 
 def new_job(services: RenderServices, data: list[dict], output_format: str = "pdf") -> str:
@@ -149,8 +159,12 @@ def test_docx_output_skips_the_converter(services: RenderServices) -> None:
 
 
 def test_permanent_failure_fails_only_that_document(services: RenderServices) -> None:
-    services = replace(services, converter=FakeConverter(
-        ConversionFailed(_("LibreOffice could not convert the document: bad"))))  # fmt: skip
+    services = replace(
+        services,
+        converter=FakeConverter(
+            ConversionFailed(_("LibreOffice could not convert the document: bad"))
+        ),
+    )
     job_id = new_job(services, [{"unit": "x"}, {"unit": "y"}])
     assert render_documents(job_id, [0], services)[0] == "failed"
     assert document(services, job_id, 0)["error"]["code"] == "conversion_failed"
@@ -160,7 +174,7 @@ def test_permanent_failure_fails_only_that_document(services: RenderServices) ->
 def test_transient_failure_is_raised_for_retry_until_the_last_attempt(
     services: RenderServices,
 ) -> None:
-    services = replace(services, converter=FakeConverter(ConverterUnavailable(_("restarting"))))  # fmt: skip
+    services = replace(services, converter=FakeConverter(ConverterUnavailable(_("restarting"))))
     job_id = new_job(services, [{"unit": "x"}])
     with pytest.raises(ConverterUnavailable):
         render_documents(job_id, [0], services, last_attempt=False)[0]
@@ -221,7 +235,7 @@ def test_a_group_left_running_by_a_dead_delivery_is_made_one_at_a_time(
 def test_a_transient_failure_hands_the_whole_group_back_for_the_retry(
     services: RenderServices,
 ) -> None:
-    services = replace(services, converter=FakeConverter(ConverterUnavailable(_("restarting"))))  # fmt: skip
+    services = replace(services, converter=FakeConverter(ConverterUnavailable(_("restarting"))))
     job_id = new_job(services, [{"unit": "甲"}, {"unit": "乙"}, {"unit": "丙"}])
     with pytest.raises(ConverterUnavailable):
         render_documents(job_id, [0, 1, 2], services, last_attempt=False)
@@ -261,7 +275,10 @@ def test_a_document_that_hangs_libreoffice_twice_fails_and_its_neighbours_do_not
     assert [document(services, job_id, i)["status"] for i in range(3)] == ["queued"] * 3
     # The retry makes them one at a time: the one that hangs again fails, without a third try.
     assert render_documents(job_id, [0, 1, 2], services, last_attempt=False) == [
-        "succeeded", "failed", "succeeded"]  # fmt: skip
+        "succeeded",
+        "failed",
+        "succeeded",
+    ]
     assert document(services, job_id, 1)["error"]["code"] == "conversion_timed_out"
     assert converter.calls == 1 + 1 + 2  # combined, 壞 alone, 甲 and 丙 alone
     retried = services.jobs.requeue_failed(job_id, cap=100)
@@ -289,8 +306,12 @@ def test_simplified_and_traditional_documents_are_converted_in_separate_loads(
     would print with that package's glyph forms, so each language makes a group of its own."""
     converter = FakeConverter()
     services = replace(services, converter=converter)
-    units = [{"unit": "沙灣縣第五小學"}, {"unit": "沙湾县第五小学"}, {"unit": "阜康市第二中學"},
-             {"unit": "阜康市第二中学"}]  # fmt: skip
+    units = [
+        {"unit": "沙灣縣第五小學"},
+        {"unit": "沙湾县第五小学"},
+        {"unit": "阜康市第二中學"},
+        {"unit": "阜康市第二中学"},
+    ]
     job_id = new_job(services, units)
     assert render_documents(job_id, [0, 1, 2, 3], services) == ["succeeded"] * 4
     assert converter.combined_calls == 2  # the two Traditional together, the two Simplified
@@ -304,8 +325,10 @@ def test_documents_that_embed_fonts_convert_alone_each_on_its_own_instance(
     converter = FakeConverter()
     services = replace(services, converter=converter)
     template_key = f"templates/{uuid.uuid4().hex}.docx"
-    services.storage.put(template_key, embed_font(make_docx("{{ unit }}"), "Cambria",
-                                                  font_drawing_nine_for_zero("Cambria")))  # fmt: skip
+    services.storage.put(
+        template_key,
+        embed_font(make_docx("{{ unit }}"), "Cambria", font_drawing_nine_for_zero("Cambria")),
+    )
     documents = [NewDocument(f"d{i}", {"unit": u}) for i, u in enumerate(["甲區", "乙區", "丙區"])]
     job_id = record_job(services.jobs, "t", documents, template_key)
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3

@@ -55,9 +55,13 @@ def test_xlsx_numbers_and_dates() -> None:
     out = io.BytesIO()
     book.save(out)
     assert read_data_file("units.xlsx", out.getvalue(), 10).documents == [
-        {"unit": "沙灣五小", "basic": {"students": 766, "share": 0.25}, "date": "2012-05-01",
-         "honours": ["平安校園"]},
-    ]  # fmt: skip
+        {
+            "unit": "沙灣五小",
+            "basic": {"students": 766, "share": 0.25},
+            "date": "2012-05-01",
+            "honours": ["平安校園"],
+        },
+    ]
 
 
 def test_json_lists_and_job_bodies() -> None:
@@ -131,14 +135,16 @@ def test_xlsx_cells_print_as_the_sheet_shows_them() -> None:
         [0.21, 12.5, 1234, dt.date(2012, 5, 1), "00123", 7],
         {"A2": "0%", "B2": "0.00", "C2": "#,##0", "D2": 'yyyy"年"m"月"d"日"'},
     )
-    assert read_data_file("units.xlsx", data, 10).documents == [{
-        "ratio": {"type": "cell", "value": 0.21, "text": "21%"},
-        "price": {"type": "cell", "value": 12.5, "text": "12.50"},
-        "count": {"type": "cell", "value": 1234, "text": "1,234"},
-        "day": {"type": "cell", "value": "2012-05-01", "text": "2012年5月1日"},
-        "code": "00123",  # text stays text
-        "plain": 7,  # a number shown plainly stays a plain number
-    }]  # fmt: skip
+    assert read_data_file("units.xlsx", data, 10).documents == [
+        {
+            "ratio": {"type": "cell", "value": 0.21, "text": "21%"},
+            "price": {"type": "cell", "value": 12.5, "text": "12.50"},
+            "count": {"type": "cell", "value": 1234, "text": "1,234"},
+            "day": {"type": "cell", "value": "2012-05-01", "text": "2012年5月1日"},
+            "code": "00123",  # text stays text
+            "plain": 7,  # a number shown plainly stays a plain number
+        }
+    ]
 
 
 def test_chinese_excels_built_in_date_formats_are_dates() -> None:
@@ -159,8 +165,11 @@ def test_csv_numbers_keep_their_written_form() -> None:
         "a": {"type": "cell", "value": 12.5, "text": "12.50"},
         "b": {"type": "cell", "value": 1234, "text": "1,234"},
         "c": {"type": "cell", "value": 0.21, "text": "21%"},
-        "d": "00123", "e": 7, "f": -3.5, "g": 1,
-    }  # fmt: skip
+        "d": "00123",
+        "e": 7,
+        "f": -3.5,
+        "g": 1,
+    }
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,12 @@ NEEDS = TemplateInspection(VARIABLES, LOOPS)
 
 
 def test_good_data_passes() -> None:
-    check_documents(NEEDS, [
-        {"unit": "a", "honours": [], "sections": [{"points": []}, {"heading": "no points"}]},
-    ])  # fmt: skip
+    check_documents(
+        NEEDS,
+        [
+            {"unit": "a", "honours": [], "sections": [{"points": []}, {"heading": "no points"}]},
+        ],
+    )
 
 
 def test_every_missing_name_and_wrong_shape_of_every_document_at_once() -> None:
@@ -26,15 +29,23 @@ def test_every_missing_name_and_wrong_shape_of_every_document_at_once() -> None:
     with pytest.raises(MissingVariables) as caught:
         check_documents(NEEDS, documents)
     assert caught.value.details == [
-        {"document": 1, "missing": ["unit"], "wrong_shape": [
-            {"variable": "honours", "expected": "list", "got": "text"},
-            {"variable": "sections[1].points", "expected": "list", "got": "text"},
-        ]},
-        {"document": 2, "missing": [], "wrong_shape": [
-            {"variable": "honours", "expected": "list", "got": "object"},
-            {"variable": "sections", "expected": "list", "got": "number"},
-        ]},
-    ]  # fmt: skip
+        {
+            "document": 1,
+            "missing": ["unit"],
+            "wrong_shape": [
+                {"variable": "honours", "expected": "list", "got": "text"},
+                {"variable": "sections[1].points", "expected": "list", "got": "text"},
+            ],
+        },
+        {
+            "document": 2,
+            "missing": [],
+            "wrong_shape": [
+                {"variable": "honours", "expected": "list", "got": "object"},
+                {"variable": "sections", "expected": "list", "got": "number"},
+            ],
+        },
+    ]
 
 
 def test_only_shape_problems_have_their_own_code() -> None:

@@ -36,8 +36,10 @@ def fc_match(rules: Path, pattern: str) -> str:
     return subprocess.run(
         ["fc-match", "--format=%{family[0]}:%{weight}", pattern],
         env={"FONTCONFIG_FILE": str(rules), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 @pytest.mark.parametrize("script", list(Script))
@@ -64,17 +66,27 @@ def test_western_names_resolve_to_their_twins_never_a_cjk_face(rules: Path, lang
 
 
 def test_the_rules_produce_no_fontconfig_warnings(rules: Path) -> None:
-    checked = subprocess.run(["fc-match", "仿宋_GB2312"], capture_output=True, text=True,
-                             env={"FONTCONFIG_FILE": str(rules), "PATH": "/usr/bin:/bin"})  # fmt: skip
+    checked = subprocess.run(
+        ["fc-match", "仿宋_GB2312"],
+        capture_output=True,
+        text=True,
+        env={"FONTCONFIG_FILE": str(rules), "PATH": "/usr/bin:/bin"},
+    )
     assert checked.stderr == ""
 
 
 @pytest.mark.parametrize(
     ("language", "script"),
-    [("zh-CN", Script.SIMPLIFIED), ("zh-TW", Script.TRADITIONAL), ("zh-HK", Script.TRADITIONAL),
-     ("zh-Hant", Script.TRADITIONAL), ("zh-Hans", Script.SIMPLIFIED), (None, Script.SIMPLIFIED),
-     ("en-US", Script.SIMPLIFIED)],
-)  # fmt: skip
+    [
+        ("zh-CN", Script.SIMPLIFIED),
+        ("zh-TW", Script.TRADITIONAL),
+        ("zh-HK", Script.TRADITIONAL),
+        ("zh-Hant", Script.TRADITIONAL),
+        ("zh-Hans", Script.SIMPLIFIED),
+        (None, Script.SIMPLIFIED),
+        ("en-US", Script.SIMPLIFIED),
+    ],
+)
 def test_script_of_a_language(language: str | None, script: Script) -> None:
     assert script_of(language) is script
 

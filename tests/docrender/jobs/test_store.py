@@ -115,8 +115,12 @@ def test_retry_requeues_only_failed_documents(redis_client: redis.Redis) -> None
 def _end(store: JobStore, job_id: str, count: int, status: DocumentStatus = SUCCEEDED) -> None:
     for index in range(count):
         store.start_document(job_id, index)
-        store.finish_document(job_id, index, status, None if status == SUCCEEDED else
-                              {"code": "render_failed", "message": "x"})  # fmt: skip
+        store.finish_document(
+            job_id,
+            index,
+            status,
+            None if status == SUCCEEDED else {"code": "render_failed", "message": "x"},
+        )
 
 
 def test_a_jobs_end_is_recorded_with_its_last_document_until_it_is_handled(

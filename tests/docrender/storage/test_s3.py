@@ -14,12 +14,18 @@ from docrender.storage.s3 import S3Storage
 from tests.helpers.processes import ObjectStore
 
 
-def storage(store: ObjectStore, settings: Settings, monkeypatch: pytest.MonkeyPatch,
-            **overrides: object) -> S3Storage:  # fmt: skip
+def storage(
+    store: ObjectStore, settings: Settings, monkeypatch: pytest.MonkeyPatch, **overrides: object
+) -> S3Storage:
     for name, value in store.env.items():
         monkeypatch.setenv(name, value)
-    chosen = dataclasses.replace(settings, storage="s3", s3_bucket=store.new_bucket(),
-                                 s3_endpoint_url=store.endpoint, **overrides)  # fmt: skip
+    chosen = dataclasses.replace(
+        settings,
+        storage="s3",
+        s3_bucket=store.new_bucket(),
+        s3_endpoint_url=store.endpoint,
+        **overrides,
+    )
     return S3Storage.from_settings(chosen)
 
 
@@ -71,8 +77,12 @@ def test_a_missing_bucket_or_no_credentials_stop_start_up_naming_the_variable(
 ) -> None:
     for name, value in object_store.env.items():
         monkeypatch.setenv(name, value)
-    missing = dataclasses.replace(settings, storage="s3", s3_endpoint_url=object_store.endpoint,
-                                  s3_bucket=f"nowhere-{uuid.uuid4().hex[:8]}")  # fmt: skip
+    missing = dataclasses.replace(
+        settings,
+        storage="s3",
+        s3_endpoint_url=object_store.endpoint,
+        s3_bucket=f"nowhere-{uuid.uuid4().hex[:8]}",
+    )
     with pytest.raises(SettingsError, match=r"DOCRENDER_S3_BUCKET=.* does not exist"):
         S3Storage.from_settings(missing)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")

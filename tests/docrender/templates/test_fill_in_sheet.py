@@ -21,12 +21,23 @@ def test_loops_become_numbered_columns_item_by_item() -> None:
     )
     inspection = inspect_template(template)
     assert sheet_columns(template, inspection) == [
-        "unit", "basic.code", "facts.1.item", "facts.1.value", "facts.2.item", "facts.2.value",
-        "honours.1", "honours.2", "honours.3", "loop_free"]  # fmt: skip
+        "unit",
+        "basic.code",
+        "facts.1.item",
+        "facts.1.value",
+        "facts.2.item",
+        "facts.2.value",
+        "honours.1",
+        "honours.2",
+        "honours.3",
+        "loop_free",
+    ]
 
 
-@pytest.mark.parametrize("template", [SAMPLE_TEMPLATE.read_bytes(),
-                                      SAMPLE_TEMPLATE.with_name("unit-summary.docx").read_bytes()])  # fmt: skip
+@pytest.mark.parametrize(
+    "template",
+    [SAMPLE_TEMPLATE.read_bytes(), SAMPLE_TEMPLATE.with_name("unit-summary.docx").read_bytes()],
+)
 def test_the_sheet_as_downloaded_fits_its_template(template: bytes) -> None:
     inspection = inspect_template(template)
     sheet = read_data_file("fill-in.xlsx", fill_in_sheet(template, inspection), 10)

@@ -9,8 +9,9 @@ from docrender.templates import filters
 from docrender.templates.filters import FilterError
 
 
-@pytest.mark.parametrize("name", ["thousands", "fixed", "percent", "cn_number", "cn_index",
-                                  "rmb_upper"])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", ["thousands", "fixed", "percent", "cn_number", "cn_index", "rmb_upper"]
+)
 @pytest.mark.parametrize(
     "value",
     ["1e1100000", "-1e1300000", "1e-1100000", 10**4000, "9" * 100_000, "0." + "0" * 99 + "1"],

@@ -12,9 +12,11 @@ from tests.helpers.documents import external, make_docx, tamper
 def field_runs(*parts: str) -> bytes:
     """A complex field as Word writes it: begin, instruction runs, separate, end."""
     runs = "".join(f"<w:r><w:instrText>{part}</w:instrText></w:r>" for part in parts)
-    return (f'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}'
-            '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r>'
-            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>').encode()  # fmt: skip
+    return (
+        f'<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r>{runs}'
+        '<w:r><w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>x</w:t></w:r>'
+        '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>'
+    ).encode()
 
 
 def field(*parts: str) -> bytes:
@@ -94,34 +96,81 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504
     ("package", "problem"),
     [
         # TargetMode in single quotes, and spelled with a character reference
-        (tamper(rels=b"<Relationship Id='rIdQ' TargetMode='External' Target='http://127.0.0.1:9/x'"
-                     b" Type='http://schemas.openxmlformats.org/officeDocument/2006/relationships/image'/>"),
-         "external image"),
-        (tamper(rels=b'<Relationship Id="rIdQ" TargetMode="&#69;xternal" Target="http://127.0.0.1:9/x"'
-                     b' Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/>'),
-         "external image"),
+        (
+            tamper(
+                rels=b"<Relationship Id='rIdQ' TargetMode='External' Target='http://127.0.0.1:9/x'"
+                b" Type='http://schemas.openxmlformats.org/officeDocument/2006/relationships/image'/>"
+            ),
+            "external image",
+        ),
+        (
+            tamper(
+                rels=b'<Relationship Id="rIdQ" TargetMode="&#69;xternal" Target="http://127.0.0.1:9/x"'
+                b' Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/>'
+            ),
+            "external image",
+        ),
         # CDATA, another prefix for Word's namespace, the strict namespace
-        (tamper(body=field_runs("<![CDATA[ INCLUDEPICTURE ]]>", ' "http://127.0.0.1:9/x.png" ')),
-         "INCLUDEPICTURE"),
-        (tamper(body=f'<q:p xmlns:q="{W_MAIN}"><q:r><q:instrText> INCLUDETEXT "/etc/passwd" '
-                     "</q:instrText></q:r></q:p>".encode()), "INCLUDETEXT"),
-        (tamper(body=b'<w:p><s:fldSimple xmlns:s="http://purl.oclc.org/ooxml/wordprocessingml/main"'
-                     b' s:instr=" DDE cmd x "/></w:p>'), "DDE"),
+        (
+            tamper(body=field_runs("<![CDATA[ INCLUDEPICTURE ]]>", ' "http://127.0.0.1:9/x.png" ')),
+            "INCLUDEPICTURE",
+        ),
+        (
+            tamper(
+                body=f'<q:p xmlns:q="{W_MAIN}"><q:r><q:instrText> INCLUDETEXT "/etc/passwd" '
+                "</q:instrText></q:r></q:p>".encode()
+            ),
+            "INCLUDETEXT",
+        ),
+        (
+            tamper(
+                body=b'<w:p><s:fldSimple xmlns:s="http://purl.oclc.org/ooxml/wordprocessingml/main"'
+                b' s:instr=" DDE cmd x "/></w:p>'
+            ),
+            "DDE",
+        ),
         # a part outside word/, a VBA project under another name, a declared macro type
-        (tamper({"customXml/evil.xml": f'<w:p xmlns:w="{W_MAIN}"><w:fldSimple w:instr="LINK x"/></w:p>'
-                 .encode()}), "LINK"),
+        (
+            tamper(
+                {
+                    "customXml/evil.xml": f'<w:p xmlns:w="{W_MAIN}"><w:fldSimple w:instr="LINK x"/></w:p>'.encode()
+                }
+            ),
+            "LINK",
+        ),
         (tamper({"word/media/image9.png": OLE}), "OLE object or macros"),
-        (tamper({"[Content_Types].xml": b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-                 b'content-types"><Override PartName="/word/document.xml" ContentType="application/'
-                 b'vnd.ms-word.document.&#109;acroEnabled.main+xml"/></Types>'}), "macro-enabled"),
+        (
+            tamper(
+                {
+                    "[Content_Types].xml": b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                    b'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+                    b'vnd.ms-word.document.&#109;acroEnabled.main+xml"/></Types>'
+                }
+            ),
+            "macro-enabled",
+        ),
         # a document merged in whole (altChunk): its text would print
-        (tamper({"word/extra.docx": make_docx("hidden")},
+        (
+            tamper(
+                {"word/extra.docx": make_docx("hidden")},
                 rels=b'<Relationship Id="rIdA" Target="extra.docx" Type="http://schemas.openxml'
-                     b'formats.org/officeDocument/2006/relationships/aFChunk"/>'), "altChunk"),
+                b'formats.org/officeDocument/2006/relationships/aFChunk"/>',
+            ),
+            "altChunk",
+        ),
     ],
-    ids=["single-quotes", "char-reference", "cdata", "other-prefix", "strict-namespace",
-         "outside-word", "renamed-vba", "macro-type", "altchunk"],
-)  # fmt: skip
+    ids=[
+        "single-quotes",
+        "char-reference",
+        "cdata",
+        "other-prefix",
+        "strict-namespace",
+        "outside-word",
+        "renamed-vba",
+        "macro-type",
+        "altchunk",
+    ],
+)
 def test_packages_are_parsed_not_pattern_matched(package: bytes, problem: str) -> None:
     with pytest.raises(UnsafeTemplate) as caught:
         inspect_template(package)

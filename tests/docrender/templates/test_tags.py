@@ -20,9 +20,17 @@ def test_lists_top_level_variables_sorted_from_body_and_footer() -> None:
 
 def test_sample_template_reads_the_report_fields(sample_template: bytes) -> None:
     assert inspect_template(sample_template).variables == [
-        "closing", "date", "facts", "honours", "opening",
-        "sections", "signature", "subtitle", "title", "unit",
-    ]  # fmt: skip
+        "closing",
+        "date",
+        "facts",
+        "honours",
+        "opening",
+        "sections",
+        "signature",
+        "subtitle",
+        "title",
+        "unit",
+    ]
 
 
 def test_not_a_docx_is_an_unsupported_file_type() -> None:

@@ -173,12 +173,22 @@ def test_each_cut_report_carries_only_its_own_glyphs_and_draws_the_same(
 def test_no_character_only_another_document_prints_can_be_recovered_from_a_cut_document(
     converter: UnoserverConverter,
 ) -> None:
-    template = make_docx("报告 {{ unit }} Report {{ latin }}", "名单 {{ secret }}",
-                         footer="{{ unit }}·第1页")  # fmt: skip
-    data = [{"unit": f"单位{n}", "latin": latin, "secret": secret} for n, (latin, secret)
-            in enumerate([("alpha", "绝密名单张三丰李四光"), ("Bravo QXZ", "王五赵六钱七孙八"),
-                          ("charlie", "周吴郑"), ("delta 9", "冯陈褚卫"), ("echo", "蒋沈韩杨"),
-                          ("foxtrot", "朱秦尤许")])]  # fmt: skip
+    template = make_docx(
+        "报告 {{ unit }} Report {{ latin }}", "名单 {{ secret }}", footer="{{ unit }}·第1页"
+    )
+    data = [
+        {"unit": f"单位{n}", "latin": latin, "secret": secret}
+        for n, (latin, secret) in enumerate(
+            [
+                ("alpha", "绝密名单张三丰李四光"),
+                ("Bravo QXZ", "王五赵六钱七孙八"),
+                ("charlie", "周吴郑"),
+                ("delta 9", "冯陈褚卫"),
+                ("echo", "蒋沈韩杨"),
+                ("foxtrot", "朱秦尤许"),
+            ]
+        )
+    ]
     combined = converter.convert(
         docx_bytes(batching.combine([filled(template, d) for d in data])),
         "pdf",

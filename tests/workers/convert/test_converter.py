@@ -142,10 +142,14 @@ def linking_document(url: str) -> bytes:
                 ).encode()
                 data = data.replace(b"<w:sectPr", fields + b"<w:sectPr", 1)
             if item.filename == "word/_rels/document.xml.rels":
-                data = data.replace(b"</Relationships>", (
-                    f'<Relationship Id="rIdCanary" TargetMode="External" Target="{url}/linked.png" '
-                    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/>'
-                    "</Relationships>").encode())  # fmt: skip
+                data = data.replace(
+                    b"</Relationships>",
+                    (
+                        f'<Relationship Id="rIdCanary" TargetMode="External" Target="{url}/linked.png" '
+                        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image"/>'
+                        "</Relationships>"
+                    ).encode(),
+                )
             archive.writestr(item, data)
     return linked.getvalue()
 
@@ -205,8 +209,9 @@ def test_no_other_local_process_can_drive_libreoffice(
     assert converts(converter)
     soffice = soffice_of(converter)
     assert not [c for c in soffice.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
-    pipes = {Path(c.laddr) for c in soffice.net_connections(kind="unix")
-             if "OSL_PIPE" in c.laddr}  # its UNO pipe and its single-instance pipe  # fmt: skip
+    pipes = {
+        Path(c.laddr) for c in soffice.net_connections(kind="unix") if "OSL_PIPE" in c.laddr
+    }  # its UNO pipe and its single-instance pipe
     assert len(pipes) == 2 and all(not pipe.stat().st_mode & 0o022 for pipe in pipes)
     private = tmp_path / "private.docx"
     private.write_bytes(make_docx("私密 private"))
@@ -259,8 +264,12 @@ def test_a_killed_workers_instance_ends_and_its_pipes_go_with_its_profile(tmp_pa
     """A worker process killed by SIGKILL takes its LibreOffice down (the parent-death signal
     setpriv sets), and leaves its two pipes in /tmp; the next instance started there removes
     them with the dead owner's profile."""
-    owner = subprocess.Popen([sys.executable, "-c", _OWNER, str(tmp_path)], cwd=PROJECT_ROOT,
-                             stdout=subprocess.PIPE, text=True)  # fmt: skip
+    owner = subprocess.Popen(
+        [sys.executable, "-c", _OWNER, str(tmp_path)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert owner.stdout is not None
     pipes = [Path(owner.stdout.readline().strip()) for _ in range(2)]
     assert all(pipe.name.startswith("OSL_PIPE_") for pipe in pipes), pipes

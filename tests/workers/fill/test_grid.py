@@ -52,9 +52,14 @@ def test_a_size_with_its_unit_is_read_as_word_reads_it() -> None:
 
 @pytest.mark.parametrize(
     "char_space, size",
-    [("abc", "32"), ("-3355", "large"), ("-3355", "99999999999"), ("1e400", "16pt"),
-     ("-3355", "9999999pt")],
-)  # fmt: skip
+    [
+        ("abc", "32"),
+        ("-3355", "large"),
+        ("-3355", "99999999999"),
+        ("1e400", "16pt"),
+        ("-3355", "9999999pt"),
+    ],
+)
 def test_values_word_would_not_read_are_ignored_not_a_failure(char_space: str, size: str) -> None:
     document = on_a_grid(char_space, size)
     assert grid.fit_character_grid(document)  # was a ValueError: the document failed

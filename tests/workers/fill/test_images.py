@@ -35,8 +35,10 @@ def test_images_at_any_depth_become_pictures_and_the_rest_stays() -> None:
 
 def test_a_filled_document_holds_the_picture() -> None:
     filled = fill_template(make_docx("{{ photo }}"), {"photo": image(picture("JPEG"), width="2cm")})
-    assert any(part.partname.endswith(".jpg") or part.partname.endswith(".jpeg")
-               for part in filled.part.package.parts)  # fmt: skip
+    assert any(
+        part.partname.endswith(".jpg") or part.partname.endswith(".jpeg")
+        for part in filled.part.package.parts
+    )
     assert docx_bytes(filled)
 
 
@@ -72,8 +74,10 @@ def test_an_uploaded_file_is_found_by_name() -> None:
     assert isinstance(embedded["seal"], InlineImage)  # type: ignore[index]
 
 
-SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
-       b'viewBox="0 0 200 100">{}<rect width="200" height="100" fill="#c00000"/></svg>')  # fmt: skip
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+    b'viewBox="0 0 200 100">{}<rect width="200" height="100" fill="#c00000"/></svg>'
+)
 
 
 def test_an_svg_goes_into_the_document_as_svg() -> None:
@@ -119,26 +123,58 @@ def nested_uses(levels: int) -> bytes:
     ("svg", "says"),
     [
         (nested_uses(7), "expand to more than"),
-        (SVG.replace(b"{}", b'<g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g>'), "cycle"),
+        (
+            SVG.replace(b"{}", b'<g id="a"><use href="#b"/></g><g id="b"><use href="#a"/></g>'),
+            "cycle",
+        ),
         (SVG.replace(b"{}", b"<g/>" * 10_001), "more than 10000"),
-        (SVG.replace(b"{}", b'<rect fill="URL( \'http://x/y\' )" width="1" height="1"/>'), "style refers"),
+        (
+            SVG.replace(b"{}", b'<rect fill="URL( \'http://x/y\' )" width="1" height="1"/>'),
+            "style refers",
+        ),
         (SVG.replace(b"{}", b"<style>@import 'http://x/y.css';</style>"), "style refers"),
         (SVG.replace(b"{}", b"<style>rect { fill: url(http://x/y) }</style>"), "style refers"),
-        (SVG.replace(b"{}", b'<image href="data:image/svg+xml;base64,PHN2Zy8+" width="1" height="1"/>'),
-         "outside itself"),
-        (('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE svg [<!ENTITY a "b">]>'
-         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1">&a;</svg>').encode("utf-16"),
-         "readable PNG, JPEG or SVG"),
-        (b'<?xml version="1.0" encoding="UTF-7"?><svg xmlns="http://www.w3.org/2000/svg" '
-         b'viewBox="0 0 1 1">+ADw-!DOCTYPE x+AD4-</svg>', "not a readable SVG"),
-        (SVG.replace(b'viewBox="0 0 200 100"', b'width="NaN" height="10"').replace(b"{}", b""),
-         "without a size"),
-        (SVG.replace(b'viewBox="0 0 200 100"', b'viewBox="0 0 inf 1"').replace(b"{}", b""),
-         "without a size"),
+        (
+            SVG.replace(
+                b"{}", b'<image href="data:image/svg+xml;base64,PHN2Zy8+" width="1" height="1"/>'
+            ),
+            "outside itself",
+        ),
+        (
+            (
+                '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE svg [<!ENTITY a "b">]>'
+                '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 1">&a;</svg>'
+            ).encode("utf-16"),
+            "readable PNG, JPEG or SVG",
+        ),
+        (
+            b'<?xml version="1.0" encoding="UTF-7"?><svg xmlns="http://www.w3.org/2000/svg" '
+            b'viewBox="0 0 1 1">+ADw-!DOCTYPE x+AD4-</svg>',
+            "not a readable SVG",
+        ),
+        (
+            SVG.replace(b'viewBox="0 0 200 100"', b'width="NaN" height="10"').replace(b"{}", b""),
+            "without a size",
+        ),
+        (
+            SVG.replace(b'viewBox="0 0 200 100"', b'viewBox="0 0 inf 1"').replace(b"{}", b""),
+            "without a size",
+        ),
     ],
-    ids=["use-bomb", "use-cycle", "too-many", "URL-attribute", "import", "style-url",
-         "nested-svg", "utf16-doctype", "utf7", "nan", "infinite"],
-)  # fmt: skip
+    ids=[
+        "use-bomb",
+        "use-cycle",
+        "too-many",
+        "URL-attribute",
+        "import",
+        "style-url",
+        "nested-svg",
+        "utf16-doctype",
+        "utf7",
+        "nan",
+        "infinite",
+    ],
+)
 def test_an_svg_is_parsed_and_bounded_not_pattern_matched(svg: bytes, says: str) -> None:
     with pytest.raises(RenderFailed, match="The image at logo") as error:
         embed({"logo": image(svg)})
@@ -147,6 +183,8 @@ def test_an_svg_is_parsed_and_bounded_not_pattern_matched(svg: bytes, says: str)
 
 def test_an_svg_with_a_few_uses_and_an_embedded_png_is_fine() -> None:
     png = base64.b64encode(picture()).decode()
-    svg = nested_uses(3).replace(b"<defs>", f'<image href="data:image/png;base64,{png}" '
-                                 'width="5" height="5"/><defs>'.encode())  # fmt: skip
+    svg = nested_uses(3).replace(
+        b"<defs>",
+        f'<image href="data:image/png;base64,{png}" width="5" height="5"/><defs>'.encode(),
+    )
     assert isinstance(embed({"logo": image(svg)})["logo"], InlineImage)  # type: ignore[index]

@@ -134,8 +134,13 @@ def test_filters_that_multiply_a_value_are_capped(tag: str) -> None:
 
 
 def test_the_capped_filters_still_work_on_ordinary_values() -> None:
-    tags = ["{{ unit|center(9) }}|", "{{ unit|replace('甲', '乙') }}", "{{ ['a', 'b']|join('-') }}",
-            "{{ '%05.1f'|format(2.5) }}", "{{ 'ab cd'|wordwrap(2) }}"]  # fmt: skip
+    tags = [
+        "{{ unit|center(9) }}|",
+        "{{ unit|replace('甲', '乙') }}",
+        "{{ ['a', 'b']|join('-') }}",
+        "{{ '%05.1f'|format(2.5) }}",
+        "{{ 'ab cd'|wordwrap(2) }}",
+    ]
     document = fill_template(make_docx(*tags), {"unit": "甲"})
     assert [p.text for p in document.paragraphs] == ["    甲    |", "乙", "a-b", "002.5", "ab\ncd"]
 

@@ -17,8 +17,13 @@ def rich(runs: list[object], path: str = "remark") -> str:
 
 
 def test_runs_carry_their_formatting_and_breaks() -> None:
-    text = rich(["普通，", {"text": "重點", "bold": True, "color": "#C00000", "size": 16},
-                 {"text": "甲\n乙", "font": "楷体_GB2312"}])  # fmt: skip
+    text = rich(
+        [
+            "普通，",
+            {"text": "重點", "bold": True, "color": "#C00000", "size": 16},
+            {"text": "甲\n乙", "font": "楷体_GB2312"},
+        ]
+    )
     assert "<w:b/>" in text and '<w:color w:val="C00000"/>' in text
     assert '<w:sz w:val="32"/>' in text  # 16 pt in half-points
     assert 'w:ascii="楷体_GB2312"' in text and "普通，" in text
@@ -51,8 +56,13 @@ def test_a_font_names_the_chinese_face_too_and_docxtpls_spelling_works() -> None
 
 
 def test_styles_underline_kinds_and_links() -> None:
-    xml = rich([{"text": "要", "style": "Strong"}, {"text": "波", "underline": "wave"},
-                {"text": "網站", "url": "https://example.org/a?b=1&c=2"}])  # fmt: skip
+    xml = rich(
+        [
+            {"text": "要", "style": "Strong"},
+            {"text": "波", "underline": "wave"},
+            {"text": "網站", "url": "https://example.org/a?b=1&c=2"},
+        ]
+    )
     assert '<w:rStyle w:val="Strong"/>' in xml  # python-docx's template has "Strong"
     assert '<w:u w:val="wave"/>' in xml
     assert "<w:hyperlink r:id=" in xml

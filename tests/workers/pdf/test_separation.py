@@ -18,25 +18,57 @@ from workers.pdf import glyphs, separation, to_unicode
 TEXT = {1: "甲", 2: "乙", 3: "丙", 4: "丁"}
 
 
-def combined(second_page: bytes = b"BT /F1 12 Tf <0304> Tj ET /Im2 Do",
-             font: dict[str, object] | None = None) -> pikepdf.Pdf:  # fmt: skip
+def combined(
+    second_page: bytes = b"BT /F1 12 Tf <0304> Tj ET /Im2 Do", font: dict[str, object] | None = None
+) -> pikepdf.Pdf:
     pdf = pikepdf.new()
-    font_object = pdf.make_indirect(pikepdf.Dictionary(font or {
-        "/Type": pikepdf.Name.Font, "/Subtype": pikepdf.Name.Type1,
-        "/BaseFont": pikepdf.Name("/AAAAAA+Shared"), "/FirstChar": 0, "/LastChar": 4,
-        "/Widths": [0, 1000, 1000, 1000, 1000],
-        "/Encoding": pikepdf.Dictionary({"/Differences": pikepdf.Array(
-            [1, *(pikepdf.Name(f"/uni{ord(TEXT[code]):04X}") for code in range(1, 5))])}),
-        "/ToUnicode": pdf.make_stream(to_unicode.write(TEXT)),
-    }))  # fmt: skip
-    images = {name: pdf.make_stream(b"\x00", Type=pikepdf.Name.XObject,
-                                    Subtype=pikepdf.Name.Image, Width=1, Height=1,
-                                    ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8)
-              for name in ("/Im1", "/Im2")}  # fmt: skip
-    resources = pdf.make_indirect(pikepdf.Dictionary({
-        "/Font": pikepdf.Dictionary({"/F1": font_object}),
-        "/XObject": pikepdf.Dictionary(images),
-    }))  # fmt: skip
+    font_object = pdf.make_indirect(
+        pikepdf.Dictionary(
+            font
+            or {
+                "/Type": pikepdf.Name.Font,
+                "/Subtype": pikepdf.Name.Type1,
+                "/BaseFont": pikepdf.Name("/AAAAAA+Shared"),
+                "/FirstChar": 0,
+                "/LastChar": 4,
+                "/Widths": [0, 1000, 1000, 1000, 1000],
+                "/Encoding": pikepdf.Dictionary(
+                    {
+                        "/Differences": pikepdf.Array(
+                            [
+                                1,
+                                *(
+                                    pikepdf.Name(f"/uni{ord(TEXT[code]):04X}")
+                                    for code in range(1, 5)
+                                ),
+                            ]
+                        )
+                    }
+                ),
+                "/ToUnicode": pdf.make_stream(to_unicode.write(TEXT)),
+            }
+        )
+    )
+    images = {
+        name: pdf.make_stream(
+            b"\x00",
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=1,
+            Height=1,
+            ColorSpace=pikepdf.Name.DeviceGray,
+            BitsPerComponent=8,
+        )
+        for name in ("/Im1", "/Im2")
+    }
+    resources = pdf.make_indirect(
+        pikepdf.Dictionary(
+            {
+                "/Font": pikepdf.Dictionary({"/F1": font_object}),
+                "/XObject": pikepdf.Dictionary(images),
+            }
+        )
+    )
     for content in (b"BT /F1 12 Tf <0102> Tj ET /Im1 Do", second_page):
         pdf.add_blank_page()
         pdf.pages[-1].obj.Resources = resources
@@ -70,13 +102,20 @@ def test_a_document_whose_share_cannot_be_told_is_reported(
     why: str, second_page: bytes | None, font: dict[str, object] | None
 ) -> None:
     pdf = combined(second_page or b"BT /F1 12 Tf <0304> Tj ET", font)
-    form = pdf.make_stream(b"BT /F1 12 Tf <0304> Tj ET", Type=pikepdf.Name.XObject,
-                           Subtype=pikepdf.Name.Form, BBox=[0, 0, 10, 10],
-                           Resources=pikepdf.Dictionary(Font=pdf.pages[0].Resources.Font))  # fmt: skip
+    form = pdf.make_stream(
+        b"BT /F1 12 Tf <0304> Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 10, 10],
+        Resources=pikepdf.Dictionary(Font=pdf.pages[0].Resources.Font),
+    )
     pdf.pages[1].obj.Resources.XObject.Fm1 = form
     pdf.pages[1].obj.Resources.XObject.Fm2 = pdf.make_stream(
-        b"BT /F1 12 Tf <0304> Tj ET", Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Form,
-        BBox=[0, 0, 10, 10])  # fmt: skip
+        b"BT /F1 12 Tf <0304> Tj ET",
+        Type=pikepdf.Name.XObject,
+        Subtype=pikepdf.Name.Form,
+        BBox=[0, 0, 10, 10],
+    )
     separated = separation.separate(pdf, [range(0, 1), range(1, 2)])
     assert separated[1] is False, why
 
@@ -120,10 +159,13 @@ def test_a_malformed_font_program_makes_its_document_convert_alone(
 def test_the_missing_glyph_check_reads_hostile_fonts_without_failing() -> None:
     pdf = combined()
     font = pdf.pages[0].Resources.Font.F1
-    font.ToUnicode = pdf.make_stream(b"1 beginbfrange\n<00> <FF> <DBFFDFFF>\nendbfrange\n"
-                                     b"1 beginbfrange\n<0000> <FFFFFFFF> <0041>\nendbfrange\n")  # fmt: skip
-    font.FontDescriptor = pikepdf.Dictionary({"/Type": pikepdf.Name.FontDescriptor,
-                                              "/FontFile2": pdf.make_stream(bytes(4096))})  # fmt: skip
+    font.ToUnicode = pdf.make_stream(
+        b"1 beginbfrange\n<00> <FF> <DBFFDFFF>\nendbfrange\n"
+        b"1 beginbfrange\n<0000> <FFFFFFFF> <0041>\nendbfrange\n"
+    )
+    font.FontDescriptor = pikepdf.Dictionary(
+        {"/Type": pikepdf.Name.FontDescriptor, "/FontFile2": pdf.make_stream(bytes(4096))}
+    )
     out = io.BytesIO()
     pdf.save(out)
     assert glyphs.missing_glyphs(out.getvalue()) == []  # nothing proven, nothing raised

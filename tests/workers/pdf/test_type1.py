@@ -71,9 +71,9 @@ def test_a_subset_holds_the_kept_glyphs_byte_for_byte_and_nothing_else(
             for name in keep:
                 assert font["CharStrings"][name].bytecode == whole[name].bytecode
             # The built-in encoding names the kept glyphs at their codes, and nothing else.
-            assert {code: name for code, name in enumerate(font["Encoding"])
-                    if name != ".notdef"} == {code: name for code, name in program.encoding.items()
-                                              if name in keep}  # fmt: skip
+            assert {
+                code: name for code, name in enumerate(font["Encoding"]) if name != ".notdef"
+            } == {code: name for code, name in program.encoding.items() if name in keep}
 
 
 def test_codes_name_glyphs_through_the_builtin_encoding(
