@@ -10,7 +10,7 @@ import math
 import time
 
 import limits
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, Storage
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from docrender.errors import RateLimited
@@ -18,10 +18,10 @@ from docrender.i18n import _
 
 
 class TenantRateLimit:
-    def __init__(self, redis_url: str, rate: str, read_rate: str) -> None:
+    def __init__(self, storage: Storage, rate: str, read_rate: str) -> None:
         self.rate = limits.parse(rate)  # "50/second", "3000/minute"...
         self.read_rate = limits.parse(read_rate)
-        self._limiter = FixedWindowRateLimiter(storage_from_string(redis_url))
+        self._limiter = FixedWindowRateLimiter(storage)
 
     def check(self, tenant: str, read: bool = False) -> None:
         """Count one request of ``tenant`` (``read``: one that only reads); RateLimited (429)
@@ -50,9 +50,9 @@ class FailedSignIns:
     limit before.) Behind a proxy every client has its address: one guesser can then lock the
     form for everyone behind it, for the window's length."""
 
-    def __init__(self, redis_url: str, rate: str) -> None:
+    def __init__(self, storage: Storage, rate: str) -> None:
         self.rate = limits.parse(rate)
-        self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url))
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def check(self, address: str) -> None:
         """RateLimited (429) while ``address`` is past its failed sign-ins."""
@@ -72,3 +72,8 @@ class FailedSignIns:
 
     def failed(self, address: str) -> None:
         self._limiter.hit(self.rate, "docrender-sign-in", address)
+
+
+def limits_storage(redis_url: str) -> Storage:
+    """The Redis that both limits count in (one connection pool for the two)."""
+    return RedisStorage(redis_url)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis
 from flask import current_app
 
-from api.rate_limit import FailedSignIns, TenantRateLimit
+from api.rate_limit import FailedSignIns, TenantRateLimit, limits_storage
 from docrender.i18n import Language
 from docrender.jobs.idempotency import IdempotencyKeys
 from docrender.jobs.queue import DocumentQueue, JobQueue, make_celery
@@ -55,6 +55,7 @@ class ApiServices:
         usage = Usage(client, settings.tenant_storage_bytes)
         storage = storage_from_settings(settings, usage)
         keys = KeyStore(client)
+        limits = limits_storage(settings.require_redis_url())
         return cls(
             settings=settings,
             redis=client,
@@ -71,10 +72,8 @@ class ApiServices:
             idempotency=IdempotencyKeys(client, settings.retention_seconds),
             queue=DocumentQueue(make_celery(settings), settings),
             heartbeats=ConverterHeartbeats(client),
-            rate_limit=TenantRateLimit(
-                settings.require_redis_url(), settings.rate_limit, settings.read_rate_limit
-            ),
-            sign_ins=FailedSignIns(settings.require_redis_url(), settings.sign_in_rate_limit),
+            rate_limit=TenantRateLimit(limits, settings.rate_limit, settings.read_rate_limit),
+            sign_ins=FailedSignIns(limits, settings.sign_in_rate_limit),
             keys=keys,
             page_sessions=PageSessions(client),
             webhook_secrets=WebhookSecrets(settings.webhook_secrets, keys),

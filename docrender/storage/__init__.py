@@ -164,7 +164,8 @@ class MeteredStorage:
 def _derived(key: str) -> bool:
     """A job's archive and merged volume: copies of its documents, counted but never refused
     (docrender/tenants/usage.py)."""
-    return key.endswith(("/archive.zip", "/merged.pdf")) and key.startswith("jobs/")
+    parts = key.split("/")
+    return len(parts) == 3 and key in (job_archive_key(parts[1]), job_merged_key(parts[1]))
 
 
 def storage_from_settings(settings: Settings, usage: Usage) -> Storage:

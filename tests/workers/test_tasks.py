@@ -19,7 +19,7 @@ from docx.oxml.ns import qn
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
 from docrender.i18n import _
 from docrender.jobs.store import JobStore, NewDocument
-from docrender.storage import LocalStorage, MeteredStorage, job_document_key
+from docrender.storage import LocalStorage, MeteredStorage, job_archive_key, job_document_key
 from docrender.tenants.usage import Usage
 from tests.helpers.clients import record_job
 from tests.helpers.documents import make_docx
@@ -371,6 +371,10 @@ def test_documents_whose_outputs_would_pass_the_quota_fail_alone(
     assert job is not None
     assert {doc.error["code"] for doc in job.documents if doc.error} == {"storage_quota_exceeded"}
     assert usage.used(tenant) <= 3_500_000
+    # The archive and merged volume copy counted documents: counted, never refused.
+    assert handle_end(job_id, jobs, storage, lambda _job: None)
+    assert storage.exists(job_archive_key(job_id))
+    assert usage.used(tenant) > 3_500_000
 
 
 def test_a_group_is_converted_in_one_load_and_each_document_gets_its_own_pages(
