@@ -27,6 +27,7 @@ from api.schemas import (
 )
 from api.services import job_view, services
 from api.submission import job_body_from_form, submit_job, uploaded_files
+from docrender.data.strict_json import JSONValue
 from docrender.errors import (
     DocumentFailed,
     MalformedRequest,
@@ -68,6 +69,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     (``X-Docrender-Signature``)."""
     uploads: dict[str, bytes] = {}
     sheet = None
+    body: JSONValue
     if request.mimetype == "multipart/form-data":
         body, sheet = job_body_from_form(request.form, request.files, services().settings, g.tenant)
         uploads = uploaded_files(request.files)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
-from docrender.data.strict_json import MAX_VALUES, TooManyValues, parse_strict_json
+from docrender.data.strict_json import MAX_VALUES, JSONValue, TooManyValues, parse_strict_json
 from docrender.errors import MalformedRequest, PayloadTooLarge, ValidationFailed
 from docrender.i18n import _, ngettext
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
@@ -113,7 +113,7 @@ class Readiness(BaseModel):
     converters: int
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes) -> JSONValue:
     try:
         return parse_strict_json(raw)
     except TooManyValues:
@@ -130,7 +130,7 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
-def parse_job(body: Any) -> JobIn:
+def parse_job(body: JSONValue) -> JobIn:
     try:
         return JobIn.model_validate(body)
     except ValidationError as exc:

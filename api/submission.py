@@ -19,6 +19,7 @@ from api.naming import document_names
 from api.schemas import parse_job, parse_json
 from api.services import ApiServices
 from docrender.data.files import DataFile, read_uploaded_data_file
+from docrender.data.strict_json import JSONValue
 from docrender.data.validation import check_documents, unused_columns
 from docrender.data.values import named_files, subdocument_files
 from docrender.errors import (
@@ -33,7 +34,7 @@ from docrender.errors import (
     ValidationFailed,
     WebhookSecretMissing,
 )
-from docrender.i18n import _, ngettext
+from docrender.i18n import StoredWarning, _, ngettext
 from docrender.jobs.idempotency import Claim, fingerprint
 from docrender.jobs.options import JobOptions
 from docrender.jobs.store import Job, NewDocument, NewJob
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 def job_body_from_form(
     form: Mapping[str, str], files: Mapping[str, FileStorage], settings: Settings, tenant: str
-) -> tuple[dict[str, Any], DataFile]:
+) -> tuple[dict[str, JSONValue], DataFile]:
     """The JSON body a multipart job stands for (one document per row of its data file), and
     the data file read, which says where each row is."""
     upload = files.get("data")
@@ -60,7 +61,7 @@ def job_body_from_form(
     sheet = read_uploaded_data_file(
         tenant, upload.filename or "", upload.read(), settings.max_documents_per_job
     )
-    body: dict[str, Any] = {"template": form.get("template", ""), "documents": []}
+    body: dict[str, JSONValue] = {"template": form.get("template", ""), "documents": []}
     body["documents"] = [{"data": data} for data in sheet.documents]
     for option in JobOptions.model_fields:
         if form.get(option):
@@ -68,7 +69,7 @@ def job_body_from_form(
     return body, sheet
 
 
-def _form_option(option: str, raw: str) -> Any:
+def _form_option(option: str, raw: str) -> JSONValue:
     """A job option as a form field writes it: text, a yes/no word, or JSON for an object."""
     if option == "strict":
         strict = BOOLEAN_WORDS.get(raw.strip().lower())
@@ -108,7 +109,7 @@ def uploaded_files(files: MultiDict[str, FileStorage]) -> dict[str, bytes]:
 def submit_job(
     services: ApiServices,
     tenant: str,
-    body: Any,
+    body: JSONValue,
     idempotency_key: str | None = None,
     request_id: str = "",
     uploads: Mapping[str, bytes] | None = None,
@@ -135,7 +136,7 @@ def submit_job(
     places = sheet.places() if sheet is not None else None
     if request.strict:
         check_documents(template.inspection, [d.data for d in request.documents], places)
-    warnings = []
+    warnings: list[StoredWarning] = []
     if sheet is not None and (unused := unused_columns(template.inspection, sheet.columns)):
         warnings.append(unused)
     if request.callback_url is not None:
@@ -179,7 +180,7 @@ def submit_job(
 def _earlier_job(
     services: ApiServices,
     tenant: str,
-    body: Any,
+    body: JSONValue,
     key: str,
     claim: Claim,
     request_id: str,
@@ -239,7 +240,7 @@ def _check_file_references(tenant: str, documents: list[Any], uploads: Mapping[s
             ) from None
 
 
-def _template(services: ApiServices, tenant: str, body: Any) -> Template:
+def _template(services: ApiServices, tenant: str, body: JSONValue) -> Template:
     """The job's template, looked up before its documents are read; a body that names none
     is left to the job's validation to describe."""
     name = body.get("template") if isinstance(body, dict) else None

@@ -45,13 +45,14 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import docx
 import httpx
+import pikepdf
 import psutil
 from pypdf import PdfReader
 
@@ -518,6 +519,11 @@ def bench_batch_sizes(work: Workloads, tmp: Path) -> dict[str, Any]:
     return {"sizes": sizes, "own_fonts_cost": own_fonts_cost(work)}
 
 
+def _fonts_left_shared(combined: pikepdf.Pdf, documents: Sequence[range]) -> list[bool]:
+    """``separation.separate`` turned off: every cut keeps the group's fonts."""
+    return [True] * len(documents)
+
+
 def own_fonts_cost(work: Workloads) -> dict[str, Any]:
     """What giving each cut document only its own fonts and glyphs costs
     (workers/pdf/separation.py), in the
@@ -534,9 +540,8 @@ def own_fonts_cost(work: Workloads) -> dict[str, Any]:
                 conversion_bytes(batching.combine(filled)), "pdf", batching.SPLIT_FILTER_OPTIONS
             )
             for label in ("with", "without"):
-                separation.separate = (
-                    separate if label == "with" else lambda _pdf, ranges: [True] * len(ranges)
-                )
+                if label == "without":
+                    separation.separate = _fonts_left_shared
                 documents = [fill_template(work.report_template, data) for data in group]
                 began = time.process_time()
                 parts = batching.split(combined, documents)

@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
@@ -30,6 +30,31 @@ LANGUAGES: tuple[Language, ...] = ("en", "zh-Hans", "zh-Hant")
 TRANSLATIONS = Path(__file__).with_name("translations")
 # The catalog of each language but English, which the message ids are written in.
 CATALOGS: dict[Language, str] = {"zh-Hans": "zh_Hans", "zh-Hant": "zh_Hant"}
+
+
+class KeptMessage(TypedDict):
+    """A Message as JSON (``Message.to_json``): what a job record keeps of a sentence."""
+
+    id: str
+    values: NotRequired[dict[str, Any]]  # text, numbers, or KeptMessages
+    plural: NotRequired[str]
+    count: NotRequired[int | None]
+
+
+class StoredMessage(TypedDict):
+    """An error or warning as a job record keeps it: its code, its English message, and its
+    message id and values (``text``), so each reader gets their language."""
+
+    code: str
+    message: str
+    text: NotRequired[KeptMessage]
+
+
+class StoredWarning(StoredMessage):
+    """A warning may say more than its sentence, for systems to act on."""
+
+    characters: NotRequired[list[str]]  # missing_glyphs: the characters without a glyph
+    columns: NotRequired[list[str]]  # unused_columns: the data file's columns no tag reads
 
 
 @dataclass(frozen=True)
@@ -58,9 +83,9 @@ class Message:
     def __str__(self) -> str:
         return self.render("en")
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> KeptMessage:
         """The message as a job record keeps it, to be rendered when someone reads it."""
-        out: dict[str, Any] = {"id": self.id}
+        out: KeptMessage = {"id": self.id}
         if self.values:
             out["values"] = {
                 name: value.to_json() if isinstance(value, Message) else _plain(value)

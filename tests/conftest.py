@@ -141,7 +141,7 @@ def sample_template() -> bytes:
 
 @pytest.fixture(scope="session")
 def sample_documents() -> list[dict[str, Any]]:
-    return json.loads(SAMPLE_JOB.read_text())["documents"]  # type: ignore[no-any-return]
+    return json.loads(SAMPLE_JOB.read_text())["documents"]
 
 
 @pytest.fixture

@@ -34,9 +34,9 @@ from docrender.errors import (
     StorageQuotaExceeded,
 )
 from docrender.fonts.substitutes import word_language
-from docrender.i18n import Message, _
+from docrender.i18n import Message, StoredMessage, StoredWarning, _
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
-from docrender.jobs.store import DocumentStatus, Finish, JobStore, StoredMessage, WorkItem
+from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
 from docrender.monitoring import logs, metrics
 from docrender.storage import Storage, job_document_key, job_file_key
 from workers.convert import batching
@@ -55,7 +55,7 @@ class RenderServices:
     storage: Storage
     converter: Converter
     # Called once when a document's outcome ended its job: sends what follows (workers/ending.py).
-    on_job_ended: Callable[[str], None] = lambda job_id: None
+    on_job_ended: Callable[[str], object] = lambda job_id: None
     render_timeout: float = 30
     # Deliveries that may die mid-document before it is quarantined.
     max_crashes: int = 3
@@ -71,7 +71,7 @@ class Made:
     output: bytes
     format: str  # the job's output format, which names the stored file
     language: str  # the Chinese forms it prints with: "zh-Hans" or "zh-Hant"
-    warnings: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[StoredWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -361,7 +361,7 @@ def _convert_combined(documents: list[Document], converter: Converter) -> list[b
 def _pdf_made(work: WorkItem, pdf: bytes, language: str) -> Made:
     """A PDF, with a warning when characters of its data print as tofu (no installed font
     has them)."""
-    warnings = []
+    warnings: list[StoredWarning] = []
     text = "".join(printed_text(work.data))
     if uncovered := glyphs.uncovered(text):
         # Of this document's own characters: a PDF cut from a combined conversion carries

@@ -155,16 +155,17 @@ def _json_documents(data: bytes) -> list[dict[str, Any]]:
         parsed = parse_strict_json(data)
     except InvalidJson as exc:
         raise InvalidDataFile(_("The JSON data file could not be read: %(exc)s", exc=exc)) from None
-    if isinstance(parsed, dict) and isinstance(parsed.get("documents"), list):
-        parsed = [d.get("data") if isinstance(d, dict) else d for d in parsed["documents"]]
-    if not isinstance(parsed, list) or not all(isinstance(d, dict) for d in parsed):
+    if isinstance(parsed, dict) and isinstance(listed := parsed.get("documents"), list):
+        parsed = [d.get("data") if isinstance(d, dict) else d for d in listed]
+    documents = [d for d in parsed if isinstance(d, dict)] if isinstance(parsed, list) else []
+    if not isinstance(parsed, list) or len(documents) != len(parsed):
         raise InvalidDataFile(
             _(
                 'A JSON data file holds a list of objects (one per document), or {"documents": '
                 '[{"data": {...}}, ...]}.'
             ),
         )
-    return parsed
+    return documents
 
 
 def _xlsx_rows(data: bytes, row_cap: int) -> list[tuple[int, list[Any]]]:

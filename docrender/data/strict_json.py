@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, TypeAlias
+
+# What a parse gives: the shape of untrusted input before any schema has looked at it.
+JSONValue: TypeAlias = dict[str, "JSONValue"] | list["JSONValue"] | str | int | float | bool | None
 
 MAX_NESTING = 32
 # 1,000 documents of 1,000 values each; a large report's data has a few hundred.
@@ -29,7 +32,7 @@ class TooManyValues(InvalidJson):
     """Well-formed perhaps, but more values than MAX_VALUES."""
 
 
-def parse_strict_json(raw: bytes) -> Any:
+def parse_strict_json(raw: bytes) -> JSONValue:
     if (values := count_values(raw)) > MAX_VALUES:
         raise TooManyValues(f"The JSON holds about {values} values, more than {MAX_VALUES}.")
     try:
@@ -43,7 +46,8 @@ def parse_strict_json(raw: bytes) -> Any:
     except ValueError as exc:  # JSONDecodeError, or an integer with thousands of digits
         raise InvalidJson(f"The JSON is not valid: {exc}.") from None
     _check_structure(body)
-    return body
+    parsed: JSONValue = body
+    return parsed
 
 
 def count_values(raw: bytes) -> int:

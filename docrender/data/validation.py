@@ -14,7 +14,7 @@ from typing import Any
 
 from docrender.data.values import is_rich, is_subdocument
 from docrender.errors import MissingVariables, WrongShape
-from docrender.i18n import Message, _, listing, ngettext
+from docrender.i18n import Message, StoredWarning, _, listing, ngettext
 from docrender.templates.tags import TemplateInspection
 
 _MISSING = object()
@@ -210,7 +210,7 @@ def _type_name(value: Any) -> str:
     )
 
 
-def unused_columns(needs: TemplateInspection, columns: Sequence[str]) -> dict[str, Any] | None:
+def unused_columns(needs: TemplateInspection, columns: Sequence[str]) -> StoredWarning | None:
     """A warning naming the data file's columns the template never reads (a misspelt
     ``signiture``), with the names it does read; None when every column is used."""
     unused = [column for column in columns if column not in needs.variables]

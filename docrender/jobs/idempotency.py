@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
 
 import redis
+
+from docrender.data.strict_json import JSONValue
 
 # Deletes the claim only if it is still this request's (its job id), never a later owner's.
 _RELEASE = """
@@ -72,7 +73,7 @@ class IdempotencyKeys:
         return f"docrender:idempotency:{tenant}:{digest}"
 
 
-def fingerprint(body: Any) -> str:
+def fingerprint(body: JSONValue) -> str:
     """The same job request gives the same fingerprint, however its JSON was laid out (or,
     for a multipart upload, whatever boundary the client's library picked)."""
     canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -31,13 +31,13 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, NotRequired, TypedDict, cast
+from typing import Any, cast
 
 import redis
 
 from docrender.clock import utcnow_iso
 from docrender.errors import ConversionTimedOut, DocumentQuarantined
-from docrender.i18n import _
+from docrender.i18n import StoredMessage, StoredWarning, _
 from docrender.jobs.options import JobOptions
 
 
@@ -284,24 +284,14 @@ return claimed
 SET_ASIDE = (DocumentQuarantined.code, ConversionTimedOut.code)
 
 
-class StoredMessage(TypedDict):
-    """An error or warning as a job record keeps it: its code, its English message, and its
-    message id and values (``text``, docrender/i18n.py), so each reader gets their language.
-    A warning may say more (the characters without a glyph)."""
-
-    code: str
-    message: str
-    text: NotRequired[dict[str, Any]]
-
-
 @dataclass(frozen=True)
 class DocumentState:
     index: int
     name: str
     status: DocumentStatus
     error: StoredMessage | None
-    # Things to check in a succeeded document (missing glyphs...): {"code", "message", ...}.
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    # Things to check in a succeeded document (missing glyphs...).
+    warnings: list[StoredWarning] = field(default_factory=list)
     language: str | None = None  # the Chinese forms it printed with: zh-Hans or zh-Hant
 
 
@@ -315,7 +305,7 @@ class Job:
     finished_at: str | None  # set once its files are stored too: see the module docstring
     documents: list[DocumentState]
     request_id: str = ""
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[StoredWarning] = field(default_factory=list)
 
     @property
     def format(self) -> str:
@@ -361,7 +351,7 @@ class NewJob:
     documents: Sequence[NewDocument]
     request_id: str = ""  # of the request that submitted it, for the workers' logs
     # What its submitter should check (columns of its data file no tag reads...).
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[StoredWarning] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -607,7 +597,7 @@ class JobStore:
         index: int,
         status: DocumentStatus,
         error: StoredMessage | None = None,
-        warnings: builtins.list[dict[str, Any]] | None = None,
+        warnings: builtins.list[StoredWarning] | None = None,
         language: str | None = None,
     ) -> Finish:
         """Record a document's final state (once: a second call changes nothing), with what

@@ -188,7 +188,8 @@ def _parse(name: str, xml: bytes) -> etree._Element:
     try:
         return etree.fromstring(xml, _PARSER)
     except etree.XMLSyntaxError as exc:
-        if exc.code == etree.ErrorTypes.ERR_NO_MEMORY:  # the checking child's memory ran out
+        # The checking child's memory ran out (``code``: lxml has it; lxml-stubs 0.5.1 does not).
+        if exc.code == etree.ErrorTypes.ERR_NO_MEMORY:  # type: ignore[attr-defined]
             raise MemoryError(f"parsing {name}") from None
         raise InvalidTemplate(
             _(

@@ -7,12 +7,14 @@ import io
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 
 import kombu.exceptions
 import redis
 
 from api import create_app
 from api.services import ApiServices
+from docrender.jobs.queue import JobQueue
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant, record_job, tenant_jobs, upload
@@ -219,10 +221,16 @@ def test_a_json_array_is_not_a_job(tenant: Tenant) -> None:
     assert response.get_json()["error"]["code"] == "validation_failed"
 
 
-class RefusingQueue:
+class RefusingQueue(JobQueue):
     """A broker that is down: every send fails as kombu reports it."""
 
-    def enqueue(self, job_id: str, indexes: list[int]) -> None:
+    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
+
+    def job_ended(self, job_id: str) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
+
+    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
         raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
 
 
@@ -232,7 +240,7 @@ def test_a_job_the_broker_refuses_is_taken_back(
     tenant_name = f"t{uuid.uuid4().hex[:8]}"
     configured = dataclasses.replace(settings, api_keys={"k": tenant_name})
     services = ApiServices.from_settings(configured)
-    down = create_app(configured, dataclasses.replace(services, queue=RefusingQueue()))  # type: ignore[arg-type]
+    down = create_app(configured, dataclasses.replace(services, queue=RefusingQueue()))
     tenant = Tenant(down.test_client(), "k")
     template = upload(tenant, "{{ unit }}")
     response = tenant.post(

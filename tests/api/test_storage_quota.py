@@ -10,6 +10,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import redis
 from api import create_app
 from api.services import ApiServices
 from cli.processes import start_redis
+from docrender.jobs.queue import JobQueue
 from docrender.processes import free_port
 from docrender.settings import Settings
 from docrender.storage import LocalStorage, MeteredStorage
@@ -91,8 +93,16 @@ def test_parallel_jobs_cannot_all_pass_the_quota(
     assert usage.used(name) <= 20 * MB
 
 
-class RefusingQueue:
-    def enqueue(self, job_id: str, indexes: list[int]) -> None:
+class RefusingQueue(JobQueue):
+    """A broker that is down: every send fails as kombu reports it."""
+
+    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
+
+    def job_ended(self, job_id: str) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
+
+    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
         raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
 
 

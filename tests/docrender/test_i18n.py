@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,8 @@ def extracted(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         return {_id(message.id) for message in read_po(file) if message.id}
 
 
-def _id(message_id: str | tuple[str, ...]) -> str:
-    return message_id[0] if isinstance(message_id, tuple) else message_id
+def _id(message_id: str | Sequence[str]) -> str:
+    return message_id if isinstance(message_id, str) else message_id[0]
 
 
 @pytest.mark.parametrize("locale", sorted(CATALOGS.values()))
@@ -80,8 +81,8 @@ def test_each_catalog_translates_every_message_and_keeps_no_other(
         python_format(po, message)  # raises when the placeholders differ from the id's
 
 
-def _strings(string: str | tuple[str, ...]) -> tuple[str, ...]:
-    return string if isinstance(string, tuple) else (string,)
+def _strings(string: str | Sequence[str] | None) -> tuple[str, ...]:
+    return (string or "",) if isinstance(string, str | None) else tuple(string)
 
 
 def test_no_chinese_sentence_is_written_in_the_code() -> None:

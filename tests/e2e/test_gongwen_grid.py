@@ -19,7 +19,7 @@ from tests.helpers.clients import Tenant
 pytestmark = pytest.mark.usefixtures("worker")
 GONGWEN = PROJECT_ROOT / "templates" / "gongwen.docx"
 GONGWEN_JOB = PROJECT_ROOT / "templates" / "gongwen-job.json"
-SIMPLIFIED = {
+SIMPLIFIED: dict[str, Any] = {
     "issuer": "沙湾县民族宗教事务局",
     "doc_number": "沙民宗发〔2026〕12号",
     "title": "关于开展民族团结进步创建示范单位评选工作的通知",
@@ -61,7 +61,7 @@ def render(tenant: Tenant, data: dict[str, Any], **options: str) -> bytes:
     template = tenant.upload(GONGWEN.read_bytes(), "gongwen.docx").get_json()["id"]
     job = tenant.wait_for(tenant.submit(template, [{"data": data}], **options).get_json()["id"])
     assert job["status"] == "succeeded", job
-    return tenant.get(job["documents"][0]["url"]).data  # type: ignore[no-any-return]
+    return tenant.get(job["documents"][0]["url"]).data
 
 
 def page_lines(pdf: bytes, page: int) -> list[str]:

@@ -121,8 +121,8 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
 
         assert oversized_body_refused_unread(bind, key)
         descendants = psutil.Process(stack.pid).children(recursive=True)
-        names = {p.name() for p in descendants}
-        assert {"redis-server", "soffice.bin", "gunicorn"} <= names, names
+        running = {p.name() for p in descendants}
+        assert {"redis-server", "soffice.bin", "gunicorn"} <= running, running
     finally:
         stack.send_signal(signal.SIGINT)  # what Ctrl-C sends
         _, errors = stack.communicate(timeout=120)

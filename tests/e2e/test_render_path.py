@@ -110,7 +110,7 @@ def test_a_failing_document_fails_alone(tenant: Tenant) -> None:
     template = tenant.upload(
         make_docx("{{ unit }}", "{%p for h in honours %}", "{{ h }}", "{%p endfor %}")
     ).get_json()["id"]
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"data": {"unit": "一", "honours": ["甲"]}},
         {"data": {"unit": "二", "honours": 7}},  # not a list: this document cannot render
         {"data": {"unit": "三", "honours": []}},

@@ -11,6 +11,7 @@ import docx
 import pytest
 from docx.shared import Mm
 from PIL import Image
+from werkzeug.test import TestResponse
 
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx, tamper
@@ -38,7 +39,7 @@ def annex() -> bytes:
     return out.getvalue()
 
 
-def submit(tenant: Tenant, rows: list[dict], files: list[tuple[bytes, str]]) -> object:
+def submit(tenant: Tenant, rows: list[dict], files: list[tuple[bytes, str]]) -> TestResponse:
     template = tenant.upload(make_docx("關於{{ unit }}的通知", "正文。", "{{p annex }}")).get_json()
     return tenant.post(
         "/v1/jobs",

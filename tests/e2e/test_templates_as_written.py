@@ -5,6 +5,7 @@ at upload catch what would otherwise fail later."""
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 def test_a_division_by_zero_fails_its_row_alone_naming_the_tag(tenant: Tenant) -> None:
     template = tenant.upload(make_docx("單位：{{ unit }}", "人均活動 {{ activities / staff }} 次"))
-    rows = [["unit", "activities", "staff"]]
+    rows: list[list[object]] = [["unit", "activities", "staff"]]
     rows += [[f"第{i}中學", 8 * i, 0 if i == 7 else 4] for i in range(1, 21)]
     submitted = tenant.post(
         "/v1/jobs",
@@ -94,7 +95,11 @@ def test_report_filters_print_what_reports_print(
 
 def test_a_filter_given_what_it_cannot_read_fails_that_document(tenant: Tenant) -> None:
     template_id = tenant.upload(make_docx("大寫：{{ amount|rmb_upper }}")).get_json()["id"]
-    documents = [{"data": {"amount": 100}}, {"data": {"amount": "一百"}}, {"data": {"amount": 5}}]
+    documents: list[dict[str, Any]] = [
+        {"data": {"amount": 100}},
+        {"data": {"amount": "一百"}},
+        {"data": {"amount": 5}},
+    ]
     job = tenant.wait_for(tenant.submit(template_id, documents).get_json()["id"])
     assert [d["status"] for d in job["documents"]] == ["succeeded", "failed", "succeeded"]
     message = job["documents"][1]["error"]["message"]
@@ -107,7 +112,7 @@ def test_a_number_no_report_prints_fails_its_document_at_once(tenant: Tenant) ->
     """1e1300000 overran the 30 s render deadline to 55 s: the alarm cannot interrupt Python's
     C code spelling it out. The filter refuses it before."""
     template_id = tenant.upload(make_docx("金額：{{ amount|thousands }}")).get_json()["id"]
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"data": {"amount": 100}},
         {"data": {"amount": "1e1300000"}},
         {"data": {"amount": 5}},

@@ -36,7 +36,7 @@ def render(tenant: Tenant, docx_bytes: bytes, data: dict[str, Any]) -> bytes:
     job = tenant.wait_for(tenant.submit(template_id, [{"data": data}]).get_json()["id"])
     document = job["documents"][0]
     assert document["status"] == "succeeded", document
-    return tenant.get(document["url"]).data  # type: ignore[no-any-return]
+    return tenant.get(document["url"]).data
 
 
 def faces(pdf: bytes) -> set[str]:

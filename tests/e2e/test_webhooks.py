@@ -30,7 +30,7 @@ def readme_verify() -> Callable[[str, str, bytes], bool]:
     )
     namespace: dict[str, Any] = {}
     exec(block, namespace)
-    return namespace["verify"]  # type: ignore[no-any-return]
+    return namespace["verify"]
 
 
 verify = readme_verify()
@@ -48,7 +48,7 @@ def submit_with_callback(tenant: Tenant, url: str) -> dict[str, Any]:
         headers={"X-Request-ID": "req-webhook-1"},
     )
     assert response.status_code == 202, response.get_json()
-    return response.get_json()  # type: ignore[no-any-return]
+    return response.get_json()
 
 
 def test_a_finished_job_is_posted_once_signed(

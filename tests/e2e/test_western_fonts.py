@@ -11,6 +11,7 @@ import subprocess
 import docx
 import pytest
 from docx.oxml.ns import qn
+from docx.text.run import Run
 
 from tests.helpers.clients import Tenant
 from tests.helpers.pdf import pdf_fonts
@@ -47,7 +48,7 @@ TWINS = {
 }
 
 
-def set_font(run: docx.text.run.Run, name: str) -> None:
+def set_font(run: Run, name: str) -> None:
     fonts = run._r.get_or_add_rPr().get_or_add_rFonts()
     for attribute in ("w:ascii", "w:hAnsi", "w:cs"):
         fonts.set(qn(attribute), name)
@@ -86,7 +87,7 @@ def render(tenant: Tenant, template: bytes) -> bytes:
         tenant.submit(template_id, [{"data": {"unit": "Hami No. 2"}}]).get_json()["id"]
     )
     assert job["status"] == "succeeded", job
-    return tenant.get(job["documents"][0]["url"]).data  # type: ignore[no-any-return]
+    return tenant.get(job["documents"][0]["url"]).data
 
 
 def lines(pdf: bytes) -> list[str]:

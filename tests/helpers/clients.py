@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ class Tenant:
     @property
     def name(self) -> str:
         """The tenant this client's key belongs to."""
-        return self.client.application.extensions["docrender"].settings.api_keys[self.key]  # type: ignore[no-any-return]
+        return self.client.application.extensions["docrender"].settings.api_keys[self.key]
 
     def get(self, url: str, headers: dict[str, str] | None = None, **kwargs: Any) -> Any:
         return self.client.get(url, headers={**self.headers, **(headers or {})}, **kwargs)
@@ -44,7 +44,9 @@ class Tenant:
     def upload(self, data: bytes, filename: str = "template.docx") -> Any:
         return self.post("/v1/templates", data={"file": (io.BytesIO(data), filename)})
 
-    def submit(self, template_id: str, documents: list[dict[str, Any]], **options: Any) -> Any:
+    def submit(
+        self, template_id: str, documents: Sequence[Mapping[str, Any]], **options: Any
+    ) -> Any:
         return self.post(
             "/v1/jobs", json={"template": template_id, "documents": documents, **options}
         )

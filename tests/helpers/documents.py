@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 
 import docx
 
@@ -58,7 +59,7 @@ def external(kind: str, target: str) -> bytes:
     ).encode()
 
 
-def workbook(rows: list[list[object]], title: str | None = None) -> bytes:
+def workbook(rows: Sequence[Sequence[object]], title: str | None = None) -> bytes:
     """An .xlsx of ``rows``; ``title``: a title row merged across the top first, as bureaus
     keep their sheets."""
     import openpyxl

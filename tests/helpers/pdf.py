@@ -131,7 +131,9 @@ def glyphs_held_and_drawn(pdf: bytes) -> list[tuple[str, int, int]]:
         for font in document.objects:
             if not isinstance(font, pikepdf.Dictionary) or font.get("/Type") != "/Font":
                 continue
-            descriptor = font.get("/FontDescriptor", {})
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None:
+                continue
             drawn = sum(1 for width in font.get("/Widths", []) if width != 0)
             if "/FontFile2" in descriptor:
                 program = TTFont(io.BytesIO(descriptor.FontFile2.read_bytes()))

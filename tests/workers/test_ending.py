@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import pikepdf
 import pytest
@@ -24,7 +24,7 @@ class FlakyStorage(LocalStorage):
 
     down = True
 
-    def put_file(self, key: str, source: BinaryIO) -> None:
+    def put_file(self, key: str, source: IO[bytes]) -> None:
         if self.down:
             raise OSError("the object store is unreachable")
         super().put_file(key, source)

@@ -395,16 +395,16 @@ def test_an_unexpected_error_in_one_document_fails_it_alone(
 ) -> None:
     """A bug met by one document's data (here: the grid rewrite raising) stops that document
     with internal_error and an error id; its group mates are made."""
-    from workers import tasks
+    from workers.fill import grid
 
-    real = tasks.grid.fit_character_grid
+    real = grid.fit_character_grid
 
     def breaks_on_b(document: docx.document.Document) -> bool:
         if "乙" in "".join(p.text for p in document.paragraphs):
             raise RuntimeError("a bug")
         return real(document)
 
-    monkeypatch.setattr(tasks.grid, "fit_character_grid", breaks_on_b)
+    monkeypatch.setattr(grid, "fit_character_grid", breaks_on_b)
     job_id = new_job(services, [{"unit": "甲區"}, {"unit": "乙區"}, {"unit": "丙區"}])
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded", "failed", "succeeded"]
     error = document(services, job_id, 1)["error"]

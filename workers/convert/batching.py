@@ -21,7 +21,6 @@ import io
 import itertools
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import pikepdf
 from docx.document import Document
@@ -132,7 +131,7 @@ def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes | None]:
 
 def _starts(pdf: pikepdf.Pdf, count: int) -> list[int]:
     """The first page of each of ``count`` documents, from their named destinations."""
-    destinations: dict[str, Any] = {}
+    destinations: dict[str, pikepdf.Object] = {}
     if "/Dests" in pdf.Root:  # where LibreOffice writes them
         destinations.update((str(name), value) for name, value in pdf.Root.Dests.items())
     if "/Names" in pdf.Root and "/Dests" in pdf.Root.Names:
@@ -186,7 +185,7 @@ def _extract(combined: pikepdf.Pdf, pages: range, outline: Outline, document: Do
 # -- combining ------------------------------------------------------------------------------
 
 
-def _mark_start(elements: list[Any], position: int) -> None:
+def _mark_start(elements: list[etree._Element], position: int) -> None:
     """A bookmark on the document's first paragraph (in a table's first cell if it opens
     with one): LibreOffice exports it as a named destination on the document's first page."""
     for element in elements:
@@ -205,7 +204,7 @@ def _mark_start(elements: list[Any], position: int) -> None:
     raise ValueError("a document without a paragraph cannot be marked")
 
 
-def _end_section_here(body: Any, section: Any) -> None:
+def _end_section_here(body: etree._Element, section: etree._Element) -> None:
     """Move the body-level ``section`` into the last paragraph before it, which makes that
     paragraph the end of the section (WordprocessingML keeps a section's properties there)."""
     body.remove(section)
@@ -219,7 +218,7 @@ def _end_section_here(body: Any, section: Any) -> None:
     properties.append(section)
 
 
-def _restart_page_numbers(section: Any) -> None:
+def _restart_page_numbers(section: etree._Element) -> None:
     numbering = section.find(qn("w:pgNumType"))
     if numbering is None:
         numbering = etree.Element(qn("w:pgNumType"))
@@ -240,7 +239,9 @@ def _restart_page_numbers(section: Any) -> None:
         kind.set(qn("w:val"), "nextPage")
 
 
-def _adopt_header_footer_parts(combined: Document, document: Document, section: Any) -> Any:
+def _adopt_header_footer_parts(
+    combined: Document, document: Document, section: etree._Element
+) -> etree._Element:
     """Copies of ``document``'s header and footer parts in ``combined``'s package, and a copy
     of its section properties pointing at them."""
     section = copy.deepcopy(section)
@@ -280,7 +281,7 @@ def _body_relationships(document: Document) -> dict[str, tuple[str, str]]:
 # -- eligibility ----------------------------------------------------------------------------
 
 
-def _header_footer_elements(document: Document) -> list[Any]:
+def _header_footer_elements(document: Document) -> list[etree._Element]:
     return [
         rel.target_part.element
         for rel in document.part.rels.values()
@@ -288,7 +289,7 @@ def _header_footer_elements(document: Document) -> list[Any]:
     ]
 
 
-def _fields_are_page_local(story: Any) -> bool:
+def _fields_are_page_local(story: etree._Element) -> bool:
     instructions = [field.get(qn("w:instr")) or "" for field in story.iter(qn("w:fldSimple"))]
     # Complex fields: the instruction may be split over several runs; its first word names it.
     instructions += [text.text or "" for text in story.iter(qn("w:instrText"))]

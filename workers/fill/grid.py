@@ -24,11 +24,11 @@ import itertools
 import math
 import re
 import subprocess
-from typing import Any
 
 from docx.document import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from lxml import etree
 
 from docrender.fonts.substitutes import substitute
 from docrender.fonts.template import default_script, theme_faces
@@ -97,7 +97,7 @@ class _Styles:
         )
         self.theme = theme_faces(None if theme is None else theme.blob, self.script)
 
-    def on_grid(self, paragraph: Any) -> bool:
+    def on_grid(self, paragraph: etree._Element) -> bool:
         direct = paragraph.find(f"{qn('w:pPr')}/{qn('w:snapToGrid')}")
         if direct is not None:
             return _on(direct)
@@ -107,7 +107,9 @@ class _Styles:
                 return _on(snap)
         return True
 
-    def spacing_on_grid(self, run: Any, paragraph: Any, char_space: int) -> tuple[int, int]:
+    def spacing_on_grid(
+        self, run: etree._Element, paragraph: etree._Element, char_space: int
+    ) -> tuple[int, int]:
         """The run's character spacing on the grid, in twentieths of a point: for its
         Chinese characters, and for the others."""
         layers = self._layers(run, paragraph)
@@ -122,7 +124,7 @@ class _Styles:
             own + math.floor(char_space / 4096 * 20),
         )
 
-    def _layers(self, run: Any, paragraph: Any) -> list[Any]:
+    def _layers(self, run: etree._Element, paragraph: etree._Element) -> list[etree._Element]:
         """The run's properties, then its character style's, its paragraph style's, the
         document defaults: the first that says a thing decides it."""
         layers = [run.find(qn("w:rPr"))]
@@ -133,7 +135,7 @@ class _Styles:
         layers.append(self.defaults)
         return [layer for layer in layers if layer is not None]
 
-    def _east_asian_face(self, layers: list[Any]) -> str:
+    def _east_asian_face(self, layers: list[etree._Element]) -> str:
         for layer in layers:
             fonts = layer.find(qn("w:rFonts"))
             if fonts is None:
@@ -145,12 +147,12 @@ class _Styles:
                 return substitute(name, self.script).used or name
         return ""
 
-    def _paragraph_style(self, paragraph: Any) -> str | None:
+    def _paragraph_style(self, paragraph: etree._Element) -> str | None:
         style = paragraph.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
         return self.default_paragraph if style is None else style.get(qn("w:val"))
 
-    def _chain(self, style_id: str | None) -> list[Any]:
-        chain: list[Any] = []
+    def _chain(self, style_id: str | None) -> list[etree._Element]:
+        chain: list[etree._Element] = []
         while style_id in self.by_id and self.by_id[style_id] not in chain:
             chain.append(self.by_id[style_id])
             based = self.by_id[style_id].find(qn("w:basedOn"))
@@ -178,7 +180,7 @@ def _em_advance(family: str) -> float:
         return 1.0
 
 
-def _paragraph_of(run: Any) -> Any:
+def _paragraph_of(run: etree._Element) -> etree._Element | None:
     parent = run.getparent()
     while parent is not None and parent.tag != qn("w:p"):
         parent = parent.getparent()
@@ -191,11 +193,16 @@ def _chinese(character: str) -> bool:
     return character >= "\u2e80"
 
 
-def _split_by_script(run: Any) -> list[tuple[Any, bool]]:
+def _split_by_script(run: etree._Element) -> list[tuple[etree._Element, bool]]:
     """The run cut into runs of Chinese and of other text (same properties), each with
     whether it is Chinese. A run holding anything but text stays whole."""
     texts = run.findall(qn("w:t"))
-    if len(texts) != 1 or len(run) != len(texts) + (run.find(qn("w:rPr")) is not None):
+    parent = run.getparent()
+    if (
+        parent is None
+        or len(texts) != 1
+        or len(run) != len(texts) + (run.find(qn("w:rPr")) is not None)
+    ):
         return [(run, True)]
     text = texts[0].text or ""
     pieces = [(chinese, "".join(chars)) for chinese, chars in itertools.groupby(text, key=_chinese)]
@@ -204,16 +211,16 @@ def _split_by_script(run: Any) -> list[tuple[Any, bool]]:
     runs = []
     for chinese, chars in pieces:
         piece = copy.deepcopy(run)
-        piece_text = piece.find(qn("w:t"))
+        (piece_text,) = piece.findall(qn("w:t"))
         piece_text.text = chars
         piece_text.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
         run.addprevious(piece)
         runs.append((piece, chinese))
-    run.getparent().remove(run)
+    parent.remove(run)
     return runs
 
 
-def _first(layers: list[Any], tag: str) -> str | None:
+def _first(layers: list[etree._Element], tag: str) -> str | None:
     for layer in layers:
         element = layer.find(qn(tag))
         if element is not None and element.get(qn("w:val")) is not None:
@@ -243,7 +250,7 @@ def _measure(text: str | None, per_point: int | None) -> int | None:
     return value if -_LIMIT < value < _LIMIT else None
 
 
-def _on(element: Any) -> bool:
+def _on(element: etree._Element) -> bool:
     return element.get(qn("w:val")) not in ("0", "false", "off")
 
 
@@ -271,7 +278,7 @@ _AFTER_SPACING = (
 )
 
 
-def _set_spacing(run: Any, value: int) -> None:
+def _set_spacing(run: etree._Element, value: int) -> None:
     properties = run.find(qn("w:rPr"))
     if properties is None:
         properties = OxmlElement("w:rPr")

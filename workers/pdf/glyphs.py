@@ -23,7 +23,7 @@ from fontTools.misc import psLib
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
-from docrender.i18n import Message, _, ngettext
+from docrender.i18n import Message, StoredWarning, _, ngettext
 from workers.pdf import to_unicode
 from workers.pdf.separation import MAX_PROGRAM
 
@@ -146,7 +146,7 @@ def _installed_coverage() -> list[tuple[int, int]]:
     return merged
 
 
-def missing_glyph_warning(characters: list[str]) -> dict[str, object]:
+def missing_glyph_warning(characters: list[str]) -> StoredWarning:
     listed = ", ".join(f"{c} (U+{ord(c):04X})" for c in characters[:20])
     shown: str | Message = listed
     if len(characters) > 20:

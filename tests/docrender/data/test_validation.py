@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from docrender.data.validation import check_documents
@@ -21,7 +23,7 @@ def test_good_data_passes() -> None:
 
 
 def test_every_missing_name_and_wrong_shape_of_every_document_at_once() -> None:
-    documents = [
+    documents: list[dict[str, Any]] = [
         {"unit": "ok", "honours": ["x"], "sections": []},
         {"honours": "平安校園", "sections": [{"points": []}, {"points": "一、二"}]},
         {"unit": "c", "honours": {"a": 1}, "sections": 3},

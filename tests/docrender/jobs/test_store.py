@@ -6,7 +6,7 @@ import time
 
 import redis
 
-from docrender.jobs.store import DocumentStatus, Finish, JobStore, NewDocument
+from docrender.jobs.store import DocumentStatus, Finish, JobStatus, JobStore, NewDocument
 from tests.helpers.clients import record_job
 
 RUNNING, SUCCEEDED, FAILED = DocumentStatus.RUNNING, DocumentStatus.SUCCEEDED, DocumentStatus.FAILED
@@ -36,13 +36,13 @@ def test_states_progress_to_partial_and_finish_once(redis_client: redis.Redis) -
     work = store.start_document(job_id, 0)
     assert work is not None and work.data == {"i": 0}
     job = store.get(job_id, "tenant1")
-    assert job is not None and job.status == RUNNING
+    assert job is not None and job.status == JobStatus.RUNNING
     assert store.finish_document(job_id, 0, SUCCEEDED)
     store.start_document(job_id, 1)
     assert store.finish_document(job_id, 1, FAILED, {"code": "render_failed", "message": "x"})
     # Ended, not finished: its files are not stored yet (workers/ending.py stores them).
     job = store.get(job_id, "tenant1")
-    assert job is not None and job.status == RUNNING and job.finished_at is None
+    assert job is not None and job.status == JobStatus.RUNNING and job.finished_at is None
     assert store.ended(job_id)
     assert store.finish(job_id)
     job = store.get(job_id, "tenant1")
@@ -62,7 +62,7 @@ def test_redelivered_task_neither_recounts_nor_reruns(redis_client: redis.Redis)
     assert not store.finish_document(job_id, 0, FAILED, {"code": "x", "message": "y"})
     store.finish(job_id)
     job = store.get(job_id, "tenant1")
-    assert job is not None and job.status == SUCCEEDED
+    assert job is not None and job.status == JobStatus.SUCCEEDED
     assert redis_client.hget(f"docrender:job:{job_id}", "done") == "1"
 
 
@@ -101,7 +101,7 @@ def test_retry_requeues_only_failed_documents(redis_client: redis.Redis) -> None
     assert store.requeue_failed(job_id, cap=100).again == [1, 2]
     job = store.get(job_id, "tenant1")
     assert job is not None
-    assert job.status == RUNNING and job.finished_at is None
+    assert job.status == JobStatus.RUNNING and job.finished_at is None
     assert [d.error for d in job.documents] == [None, None, None]
     assert not store.finish(job_id)  # a bundle built before the retry does not finish it
     for index in (1, 2):
@@ -109,7 +109,7 @@ def test_retry_requeues_only_failed_documents(redis_client: redis.Redis) -> None
         store.finish_document(job_id, index, SUCCEEDED)
     assert store.finish(job_id)  # its new end, its new bundle
     job = store.get(job_id, "tenant1")
-    assert job is not None and job.status == SUCCEEDED
+    assert job is not None and job.status == JobStatus.SUCCEEDED
 
 
 def _end(store: JobStore, job_id: str, count: int, status: DocumentStatus = SUCCEEDED) -> None:

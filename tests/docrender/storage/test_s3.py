@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from tests.helpers.processes import ObjectStore
 
 
 def storage(
-    store: ObjectStore, settings: Settings, monkeypatch: pytest.MonkeyPatch, **overrides: object
+    store: ObjectStore, settings: Settings, monkeypatch: pytest.MonkeyPatch, **overrides: Any
 ) -> S3Storage:
     for name, value in store.env.items():
         monkeypatch.setenv(name, value)

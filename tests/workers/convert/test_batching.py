@@ -34,6 +34,14 @@ def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
     return fill_template(template, data)
 
 
+def cut_apart(pdf: bytes, documents: list[docx.document.Document]) -> list[bytes]:
+    """``batching.split`` where every document is expected to be cut (none left to convert
+    alone)."""
+    parts = batching.split(pdf, documents)
+    assert None not in parts, "a document was left to convert alone"
+    return [part for part in parts if part is not None]
+
+
 def with_field(instruction: str) -> bytes:
     document = docx.Document()
     paragraph = document.add_paragraph("{{ unit }} ")
@@ -129,7 +137,7 @@ def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
     reports: Reports, sample_template: bytes
 ) -> None:
     data, alone = reports.data, reports.alone
-    parts = batching.split(reports.combined, [filled(sample_template, d) for d in data])
+    parts = cut_apart(reports.combined, [filled(sample_template, d) for d in data])
 
     for one, part, unit in zip(alone, parts, data, strict=True):
         single, cut = PdfReader(io.BytesIO(one)), PdfReader(io.BytesIO(part))
@@ -138,6 +146,7 @@ def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
         # Its own footer on every page, numbered from 1 (not the first document's footer).
         for number, page in enumerate(cut.pages, start=1):
             assert squash(f"{unit['unit']}·第{number}頁") in squash(page.extract_text())
+        assert cut.metadata is not None and single.metadata is not None
         assert cut.metadata.title == single.metadata.title == unit["title"]
         assert [o.title for o in cut.outline if not isinstance(o, list)] == [
             o.title for o in single.outline if not isinstance(o, list)
@@ -149,10 +158,10 @@ def test_each_cut_report_carries_only_its_own_glyphs_and_draws_the_same(
     reports: Reports, sample_template: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     documents = [filled(sample_template, d) for d in reports.data]
-    parts = batching.split(reports.combined, documents)
+    parts = cut_apart(reports.combined, documents)
     # The same cut with the fonts LibreOffice made for the whole group, shared.
     monkeypatch.setattr(separation, "separate", lambda _pdf, ranges: [True] * len(ranges))
-    shared = batching.split(reports.combined, documents)
+    shared = cut_apart(reports.combined, documents)
 
     alone_weight = sum(map(len, reports.alone))
     assert sum(map(len, shared)) > 1.4 * alone_weight  # what there is to win here
@@ -194,10 +203,9 @@ def test_no_character_only_another_document_prints_can_be_recovered_from_a_cut_d
         "pdf",
         batching.SPLIT_FILTER_OPTIONS,
     )
-    parts = batching.split(combined, [filled(template, d) for d in data])
-    printed = [set(squash(pdf_text(part))) for part in parts]  # type: ignore[arg-type]
+    parts = cut_apart(combined, [filled(template, d) for d in data])  # LibreOffice's fonts separate
+    printed = [set(squash(pdf_text(part))) for part in parts]
     for index, part in enumerate(parts):
-        assert part is not None, "LibreOffice's fonts here can all be separated"
         others = set().union(*printed[:index], *printed[index + 1 :]) - printed[index]
         assert {"张", "王"} & others, "the documents print different names"
         assert not recoverable(part, "".join(others))
@@ -217,7 +225,8 @@ def test_a_document_whose_fonts_cannot_be_separated_is_not_cut(
     parts = batching.split(reports.combined, [filled(sample_template, d) for d in reports.data])
     assert parts[1] is None
     for part, one in [*zip(parts, reports.alone, strict=True)][2:]:
-        assert squash(pdf_text(part)) == squash(pdf_text(one))  # type: ignore[arg-type]
+        assert part is not None
+        assert squash(pdf_text(part)) == squash(pdf_text(one))
 
 
 def test_a_document_that_opens_with_a_table_is_cut_at_its_table(
@@ -236,7 +245,7 @@ def test_a_document_that_opens_with_a_table_is_cut_at_its_table(
         "pdf",
         batching.SPLIT_FILTER_OPTIONS,
     )
-    parts = batching.split(combined, [filled(template, {"unit": u}) for u in units])
+    parts = cut_apart(combined, [filled(template, {"unit": u}) for u in units])
     for unit, part in zip(units, parts, strict=True):
         reader = PdfReader(io.BytesIO(part))
         assert len(reader.pages) == 2

@@ -178,7 +178,8 @@ def test_instances_are_hardened_listen_on_loopback_and_see_no_secrets(
     monkeypatch.setenv("DOCRENDER_API_KEYS", "tenant:secret-canary")
     converter.instance.stop()  # start again with the secret in our own environment
     assert converts(converter)
-    profile = converter.instance._profile  # type: ignore[attr-defined]
+    profile = converter.instance._profile
+    assert profile is not None
     settings = (profile / "user" / "registrymodifications.xcu").read_text()
     assert '"DisableMacrosExecution" oor:op="fuse"><value>true' in settings
     family = [psutil.Process(converter.instance._process.pid)]  # type: ignore[union-attr]

@@ -80,9 +80,9 @@ def test_injection_in_header_footnote_and_properties_runs_nothing() -> None:
     properties.core_properties.title = INJECTION
     templates = []
     for document in (header, properties):
-        out = io.BytesIO()
-        document.save(out)
-        templates.append(out.getvalue())
+        saved = io.BytesIO()
+        document.save(saved)
+        templates.append(saved.getvalue())
     # The footnote reads {{ cycler.__init__.__globals__.os }}: the sandbox renders it empty.
     templates.append((FIXTURES / "footnote-injection.docx").read_bytes())
     for template in templates:

@@ -26,7 +26,8 @@ def programs(converter: UnoserverConverter) -> list[tuple[bytes, int, int]]:
     found = []
     with pikepdf.open(io.BytesIO(pdf)) as document:
         for font in document.pages[0].Resources.Font.values():
-            file = font.get("/FontDescriptor", {}).get("/FontFile")
+            descriptor = font.get("/FontDescriptor")
+            file = None if descriptor is None else descriptor.get("/FontFile")
             if file is not None:
                 found.append((file.read_bytes(), int(file.Length1), int(file.Length2)))
     assert len(found) >= 3, "LibreOffice embedded the text in fewer Type 1 subsets than expected"
