@@ -1,5 +1,7 @@
-"""Per-tenant request rates, shared by every API process through Redis (the `limits` library,
-fixed windows: one counter a window), so one caller's runaway loop cannot crowd out others.
+"""Per-tenant request rates, shared by every API process through Redis (the `limits` library),
+so one caller's runaway loop cannot crowd out others. Moving windows: "100/second" means any
+second, not each clock second (a fixed window let 200 through across a second's edge), and
+the rate is the same whenever a client starts.
 Reads (status polls, downloads of the tenant's own results) have a budget of their own, so a
 client fetching its hundred PDFs right after a job is not refused its next submission, and
 the other way round."""
@@ -11,7 +13,7 @@ import time
 
 import limits
 from limits.storage import RedisStorage, Storage
-from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
+from limits.strategies import MovingWindowRateLimiter
 
 from docrender.errors import RateLimited
 from docrender.i18n import _
@@ -21,7 +23,7 @@ class TenantRateLimit:
     def __init__(self, storage: Storage, rate: str, read_rate: str) -> None:
         self.rate = limits.parse(rate)  # "50/second", "3000/minute"...
         self.read_rate = limits.parse(read_rate)
-        self._limiter = FixedWindowRateLimiter(storage)
+        self._limiter = MovingWindowRateLimiter(storage)
 
     def check(self, tenant: str, read: bool = False) -> None:
         """Count one request of ``tenant`` (``read``: one that only reads); RateLimited (429)
