@@ -29,7 +29,8 @@ def healthz() -> Response:
 @bp.get("/readyz")
 @documented(operation_id="getReadiness", tags=("health",), ok={200: Readiness}, public=True)
 def readyz() -> Response:
-    """Readiness: Redis answers and a converter made a real conversion recently.
+    """Readiness: Redis answers and a converter made a real conversion recently; which
+    LibreOffice they convert with.
 
     503 names what is down in ``details``."""
     down: dict[str, str] = {}
@@ -50,4 +51,5 @@ def readyz() -> Response:
                 down,
             )
         )
-    return jsonify({"status": "ready", "converters": len(converters)})
+    versions = services().heartbeats.versions(converters)
+    return jsonify({"status": "ready", "converters": len(converters), "libreoffice": versions})

@@ -111,6 +111,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready"]
     converters: int
+    libreoffice: list[str] = Field(description="The LibreOffice versions they convert with")
 
 
 def parse_json(raw: bytes) -> JSONValue:

@@ -28,7 +28,12 @@ sys.path.insert(0, str(ROOT))
 
 from docrender.settings import Settings  # noqa: E402
 from workers.convert.converter import has_index  # noqa: E402
-from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess, rpc_proxy  # noqa: E402
+from workers.convert.libreoffice import (  # noqa: E402
+    UnoserverConfig,
+    UnoserverProcess,
+    libreoffice_version,
+    rpc_proxy,
+)
 from workers.fill.render import conversion_bytes, fill_template  # noqa: E402
 
 ROUNDS = 10
@@ -36,6 +41,14 @@ VARIANTS = {
     "stock unoserver (update_index always)": (ROOT / ".venv-uno" / "bin" / "unoserver", False),
     "docrender (hidden load, index only if any)": (None, True),
 }
+
+
+class StockUnoserverProcess(UnoserverProcess):
+    """Stock unoserver answers XML-RPC at /, not at a secret path."""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
 
 
 def libreoffice_cpu(instance: UnoserverProcess) -> float:
@@ -70,12 +83,10 @@ def run_variant(entry: Path | None, tuned: bool, documents: list[bytes]) -> dict
         )
         if entry is not None:
             config = dataclasses.replace(config, entry_script=entry)
-        instance = UnoserverProcess(config)
+        instance = (StockUnoserverProcess if entry is not None else UnoserverProcess)(config)
         instance.start()
         try:
-            # Stock unoserver answers at /, ours only at its secret path (instance.url).
-            url = instance.url if entry is None else f"http://127.0.0.1:{instance.port}/"
-            proxy = rpc_proxy(url, 300)
+            proxy = rpc_proxy(instance.url, 300)
 
             def convert(document: bytes) -> bytes:
                 update_index = has_index(document) if tuned else True
@@ -129,6 +140,7 @@ def main() -> None:
     report = {
         "what": "LibreOffice CPU per conversion of the five sample reports (3-11 pages)",
         "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, {platform.python_version()}",
+        "libreoffice": libreoffice_version(Settings.from_env().soffice_executable),
         "variants": results,
         "cpu_saved": f"{(1 - ours / baseline) * 100:.0f}%",
         "same_pages_and_text": all(same),

@@ -67,7 +67,11 @@ from docrender.processes import free_port  # noqa: E402
 from docrender.settings import Settings  # noqa: E402
 from workers.convert import batching  # noqa: E402
 from workers.convert.converter import UnoserverConverter  # noqa: E402
-from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess  # noqa: E402
+from workers.convert.libreoffice import (  # noqa: E402
+    UnoserverConfig,
+    UnoserverProcess,
+    libreoffice_version,
+)
 from workers.convert.supervisor import Supervisor  # noqa: E402
 from workers.fill import grid  # noqa: E402
 from workers.fill.render import (  # noqa: E402
@@ -915,12 +919,17 @@ def main() -> None:
     parser.add_argument(
         "--only", default=",".join(SECTIONS), help=f"comma-separated sections of {SECTIONS}"
     )
-    sections = set(parser.parse_args().only.split(","))
-    out = RESULTS / "bench.json"
+    parser.add_argument(
+        "--out", default="bench.json", help="the results file, in bench/results (kept, updated)"
+    )
+    arguments = parser.parse_args()
+    sections = set(arguments.only.split(","))
+    out = RESULTS / arguments.out
     result: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
     result["machine"] = (
         f"{platform.machine()}, {CORES} cores, {psutil.virtual_memory().total // 2**30} GiB"
     )
+    result["libreoffice"] = libreoffice_version(Settings.from_env().soffice_executable)
     page_counts: dict[str, list[int]] = result.setdefault("page_counts_100_reports", {})
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The converter: LibreOffice 25.2 (docs/operations.md says why), with its Python bridge for
+# unoserver's server side. Debian 13 has it; on Debian 12 it comes from Debian's own
+# bookworm-backports suite, pinned to these packages (nothing else is upgraded from it).
+LIBREOFFICE_PACKAGES=(libreoffice-writer-nogui python3-uno)
+LIBREOFFICE_MAJOR=25
+
 DEBIAN_PACKAGES=(
-  libreoffice-writer-nogui  # the converter
-  python3-uno               # LibreOffice's Python bridge, for unoserver's server side
   python3-venv              # to build .venv-uno on Debian's python3
   fonts-noto-cjk            # CJK Song (serif) and Hei (sans) faces, SC and TC
   fonts-cwtex-fs            # a FangSong face, for 仿宋 (docrender/fonts/substitutes.py maps the names)
@@ -22,15 +26,52 @@ DEBIAN_PACKAGES=(
   chromium                  # the browser the pages' tests drive (Playwright, tests/web/)
 )
 
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+apt_updated=
+apt_update() {
+  if [ -z "$apt_updated" ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+}
+
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "bootstrap: installing Debian packages: ${missing[*]}"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  $SUDO apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+libreoffice_major() {
+  local version
+  version=$(dpkg-query -W -f='${Status} ${Version}' libreoffice-writer-nogui 2>/dev/null || true)
+  case "$version" in
+    "install ok installed "*) version=${version##* }; version=${version#*:}; echo "${version%%.*}" ;;
+    *) echo 0 ;;
+  esac
+}
+if [ "$(libreoffice_major)" -lt "$LIBREOFFICE_MAJOR" ] \
+  || ! dpkg-query -W -f='${Status}' python3-uno 2>/dev/null | grep -q "install ok installed"; then
+  codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+  target=()
+  if [ "$codename" = bookworm ]; then
+    if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo "bootstrap: adding Debian's bookworm-backports suite (for LibreOffice $LIBREOFFICE_MAJOR)"
+      printf '%s\n' "Types: deb" "URIs: http://deb.debian.org/debian" "Suites: bookworm-backports" \
+        "Components: main" "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" \
+        | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources > /dev/null
+      apt_updated=
+    fi
+    target=(-t bookworm-backports)
+  fi
+  echo "bootstrap: installing LibreOffice $LIBREOFFICE_MAJOR: ${LIBREOFFICE_PACKAGES[*]}"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${target[@]}" "${LIBREOFFICE_PACKAGES[@]}"
+  if [ "$(libreoffice_major)" -lt "$LIBREOFFICE_MAJOR" ]; then
+    echo "bootstrap: LibreOffice $LIBREOFFICE_MAJOR could not be installed" >&2
+    exit 1
+  fi
 fi
 
 # The application's virtualenv, rebuilt when its pins change.

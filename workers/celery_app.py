@@ -33,7 +33,7 @@ from docrender.tenants.usage import Usage
 from docrender.webhooks.store import CallbackStore
 from workers.callbacks import schedule_callback
 from workers.convert.converter import UnoserverConverter
-from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess
+from workers.convert.libreoffice import UnoserverConfig, UnoserverProcess, libreoffice_version
 from workers.convert.supervisor import Supervisor
 from workers.ending import handle_end
 from workers.fill.images import ImageLimits
@@ -79,6 +79,10 @@ class WorkerRuntime:
         client = redis.Redis.from_url(settings.require_redis_url(), decode_responses=True)
         self._name = f"{socket.gethostname()}:{os.getpid()}"
         heartbeats = self._heartbeats = ConverterHeartbeats(client)
+        version = libreoffice_version(settings.soffice_executable)
+        log.info("converting with LibreOffice %s (%s)", version, settings.soffice_executable)
+        heartbeats.announce(self._name, version)
+        metrics.LIBREOFFICE_VERSION.labels(version).set(1)
         self.callbacks = CallbackStore(client)
         instance = UnoserverProcess(
             UnoserverConfig(

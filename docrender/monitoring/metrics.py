@@ -28,6 +28,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -54,6 +55,13 @@ CONVERTED_TOGETHER = Counter(
 )
 LIBREOFFICE_RESTARTS = Counter(
     "docrender_libreoffice_restarts", "LibreOffice instances replaced, by reason", ["reason"]
+)
+# 1 for each LibreOffice version this host's workers convert with ("max": one series a version).
+LIBREOFFICE_VERSION = Gauge(
+    "docrender_libreoffice_info",
+    "The LibreOffice version the workers convert with",
+    ["version"],
+    multiprocess_mode="max",
 )
 WEBHOOK_DELIVERIES = Counter(
     "docrender_webhook_deliveries", "Webhook attempts, by outcome", ["outcome"]

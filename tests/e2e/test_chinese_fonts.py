@@ -223,9 +223,9 @@ def fangsong_template(*, language: str | None) -> bytes:
     return out.getvalue()
 
 
-# Simplified 仿宋 is drawn in the Song face (no free FangSong has Simplified glyphs); pdffonts
-# names every face of the Noto CJK collection "jp" (the forms follow the language: see above).
-SONG = "NotoSerifCJKjp"
+# Simplified 仿宋 is drawn in the Song face (no free FangSong has Simplified glyphs), its SC
+# face of the Noto CJK collection (LibreOffice 25.2 names the face the glyphs come from).
+SONG = "NotoSerifCJKsc"
 TRADITIONAL_TEXT = "為深入貫徹落實鑄牢中華民族共同體意識的工作要求，進一步鞏固和發展民族關係。"
 SIMPLIFIED_TEXT = "为深入贯彻落实铸牢中华民族共同体意识的工作要求，进一步巩固和发展民族关系。"
 

@@ -4,6 +4,8 @@ job runs (documents, jobs, render and conversion times, rejections, queue depth)
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -69,3 +71,24 @@ def test_metrics_need_their_token_and_move_as_a_job_runs(settings: Settings) -> 
     assert moved("docrender_rejections_total", reason="payload_too_large") == 1
     queues = {dict(labels)["queue"] for name, labels in after if name == "docrender_queue_depth"}
     assert queues == {"docrender.interactive", "docrender.bulk", "docrender.callbacks"}
+
+
+def installed_libreoffice() -> str:
+    """What the machine's soffice says it is, read here independently of the worker."""
+    said = subprocess.run(
+        ["soffice", "-env:UserInstallation=file:///tmp/docrender-test-version", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    shutil.rmtree("/tmp/docrender-test-version", ignore_errors=True)
+    return said.split()[1]  # "LibreOffice 25.2.3.2 520(Build:2)"
+
+
+def test_readyz_and_metrics_say_which_libreoffice_converts(settings: Settings) -> None:
+    client = create_app(dataclasses.replace(settings, metrics_token="scrape-me")).test_client()
+    version = installed_libreoffice()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["libreoffice"] == [version]
+    assert scrape(client)[("docrender_libreoffice_info", (("version", version),))] == 1

@@ -6,6 +6,7 @@ import io
 import json
 from typing import Any
 
+import pikepdf
 import pytest
 from pypdf import PdfReader
 
@@ -56,6 +57,39 @@ def test_pdfa_documents_carry_the_pdfa_2b_identification_and_embed_every_font(
         assert squash("關於開展民族團結進步創建示範單位評選工作的通知") in squash(pdf_text(pdf))
     # An ordinary PDF is not a PDF/A.
     assert pdfa_identification(gongwen_job(tenant)[1][0]) == (None, None)
+
+
+def structure(pdf: bytes) -> dict[str, Any]:
+    """What a screen reader and a PDF/UA checker look at first."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        root = document.Root
+        preferences: Any = root.get("/ViewerPreferences", {})
+        with document.open_metadata() as xmp:
+            ua_part = xmp.get("pdfuaid:part")
+        return {
+            "tagged": "/StructTreeRoot" in root and bool(root.MarkInfo.Marked),
+            "lang": str(root.get("/Lang", "")),
+            "shows_title": bool(preferences.get("/DisplayDocTitle", False)),
+            "title": str(document.docinfo.get("/Title", "")),
+            "pdf_ua": ua_part,
+        }
+
+
+def test_every_document_of_a_job_is_tagged_or_untagged_as_asked(tenant: Tenant) -> None:
+    """LibreOffice 25.2 tags a PDF when it gets no export options and not when it gets some:
+    the choice is said on every conversion, alone or combined, so a job never mixes them."""
+    _, plain = gongwen_job(tenant, count=3)  # three of a job: converted together
+    _, tagged = gongwen_job(tenant, count=3, pdf_options={"tagged": True})
+    _, accessible = gongwen_job(tenant, count=2, pdf_options={"accessible": True})
+    assert [structure(pdf)["tagged"] for pdf in plain] == [False] * 3
+    assert [structure(pdf)["tagged"] for pdf in tagged] == [True] * 3
+    for pdf in accessible:
+        said = structure(pdf)
+        assert said["tagged"] and said["pdf_ua"] == "1", said
+        # The title a reader shows instead of the file name, and the language it reads in.
+        assert said["shows_title"] and said["title"], said
+        assert said["lang"].startswith("zh"), said
+        assert squash("關於開展民族團結進步創建示範單位評選工作的通知") in squash(pdf_text(pdf))
 
 
 def test_tagged_pdf_and_bookmarks_on_request(tenant: Tenant) -> None:

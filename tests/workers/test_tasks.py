@@ -62,7 +62,8 @@ class FakeConverter:
     ) -> bytes:
         self.calls += 1
         self.isolated_calls += isolated
-        combined = bool(filter_options)
+        # A combined conversion asks LibreOffice for the cut markers as named destinations.
+        combined = "ExportBookmarksToPDFDestination=true" in filter_options
         self.combined_calls += combined
         texts = marked_texts(document) if combined else [docx_text(document)]
         if not combined:

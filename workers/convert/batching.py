@@ -29,14 +29,16 @@ from docx.oxml.ns import qn
 from lxml import etree
 
 from docrender.fonts.template import default_script
+from docrender.jobs.formats import PLAIN
 from workers.pdf import separation
 from workers.pdf.outlines import Outline
 
 # Named destinations of the documents' first paragraphs: "DocrenderStart0", ... (letters and
 # digits only: LibreOffice escapes other characters in destination names).
 MARKER_PREFIX = "DocrenderStart"
-# unoserver filter options for a combined document: Writer bookmarks become named destinations.
-SPLIT_FILTER_OPTIONS = ["ExportBookmarksToPDFDestination=true"]
+# unoserver filter options for a combined document: a plain PDF's (each document's cut is what
+# it would be converted alone), and Writer bookmarks become named destinations.
+SPLIT_FILTER_OPTIONS = [*PLAIN, "ExportBookmarksToPDFDestination=true"]
 
 _HEADER_FOOTER = {RT.HEADER, RT.FOOTER}
 # Fields whose result depends on the whole document rather than the page or the data.

@@ -261,10 +261,7 @@ time.sleep(600)
 """
 
 
-def test_a_killed_workers_instance_ends_and_its_pipes_go_with_its_profile(tmp_path: Path) -> None:
-    """A worker process killed by SIGKILL takes its LibreOffice down (the parent-death signal
-    setpriv sets), and leaves its two pipes in /tmp; the next instance started there removes
-    them with the dead owner's profile."""
+def _started_owner(tmp_path: Path) -> tuple[subprocess.Popen[str], list[Path]]:
     owner = subprocess.Popen(
         [sys.executable, "-c", _OWNER, str(tmp_path)],
         cwd=PROJECT_ROOT,
@@ -274,7 +271,28 @@ def test_a_killed_workers_instance_ends_and_its_pipes_go_with_its_profile(tmp_pa
     assert owner.stdout is not None
     pipes = [Path(owner.stdout.readline().strip()) for _ in range(2)]
     assert all(pipe.name.startswith("OSL_PIPE_") for pipe in pipes), pipes
+    return owner, pipes
+
+
+def test_a_killed_workers_instance_ends_with_it(tmp_path: Path) -> None:
+    """A worker process killed by SIGKILL takes its unoserver and LibreOffice down (the
+    parent-death signal setpriv sets)."""
+    owner, _pipes = _started_owner(tmp_path)
+    family = processes_using(Path(f"lo-profile-{owner.pid}-"))
+    assert family, "its LibreOffice runs"
     owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    wait_until(lambda: not processes_using(Path(f"lo-profile-{owner.pid}-")), 30)
+
+
+def test_the_pipes_a_killed_instance_leaves_go_with_its_profile(tmp_path: Path) -> None:
+    """A worker and its LibreOffice killed together by SIGKILL (the kernel's OOM killer, a
+    container's hard stop) leave LibreOffice's two pipes in /tmp; the next instance started
+    there removes them with the dead owner's profile."""
+    owner, pipes = _started_owner(tmp_path)
+    family = [psutil.Process(owner.pid), *processes_using(Path(f"lo-profile-{owner.pid}-"))]
+    for process in family:
+        process.send_signal(signal.SIGKILL)
     owner.wait()
     wait_until(lambda: not processes_using(Path(f"lo-profile-{owner.pid}-")), 30)
     assert all(pipe.exists() for pipe in pipes), "what a SIGKILL leaves"
