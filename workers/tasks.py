@@ -43,7 +43,13 @@ from workers.convert import batching
 from workers.convert.converter import Converter
 from workers.fill import grid
 from workers.fill.images import ImageLimits
-from workers.fill.render import conversion_bytes, docx_bytes, fill_template, settle_language
+from workers.fill.render import (
+    conversion_bytes,
+    docx_bytes,
+    fill_template,
+    prepare_for_readers,
+    settle_language,
+)
 from workers.pdf import glyphs
 
 log = logging.getLogger(__name__)
@@ -322,6 +328,8 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
             services.image_limits,
         )
     language = settle_language(document, work.options.language)
+    if work.options.pdf_options is not None and work.options.pdf_options.accessible:
+        prepare_for_readers(document, work.name, language)
     if FORMATS[work.options.format].converted:
         grid.fit_character_grid(document)  # a DOCX keeps Word's grid: Word prints it right
     return document, language

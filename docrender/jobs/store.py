@@ -365,6 +365,7 @@ class WorkItem:
     options: JobOptions
     tenant: str = ""
     request_id: str = ""  # of the request that submitted the job
+    name: str = ""  # the document's name (its file's, its title where the template has none)
 
 
 class JobStore:
@@ -578,7 +579,8 @@ class JobStore:
         pipe = self.redis.pipeline(transaction=False)
         pipe.hmget(job_key, ["options", "template_key", "tenant", "request_id"])
         pipe.hget(data_key, str(index))
-        (options, template_key, tenant, request_id), data = pipe.execute()
+        pipe.hget(docs_key, str(index))
+        (options, template_key, tenant, request_id), data, state = pipe.execute()
         if options is None or data is None:
             return None
         return WorkItem(
@@ -589,6 +591,7 @@ class JobStore:
             JobOptions.model_validate_json(options),
             tenant,
             request_id or "",
+            json.loads(state or "{}").get("name", ""),
         )
 
     def finish_document(

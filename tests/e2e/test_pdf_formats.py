@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.clients import Tenant
+from tests.helpers.documents import make_docx
 from tests.helpers.pdf import pdf_fonts, pdf_text, squash
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -90,6 +91,21 @@ def test_every_document_of_a_job_is_tagged_or_untagged_as_asked(tenant: Tenant) 
         assert said["shows_title"] and said["title"], said
         assert said["lang"].startswith("zh"), said
         assert squash("關於開展民族團結進步創建示範單位評選工作的通知") in squash(pdf_text(pdf))
+
+
+def test_an_accessible_pdf_has_a_title_and_reads_as_chinese_from_an_english_template(
+    tenant: Tenant,
+) -> None:
+    """A template made in English Word, without a title: PDF/UA still needs both."""
+    template = tenant.upload(make_docx("單位：{{ unit }}", "Report of {{ unit }}")).get_json()["id"]
+    documents = [{"data": {"unit": "沙灣五小"}, "name": "沙灣五小-匯報材料"}]
+    job = tenant.wait_for(
+        tenant.submit(template, documents, pdf_options={"accessible": True}).get_json()["id"]
+    )
+    said = structure(tenant.get(job["documents"][0]["url"]).data)
+    assert said["tagged"] and said["pdf_ua"] == "1", said
+    assert said["title"] == "沙灣五小-匯報材料" and said["shows_title"], said
+    assert said["lang"] == "zh-TW", said  # the forms it printed with: Traditional
 
 
 def test_tagged_pdf_and_bookmarks_on_request(tenant: Tenant) -> None:

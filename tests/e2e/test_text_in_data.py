@@ -74,8 +74,7 @@ def test_rich_runs_take_character_styles_and_links(tenant: Tenant) -> None:
     pdf = render(tenant, template("{{r remark }}"), data)
     assert "Bold by style and our site" in pdf_text(pdf)
     assert any("Bold" in face for face in faces(pdf)), faces(pdf)  # Strong is bold
-    # The link is a real hyperlink of the document (LibreOffice 7.4 prints it as link-styled
-    # text but writes no link annotation into the PDF, even for an HTML anchor).
+    # The link is a real hyperlink of the document too (tests/e2e/test_links.py: of the PDF).
     template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
     job = tenant.wait_for(
         tenant.submit(template_id, [{"data": data}], format="docx").get_json()["id"]

@@ -231,6 +231,29 @@ def set_default_language(document: Document, language: str) -> None:
         lang.set(qn("w:eastAsia"), language)
 
 
+_CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def prepare_for_readers(document: Document, name: str, language: str) -> None:
+    """What a PDF/UA file needs that Word templates often lack, where LibreOffice reads it
+    from: a title (the template's, else the document's name), and, for a document written in
+    Chinese, Chinese (``language``'s forms) as its language: a template made in English Word
+    says en-US, and a screen reader would read its Chinese text as English."""
+    properties = document.core_properties
+    if not (properties.title or "").strip():
+        properties.title = name
+    text = "".join(t.text or "" for story in stories(document) for t in story.iter(qn("w:t")))
+    if not _CHINESE.search(text):
+        return
+    tag = word_language(language) or language
+    styles = document.styles.element
+    defaults = styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
+    if defaults is not None and defaults.find(qn("w:lang")) is None:
+        defaults.append(OxmlElement("w:lang"))
+    for lang in styles.iter(qn("w:lang")):
+        lang.set(qn("w:val"), tag)
+
+
 def xml_safe(value: Any) -> Any:
     """The data with characters XML cannot hold removed, at every depth."""
     if isinstance(value, str):

@@ -1,8 +1,8 @@
 """Embedded Type 1 font programs cut down to the glyphs one document draws, without
 re-encrypting what is kept.
 
-LibreOffice 7.4 embeds the CJK fonts (OpenType/CFF, such as Noto CJK) as Type 1 subsets of up to
-255 glyphs each, their private part encrypted with eexec. A document cut from a combined
+LibreOffice (25.2, as 7.4 before it) embeds the CJK fonts (OpenType/CFF, such as Noto CJK) as
+Type 1 subsets of up to 255 glyphs each, their private part encrypted with eexec. A document cut from a combined
 conversion references those subsets with the glyphs of its whole group in them; dropping the
 other documents' glyphs means leaving their CharStrings entries out of the private part.
 
