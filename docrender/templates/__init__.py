@@ -6,6 +6,7 @@
     inspection.py     that inspection at upload, in a child with a deadline and a memory cap
     filters.py        the report filters every template has (dates, money, Chinese numerals)
     fill_in_sheet.py  the .xlsx whose columns are exactly what a template reads
+    styles.py         a template's styles as Word resolves them (based-on chains, the default)
 
 May import: storage, tenants, fonts and the modules at docrender's top. Never data or jobs.
 """

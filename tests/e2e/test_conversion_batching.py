@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
+import docx
 import pytest
+from docx.enum.style import WD_STYLE_TYPE
 from pypdf import PdfReader
 
 from tests.helpers.clients import Tenant
@@ -101,3 +104,26 @@ def test_no_report_cut_from_a_combined_conversion_carries_another_units_names(
         assert not recoverable(pdf, "".join(others)), f"report {index} carries others' text"
         for font, held, drawn in glyphs_held_and_drawn(pdf):
             assert held <= drawn, f"report {index}: {font} holds glyphs it does not draw"
+
+
+def test_each_report_numbers_its_clauses_from_one_when_a_style_numbers_them(
+    tenant: Tenant,
+) -> None:
+    """A clause style based on a numbered style: each report's first clause is 1., not the
+    number after the previous report's last (which one shared conversion would print)."""
+    document = docx.Document()
+    clause = document.styles.add_style("條款", WD_STYLE_TYPE.PARAGRAPH)
+    clause.base_style = document.styles["List Number"]
+    document.add_paragraph("{{ unit }}")
+    for text in ("總體要求", "評選範圍"):
+        document.add_paragraph(text, style=clause)
+    out = io.BytesIO()
+    document.save(out)
+    template = tenant.upload(out.getvalue()).get_json()["id"]
+    units = ["甲校", "乙校", "丙校", "丁校", "戊校", "己校"]  # enough to make a group
+    job = tenant.wait_for(
+        tenant.submit(template, [{"data": {"unit": u}} for u in units]).get_json()["id"]
+    )
+    for document_state in job["documents"]:
+        text = pdf_text(tenant.get(document_state["url"]).data)
+        assert re.search(r"1\.\s*總體要求", text) and re.search(r"2\.\s*評選範圍", text), text

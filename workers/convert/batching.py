@@ -30,6 +30,7 @@ from lxml import etree
 
 from docrender.fonts.template import default_script
 from docrender.jobs.formats import PLAIN
+from docrender.templates.styles import StyleSheet
 from workers.pdf import separation
 from workers.pdf.outlines import Outline
 
@@ -303,16 +304,19 @@ def _fields_are_page_local(story: etree._Element) -> bool:
 
 
 def _lists_are_bulleted(document: Document) -> bool:
-    """Numbered lists would count on from one document into the next; bullets don't."""
+    """Numbered lists would count on from one document into the next; bullets don't. A
+    paragraph's numbering may come from its style or any style that one is based on, and a
+    paragraph without a style has the default paragraph style's. A numbering definition that
+    cannot be read (no abstractNumId, as another editor may write it) counts as numbered."""
     part = document.part
     body = document.element.body
     used_numbering = {
         value.get(qn("w:val")) for value in body.iter(qn("w:numId")) if value.get(qn("w:val"))
     }
-    used_styles = {style.get(qn("w:val")) for style in body.iter(qn("w:pStyle"))}
-    styles = part.styles.element
-    for style in styles.iter(qn("w:style")):
-        if style.get(qn("w:styleId")) in used_styles:
+    sheet = StyleSheet(part.styles.element)
+    used_styles = {sheet.paragraph_style(paragraph) for paragraph in body.iter(qn("w:p"))}
+    for style_id in used_styles:
+        for style in sheet.chain(style_id):
             used_numbering |= {value.get(qn("w:val")) for value in style.iter(qn("w:numId"))}
     used_numbering.discard("0")  # numId 0 means "no numbering"
     if not used_numbering:
@@ -322,7 +326,11 @@ def _lists_are_bulleted(document: Document) -> bool:
     except (KeyError, NotImplementedError):
         return False
     abstract_by_num = {
-        num.get(qn("w:numId")): num.find(qn("w:abstractNumId")).get(qn("w:val"))
+        num.get(qn("w:numId")): (
+            None
+            if (abstract := num.find(qn("w:abstractNumId"))) is None
+            else abstract.get(qn("w:val"))
+        )
         for num in numbering.iter(qn("w:num"))
     }
     formats: dict[str | None, set[str | None]] = {}
@@ -331,7 +339,8 @@ def _lists_are_bulleted(document: Document) -> bool:
             fmt.get(qn("w:val")) for fmt in abstract.iter(qn("w:numFmt"))
         }
     for num_id in used_numbering:
-        found = formats.get(abstract_by_num.get(num_id))
+        abstract_id = abstract_by_num.get(num_id)
+        found = None if abstract_id is None else formats.get(abstract_id)
         if found is None or not found <= _ALLOWED_NUMBER_FORMATS:
             return False
     return True

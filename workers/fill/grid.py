@@ -32,6 +32,7 @@ from lxml import etree
 
 from docrender.fonts.substitutes import substitute
 from docrender.fonts.template import default_script, theme_faces
+from docrender.templates.styles import StyleSheet
 from workers.fill.render import stories
 
 _CHARACTER_GRIDS = {"linesAndChars", "snapToChars"}
@@ -76,15 +77,7 @@ class _Styles:
 
     def __init__(self, document: Document) -> None:
         element = document.styles.element
-        self.by_id = {style.get(qn("w:styleId")): style for style in element.iter(qn("w:style"))}
-        self.default_paragraph = next(
-            (
-                sid
-                for sid, style in self.by_id.items()
-                if style.get(qn("w:type")) == "paragraph" and style.get(qn("w:default")) == "1"
-            ),
-            None,
-        )
+        self.sheet = StyleSheet(element)
         self.defaults = element.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
         self.script = default_script(element)
         theme = next(
@@ -101,7 +94,7 @@ class _Styles:
         direct = paragraph.find(f"{qn('w:pPr')}/{qn('w:snapToGrid')}")
         if direct is not None:
             return _on(direct)
-        for style in self._chain(self._paragraph_style(paragraph)):
+        for style in self.sheet.chain(self.sheet.paragraph_style(paragraph)):
             snap = style.find(f"{qn('w:pPr')}/{qn('w:snapToGrid')}")
             if snap is not None:
                 return _on(snap)
@@ -130,8 +123,9 @@ class _Styles:
         layers = [run.find(qn("w:rPr"))]
         run_style = run.find(f"{qn('w:rPr')}/{qn('w:rStyle')}")
         if run_style is not None:
-            layers += [s.find(qn("w:rPr")) for s in self._chain(run_style.get(qn("w:val")))]
-        layers += [s.find(qn("w:rPr")) for s in self._chain(self._paragraph_style(paragraph))]
+            layers += [s.find(qn("w:rPr")) for s in self.sheet.chain(run_style.get(qn("w:val")))]
+        paragraph_styles = self.sheet.chain(self.sheet.paragraph_style(paragraph))
+        layers += [s.find(qn("w:rPr")) for s in paragraph_styles]
         layers.append(self.defaults)
         return [layer for layer in layers if layer is not None]
 
@@ -146,18 +140,6 @@ class _Styles:
             if name:
                 return substitute(name, self.script).used or name
         return ""
-
-    def _paragraph_style(self, paragraph: etree._Element) -> str | None:
-        style = paragraph.find(f"{qn('w:pPr')}/{qn('w:pStyle')}")
-        return self.default_paragraph if style is None else style.get(qn("w:val"))
-
-    def _chain(self, style_id: str | None) -> list[etree._Element]:
-        chain: list[etree._Element] = []
-        while style_id in self.by_id and self.by_id[style_id] not in chain:
-            chain.append(self.by_id[style_id])
-            based = self.by_id[style_id].find(qn("w:basedOn"))
-            style_id = None if based is None else based.get(qn("w:val"))
-        return chain
 
 
 @functools.cache

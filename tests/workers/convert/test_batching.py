@@ -4,12 +4,14 @@ converted alone (pages, text, its own footer and page numbers, its own title).""
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass
 from typing import Any
 
 import docx
 import pytest
+from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docxtpl import DocxTemplate, RichText
@@ -88,6 +90,39 @@ def test_templates_that_would_read_differently_combined_do_not_qualify(
             document.paragraphs[0]._p.append(start)
         template = _saved(document)
     assert not batching.batchable(filled(template, {"unit": "甲"})), why
+
+
+def numbered_through_styles(how: str) -> bytes:
+    """A template whose list numbering a paragraph gets not from its own properties."""
+    document = docx.Document()
+    numbered = document.styles["List Number"]
+    if how == "a style based on a numbered style":
+        clause = document.styles.add_style("條款", WD_STYLE_TYPE.PARAGRAPH)
+        clause.base_style = numbered
+        document.add_paragraph("第一條 {{ unit }}", style=clause)
+    elif how == "a numbered default paragraph style":
+        numbering = numbered.element.find(f"{qn('w:pPr')}/{qn('w:numPr')}")
+        document.styles["Normal"].element.get_or_add_pPr().append(copy.deepcopy(numbering))
+        document.add_paragraph("{{ unit }}")
+    else:  # a numbering definition another editor wrote without its abstractNumId
+        document.add_paragraph("{{ unit }}", style=numbered)
+        for num in document.part.numbering_part.element.iter(qn("w:num")):
+            num.remove(num.find(qn("w:abstractNumId")))
+    return _saved(document)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "a style based on a numbered style",
+        "a numbered default paragraph style",
+        "a numbering without abstractNumId",
+    ],
+)
+def test_numbering_from_styles_keeps_a_document_out_of_combined_conversions(how: str) -> None:
+    """Combined, the second report's 一、 would print as 二、 (and a numbering that cannot be
+    read must not fail the documents: they convert alone)."""
+    assert not batching.batchable(filled(numbered_through_styles(how), {"unit": "甲"})), how
 
 
 def test_documents_whose_data_added_relationships_do_not_combine() -> None:
