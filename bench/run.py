@@ -763,6 +763,11 @@ def _wrk_once(arguments: list[str]) -> dict[str, Any]:
 # -- LibreOffice alone, and Carbone -----------------------------------------------------------
 
 
+# The floor makes what docrender makes: an untagged PDF (LibreOffice 25.2 tags a PDF exported
+# without options; docrender/jobs/formats.py).
+_UNTAGGED_PDF = 'pdf:writer_pdf_Export:{"UseTaggedPDF":{"type":"boolean","value":"false"}}'
+
+
 def libreoffice_floor(
     documents: list[bytes], work: Path, runs: int = 3
 ) -> tuple[dict[str, Any], list[int]]:
@@ -782,7 +787,7 @@ def libreoffice_floor(
                 f"-env:UserInstallation={profile.as_uri()}",
                 "--headless",
                 "--convert-to",
-                "pdf",
+                _UNTAGGED_PDF,
                 "--outdir",
                 str(outdir),
                 *map(str, files),
