@@ -184,6 +184,9 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     expect(page.get_by_role("link", name="Download all (ZIP)")).to_be_visible(timeout=180_000)
     expect(page.locator("#count")).to_contain_text("4 of 4 documents")
     expect(page.locator("#failures")).to_contain_text("西戈壁鎮中心校-經費")  # 0 students
+    # Finished: nothing left to cancel; its failure can be made again.
+    expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
+    expect(page.get_by_role("button", name="Retry failed")).to_be_visible()
     clerk.shot("05-finished")
 
     archive = zipfile.ZipFile(io.BytesIO(clerk.download("Download all (ZIP)")))
@@ -203,6 +206,7 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     job_id = job_url.rstrip("/").rsplit("/", 1)[1]
     ended = page.request.get(f"{stack}/v1/jobs/{job_id}").json()["finished_at"]
     page.get_by_role("button", name="Retry failed").click()  # the failed one is made again
+    expect(page.locator(".notice")).to_contain_text("1 failed document is being made again.")
     # Made again: the job ends anew (its failure and results were on the page already).
     again = page.request.get(f"{stack}/v1/jobs/{job_id}?wait=60", timeout=90_000).json()
     assert again["finished_at"] not in (None, ended), "Retry made nothing again"

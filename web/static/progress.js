@@ -23,7 +23,13 @@
     } else if (rate > 0) {
       left.textContent = fill(words.left, { seconds: Math.ceil((job.progress.total - done) / rate) });
     }
+    // Failures, Retry and Cancel only where they mean something: Retry once the job has
+    // finished with failures, Cancel while documents may still be waiting.
+    document.getElementById("failures-heading").hidden = !job.progress.failed;
+    document.getElementById("retry").hidden = !(job.finished_at && job.progress.failed);
+    document.getElementById("cancel").hidden = Boolean(job.finished_at);
     const failures = document.getElementById("failures");
+    failures.hidden = !job.progress.failed;
     failures.replaceChildren(...job.documents.filter((d) => d.status === "failed").map((d) => {
       const item = document.createElement("li");
       item.textContent = d.name + ": " + (d.error ? d.error.message : "");

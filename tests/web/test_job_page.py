@@ -1,0 +1,114 @@
+"""A job's page as it reads without JavaScript (the server's rendering; tests/web/test_pages.py
+follows the same page in a browser): counts that add up, a Failures heading only over
+failures, Retry only on a finished job with failures, Cancel only while documents may wait,
+and each says what it did."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Sequence
+
+import redis
+from flask.testing import FlaskClient
+
+from api import create_app
+from docrender.i18n import StoredMessage
+from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
+from docrender.settings import Settings
+from tests.helpers.clients import record_job
+
+FAILED: StoredMessage = {"code": "render_failed", "message": "division by zero"}
+
+
+def clerk(settings: Settings) -> tuple[FlaskClient, str]:
+    """A clerk signed in to the pages in Traditional Chinese, and her tenant's name."""
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    client = create_app(dataclasses.replace(settings, api_keys={f"key-{tenant}": tenant}))
+    browser = client.test_client()
+    page = browser.get("/web/sign-in").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    browser.post("/web/sign-in", data={"api_key": f"key-{tenant}", "csrf_token": token[1]})
+    return browser, tenant
+
+
+def job(redis_client: redis.Redis, tenant: str, outcomes: Sequence[DocumentStatus | None]) -> str:
+    """A job of len(outcomes) documents, each made with its outcome (None: still waiting); a
+    job whose documents all ended is finished."""
+    store = JobStore(redis_client, 3600)
+    job_id = record_job(store, tenant, [NewDocument(f"單位{i}", {}) for i in range(len(outcomes))])
+    for index, outcome in enumerate(outcomes):
+        if outcome is not None:
+            store.start_document(job_id, index)
+            store.finish_document(
+                job_id, index, outcome, FAILED if outcome is DocumentStatus.FAILED else None
+            )
+    if None not in outcomes:
+        assert store.finish(job_id)
+    return job_id
+
+
+def shown(page: str, element_id: str) -> bool:
+    """Whether the element is on the page and not hidden."""
+    tag = re.search(rf'<[^>]* id="{element_id}"[^>]*>', page)
+    assert tag is not None, element_id
+    return " hidden" not in tag[0]
+
+
+def test_a_finished_job_without_failures_offers_neither_retry_nor_cancel(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    browser, tenant = clerk(settings)
+    done = DocumentStatus.SUCCEEDED
+    page = browser.get(f"/web/jobs/{job(redis_client, tenant, [done] * 3)}")
+    text = page.get_data(as_text=True)
+    assert "3 of 3 documents" in text
+    assert not shown(text, "failures-heading") and not shown(text, "failures")
+    assert not shown(text, "retry") and not shown(text, "cancel")
+
+
+def test_retry_is_offered_once_the_job_finished_with_failures_and_says_what_it_did(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    browser, tenant = clerk(settings)
+    outcomes = [DocumentStatus.SUCCEEDED, DocumentStatus.FAILED, DocumentStatus.SUCCEEDED]
+    job_id = job(redis_client, tenant, outcomes)
+    text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
+    assert "3 of 3 documents" in text and "division by zero" in text
+    assert shown(text, "failures-heading") and shown(text, "retry")
+    assert not shown(text, "cancel")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert token is not None
+    retried = browser.post(
+        f"/web/jobs/{job_id}/retry",
+        data={"csrf_token": token[1]},
+        headers={"Accept-Language": "zh-TW"},
+        follow_redirects=True,
+    )
+    assert "正在重新產生 1 份失敗的文件。" in retried.get_data(as_text=True)
+
+
+def test_cancel_is_offered_while_documents_wait_and_says_how_many_it_stopped(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    browser, tenant = clerk(settings)
+    job_id = job(redis_client, tenant, [DocumentStatus.SUCCEEDED, None, None])
+    text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
+    assert "1 of 3 documents" in text
+    assert shown(text, "cancel") and not shown(text, "retry")
+    assert not shown(text, "failures-heading")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', text)
+    assert token is not None
+    cancelled = browser.post(
+        f"/web/jobs/{job_id}/cancel",
+        data={"csrf_token": token[1]},
+        headers={"Accept-Language": "en"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "2 waiting documents were cancelled; those already started finish." in cancelled
+    again = browser.post(
+        f"/web/jobs/{job_id}/cancel", data={"csrf_token": token[1]}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Nothing was left to cancel" in again
