@@ -86,6 +86,31 @@ def test_rich_runs_take_character_styles_and_links(tenant: Tenant) -> None:
     assert links == ["https://example.org/report?id=1&lang=zh"]
 
 
+def test_rich_text_in_a_paragraph_tag_prints_as_its_own_paragraph(tenant: Tenant) -> None:
+    """docxtpl puts a {{p x }} tag's rich value where the tag's paragraph was: runs outside
+    any paragraph, which LibreOffice dropped without a word (and Word may refuse). In the
+    body and in a table cell, each prints as a paragraph, in the PDF and in the DOCX."""
+    document = docx.Document()
+    document.add_paragraph("前言")
+    document.add_paragraph("{{p remark }}")
+    document.add_table(rows=1, cols=2).rows[0].cells[1].paragraphs[0].text = "{{p note }}"
+    document.add_paragraph("結語")
+    out = io.BytesIO()
+    document.save(out)
+    remark = {"type": "rich", "runs": ["重點", {"text": "內容", "bold": True}]}
+    note = {"type": "rich", "runs": [{"text": "表內說明", "url": "https://example.org/n"}]}
+    data = {"remark": remark, "note": note}
+    pdf = render(tenant, out.getvalue(), data)
+    assert squash(pdf_text(pdf)) == squash("前言 重點內容 表內說明 結語"), pdf_text(pdf)
+    template_id = tenant.upload(out.getvalue()).get_json()["id"]
+    job = tenant.wait_for(
+        tenant.submit(template_id, [{"data": data}], format="docx").get_json()["id"]
+    )
+    made = docx.Document(io.BytesIO(tenant.get(job["documents"][0]["url"]).data))
+    assert [p.text for p in made.paragraphs] == ["前言", "重點內容", "結語"]
+    assert made.tables[0].rows[0].cells[1].paragraphs[-1].text == "表內說明"
+
+
 def test_a_bad_style_fails_its_document_naming_the_styles_there_are(tenant: Tenant) -> None:
     template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
     bad = {"type": "rich", "runs": [{"text": "x", "style": "強調"}]}

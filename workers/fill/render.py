@@ -137,6 +137,7 @@ def fill_template(
         # where: the other documents of the job go on.
         raise RenderFailed(_failure_message(exc, document)) from None
     swap_in_svgs(document.docx, svgs)
+    wrap_loose_runs(document.docx)
     check_filled(document.docx.part.package)
     if language:
         set_default_language(document.docx, language)
@@ -252,6 +253,36 @@ def prepare_for_readers(document: Document, name: str, language: str) -> None:
         defaults.append(OxmlElement("w:lang"))
     for lang in styles.iter(qn("w:lang")):
         lang.set(qn("w:val"), tag)
+
+
+# Where only paragraphs and tables may stand: a run there is not text of any paragraph.
+_BLOCK_CONTAINERS = ("w:body", "w:tc", "w:hdr", "w:ftr", "w:txbxContent")
+_RUN_LIKE = frozenset({qn("w:r"), qn("w:hyperlink")})
+
+
+def wrap_loose_runs(document: Document) -> None:
+    """Give runs standing outside any paragraph one of their own: a rich value printed by a
+    ``{{p x }}`` tag (docxtpl replaces the tag's paragraph with the value, and rich text is
+    runs). LibreOffice drops such runs without a word, and Word may refuse the file; wrapped,
+    each rich value prints as a paragraph."""
+    for story in stories(document):
+        for container in story.iter(*(qn(tag) for tag in _BLOCK_CONTAINERS)):
+            loose: list[Any] = []
+            for child in list(container):
+                if child.tag in _RUN_LIKE:
+                    loose.append(child)
+                    continue
+                _wrap(loose)
+                loose = []
+            _wrap(loose)
+
+
+def _wrap(runs: list[Any]) -> None:
+    if not runs:
+        return
+    paragraph = OxmlElement("w:p")
+    runs[0].addprevious(paragraph)
+    paragraph.extend(runs)
 
 
 def xml_safe(value: Any) -> Any:
