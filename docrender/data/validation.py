@@ -50,7 +50,7 @@ def check_documents(
     problems = [
         found
         for index, data in enumerate(documents)
-        if (found := _check(index, data, required, needs.loops, needs.kinds))
+        if (found := _check(index, data, required, needs.loops, needs.kinds, needs.plain))
     ]
     if not problems:
         return
@@ -139,6 +139,7 @@ def _check(
     variables: Sequence[str],
     loops: Sequence[str],
     kinds: dict[str, str],
+    plain: Sequence[str] = (),
 ) -> DocumentProblems | None:
     problems = DocumentProblems(index, missing=sorted(set(variables) - data.keys()))
     for path in loops:
@@ -154,6 +155,12 @@ def _check(
                 problems.wrong_shape.append(
                     {"variable": where, "expected": expected, "got": _type_name(value)}
                 )
+    for path in plain:
+        for where, value in _values_at(data, path):
+            if is_rich(value) or is_subdocument(value):
+                problems.wrong_shape.append(
+                    {"variable": where, "expected": str(_PLAIN_TAG), "got": _type_name(value)}
+                )
     return problems if problems.missing or problems.wrong_shape else None
 
 
@@ -162,6 +169,10 @@ _TAG_KINDS = {
     "r": _('rich text ({"type": "rich", ...}) for its {{r }} tag'),
     "p": _('rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag'),
 }
+# A plain {{ x }} tag prints text: rich text or a sub-document there would print nothing.
+_PLAIN_TAG = _(
+    "text or a number for its {{ }} tag (rich text needs a {{r }} tag, a sub-document a {{p }} tag)"
+)
 # The kinds a problem's details name (in English, for systems), as each reader calls them.
 _KIND_NAMES = {
     "list": _("a list"),
@@ -169,7 +180,7 @@ _KIND_NAMES = {
     "object": _("an object"),
     "number": _("a number"),
     "boolean": _("a yes/no value"),
-    **{str(kind): kind for kind in _TAG_KINDS.values()},
+    **{str(kind): kind for kind in (*_TAG_KINDS.values(), _PLAIN_TAG)},
 }
 
 

@@ -44,11 +44,12 @@ class Template:
     fonts: list[dict[str, object]] = field(default_factory=list)
     optional: list[str] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
+    plain: list[str] = field(default_factory=list)  # kept from the inspection (tags.py)
 
     @property
     def inspection(self) -> TemplateInspection:
         """What its documents' data must hold (docrender/data/validation.py)."""
-        return TemplateInspection(self.variables, self.loops, self.optional, self.kinds)
+        return TemplateInspection(self.variables, self.loops, self.optional, self.kinds, self.plain)
 
 
 def template_key(tenant: str, template_id: str) -> str:
@@ -111,6 +112,7 @@ class TemplateRegistry:
             fonts=inspected.fonts,
             optional=inspection.optional,
             kinds=inspection.kinds,
+            plain=inspection.plain,
         )
         # Bytes first: once the id is visible in Redis its file must already exist.
         self.storage.put(template_key(tenant, candidate.id), data)

@@ -208,10 +208,14 @@ class TemplateInspection:
     # Names printed by docxtpl's {{r x }} (rich text) or {{p x }} (a paragraph or a
     # sub-document) tags: "r" or "p". A plain text value there would print nothing.
     kinds: dict[str, str] = field(default_factory=dict)
+    # Names printed by a plain {{ x }} tag: rich text or a sub-document there prints nothing.
+    plain: list[str] = field(default_factory=list)
 
 
 # docxtpl's run and paragraph tags, as they stand in the DOCX's XML.
 _KIND_TAG = re.compile(r"\{\{\s*([rp])\s+([A-Za-z_][\w.]*)\s*\}\}")
+# A plain tag printing a name as it is (no filter, no expression).
+_PLAIN_TAG = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 # The filters and tests by which a template says a name may be missing.
 _GUARDING_FILTERS = frozenset({"default", "d"})
 _GUARDING_TESTS = frozenset({"defined", "undefined", "none"})
@@ -248,6 +252,7 @@ def _inspect_tags(data: bytes) -> TemplateInspection:
     guarded: collections.Counter[str] = collections.Counter()
     tested: set[str] = set()
     kinds: dict[str, str] = {}
+    plain: set[str] = set()
     for part_name, source, text in _template_sources(template):
         source = unescape_tags(source)
         try:
@@ -272,9 +277,14 @@ def _inspect_tags(data: bytes) -> TemplateInspection:
             if test.name in _GUARDING_TESTS and (root := _root_name(test.node)):
                 tested.add(root)
         kinds |= {match[2]: match[1] for match in _KIND_TAG.finditer(text)}
+        plain |= {match[1] for match in _PLAIN_TAG.finditer(text)}
     optional = {name for name in names if name in tested or 0 < uses[name] <= guarded[name]}
     return TemplateInspection(
-        variables=sorted(names), loops=sorted(loops), optional=sorted(optional), kinds=kinds
+        variables=sorted(names),
+        loops=sorted(loops),
+        optional=sorted(optional),
+        kinds=kinds,
+        plain=sorted(plain),
     )
 
 

@@ -161,6 +161,22 @@ def test_a_plain_value_for_a_rich_text_tag_is_refused(tenant: Tenant) -> None:
     assert shape["variable"] == "remark" and shape["got"] == "text"
 
 
+def test_rich_text_for_a_plain_tag_is_refused_naming_the_tag_it_needs(tenant: Tenant) -> None:
+    """docxtpl prints nothing for rich text in a plain {{ remark }}: refused up front."""
+    template_id = tenant.upload(make_docx("備註：{{ remark }}", "{{r note }}")).get_json()["id"]
+    rich = {"type": "rich", "runs": ["重點"]}
+    response = tenant.post(
+        "/v1/jobs",
+        json={"template": template_id, "documents": [{"data": {"remark": rich, "note": rich}}]},
+        headers={"Accept-Language": "zh-TW"},
+    )
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "wrong_shape"
+    assert [shape["variable"] for shape in error["details"][0]["wrong_shape"]] == ["remark"]
+    assert "{{r }} 標籤" in error["message"], error["message"]
+
+
 def test_a_web_link_whose_address_says_link_uploads(tenant: Tenant) -> None:
     link = b"<w:p><w:fldSimple w:instr=' HYPERLINK \"https://example.org/?link=1\" '/></w:p>"
     assert tenant.upload(tamper(body=link)).status_code == 201

@@ -71,3 +71,22 @@ def test_a_plain_value_for_a_rich_or_paragraph_tag_is_the_wrong_shape() -> None:
     shapes = caught.value.details[0]["wrong_shape"]
     assert [(s["variable"], s["got"]) for s in shapes] == [("remark", "text"), ("annex", "text")]
     assert "{{r }}" in shapes[0]["expected"] and "sub-document" in shapes[1]["expected"]
+
+
+def test_rich_text_or_a_sub_document_in_a_plain_tag_is_refused_naming_the_tag_it_needs() -> None:
+    """A plain {{ remark }} prints text: rich text or a sub-document there printed nothing."""
+    needs = TemplateInspection(["annex", "remark", "unit"], [], plain=["annex", "remark", "unit"])
+    documents: list[dict[str, Any]] = [
+        {"unit": "甲", "remark": "好", "annex": "無"},
+        {
+            "unit": "乙",
+            "remark": {"type": "rich", "runs": ["重點"]},
+            "annex": {"type": "docx", "file": "annex.docx"},
+        },
+    ]
+    with pytest.raises(WrongShape) as caught:
+        check_documents(needs, documents)
+    shapes = caught.value.details[0]["wrong_shape"]
+    assert sorted(shape["variable"] for shape in shapes) == ["annex", "remark"]
+    assert all("{{r }}" in shape["expected"] for shape in shapes)
+    assert "{{p }}" in caught.value.text.render("en")
