@@ -152,6 +152,9 @@ def _failure_message(error: Exception, document: DocxTemplate) -> Message:
         reason = error.text
     elif isinstance(error, jinja2.TemplateError):
         reason = str(error)
+        called = _MISSING_ATTRIBUTE.search(reason)
+        if called is not None and called[1] in _HINTS:
+            reason = _("%(error)s (%(hint)s)", error=reason, hint=_HINTS[called[1]])
     elif isinstance(error, ZeroDivisionError):
         reason = _("division by zero")
     else:
@@ -175,6 +178,20 @@ def _failure_message(error: Exception, document: DocxTemplate) -> Message:
         paragraph=shown,
     )
 
+
+# Methods docxtpl users' templates call that values from JSON or a sheet do not have, and what
+# to write instead.
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '(\w+)'")
+_HINTS = {
+    "strftime": _(
+        "a date in the data is text: format it with the date filter instead, such as "
+        '{{ day|date("%Y年%-m月%-d日") }}'
+    ),
+    "iteritems": _(
+        "iteritems() is Python 2's: loop over items() instead, such as "
+        "{% for key, value in scores.items() %}"
+    ),
+}
 
 _REASONS = {
     TypeError: _("wrong kind of value"),

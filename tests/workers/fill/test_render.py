@@ -64,6 +64,22 @@ def test_data_of_the_wrong_shape_is_a_render_failure() -> None:
         render_docx(template, {"sections": 5})
 
 
+@pytest.mark.parametrize(
+    ("tag", "hint"),
+    [
+        ('{{ day.strftime("%Y年") }}', '{{ day|date("%Y年%-m月%-d日") }}'),
+        ("{% for k, v in scores.iteritems() %}{{ k }}{% endfor %}", "scores.items()"),
+    ],
+)
+def test_a_python_habit_the_data_cannot_serve_says_what_to_write(tag: str, hint: str) -> None:
+    """docxtpl templates written for Python data call .strftime on dates and iteritems() on
+    dicts; JSON and sheets give text and plain objects."""
+    with pytest.raises(RenderFailed) as failed:
+        render_docx(make_docx(tag), {"day": "2012-05-01", "scores": {"甲": 1}})
+    assert hint in failed.value.text.render("en")
+    assert "請改" in failed.value.text.render("zh-Hant")
+
+
 INJECTION = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 
 
