@@ -7,18 +7,16 @@ import io
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 
-import kombu.exceptions
 import redis
 
 from api import create_app
 from api.services import ApiServices
-from docrender.jobs.queue import JobQueue
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant, record_job, tenant_jobs, upload
 from tests.helpers.documents import make_docx
+from tests.helpers.fakes import RefusingQueue
 from tests.helpers.processes import wait_until
 
 
@@ -219,19 +217,6 @@ def test_a_json_array_is_not_a_job(tenant: Tenant) -> None:
     response = tenant.post("/v1/jobs", json=[1, 2])
     assert response.status_code == 422
     assert response.get_json()["error"]["code"] == "validation_failed"
-
-
-class RefusingQueue(JobQueue):
-    """A broker that is down: every send fails as kombu reports it."""
-
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
-        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
-
-    def job_ended(self, job_id: str) -> None:
-        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
-
-    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
-        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
 
 
 def test_a_job_the_broker_refuses_is_taken_back(

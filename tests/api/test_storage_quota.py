@@ -10,24 +10,22 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import kombu.exceptions
 import pytest
 import redis
 
 from api import create_app
 from api.services import ApiServices
 from cli.processes import start_redis
-from docrender.jobs.queue import JobQueue
 from docrender.processes import free_port
 from docrender.settings import Settings
 from docrender.storage import LocalStorage, MeteredStorage
 from docrender.tenants.usage import Usage
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
+from tests.helpers.fakes import RefusingQueue
 
 MB = 1024 * 1024
 
@@ -91,19 +89,6 @@ def test_parallel_jobs_cannot_all_pass_the_quota(
         thread.join()
     assert sorted(answers) == [202, 202, 202, 413, 413, 413], answers
     assert usage.used(name) <= 20 * MB
-
-
-class RefusingQueue(JobQueue):
-    """A broker that is down: every send fails as kombu reports it."""
-
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
-        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
-
-    def job_ended(self, job_id: str) -> None:
-        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
-
-    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
-        raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
 
 
 def test_a_job_the_broker_refuses_gives_its_bytes_back(settings: Settings) -> None:

@@ -50,6 +50,19 @@ def job(redis_client: redis.Redis, tenant: str, outcomes: Sequence[DocumentStatu
     return job_id
 
 
+def press(browser: FlaskClient, page: str, job_id: str, action: str, language: str) -> str:
+    """Press the page's Retry failed or Cancel button (its form, with the page's token): the
+    page it leads back to."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    return browser.post(
+        f"/web/jobs/{job_id}/{action}",
+        data={"csrf_token": token[1]},
+        headers={"Accept-Language": language},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
 def shown(page: str, element_id: str) -> bool:
     """Whether the element is on the page and not hidden."""
     tag = re.search(rf'<[^>]* id="{element_id}"[^>]*>', page)
@@ -79,15 +92,8 @@ def test_retry_is_offered_once_the_job_finished_with_failures_and_says_what_it_d
     assert "3 of 3 documents" in text and "division by zero" in text
     assert shown(text, "failures-heading") and shown(text, "retry")
     assert not shown(text, "cancel")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', text)
-    assert token is not None
-    retried = browser.post(
-        f"/web/jobs/{job_id}/retry",
-        data={"csrf_token": token[1]},
-        headers={"Accept-Language": "zh-TW"},
-        follow_redirects=True,
-    )
-    assert "正在重新產生 1 份失敗的文件。" in retried.get_data(as_text=True)
+    retried = press(browser, text, job_id, "retry", "zh-TW")
+    assert "正在重新產生 1 份失敗的文件。" in retried
 
 
 def test_cancel_is_offered_while_documents_wait_and_says_how_many_it_stopped(
@@ -99,16 +105,6 @@ def test_cancel_is_offered_while_documents_wait_and_says_how_many_it_stopped(
     assert "1 of 3 documents" in text
     assert shown(text, "cancel") and not shown(text, "retry")
     assert not shown(text, "failures-heading")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', text)
-    assert token is not None
-    cancelled = browser.post(
-        f"/web/jobs/{job_id}/cancel",
-        data={"csrf_token": token[1]},
-        headers={"Accept-Language": "en"},
-        follow_redirects=True,
-    ).get_data(as_text=True)
+    cancelled = press(browser, text, job_id, "cancel", "en")
     assert "2 waiting documents were cancelled; those already started finish." in cancelled
-    again = browser.post(
-        f"/web/jobs/{job_id}/cancel", data={"csrf_token": token[1]}, follow_redirects=True
-    ).get_data(as_text=True)
-    assert "Nothing was left to cancel" in again
+    assert "Nothing was left to cancel" in press(browser, text, job_id, "cancel", "en")
