@@ -181,7 +181,10 @@ def _extract(combined: pikepdf.Pdf, pages: range, outline: Outline, document: Do
                 info.pop(key, None)
         part.docinfo = part.make_indirect(pikepdf.Dictionary(info))
         out = io.BytesIO()
-        part.save(out)
+        # Every stream is deflated already but the Type 1 programs cut for this document,
+        # which are mostly encrypted bytes (separation.py): deflating them again on save cost
+        # more worker CPU than the rest of the cut.
+        part.save(out, compress_streams=False)
         return out.getvalue()
 
 

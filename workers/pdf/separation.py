@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import logging
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -232,7 +233,7 @@ def _own_font(
             read.maps[key] = to_unicode.read(font.ToUnicode.read_bytes())
         mapping = read.maps[key]
         own_map = {code: text for code, text in mapping.items() if code in codes}
-        own.ToUnicode = pdf.make_stream(to_unicode.write(own_map))
+        own.ToUnicode = _deflated(pdf, to_unicode.write(own_map))
     encoding = font.get("/Encoding")
     if isinstance(encoding, pikepdf.Dictionary):
         own.Encoding = _own_encoding(encoding, codes)
@@ -294,7 +295,7 @@ def _own_descriptor(
         if program is None:
             return None
         if program is not whole:
-            own_file = pdf.make_stream(program)
+            own_file = _deflated(pdf, program)
             own_file.Length1 = len(program)
             own.FontFile2 = own_file
     return pdf.make_indirect(own)
@@ -321,11 +322,21 @@ def _type1_subset(
     if parts is None:  # the program holds these glyphs only
         return file
     cleartext, encrypted = parts
+    # Not deflated: the encrypted part is most of it, and deflate takes 3-4 % off it at about
+    # 30 ms a megabyte.
     own = pikepdf.Stream(pdf, cleartext + encrypted + program.trailer)
     own.Length1 = len(cleartext)
     own.Length2 = len(encrypted)
     own.Length3 = len(program.trailer)
     return pdf.make_indirect(own)
+
+
+def _deflated(pdf: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
+    """A stream holding ``data`` deflated. The cut documents are saved without compressing
+    what is not (batching._extract), so each new stream says here whether it is worth it."""
+    stream = pikepdf.Stream(pdf, b"")
+    stream.write(zlib.compress(data), filter=pikepdf.Name.FlateDecode)
+    return stream
 
 
 def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
