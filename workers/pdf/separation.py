@@ -30,38 +30,16 @@ import pikepdf
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-from workers.pdf import to_unicode
+from workers.pdf import shown, to_unicode
 from workers.pdf.type1 import Type1Program
 
 # LibreOffice's TrueType subsets carry a zero creation date, which fontTools warns about.
 logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
 
-# The operators that name resources or show text, and the graphics state saves around them.
-_OPERATORS = "q Q Tf Tj TJ ' \" Do gs sh scn SCN BDC DP"
-# Resource categories a page keeps only the entries of that its content names.
-_NAMED_BY = {
-    "Tf": "/Font",
-    "Do": "/XObject",
-    "gs": "/ExtGState",
-    "sh": "/Shading",
-    "scn": "/Pattern",
-    "SCN": "/Pattern",
-    "BDC": "/Properties",
-    "DP": "/Properties",
-}
-_PRUNED = set(_NAMED_BY.values())
 _SIMPLE_FONTS = {"/Type1", "/MMType1", "/TrueType"}
 MAX_PROGRAM = 8 << 20  # a font program larger than this is not read: its document converts alone
 _NESTING = 8  # form XObjects inside form XObjects: deeper counts as drawing text
 _ObjGen = tuple[int, int]
-
-
-@dataclass
-class _Uses:
-    """What one page's content names, per resource category, and the codes each font shows."""
-
-    names: dict[str, set[str]] = field(default_factory=lambda: {c: set() for c in _PRUNED})
-    codes: dict[str, set[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -101,7 +79,7 @@ def _give_own_resources(pdf: pikepdf.Pdf, pages: list[pikepdf.Page], read: _Read
             continue
         kept = pikepdf.Dictionary()
         for category, entries in resources.items():
-            if category not in _PRUNED:
+            if category not in shown.PRUNED:
                 kept[category] = entries
                 continue
             named = pikepdf.Dictionary()
@@ -120,40 +98,16 @@ def _give_own_resources(pdf: pikepdf.Pdf, pages: list[pikepdf.Page], read: _Read
     return True
 
 
-def _uses(page: pikepdf.Page) -> _Uses | None:
+def _uses(page: pikepdf.Page) -> shown.Uses | None:
     """What the page's content names and shows, or None when text may be drawn from elsewhere
     than the page's own content."""
-    uses = _Uses()
     resources = page.obj.get("/Resources")
     if resources is None:
-        return uses
-    fonts = set(resources.get("/Font", {}).keys())
-    shown: dict[str, bytearray] = {}  # the bytes each font shows: its codes
-    font: str | None = None
-    saved: list[str | None] = []
-    for instruction in pikepdf.parse_content_stream(page, _OPERATORS):
-        op, operands = str(instruction.operator), instruction.operands
-        if op == "q":
-            saved.append(font)
-        elif op == "Q":
-            font = saved.pop() if saved else None
-        elif op in _NAMED_BY:
-            names = [item for item in operands if isinstance(item, pikepdf.Name)]
-            uses.names[_NAMED_BY[op]].update(str(name) for name in names)
-            if op == "Tf":
-                font = str(operands[0])
-                if font not in fonts:
-                    return None
-                shown.setdefault(font, bytearray())
-        elif font is None:
-            return None  # text shown with a font set elsewhere
-        elif op == "TJ":
-            shown[font] += b"".join(
-                bytes(item) for item in operands[0] if isinstance(item, pikepdf.String)
-            )
-        else:  # Tj, ' and " show their last operand
-            shown[font] += bytes(operands[-1])
-    uses.codes = {name: set(codes) for name, codes in shown.items()}
+        return shown.Uses()
+    try:
+        uses = shown.page_uses(page, set(resources.get("/Font", {}).keys()))
+    except shown.TextFromElsewhere:
+        return None
     nested: list[pikepdf.Object] = [
         resources[category][name]
         for category in ("/XObject", "/Pattern", "/ExtGState")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docx
+import pikepdf
 import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from docx.oxml import OxmlElement
@@ -29,7 +30,7 @@ from tests.helpers.pdf import (
 from workers.convert import batching
 from workers.convert.converter import UnoserverConverter
 from workers.fill.render import docx_bytes, fill_template, settle_language
-from workers.pdf import separation
+from workers.pdf import separation, shown
 
 
 def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
@@ -166,6 +167,26 @@ def reports(
         docx_bytes(batching.combine(documents)), "pdf", batching.SPLIT_FILTER_OPTIONS
     )
     return Reports(data, alone, combined)
+
+
+def test_the_quick_reader_reads_every_libreoffice_page_as_the_parser_does(
+    reports: Reports,
+) -> None:
+    """workers/pdf/shown.py's quick reader takes every page of a combined conversion (it is
+    what keeps the cut cheap) and finds what pikepdf's parser finds on them."""
+    with pikepdf.open(io.BytesIO(reports.combined)) as pdf:
+        for page in pdf.pages:
+            fonts = set(page.obj.Resources.get("/Font", {}).keys())
+            contents = page.obj.Contents
+            data = b"\n".join(
+                stream.read_bytes()
+                for stream in (contents if isinstance(contents, pikepdf.Array) else [contents])
+            )
+            quick = shown._quick_uses(data, fonts)
+            assert quick is not None, f"page {page.index} went to the parser"
+            parsed = shown._parsed_uses(page, fonts)
+            assert quick.codes == parsed.codes and quick.codes
+            assert quick.names == parsed.names
 
 
 def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
