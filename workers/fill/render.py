@@ -31,8 +31,8 @@ from docrender.templates.tags import (
     ENVIRONMENT_OPTIONS,
     CompilingOnceSandbox,
     failure_location,
-    open_template,
 )
+from workers.fill import templates
 from workers.fill.images import ImageLimits, swap_in_svgs
 from workers.fill.values import prepare_values
 
@@ -99,7 +99,7 @@ def fill_template(
     ``read_file`` gives the files uploaded with the job, for images that name one.
     A template, data or image problem raises RenderFailed, parts the filling made that
     must not reach LibreOffice UnsafeTemplate (both permanent)."""
-    document = open_template(template)
+    document = templates.open_copy(template)
     svgs: dict[bytes, bytes] = {}
     values = prepare_values(
         document, xml_safe(data), read_file, image_limits or ImageLimits(), svgs
@@ -233,7 +233,14 @@ def stories(document: Document) -> list[Any]:
 def set_default_language(document: Document, language: str) -> None:
     """Make ``language`` the East Asian language of the document defaults and of every style
     (the template's defaults); a language set on a run of text by its author stays. The
-    language picks the glyph forms of the mapped Chinese faces (docrender/fonts/substitutes.py)."""
+    language picks the glyph forms of the mapped Chinese faces (docrender/fonts/substitutes.py).
+    The styles so settled are made once per template and language (workers/fill/templates.py)."""
+    templates.settle_styles(
+        document, language, lambda settled: _write_default_language(settled, language)
+    )
+
+
+def _write_default_language(document: Document, language: str) -> None:
     styles = document.styles.element
     run_properties = [styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")]
     run_properties += [
@@ -264,6 +271,7 @@ def prepare_for_readers(document: Document, name: str, language: str) -> None:
     if not _CHINESE.search(text):
         return
     tag = word_language(language) or language
+    templates.own_styles(document)
     styles = document.styles.element
     defaults = styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}")
     if defaults is not None and defaults.find(qn("w:lang")) is None:

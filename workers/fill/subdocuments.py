@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from docrender.errors import DocrenderError, RenderFailed
 from docrender.i18n import _
 from docrender.templates.tags import check_docx
+from workers.fill import templates
 
 
 class SubdocumentSpec(BaseModel):
@@ -70,6 +71,7 @@ def subdocument(
                 reason=exc.text,
             )
         ) from None
+    templates.own_styles(template.docx)  # docxcompose merges the annex's styles into them
     try:
         return template.new_subdoc(io.BytesIO(data))
     except Exception as exc:  # python-docx and docxcompose raise many kinds for a damaged file
