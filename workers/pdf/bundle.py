@@ -70,5 +70,7 @@ def _store_merged(job: Job, storage: Storage) -> None:
                 )
                 outline.root.append(item)
         out = io.BytesIO()
-        merged.save(out)
+        # As each document was saved (workers/convert/batching.py): its streams are deflated
+        # already, but the Type 1 programs, which deflate would hardly shrink.
+        merged.save(out, compress_streams=False)
     storage.put(job_merged_key(job.id), out.getvalue())
