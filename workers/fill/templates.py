@@ -10,6 +10,10 @@ the default language settled from the text (one copy per template and language, 
 turn, since the result depends on nothing else), the language a PDF/UA file declares, an
 annex's styles merged in.
 
+docxtpl also rewrites each part's XML before handing it to Jinja (``patch_xml``: some twenty
+regular expression passes over the whole part, the same text in, the same text out, for every
+document of a template); that is done once per part's text too.
+
 What is shared is never written: tests/workers/fill/test_templates.py fills documents through
 every writer and compares the template's styles with a freshly opened one.
 """
@@ -17,6 +21,7 @@ every writer and compares the template's styles with a freshly opened one.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import io
 from collections import OrderedDict
@@ -31,6 +36,7 @@ from docxtpl import DocxTemplate
 from docrender.templates.tags import open_template
 
 CAPACITY = 8  # templates kept opened per worker process
+_PATCHED_MAX_CHARS = 1 << 20  # a part's XML kept patched, at most (larger: patched each time)
 
 
 @dataclass
@@ -64,9 +70,23 @@ def open_copy(data: bytes) -> DocxTemplate:
                 _SHARED.pop(id(element), None)
     _OPENED.move_to_end(key)
     memo = {id(element): element for element in [opened.styles, *opened.settled.values()]}
-    filled = DocxTemplate(io.BytesIO(data))
+    filled = _Template(io.BytesIO(data))
     filled.docx = copy.deepcopy(opened.template, memo)
     return filled
+
+
+class _Template(DocxTemplate):  # type: ignore[misc]
+    """docxtpl's template, with each part's patched XML kept per worker process."""
+
+    def patch_xml(self, src_xml: str) -> str:
+        if len(src_xml) > _PATCHED_MAX_CHARS:
+            return str(super().patch_xml(src_xml))
+        return _patched(src_xml)
+
+
+@functools.lru_cache(maxsize=4 * CAPACITY)
+def _patched(src_xml: str) -> str:
+    return str(DocxTemplate.patch_xml(None, src_xml))  # docxtpl's patch_xml never reads self
 
 
 def own_styles(document: Document) -> None:
