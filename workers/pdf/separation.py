@@ -35,6 +35,9 @@ from workers.pdf.type1 import Type1Program
 
 # LibreOffice's TrueType subsets carry a zero creation date, which fontTools warns about.
 logging.getLogger("fontTools.ttLib.tables._h_e_a_d").setLevel(logging.ERROR)
+# fontTools' subsetter tells at INFO what it keeps and how long each step took: half a dozen
+# lines in the worker log for every TrueType font of every cut document.
+logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 
 _SIMPLE_FONTS = {"/Type1", "/MMType1", "/TrueType"}
 MAX_PROGRAM = 8 << 20  # a font program larger than this is not read: its document converts alone

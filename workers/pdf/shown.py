@@ -16,6 +16,7 @@ LibreOffice's output and compare.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -114,6 +115,7 @@ _SAVE = re.compile(rb"[qQ](?<![^\s\]>][qQ])" + _END)
 _STRING = re.compile(rb"<([0-9A-Fa-f]*+)>")
 _COUNTED = (b"Tf", b"Tj", b"TJ", b"'", b'"', b"Do", b"gs", b"sh", b"scn", b"SCN", b"BDC", b"DP")
 _SAVE_FONT, _RESTORE_FONT, _SET_FONT, _SHOW_TEXT = range(4)
+_POSITION = operator.itemgetter(0)
 
 
 def _quick_uses(data: bytes, fonts: set[str]) -> Uses | None:
@@ -153,7 +155,7 @@ def _quick_uses(data: bytes, fonts: set[str]) -> Uses | None:
     if any(operators.count(op) != count for op, count in matched.items()):
         return None  # an operator in a form this reader does not read
     events += saves
-    events.sort()
+    events.sort(key=_POSITION)
     shown: dict[str, list[bytes]] = {}  # the hex strings each font shows
     font: str | None = None
     saved: list[str | None] = []
