@@ -15,6 +15,7 @@ from typing import Any
 
 from docx.oxml import parse_xml
 from docx.oxml.ns import qn
+from lxml import etree
 
 from docrender.fonts.substitutes import FontUse, Script, script_of, substitute
 
@@ -120,6 +121,17 @@ def _font_parts(package: zipfile.ZipFile) -> list[str]:
     return wanted
 
 
+_W = {"w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main"}
+# The default paragraph style's East Asian language, else the document defaults'.
+_DEFAULT_LANGUAGES = [
+    etree.XPath(path, namespaces=_W)
+    for path in (
+        "w:style[@w:type='paragraph' and @w:default='1']/w:rPr/w:lang/@w:eastAsia",
+        "w:docDefaults/w:rPrDefault/w:rPr/w:lang/@w:eastAsia",
+    )
+]
+
+
 def default_script(styles: Any) -> Script:
     """The script a document's text is written in where its runs do not say (its styles'
     default East Asian language)."""
@@ -129,16 +141,12 @@ def default_script(styles: Any) -> Script:
 def _default_language(styles: Any) -> str | None:
     """The East Asian language of the default paragraph style, which overrides the document
     defaults, or else of the document defaults."""
-    candidates = [
-        style.find(qn("w:rPr"))
-        for style in styles.iter(qn("w:style"))
-        if style.get(qn("w:default")) == "1" and style.get(qn("w:type")) == "paragraph"
-    ]
-    candidates.append(styles.find(f"{qn('w:docDefaults')}/{qn('w:rPrDefault')}/{qn('w:rPr')}"))
-    for run_properties in candidates:
-        lang = None if run_properties is None else run_properties.find(qn("w:lang"))
-        if lang is not None and lang.get(qn("w:eastAsia")):
-            return str(lang.get(qn("w:eastAsia")))
+    # XPath, not a walk over every style: Word writes hundreds, and this runs for each document.
+    for path in _DEFAULT_LANGUAGES:
+        found = path(styles)
+        languages = [str(value) for value in found if value] if isinstance(found, list) else []
+        if languages:
+            return languages[0]
     return None
 
 
