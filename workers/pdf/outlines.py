@@ -12,8 +12,8 @@ class Outline:
 
     def __init__(self, pdf: pikepdf.Pdf) -> None:
         self._page_index = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
-        with pdf.open_outline() as outline:
-            self._items = list(outline.root)
+        # Read only: pdf.open_outline() would write the whole outline back when it closes.
+        self._items = list(pikepdf.Outline(pdf).root)
 
     def copied(self, pages: range, target: pikepdf.Pdf, at: int) -> list[pikepdf.OutlineItem]:
         """The items pointing into ``pages``, with their children, pointing at the same places

@@ -292,7 +292,9 @@ def _deflated(pdf: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
     """A stream holding ``data`` deflated. The cut documents are saved without compressing
     what is not (batching._extract), so each new stream says here whether it is worth it."""
     stream = pikepdf.Stream(pdf, b"")
-    stream.write(zlib.compress(data), filter=pikepdf.Name.FlateDecode)
+    # Level 1: half the time of the default level, for 5 % more bytes on these (0.4 KB a
+    # sample report).
+    stream.write(zlib.compress(data, 1), filter=pikepdf.Name.FlateDecode)
     return stream
 
 

@@ -68,6 +68,9 @@ class Type1Program:
     entries: dict[str, tuple[int, int]]  # glyph name -> span in ``encrypted``
     charstrings_end: int  # where the text after the last entry starts
     encoding_span: tuple[int, int]  # where the built-in encoding is in ``cleartext``
+    # The built-in encoding cut into its entries (glyph name, text) and the text between them
+    # (None, text), so that each subset joins the pieces it keeps.
+    encoding_pieces: tuple[tuple[str | None, bytes], ...]
 
     @classmethod
     def read(cls, program: bytes, length1: int, length2: int) -> Type1Program | None:
@@ -97,10 +100,15 @@ class Type1Program:
         if not spans:
             return None
         encoding_span = spans[-1]
-        encoding = {
-            int(code): name.decode("latin-1")
-            for code, name in _ENCODING_ENTRY.findall(cleartext, *encoding_span)
-        }
+        encoding: dict[int, str] = {}
+        pieces: list[tuple[str | None, bytes]] = []
+        at = encoding_span[0]
+        for entry in _ENCODING_ENTRY.finditer(cleartext, *encoding_span):
+            name = entry[2].decode("latin-1")
+            encoding[int(entry[1])] = name
+            pieces += [(None, cleartext[at : entry.start()]), (name, entry[0])]
+            at = entry.end()
+        pieces.append((None, cleartext[at : encoding_span[1]]))
         return cls(
             cleartext,
             encrypted,
@@ -110,6 +118,7 @@ class Type1Program:
             entries,
             position,
             encoding_span,
+            tuple(pieces),
         )
 
     def glyph_names(self, codes: Collection[int]) -> set[str] | None:
@@ -128,9 +137,8 @@ class Type1Program:
         if len(kept) == len(self.entries):
             return None
         start, end = self.encoding_span
-        encoding = _ENCODING_ENTRY.sub(
-            lambda entry: entry[0] if entry[2].decode("latin-1") in keep else b"",
-            self.cleartext[start:end],
+        encoding = b"".join(
+            text for name, text in self.encoding_pieces if name is None or name in keep
         )
         cleartext = self.cleartext[:start] + encoding + self.cleartext[end:]
         first_entry = min(start for start, _ in self.entries.values())
