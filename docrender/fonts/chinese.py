@@ -28,24 +28,32 @@ def converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+# Per character, whether OpenCC writes it otherwise in Simplified and in Traditional text (a
+# document's characters are looked up once per process: most recur from one document to the
+# next). At most every ideograph Unicode has: a few MB.
+_TELLS: dict[str, tuple[bool, bool]] = {}
+
+
 def written_script(text: str) -> Script | None:
     """The script ``text`` is written in, or None when it does not tell (no Chinese, or as
     many forms of each)."""
     counts = collections.Counter(_IDEOGRAPH.findall(text))
     if not counts:
         return None
-    characters = list(counts)
-    # One character a line, so that OpenCC's phrase tables see each alone.
-    as_simplified = converter("t2s").convert("\n".join(characters)).split("\n")
-    as_traditional = converter("s2t").convert("\n".join(characters)).split("\n")
+    unseen = [character for character in counts if character not in _TELLS]
+    if unseen:
+        # One character a line, so that OpenCC's phrase tables see each alone.
+        as_simplified = converter("t2s").convert("\n".join(unseen)).split("\n")
+        as_traditional = converter("s2t").convert("\n".join(unseen)).split("\n")
+        for character, to_simplified, to_traditional in zip(
+            unseen, as_simplified, as_traditional, strict=False
+        ):
+            _TELLS[character] = (to_simplified != character, to_traditional != character)
     traditional = simplified = 0
-    for character, to_simplified, to_traditional in zip(
-        characters, as_simplified, as_traditional, strict=False
-    ):
-        if to_simplified != character:
-            traditional += counts[character]
-        if to_traditional != character:
-            simplified += counts[character]
+    for character, count in counts.items():
+        is_traditional, is_simplified = _TELLS.get(character, (False, False))
+        traditional += count * is_traditional
+        simplified += count * is_simplified
     telling = traditional + simplified
     if telling and traditional / telling >= _DECISIVE_SHARE:
         return Script.TRADITIONAL
