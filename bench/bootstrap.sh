@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `make bench` needs beyond `make bootstrap`: wrk (API load), Node.js with Carbone 3.8.2
-# (the side-by-side run, pinned in bench/carbone/package-lock.json) and matplotlib (the chart).
+# (the side-by-side run, pinned in bench/carbone/package-lock.json), matplotlib (the chart) and
+# py-spy (the worker's sampling profile).
 # Idempotent, like deploy/bootstrap.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,5 @@ if [ "$(cat bench/carbone/node_modules/.stamp 2>/dev/null)" != "$lock_stamp" ]; 
   echo "$lock_stamp" > bench/carbone/node_modules/.stamp
 fi
 
-.venv/bin/python -c 'import matplotlib' 2>/dev/null \
+{ .venv/bin/python -c 'import matplotlib' 2>/dev/null && [ -x .venv/bin/py-spy ]; } \
   || .venv/bin/pip install -q -c requirements.lock -e '.[bench]'

@@ -21,8 +21,11 @@ Sections:
   storage    the 100 reports again with local storage and with S3 storage (moto's standalone
              S3 server on loopback): what the network store costs per document;
   batch      the 100 reports at DOCRENDER_BATCH_SIZE 1 (each converted alone) to 32: speed,
-             LibreOffice CPU and memory per instance, PDF weight against size 1; and what
-             giving each cut document its own fonts costs per document.
+             LibreOffice CPU and memory per instance, PDF weight against size 1;
+  fonts      what giving each cut document its own fonts costs per document (worker CPU);
+  profile    the 100 reports again with py-spy sampling the worker processes (not timed: the
+             sampler slows them); what their busy time went to, by function, in
+             bench/results/worker-profile.txt.
 Each batch reports wall time, documents/s, CPU seconds per document (split by process) and peak
 memory. Page counts of docrender's, the floor's and Carbone's PDFs are compared.
 BENCH_WORKERS sets the number of worker processes (each with its own LibreOffice); default: cores.
@@ -38,6 +41,7 @@ import os
 import platform
 import re
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -94,7 +98,9 @@ SECTIONS = (
     "api",
     "storage",
     "batch",
+    "fonts",
     "tenants",
+    "profile",
 )
 CARBONE_DIR = ROOT / "bench" / "carbone"
 # Carbone finds soffice.bin on PATH and needs a python3 that imports uno (Debian's).
@@ -520,7 +526,7 @@ def bench_batch_sizes(work: Workloads, tmp: Path) -> dict[str, Any]:
         measured["libreoffice_cpu_ms_per_document"] = measured[
             "cpu_ms_per_document_by_process"
         ].get("libreoffice", 0.0)
-    return {"sizes": sizes, "own_fonts_cost": own_fonts_cost(work)}
+    return {"sizes": sizes}
 
 
 def _fonts_left_shared(combined: pikepdf.Pdf, documents: Sequence[range]) -> list[bool]:
@@ -562,6 +568,59 @@ def own_fonts_cost(work: Workloads) -> dict[str, Any]:
         "pdf_bytes_with_own_fonts": weights["with"],
         "pdf_bytes_shared_fonts": weights["without"],
     }
+
+
+# Frames where a worker waits rather than works (the leaf function of a sample).
+_WAITING = re.compile(
+    r"^(select|poll|epoll|wait|_recv|recv|recv_into|read|readline|accept|sleep)\b"
+)
+
+
+def profile_worker(stack: Stack, work: Workloads, out: Path, rate: int = 200) -> None:
+    """The 100 reports with py-spy (PyPI) sampling every worker process at ``rate`` Hz; the
+    share of busy samples (a sample whose innermost frame is not a wait) in which each
+    function was on the stack, for the functions of docrender, docxtpl, python-docx, pikepdf
+    and fontTools that took at least 1 %."""
+    report = upload(stack, "report.docx", work.report_template)
+    run_batch(stack, report, work.reports[:30])  # warm-up
+    worker = next(pid for pid in stack.roots if process_kind(psutil.Process(pid)) == "worker")
+    raw = out.with_suffix(".raw")
+    spy = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "py-spy"),
+            *("record", "--pid", str(worker), "--subprocesses", "--nonblocking"),
+            *("--rate", str(rate), "--format", "raw", "--output", str(raw)),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(2)  # py-spy attaches
+        run_batch(stack, report, work.reports)
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(60)
+    shares: dict[str, int] = defaultdict(int)
+    busy = 0
+    for line in raw.read_text().splitlines():
+        stack_text, samples = line.rsplit(" ", 1)
+        frames = stack_text.split(";")
+        if _WAITING.match(frames[-1]):
+            continue
+        busy += int(samples)
+        for name in {re.sub(r":\d+\)$", ")", frame) for frame in frames}:
+            shares[name] += int(samples)
+    raw.unlink()
+    mine = ("workers/", "docrender/", "docxtpl/", "docx/", "pikepdf/", "fontTools/", "numpy/")
+    lines = [
+        f"# py-spy {rate} Hz over the 100 sample reports, {time.strftime('%Y-%m-%d %H:%M')} UTC,",
+        f"# LibreOffice {libreoffice_version(Settings.from_env().soffice_executable)};"
+        f" {busy} busy samples. Share of busy samples with the function on the stack:",
+    ]
+    for name, count in sorted(shares.items(), key=lambda item: -item[1]):
+        if count / busy >= 0.01 and any(part in name for part in mine):
+            lines.append(f"{100 * count / busy:5.1f} %  {name}")
+    out.write_text("\n".join(lines) + "\n")
 
 
 # -- API capacity ----------------------------------------------------------------------------
@@ -903,13 +962,13 @@ def ratios(result: dict[str, Any]) -> dict[str, Any]:
     if "endurance" in result:
         out["endurance_last_hundred_time_over_first"] = result["endurance"]["last_over_first_time"]
     if "batch_sizes" in result:
-        sizes, fonts = result["batch_sizes"]["sizes"], result["batch_sizes"]["own_fonts_cost"]
+        sizes, fonts = result["batch_sizes"]["sizes"], result.get("own_fonts_cost")
         chosen = sizes.get(str(Settings().batch_size), {})
         out["weight_over_alone_default_batch_size"] = chosen.get("weight_over_alone")
         saved = sizes["1"]["libreoffice_cpu_ms_per_document"] - chosen.get(
             "libreoffice_cpu_ms_per_document", 0
         )
-        if saved > 0:
+        if saved > 0 and fonts:
             out["own_fonts_cost_over_combining_saving"] = round(
                 fonts["own_fonts_cpu_ms_per_document"] / saved, 2
             )
@@ -973,8 +1032,13 @@ def main() -> None:
             record("storage", bench_storage(work, tmp))
         if "batch" in sections:
             record("batch_sizes", bench_batch_sizes(work, tmp))
+        if "fonts" in sections:
+            record("own_fonts_cost", own_fonts_cost(work))
         if "tenants" in sections:
             record("hostile_tenant_beside_a_normal_one", bench_tenants(work, tmp))
+        if "profile" in sections:
+            with docrender_stack(tmp / "profile") as stack:
+                profile_worker(stack, work, RESULTS / "worker-profile.txt")
     import chart  # matplotlib is slow to import; only when there is something to draw
 
     chart.draw(result, RESULTS / "bench.png")
