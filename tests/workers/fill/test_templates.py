@@ -10,8 +10,8 @@ import docx
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
-from docrender.fonts.template import default_script
 from docrender.fonts.substitutes import Script
+from docrender.fonts.template import default_script
 from docrender.templates.tags import open_template
 from tests.helpers.documents import make_docx
 from workers.fill import templates
