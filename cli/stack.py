@@ -2,7 +2,8 @@
 
 Starts, in order: Redis (a private one under the data dir unless DOCRENDER_REDIS_URL is set),
 the Celery worker (which starts one LibreOffice per pool process), the webhook worker, and the
-API under gunicorn. Ctrl-C or SIGTERM stops them all, in reverse order, and leaves nothing running.
+API under gunicorn. Ctrl-C or SIGTERM stops them all, in reverse order, and leaves nothing running;
+so does SIGINT or SIGTERM sent to `make run`'s make alone, as a supervisor sends it (_Parent).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def main() -> int:
     _fresh_directory(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
     given_keys = bool(settings.api_keys)
     stopping: list[int] = []
+    parent = _Parent()
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, _: stopping.append(signum))
 
@@ -103,7 +105,7 @@ def main() -> int:
         started.append(start_callback_worker(env))
         started.append(start_api(env, settings.bind))
         _print_banner(settings, env, samples, show_key=not given_keys)
-        while not stopping and all(p.running() for p in started):
+        while not stopping and all(p.running() for p in started) and not parent.gave_up():
             time.sleep(0.5)
         for process in started:
             if not process.running():
@@ -114,6 +116,43 @@ def main() -> int:
             # The worker finishes the documents it is converting before it exits.
             process.stop(grace_seconds=60 if process.name == "worker" else 20)
     return 0
+
+
+class _Parent:
+    """The process that started the stack, watched so that signalling it alone stops the stack.
+
+    Under `make run` that is GNU make, which passes SIGTERM on to the stack but not SIGINT: it
+    expects the terminal to have sent Ctrl-C to its whole process group, and waits for its
+    children. A supervisor signals make alone. So the stack also stops when make stops catching
+    SIGINT (its handler resets SIGINT to the default before it waits: /proc shows it), and when
+    its parent is gone (the stack reparented)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getppid()
+        name, caught = _status(self.pid)
+        self.watch_interrupt = name == "make" and caught & _SIGINT_BIT != 0
+
+    def gave_up(self) -> bool:
+        if os.getppid() != self.pid:
+            return True
+        return self.watch_interrupt and _status(self.pid)[1] & _SIGINT_BIT == 0
+
+
+_SIGINT_BIT = 1 << (signal.SIGINT - 1)
+
+
+def _status(pid: int) -> tuple[str, int]:
+    """A process's name and the signals it catches (Linux /proc), or ("", 0)."""
+    name, caught = "", 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("Name:"):
+                name = line.split(":", 1)[1].strip()
+            elif line.startswith("SigCgt:"):
+                caught = int(line.split(":", 1)[1], 16)
+    except OSError:
+        pass
+    return name, caught
 
 
 def _print_banner(

@@ -3,6 +3,7 @@ Ctrl-C, after which nothing of the stack may be left running."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -130,3 +131,43 @@ def test_walkthrough_then_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
     assert b"development API key" in errors
     assert not [p for p in descendants if p.is_running()], "processes of the stack still run"
     assert not processes_using(tmp_path)
+
+
+@pytest.mark.parametrize("signal_sent", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_a_signal_to_make_alone_stops_the_whole_stack(
+    tmp_path: Path, signal_sent: signal.Signals
+) -> None:
+    """A supervisor (or `docker stop`, or `kill`) signals the one process it started, here
+    `make run`'s make, not its process group: the stack stops and leaves nothing running.
+    (GNU make passes SIGTERM on to the stack; SIGINT it does not.)"""
+    bind = f"127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCRENDER_", "PROMETHEUS_"))}
+    env.update(
+        DOCRENDER_DATA_DIR=str(tmp_path / "data"), DOCRENDER_BIND=bind, DOCRENDER_WORKERS="1"
+    )
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as output:
+        make = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=Path(__file__).parents[2],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: the signal reaches make alone
+        )
+    descendants: list[psutil.Process] = []
+    try:
+        wait_ready(f"http://{bind}", make)
+        descendants = psutil.Process(make.pid).children(recursive=True)
+        assert {"redis-server", "soffice.bin", "gunicorn"} <= {p.name() for p in descendants}
+        make.send_signal(signal_sent)
+        make.wait(timeout=120)
+    finally:
+        if make.poll() is None:  # the stack did not stop: leave nothing behind the test
+            for process in [*psutil.Process(make.pid).children(recursive=True), make]:
+                with contextlib.suppress(psutil.Error, ProcessLookupError):
+                    process.kill()
+            make.wait()
+    assert b"docrender: stopping" in log.read_bytes()
+    assert not [p for p in descendants if p.is_running()], "processes of the stack still run"
+    assert not processes_using(tmp_path / "data")
