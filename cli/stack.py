@@ -125,17 +125,18 @@ class _Parent:
     expects the terminal to have sent Ctrl-C to its whole process group, and waits for its
     children. A supervisor signals make alone. So the stack also stops when make stops catching
     SIGINT (its handler resets SIGINT to the default before it waits: /proc shows it), and when
-    its parent is gone (the stack reparented)."""
+    make is gone (killed outright: the stack is reparented). Started otherwise, only its own
+    signals stop it."""
 
     def __init__(self) -> None:
         self.pid = os.getppid()
         name, caught = _status(self.pid)
-        self.watch_interrupt = name == "make" and caught & _SIGINT_BIT != 0
+        self.is_make = name == "make" and caught & _SIGINT_BIT != 0
 
     def gave_up(self) -> bool:
-        if os.getppid() != self.pid:
-            return True
-        return self.watch_interrupt and _status(self.pid)[1] & _SIGINT_BIT == 0
+        if not self.is_make:
+            return False
+        return os.getppid() != self.pid or _status(self.pid)[1] & _SIGINT_BIT == 0
 
 
 _SIGINT_BIT = 1 << (signal.SIGINT - 1)
