@@ -235,10 +235,18 @@ def upload_template() -> ResponseReturnValue:
         if len(data) > services().settings.max_template_bytes:
             limit = services().settings.max_template_bytes
             raise PayloadTooLarge(_("The template is larger than %(limit)s bytes.", limit=limit))
-        services().templates.add(g.tenant, data, name)
+        template, new = services().templates.add(g.tenant, data, name)
     except DocrenderError as error:
         return _templates_error(error.to_dict(g.language)["message"], error.status)
-    flash(_("The template was uploaded.").render(g.language))
+    if new:
+        flash(_("The template was uploaded.").render(g.language))
+    else:  # the same bytes as a template already here: nothing was added
+        flash(
+            _(
+                "This file is already here, as the template “%(name)s”; nothing was added.",
+                name=template.name,
+            ).render(g.language)
+        )
     return redirect(url_for("web.templates_page"))
 
 

@@ -5,33 +5,19 @@ and each says what it did."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import uuid
 from collections.abc import Sequence
 
 import redis
 from flask.testing import FlaskClient
 
-from api import create_app
 from docrender.i18n import StoredMessage
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import record_job
+from tests.helpers.pages import clerk
 
 FAILED: StoredMessage = {"code": "render_failed", "message": "division by zero"}
-
-
-def clerk(settings: Settings) -> tuple[FlaskClient, str]:
-    """A clerk signed in to the pages in Traditional Chinese, and her tenant's name."""
-    tenant = f"t{uuid.uuid4().hex[:8]}"
-    client = create_app(dataclasses.replace(settings, api_keys={f"key-{tenant}": tenant}))
-    browser = client.test_client()
-    page = browser.get("/web/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token is not None
-    browser.post("/web/sign-in", data={"api_key": f"key-{tenant}", "csrf_token": token[1]})
-    return browser, tenant
 
 
 def job(redis_client: redis.Redis, tenant: str, outcomes: Sequence[DocumentStatus | None]) -> str:
