@@ -250,6 +250,13 @@ def upload_template() -> ResponseReturnValue:
     return redirect(url_for("web.templates_page"))
 
 
+@bp.get("/templates/<template_id>/delete")
+def confirm_delete_template(template_id: str) -> str:
+    """Deleting asks first, on a page of its own (it works without JavaScript): the list's
+    Delete is a link here, not the deletion."""
+    return render_template("delete_template.html", template=_template(template_id))
+
+
 @bp.post("/templates/<template_id>/delete")
 def delete_template(template_id: str) -> ResponseReturnValue:
     if not services().templates.delete(g.tenant, template_id):

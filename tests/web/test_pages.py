@@ -230,6 +230,12 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     page.get_by_role("link", name="繁體中文").click()
     expect(page.get_by_role("link", name="下載填寫表").first).to_be_visible()
     clerk.shot("07-templates-traditional")
+    # Delete asks first, on a page of its own; keeping it changes nothing.
+    page.get_by_role("link", name="刪除 經費表").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("刪除範本「經費表」？")
+    clerk.shot("07b-delete-asks-first")
+    page.get_by_role("link", name="保留").click()
+    expect(page.get_by_role("row", name="經費表")).to_be_visible()
 
     page.get_by_role("button", name="登出").click()
     expect(page.get_by_label("API 金鑰")).to_be_visible()
