@@ -1,5 +1,6 @@
-"""Which fonts a DOCX asks for, and in which Chinese script its text is written by default:
-the font report of a template upload (and of ``docrender inspect``).
+"""Which fonts a DOCX asks for, and in which Chinese script its text is written (the forms its
+documents print with: its own text's, else its default language's): the font report of a
+template upload (and of ``docrender inspect``).
 
 Fonts are named in run and style properties (``w:rFonts``) of the body, headers, footers,
 styles and numbering, directly or through the theme (``w:eastAsiaTheme="minorEastAsia"`` ->
@@ -17,6 +18,7 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import qn
 from lxml import etree
 
+from docrender.fonts.chinese import written_script
 from docrender.fonts.substitutes import FontUse, Script, script_of, substitute
 
 _FONT_ATTRIBUTES = ("ascii", "hAnsi", "eastAsia")
@@ -71,7 +73,12 @@ def requested_fonts(docx: bytes) -> tuple[Script, list[str]]:
         if name.startswith(("word/document", "word/header", "word/footer"))
     ]
     styles = parse_xml(parts["word/styles.xml"]) if "word/styles.xml" in parts else None
-    script = default_script(styles) if styles is not None else Script.SIMPLIFIED
+    # As each document settles its forms from its text (workers/fill/render.py): a template
+    # written in Traditional prints with the Traditional faces, whatever its default language.
+    text = "".join(t.text or "" for element in content for t in element.iter(qn("w:t")))
+    script = written_script(text) or (
+        default_script(styles) if styles is not None else Script.SIMPLIFIED
+    )
     theme = theme_faces(parts.get("word/theme/theme1.xml"), script)
     # Where fonts are named: the content, and only the styles it uses (Word's default
     # template defines dozens of styles no document shows).

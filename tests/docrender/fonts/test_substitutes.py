@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from pathlib import Path
 
+import docx
 import pytest
+from docx.oxml.ns import qn
 
 from docrender.fonts.substitutes import (
     LATIN_TWINS,
@@ -20,7 +23,7 @@ from docrender.fonts.substitutes import (
     style_of,
     substitute,
 )
-from docrender.fonts.template import requested_fonts
+from docrender.fonts.template import font_report, requested_fonts
 from docrender.settings import PROJECT_ROOT
 from tests.helpers.fonts import renamed_font
 
@@ -130,3 +133,20 @@ def test_a_face_the_deployment_owns_is_used_before_any_substitute(tmp_path: Path
         "Georgia", "Georgia", exact=True, different_style=False
     )
     assert substitute("Georgia", Script.SIMPLIFIED).used == "DejaVu Serif"
+
+
+def test_a_template_written_in_traditional_is_reported_with_the_faces_it_prints_with() -> None:
+    """Made in Simplified Word (no language said: Simplified by default) but written in
+    Traditional: its documents settle to Traditional and print with the TC faces, so the report
+    names those (it said Noto Serif CJK SC for 宋体)."""
+    document = docx.Document()
+    run = document.add_paragraph().add_run("關於{{ unit }}經費表的說明")
+    run.font.name = "宋体"
+    run._r.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "宋体")
+    out = io.BytesIO()
+    document.save(out)
+    script, _ = requested_fonts(out.getvalue())
+    assert script is Script.TRADITIONAL
+    report = {use.requested: use for use in font_report(out.getvalue())}
+    used = report["宋体"].used or ""
+    assert "CJK TC" in used, used
