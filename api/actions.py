@@ -10,6 +10,7 @@ import math
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from api.services import ApiServices
 from api.submission import queued_cap_reached
@@ -31,7 +32,17 @@ def find_job(services: ApiServices, tenant: str, job_id: str) -> Job:
     return job
 
 
-def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Job:
+@dataclass(frozen=True)
+class Acted:
+    """A job after an action, and how many of its documents the action itself changed (read
+    again, the job may already show them changed once more: a retried document can fail
+    again before the page that pressed Retry is drawn)."""
+
+    job: Job
+    count: int
+
+
+def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Acted:
     """Re-queue the failed documents but the quarantined; 429 past the tenant's queued cap."""
     job = find_job(services, tenant, job_id)
     retried = services.jobs.requeue_failed(job.id, services.settings.max_queued_documents)
@@ -45,10 +56,10 @@ def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Job:
             # client gets (503) means nothing changed, and its retry can try again.
             services.jobs.undo_retry(retried)
             raise
-    return find_job(services, tenant, job_id)
+    return Acted(find_job(services, tenant, job_id), len(retried.again))
 
 
-def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Job:
+def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Acted:
     """Cancel the queued documents (running ones finish); a job that ends so gets what follows
     its end (workers/ending.py), sent here or, failing that, by the workers' sweeper."""
     job = find_job(services, tenant, job_id)
@@ -62,7 +73,7 @@ def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Job:
                     "job %s ended by a cancel; its end task was not sent", job.id, exc_info=True
                 )
         job = find_job(services, tenant, job_id)
-    return job
+    return Acted(job, cancelled)
 
 
 @contextlib.contextmanager

@@ -154,14 +154,14 @@ def get_job(job_id: str) -> Response:
 def retry_job(job_id: str) -> Response:
     """Re-queue the failed documents, except those set aside as quarantined (they killed their
     worker again and again). Counts against the tenant's cap on unfinished documents."""
-    return _job_body(actions.retry_failed(services(), g.tenant, job_id))
+    return _job_body(actions.retry_failed(services(), g.tenant, job_id).job)
 
 
 @bp.post("/jobs/<job_id>/cancel")
 @documented(operation_id="cancelJob", tags=("jobs",), ok={200: JobOut}, errors=(404,))
 def cancel_job(job_id: str) -> Response:
     """Cancel the queued documents; running ones finish."""
-    return _job_body(actions.cancel_queued(services(), g.tenant, job_id))
+    return _job_body(actions.cancel_queued(services(), g.tenant, job_id).job)
 
 
 @bp.get("/jobs/<job_id>/merged")

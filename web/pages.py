@@ -501,21 +501,21 @@ def _act(job_id: str, action: str) -> ResponseReturnValue:
     g.tenant = job.tenant
     try:
         act = actions.retry_failed if action == "retry" else actions.cancel_queued
-        after = act(services(), job.tenant, job_id)
+        acted = act(services(), job.tenant, job_id)
     except DocrenderError as error:
         page = render_template(
             "job.html", job=_job(job_id), error=error.to_dict(g.language)["message"]
         )
         return page, error.status
-    flash(_acted(action, job, after).render(g.language))
+    flash(_acted(action, acted.count).render(g.language))
     return redirect(url_for("web.job_page", job_id=job_id))
 
 
-def _acted(action: str, before: Job, after: Job) -> Message:
-    """What Retry or Cancel did, in the clerk's words."""
+def _acted(action: str, count: int) -> Message:
+    """What Retry or Cancel did (``count`` documents made again or cancelled), in the clerk's
+    words."""
     if action == "retry":
-        again = before.failed - after.failed
-        if not again:
+        if not count:
             return _(
                 "No failed document could be made again: those that crashed or hung LibreOffice "
                 "are set aside. Check their data and template."
@@ -523,17 +523,14 @@ def _acted(action: str, before: Job, after: Job) -> Message:
         return ngettext(
             "%(count)s failed document is being made again.",
             "%(count)s failed documents are being made again.",
-            again,
+            count,
         )
-    cancelled = sum(doc.status is DocumentStatus.CANCELLED for doc in after.documents) - sum(
-        doc.status is DocumentStatus.CANCELLED for doc in before.documents
-    )
-    if not cancelled:
+    if not count:
         return _("Nothing was left to cancel: every document had already started or finished.")
     return ngettext(
         "%(count)s waiting document was cancelled; those already started finish.",
         "%(count)s waiting documents were cancelled; those already started finish.",
-        cancelled,
+        count,
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import pytest
 import redis
 from flask.testing import FlaskClient
 
@@ -94,3 +95,25 @@ def test_cancel_is_offered_while_documents_wait_and_says_how_many_it_stopped(
     cancelled = press(browser, text, job_id, "cancel", "en")
     assert "2 waiting documents were cancelled; those already started finish." in cancelled
     assert "Nothing was left to cancel" in press(browser, text, job_id, "cancel", "en")
+
+
+def test_retry_counts_what_it_sent_even_when_the_document_fails_again_at_once(
+    settings: Settings, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document whose data fails fails again within milliseconds of its retry: before the
+    page that pressed Retry is drawn. The page said "No failed document could be made
+    again" (it counted failures before and after); it says what Retry sent."""
+    browser, tenant = clerk(settings)
+    outcomes = [DocumentStatus.SUCCEEDED, DocumentStatus.FAILED]
+    job_id = job(redis_client, tenant, outcomes)
+    store = JobStore(redis_client, 3600)
+    app_services = browser.application.extensions["docrender"]
+
+    def fails_again_at_once(queued_job: str, indexes: list[int]) -> None:
+        for index in indexes:  # a worker as fast as can be: the same failure, at once
+            store.start_document(queued_job, index)
+            store.finish_document(queued_job, index, DocumentStatus.FAILED, FAILED)
+
+    monkeypatch.setattr(app_services.queue, "enqueue", fails_again_at_once)
+    text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
+    assert "1 failed document is being made again." in press(browser, text, job_id, "retry", "en")
