@@ -19,14 +19,16 @@ from docrender.settings import Settings
 from workers.convert.libreoffice import UnoserverConfig
 
 # Short rungs of the timeout ladder, so that recovery (a hung LibreOffice replaced, a dead
-# worker's tasks handed to another) happens within a test.
+# worker's tasks handed to another) happens within a test. The task's limit leaves room for a
+# LibreOffice started afresh before the conversion it then times out: on a loaded two-core
+# machine the start alone has taken 6 s, and a 25 s limit cut the second timeout short.
 SHORT_TIMEOUTS = {
     "DOCRENDER_RENDER_TIMEOUT": "5",
     "DOCRENDER_CONVERSION_TIMEOUT": "10",
     "DOCRENDER_CONVERTER_CLIENT_TIMEOUT": "15",
-    "DOCRENDER_TASK_SOFT_TIME_LIMIT": "25",
-    "DOCRENDER_TASK_TIME_LIMIT": "30",
-    "DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "45",
+    "DOCRENDER_TASK_SOFT_TIME_LIMIT": "40",
+    "DOCRENDER_TASK_TIME_LIMIT": "45",
+    "DOCRENDER_BROKER_VISIBILITY_TIMEOUT": "60",
 }
 
 
