@@ -16,14 +16,22 @@ document of a template); that is done once per part's text too.
 
 What is shared is never written: tests/workers/fill/test_templates.py fills documents through
 every writer and compares the template's styles with a freshly opened one.
+
+Both caches are bounded by size, not by count, since one process serves every tenant: the
+opened templates by their packages' unpacked bytes (an opened template takes a few times that
+in memory), the patched parts by characters. A tenant cycling through large templates can
+only evict the others' (they are opened again, at the cost of a document each), never grow the
+process. A template larger than the whole bound is opened for each document, as is a part
+larger than a patched part may be. Templates are told apart by their bytes' SHA-256, computed
+once for the bytes object a task fills all its documents from.
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import io
+import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,14 +43,15 @@ from docxtpl import DocxTemplate
 
 from docrender.templates.tags import open_template
 
-CAPACITY = 8  # templates kept opened per worker process
-_PATCHED_MAX_CHARS = 1 << 20  # a part's XML kept patched, at most (larger: patched each time)
+OPENED_MAX_BYTES = 64 << 20  # unpacked package bytes of the templates kept opened
+PATCHED_MAX_CHARS = 8 << 20  # characters of patched part XML kept (keys and values)
 
 
 @dataclass
 class _Opened:
     template: Document  # never filled, never written
     styles: BaseOxmlElement | None  # the styles element the copies share
+    size: int  # the package's unpacked bytes
     # The styles with a default language set, per language: shared as well.
     settled: dict[str, BaseOxmlElement] = field(default_factory=dict)
 
@@ -50,43 +59,70 @@ class _Opened:
 _OPENED: OrderedDict[bytes, _Opened] = OrderedDict()
 # Shared styles element (by id) -> what it was opened as, while it is kept.
 _SHARED: dict[int, _Opened] = {}
+_last_digest: tuple[bytes, bytes] = (b"", hashlib.sha256(b"").digest())
 
 
 def open_copy(data: bytes) -> DocxTemplate:
     """A docxtpl template of ``data``'s own, to fill once (raises what ``open_template``
     raises for bytes that are not a template)."""
-    key = hashlib.sha256(data).digest()
+    key = _digest(data)
     opened = _OPENED.get(key)
     if opened is None:
         template = open_template(data).docx
         styles_part = _styles_part(template)
         styles = styles_part._element if styles_part is not None else None
-        opened = _OPENED[key] = _Opened(template, styles)
-        if styles is not None:
-            _SHARED[id(styles)] = opened
-        while len(_OPENED) > CAPACITY:
-            _, evicted = _OPENED.popitem(last=False)
-            for element in [evicted.styles, *evicted.settled.values()]:
-                _SHARED.pop(id(element), None)
-    _OPENED.move_to_end(key)
+        opened = _Opened(template, styles, _unpacked_size(data))
+        if opened.size <= OPENED_MAX_BYTES:
+            _keep(key, opened)
+    else:
+        _OPENED.move_to_end(key)
     memo = {id(element): element for element in [opened.styles, *opened.settled.values()]}
     filled = _Template(io.BytesIO(data))
     filled.docx = copy.deepcopy(opened.template, memo)
     return filled
 
 
+def _digest(data: bytes) -> bytes:
+    """SHA-256 of ``data``, once per bytes object (a task passes one for all its documents;
+    the reference kept here means its id cannot be reused while it is compared)."""
+    global _last_digest
+    if data is not _last_digest[0]:
+        _last_digest = (data, hashlib.sha256(data).digest())
+    return _last_digest[1]
+
+
+def _unpacked_size(data: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        return sum(member.file_size for member in package.infolist())
+
+
+def _keep(key: bytes, opened: _Opened) -> None:
+    _OPENED[key] = opened
+    if opened.styles is not None:
+        _SHARED[id(opened.styles)] = opened
+    while sum(kept.size for kept in _OPENED.values()) > OPENED_MAX_BYTES:
+        _, evicted = _OPENED.popitem(last=False)
+        for element in [evicted.styles, *evicted.settled.values()]:
+            _SHARED.pop(id(element), None)
+
+
 class _Template(DocxTemplate):  # type: ignore[misc]
     """docxtpl's template, with each part's patched XML kept per worker process."""
 
     def patch_xml(self, src_xml: str) -> str:
-        if len(src_xml) > _PATCHED_MAX_CHARS:
-            return str(super().patch_xml(src_xml))
-        return _patched(src_xml)
+        patched = _PATCHED.get(src_xml)
+        if patched is None:
+            patched = str(super().patch_xml(src_xml))
+            if 2 * len(src_xml) <= PATCHED_MAX_CHARS:
+                _PATCHED[src_xml] = patched
+                while sum(len(k) + len(v) for k, v in _PATCHED.items()) > PATCHED_MAX_CHARS:
+                    _PATCHED.popitem(last=False)
+        else:
+            _PATCHED.move_to_end(src_xml)
+        return patched
 
 
-@functools.lru_cache(maxsize=4 * CAPACITY)
-def _patched(src_xml: str) -> str:
-    return str(DocxTemplate.patch_xml(None, src_xml))  # docxtpl's patch_xml never reads self
+_PATCHED: OrderedDict[str, str] = OrderedDict()
 
 
 def own_styles(document: Document) -> None:

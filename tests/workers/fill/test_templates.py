@@ -4,9 +4,12 @@ document's styles are its own where they differ."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import zipfile
 
 import docx
+import pytest
 from docx.enum.style import WD_STYLE_TYPE
 from lxml import etree
 
@@ -62,3 +65,46 @@ def test_filling_documents_never_writes_the_template_they_share() -> None:
     assert styles_of(readable) != fresh
     for document in (traditional, with_annex, readable, by_job):
         assert document.styles.element is not opened.styles
+
+
+def test_templates_kept_opened_are_bounded_by_their_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One process serves every tenant: the templates it keeps opened stay within a bound of
+    unpacked bytes, whoever sends them, and one larger than the bound is not kept at all."""
+    small = [make_docx(f"第{i}號 {{{{ unit }}}}") for i in range(4)]
+    size = templates._unpacked_size(small[0])
+    monkeypatch.setattr(templates, "OPENED_MAX_BYTES", int(2.5 * size))
+    monkeypatch.setattr(templates, "_OPENED", type(templates._OPENED)())
+    monkeypatch.setattr(templates, "PATCHED_MAX_CHARS", 3 * len(main_part(small[0])))
+    monkeypatch.setattr(templates, "_PATCHED", type(templates._PATCHED)())
+    for template in small:
+        fill_template(template, {"unit": "甲"})
+    assert len(templates._OPENED) == 2  # the two most recent
+    assert sum(opened.size for opened in templates._OPENED.values()) <= 2.5 * size
+    large = make_docx("{{ unit }}" + "大" * 1_000_000)  # 3 MB of text
+    assert templates._unpacked_size(large) > 2.5 * size
+    assert fill_template(large, {"unit": "乙"}).paragraphs[0].text.startswith("乙大大")
+    assert len(templates._OPENED) == 2
+    assert templates._digest(large) not in templates._OPENED
+    patched = sum(len(key) + len(value) for key, value in templates._PATCHED.items())
+    assert 0 < patched <= templates.PATCHED_MAX_CHARS
+
+
+def main_part(template: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(template)) as package:
+        return package.read("word/document.xml").decode()
+
+
+def test_a_template_is_hashed_once_for_all_the_documents_filled_from_its_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hashed = []
+
+    def sha256(data: bytes) -> hashlib._Hash:
+        hashed.append(data)
+        return hashlib.new("sha256", data)
+
+    monkeypatch.setattr(hashlib, "sha256", sha256)
+    template = make_docx("{{ unit }}")
+    for unit in ("甲", "乙", "丙"):
+        assert fill_template(template, {"unit": unit}).paragraphs[0].text == unit
+    assert len(hashed) == 1
