@@ -22,6 +22,11 @@ _IDEOGRAPH = re.compile("[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _DECISIVE_SHARE = 0.8
 
 
+def holds_chinese(text: str) -> bool:
+    """Whether ``text`` holds a Chinese character (a CJK ideograph, of any block)."""
+    return _IDEOGRAPH.search(text) is not None
+
+
 @functools.cache
 def converter(config: str) -> opencc.OpenCC:
     """OpenCC's converter for ``config`` (t2s, s2t, s2tw...), made once per process."""

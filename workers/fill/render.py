@@ -21,7 +21,7 @@ from docxtpl import DocxTemplate
 from lxml import etree
 
 from docrender.errors import RenderFailed
-from docrender.fonts.chinese import written_script
+from docrender.fonts.chinese import holds_chinese, written_script
 from docrender.fonts.substitutes import Script, word_language
 from docrender.fonts.template import default_script
 from docrender.i18n import Message, _
@@ -210,8 +210,7 @@ def settle_language(document: Document, job_language: str | None) -> str:
     author set on a run of text stays, whatever is decided here."""
     default = default_script(document.styles.element)
     if not job_language:
-        text = "".join(t.text or "" for story in stories(document) for t in story.iter(qn("w:t")))
-        script = written_script(text)
+        script = written_script(text_of(document))
         if script is not None and script is not default:
             set_default_language(document, word_language(LANGUAGE_TAGS[script]) or "")
             default = script
@@ -219,6 +218,11 @@ def settle_language(document: Document, job_language: str | None) -> str:
 
 
 LANGUAGE_TAGS = {Script.SIMPLIFIED: "zh-Hans", Script.TRADITIONAL: "zh-Hant"}
+
+
+def text_of(document: Document) -> str:
+    """The text of every story of ``document``, run after run."""
+    return "".join(t.text or "" for story in stories(document) for t in story.iter(qn("w:t")))
 
 
 def stories(document: Document) -> list[Any]:
@@ -256,9 +260,6 @@ def _write_default_language(document: Document, language: str) -> None:
         lang.set(qn("w:eastAsia"), language)
 
 
-_CHINESE = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
-
-
 def prepare_for_readers(document: Document, name: str, language: str) -> None:
     """What a PDF/UA file needs that Word templates often lack, where LibreOffice reads it
     from: a title (the template's, else the document's name), and, for a document written in
@@ -267,8 +268,7 @@ def prepare_for_readers(document: Document, name: str, language: str) -> None:
     properties = document.core_properties
     if not (properties.title or "").strip():
         properties.title = name
-    text = "".join(t.text or "" for story in stories(document) for t in story.iter(qn("w:t")))
-    if not _CHINESE.search(text):
+    if not holds_chinese(text_of(document)):
         return
     tag = word_language(language) or language
     templates.own_styles(document)
