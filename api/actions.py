@@ -1,6 +1,7 @@
 """What the API's routes and the clerks' pages both do to a job, as plain functions over the
 services and the tenant: find it, retry its failed documents, cancel its queued ones, hold a
-long-poll slot. The same caps and rules apply whichever door a request came in by."""
+long-poll slot and wait in it. The same caps and rules apply whichever door a request came in
+by."""
 
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ def find_job(services: ApiServices, tenant: str, job_id: str) -> Job:
     if job is None:  # unknown, expired, or another tenant's: indistinguishable on purpose
         raise NotFound(_("There is no job %(job_id)s.", job_id=repr(job_id)))
     return job
+
+
+def wait_for_finish(services: ApiServices, tenant: str, job: Job, seconds: float) -> Job:
+    """``job`` as it is when it finishes, or after ``seconds`` (unfinished then: as it is
+    now). Waits on the job's finished message, in a long-poll slot of the tenant's (the
+    caller holds it); subscribing *before* reading the job again closes the gap in which it
+    could finish unseen."""
+    deadline = time.monotonic() + seconds
+    channel = services.jobs.finished_channel(job.id)
+    with services.redis.pubsub(ignore_subscribe_messages=True) as pubsub:  # type: ignore[no-untyped-call]
+        pubsub.subscribe(channel)
+        job = find_job(services, tenant, job.id)
+        while job.finished_at is None and (left := deadline - time.monotonic()) > 0:
+            if pubsub.get_message(timeout=min(left, 5)) is not None:
+                job = find_job(services, tenant, job.id)
+    return job if job.finished_at is not None else find_job(services, tenant, job.id)
 
 
 @dataclass(frozen=True)

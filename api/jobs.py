@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -145,7 +144,7 @@ def get_job(job_id: str) -> Response:
     job = _find_job(job_id)
     if wait and job.finished_at is None:
         with actions.long_poll_slot(services(), g.tenant):
-            job = _wait_for_finish(job, wait)
+            job = actions.wait_for_finish(services(), g.tenant, job, wait)
     return _job_body(job)
 
 
@@ -301,20 +300,6 @@ def _wait_seconds(raw: str | None) -> float:
             ),
         )
     return min(seconds, MAX_WAIT_SECONDS)
-
-
-def _wait_for_finish(job: Job, seconds: float) -> Job:
-    """Block until the job's finished message or the deadline. Subscribing *before* reading
-    the job again closes the gap in which it could finish unseen."""
-    deadline = time.monotonic() + seconds
-    with services().redis.pubsub(ignore_subscribe_messages=True) as pubsub:  # type: ignore[no-untyped-call]
-        pubsub.subscribe(services().jobs.finished_channel(job.id))
-        job = _find_job(job.id)
-        while job.finished_at is None and (left := deadline - time.monotonic()) > 0:
-            if pubsub.get_message(timeout=min(left, 5)) is not None:
-                job = _find_job(job.id)
-    # Unfinished at the deadline: answer with its progress as it is now.
-    return job if job.finished_at is not None else _find_job(job.id)
 
 
 def _job_body(job: Job) -> Response:

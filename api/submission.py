@@ -114,10 +114,12 @@ def submit_job(
     request_id: str = "",
     uploads: Mapping[str, bytes] | None = None,
     sheet: DataFile | None = None,
+    preview: bool = False,
 ) -> tuple[Job, bool]:
     """Validate, record and queue a job; return it and whether it is an earlier request's
     (same ``idempotency_key`` and body) rather than a new one. ``uploads``: files sent with
-    it, by name; ``sheet``: the data file its documents came from, if any."""
+    it, by name; ``sheet``: the data file its documents came from, if any; ``preview``: the
+    job is a preview (docrender/jobs/store.py)."""
     uploads = uploads or {}
     # The cheap refusals first, before the documents are validated one by one.
     documents = body.get("documents") if isinstance(body, dict) else None
@@ -156,6 +158,8 @@ def submit_job(
         ],
         request_id=request_id,
         warnings=warnings,
+        template_name=template.name,
+        preview=preview,
     )
     if idempotency_key is not None:
         request_print = fingerprint(

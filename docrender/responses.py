@@ -118,8 +118,10 @@ class JobSummary(BaseModel):
     """A job in a list: its state and counts, not its documents."""
 
     id: str
+    title: str | None = Field(description="The batch's title, as submitted")
     status: JobStatus
     template: str
+    template_name: str = Field(description="The template's name when the job was submitted")
     format: FormatName
     created_at: Timestamp
     finished_at: Timestamp | None
@@ -133,8 +135,10 @@ class JobSummary(BaseModel):
     def _summary(job: Job) -> dict[str, Any]:
         return {
             "id": job.id,
+            "title": job.options.title,
             "status": job.status,
             "template": job.template,
+            "template_name": job.template_name,
             "format": job.options.format,
             "created_at": job.created_at,
             "finished_at": job.finished_at,

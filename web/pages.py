@@ -16,7 +16,6 @@ import json
 import secrets
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from markupsafe import Markup
 
 from api import actions
 from api.auth import session_tenant, sign_in
@@ -126,7 +126,15 @@ def words() -> dict[str, Any]:
         "language": language,
         "languages": LANGUAGES,
         "status_name": lambda status: _STATUS_NAMES[str(status)].render(language),
+        "moment": moment,
     }
+
+
+def moment(iso: str) -> Markup:
+    """A stored UTC moment, as a page shows it: in UTC, said so, which local-time.js turns
+    into the reader's own time zone (named) where scripts run."""
+    shown = f"{iso[:16].replace('T', ' ')} UTC"
+    return Markup('<time datetime="{}" class="local">{}</time>').format(iso, shown)
 
 
 # A job's status as a clerk reads it (the code stays in the URL and the API).
@@ -310,6 +318,8 @@ def batch_form() -> ResponseReturnValue:
     template = context["chosen"]
     kept = _keep_data_file()
     context["kept"] = kept
+    if template is not None and kept is not None and not context["title"]:
+        context["title"] = default_title(template, kept["name"])
     if template is None or kept is None:
         chosen = _("Choose a template first.") if template is None else _("Choose the data file.")
         context["error"] = chosen.render(g.language)
@@ -323,7 +333,7 @@ def batch_form() -> ResponseReturnValue:
             services().settings.max_documents_per_job,
         )
         if action == "render":
-            job = _submit(template, sheet.documents, pattern, sheet)
+            job = _submit(template, sheet.documents, pattern, sheet, context["title"])
             return redirect(url_for("web.job_page", job_id=job.id))
         context["rows"] = _checked_rows(template, sheet, pattern)
         context["unused"] = unused_columns(template.inspection, sheet.columns)
@@ -343,8 +353,14 @@ def _batch_context() -> dict[str, Any]:
         "templates": templates,
         "chosen": chosen,
         "pattern": request.form.get("name_pattern", ""),
+        "title": " ".join(request.form.get("title", "").split()),
         "kept": None,
     }
+
+
+def default_title(template: Template, data_file: str) -> str:
+    """A batch's title when the clerk gives none: the template's name and the data file's."""
+    return f"{template.name} · {Path(data_file).stem}"
 
 
 def _keep_data_file() -> dict[str, str] | None:
@@ -401,7 +417,12 @@ def _checked_rows(template: Template, sheet: DataFile, pattern: str | None) -> l
 
 
 def _submit(
-    template: Template, documents: list[dict[str, Any]], pattern: str | None, sheet: DataFile | None
+    template: Template,
+    documents: list[dict[str, Any]],
+    pattern: str | None,
+    sheet: DataFile | None,
+    title: str | None = None,
+    preview: bool = False,
 ) -> Job:
     body: dict[str, Any] = {
         "template": template.id,
@@ -410,25 +431,25 @@ def _submit(
     }
     if pattern:
         body["name"] = pattern
-    return submit_job(services(), g.tenant, body, None, "", {}, sheet)[0]
+    if title:
+        body["title"] = title
+    return submit_job(services(), g.tenant, body, None, "", {}, sheet, preview=preview)[0]
 
 
 def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> dict[str, str]:
-    """The first row's document made through the real stack, its first page as an image."""
-    job = _submit(template, [first], pattern, None)
-    deadline = time.monotonic() + PREVIEW_SECONDS
-    with actions.long_poll_slot(
-        services(), g.tenant
-    ):  # it holds a thread waiting, as a long poll does
-        while (found := services().jobs.get(job.id, g.tenant)) and found.finished_at is None:
-            if time.monotonic() > deadline:
-                return {
-                    "error": _(
-                        "The preview could not be made: %(message)s", message="timeout"
-                    ).render(g.language)
-                }
-            time.sleep(0.25)
-    document = found.documents[0] if found else None
+    """The first row's document made through the real stack (a preview: not one of the
+    clerk's batches), its first page as an image. The page waits for it as a long poll
+    does, in one of the tenant's slots."""
+    job = _submit(template, [first], pattern, None, preview=True)
+    with actions.long_poll_slot(services(), g.tenant):
+        found = actions.wait_for_finish(services(), g.tenant, job, PREVIEW_SECONDS)
+    if found.finished_at is None:
+        return {
+            "error": _("The preview could not be made: %(message)s", message="timeout").render(
+                g.language
+            )
+        }
+    document = found.documents[0]
     if document is None or document.status is not DocumentStatus.SUCCEEDED:
         # The document's own error, in the clerk's language (its message id was kept).
         message = kept(document.error) if document and document.error else ""

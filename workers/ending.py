@@ -31,7 +31,8 @@ def handle_end(
     if job is None or not all(doc.status.final for doc in job.documents):
         return False
     if job.finished_at is None:
-        store_bundle(job, storage)
+        if not job.preview:
+            store_bundle(job, storage)
         if not jobs.finish(job_id):
             log.info("job %s was retried or finished elsewhere while it was bundled", job_id)
             return False

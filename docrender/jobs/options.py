@@ -7,15 +7,25 @@ added here and read where it is used; nothing in between lists the options.
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from docrender.fonts.substitutes import LanguageTag
 from docrender.i18n import Language
 from docrender.jobs.formats import FormatName, PdfOptions
 
 MAX_URL_LENGTH = 2000  # of a callback_url
+_SPACES = re.compile(r"[\s\x00-\x1f\x7f]+")
+
+
+def _one_line(value: Any) -> Any:
+    """A text on one line, None when nothing is left of it (other values for pydantic to
+    refuse)."""
+    if not isinstance(value, str):
+        return value
+    return _SPACES.sub(" ", value).strip() or None
 
 
 class JobOptions(BaseModel):
@@ -37,5 +47,9 @@ class JobOptions(BaseModel):
     # The language of the messages people read about this job (its documents' errors and
     # warnings), where a request does not ask for one with Accept-Language; its webhook's.
     messages: Language | None = None
+    # The batch's title, for the people who look for it: the job lists show it and the
+    # downloads are named after it (the pages default it to the template's and the data
+    # file's names). One line: white space and control characters become single spaces.
+    title: Annotated[str | None, BeforeValidator(_one_line)] = Field(default=None, max_length=200)
     # POSTed the finished job, signed (docrender/webhooks/rules.py).
     callback_url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)

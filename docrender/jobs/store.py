@@ -1,9 +1,9 @@
 """Jobs and their documents' states, in Redis.
 
 Layout, every key expiring with the job's retention:
-    docrender:job:<id>        hash: tenant, template, template_key, options (the JobOptions
-                               as JSON), created_at, finished_at, total, done,
-                               request_id, warnings (JSON)
+    docrender:job:<id>        hash: tenant, template, template_name, template_key, options
+                               (the JobOptions as JSON), created_at, finished_at, total,
+                               done, request_id, warnings (JSON), preview ("1" or absent)
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
 (Webhook deliveries keep their state beside it: docrender/webhooks/store.py.)
@@ -17,6 +17,11 @@ done: its archive and merged volume stored (workers/pdf/bundle.py). Only then do
 downloaded. The script that ends a job also adds it to ``docrender:jobs:ending`` (a sorted set,
 the time it ended), in the same step; the job leaves it once its end is handled, and a sweeper
 hands out the ones left there too long (``claim_endings``), so no crash loses a job's end.
+
+A *preview* (the pages' first document of a batch, made to be looked at) is a job of one
+document like any other on its way through the workers, so it shows what the batch will print;
+but it is not in its tenant's list, lives PREVIEW_RETENTION_SECONDS, and gets no archive or
+merged volume.
 
 Per tenant, ``docrender:tenant:<tenant>:unfinished`` counts its documents accepted and not yet
 finished (the cap on queued documents). The scripts that finish, cancel or re-queue documents
@@ -39,6 +44,8 @@ from docrender.clock import utcnow_iso
 from docrender.errors import ConversionTimedOut, DocumentQuarantined
 from docrender.i18n import StoredMessage, StoredWarning, _
 from docrender.jobs.options import JobOptions
+
+PREVIEW_RETENTION_SECONDS = 15 * 60
 
 
 class DocumentStatus(enum.StrEnum):
@@ -306,6 +313,8 @@ class Job:
     documents: list[DocumentState]
     request_id: str = ""
     warnings: list[StoredWarning] = field(default_factory=list)
+    template_name: str = ""  # the template's name when the job was submitted
+    preview: bool = False  # see the module docstring
 
     @property
     def format(self) -> str:
@@ -352,6 +361,8 @@ class NewJob:
     request_id: str = ""  # of the request that submitted it, for the workers' logs
     # What its submitter should check (columns of its data file no tag reads...).
     warnings: list[StoredWarning] = field(default_factory=list)
+    template_name: str = ""
+    preview: bool = False
 
 
 @dataclass(frozen=True)
@@ -425,6 +436,8 @@ class JobStore:
                 "done": 0,
                 "request_id": new.request_id,
                 "warnings": json.dumps(new.warnings, ensure_ascii=False),
+                "template_name": new.template_name,
+                **({"preview": "1"} if new.preview else {}),
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -435,12 +448,16 @@ class JobStore:
                 for i, doc in enumerate(new.documents)
             },
         )
+        retention = self.retention_seconds
+        if new.preview:
+            retention = min(retention, PREVIEW_RETENTION_SECONDS)
         for key in (job_key, docs_key, data_key):
-            pipe.expire(key, self.retention_seconds)
-        # The tenant's jobs, newest first (``list``); the index outlives none of them long.
-        index = self.tenant_jobs_key(new.tenant)
-        pipe.zadd(index, {new.id: time.time_ns() // 1000})  # microseconds: no two alike
-        pipe.expire(index, self.retention_seconds)
+            pipe.expire(key, retention)
+        if not new.preview:
+            # The tenant's jobs, newest first (``list``); the index outlives none of them long.
+            index = self.tenant_jobs_key(new.tenant)
+            pipe.zadd(index, {new.id: time.time_ns() // 1000})  # microseconds: no two alike
+            pipe.expire(index, self.retention_seconds)
         pipe.execute()
         return Job(
             new.id,
@@ -452,6 +469,8 @@ class JobStore:
             states,
             request_id=new.request_id,
             warnings=new.warnings,
+            template_name=new.template_name,
+            preview=new.preview,
         )
 
     @staticmethod
@@ -537,6 +556,8 @@ class JobStore:
             documents=documents,
             request_id=fields.get("request_id", ""),
             warnings=json.loads(fields.get("warnings") or "[]"),
+            template_name=fields.get("template_name", ""),
+            preview=fields.get("preview") == "1",
         )
 
     def options(self, job_id: str) -> JobOptions | None:

@@ -31,8 +31,10 @@ def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) ->
     assert response.headers["Location"] == f"/v1/jobs/{job['id']}"
     assert set(job) == {
         "id",
+        "title",
         "status",
         "template",
+        "template_name",
         "format",
         "created_at",
         "finished_at",
@@ -259,8 +261,10 @@ def test_the_job_list_is_newest_first_paged_and_filtered(
     assert [job["id"] for job in first["jobs"]] == made[:-3:-1]  # the two newest
     assert set(first["jobs"][0]) == {
         "id",
+        "title",
         "status",
         "template",
+        "template_name",
         "format",
         "created_at",
         "finished_at",
@@ -280,6 +284,23 @@ def test_the_job_list_is_newest_first_paged_and_filtered(
         refused = tenant.get(f"/v1/jobs?cursor={cursor}")
         assert refused.status_code == 400, cursor
         assert refused.get_json()["error"]["code"] == "malformed_request"
+
+
+def test_a_job_has_the_title_it_was_given_on_one_line_and_its_template_s_name(
+    tenant: Tenant,
+) -> None:
+    template = tenant.upload(make_docx("{{ unit }}"), "基本情況表.docx").get_json()["id"]
+    titled = tenant.submit(template, [{"data": {"unit": "甲"}}], title=" 十二月\n\t匯報\x00 ")
+    assert titled.status_code == 202, titled.get_json()
+    plain = tenant.submit(template, [{"data": {"unit": "乙"}}]).get_json()
+    listed = {job["id"]: job for job in tenant.get("/v1/jobs").get_json()["jobs"]}
+    assert listed[titled.get_json()["id"]]["title"] == "十二月 匯報"
+    assert listed[plain["id"]]["title"] is None
+    assert {job["template_name"] for job in listed.values()} == {"基本情況表"}
+    for title in ("x" * 201, 5):
+        refused = tenant.submit(template, [{"data": {"unit": "丙"}}], title=title)
+        assert refused.status_code == 422, title
+        assert refused.get_json()["error"]["details"][0]["field"] == "title"
 
 
 def test_long_polls_are_capped_per_tenant(settings: Settings, redis_client: redis.Redis) -> None:

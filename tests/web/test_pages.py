@@ -15,6 +15,7 @@ import sys
 import threading
 import zipfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -80,9 +81,14 @@ def browser() -> Iterator[Browser]:
 class Clerk:
     """A browser page, every request it makes recorded, a screenshot per step."""
 
-    def __init__(self, browser: Browser, base: str, locale: str, tmp: Path) -> None:
+    def __init__(
+        self, browser: Browser, base: str, locale: str, tmp: Path, zone: str = "Asia/Shanghai"
+    ) -> None:
         self.context = browser.new_context(
-            locale=locale, accept_downloads=True, extra_http_headers={"Accept-Language": locale}
+            locale=locale,
+            timezone_id=zone,
+            accept_downloads=True,
+            extra_http_headers={"Accept-Language": locale},
         )
         self.page: Page = self.context.new_page()
         self.requests: list[str] = []
@@ -165,6 +171,8 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     page.get_by_label("Data").set_input_files(filled)
     page.get_by_label("Name pattern").fill("{{ unit }}-經費")
     page.get_by_role("button", name="Check").click()
+    # The batch's title, until she gives one: the template's name and the data file's.
+    expect(page.get_by_label("Batch title")).to_have_value("經費表 · units")
     bad = page.get_by_role("row", name="奎屯市第一小學-經費")
     expect(bad).to_contain_text("5")  # the sheet's row number
     expect(bad).to_contain_text("missing: budget")
@@ -215,9 +223,20 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     expect(page.locator("#failures")).to_contain_text("division by zero")
 
     page.get_by_role("link", name="Jobs", exact=True).click()
-    expect(page.get_by_role("row").nth(1)).to_contain_text("partly failed")
-    expect(page.get_by_role("row").nth(1)).to_contain_text("3 / 4")
+    # Her batch, by its title and template, made at her own time (Shanghai's, said so); the
+    # preview she made before it is not one of her batches.
+    expect(page.get_by_role("row")).to_have_count(2)
+    batch = page.get_by_role("row", name="經費表 · units")
+    expect(batch).to_contain_text("partly failed")
+    expect(batch).to_contain_text("3 / 4")
+    expect(batch.get_by_role("cell").first).to_have_text("經費表")
+    created = datetime.fromisoformat(again["created_at"]).astimezone(timezone(timedelta(hours=8)))
+    expect(batch.locator("time")).to_contain_text(created.strftime("%H:%M"))
+    expect(batch.locator("time")).to_contain_text("GMT+8")
     clerk.shot("06-jobs")
+    batch.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("經費表 · units")
+    page.go_back()
 
     # Another page's form cannot act for the clerk: no token, no cancel.
     forged = page.request.post(f"{stack}/web/jobs/{job_id}/cancel", form={})

@@ -5,6 +5,7 @@ often its end is handled, its webhook is scheduled once."""
 from __future__ import annotations
 
 import io
+import uuid
 import zipfile
 from pathlib import Path
 from typing import IO
@@ -13,7 +14,8 @@ import pikepdf
 import pytest
 import redis
 
-from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
+from docrender.jobs.options import JobOptions
+from docrender.jobs.store import DocumentStatus, JobStore, NewDocument, NewJob
 from docrender.storage import LocalStorage, job_archive_key, job_document_key, job_merged_key
 from tests.helpers.clients import record_job
 from workers.ending import handle_end
@@ -30,8 +32,12 @@ class FlakyStorage(LocalStorage):
         super().put_file(key, source)
 
 
-def ended_job(jobs: JobStore, storage: LocalStorage, names: list[str]) -> str:
-    job_id = record_job(jobs, "t", [NewDocument(name, {}) for name in names])
+def ended_job(
+    jobs: JobStore, storage: LocalStorage, names: list[str], preview: bool = False
+) -> str:
+    job_id = uuid.uuid4().hex
+    documents = [NewDocument(name, {}) for name in names]
+    jobs.create(NewJob(job_id, "t", "tpl", "k", JobOptions(), documents, preview=preview))
     for index in range(len(names)):
         pdf = pikepdf.new()
         pdf.add_blank_page()
@@ -91,3 +97,14 @@ def test_a_job_retried_before_its_end_was_handled_is_left_to_its_next_end(
     assert not handle_end(job_id, jobs, storage, webhooks.append)
     assert jobs.get(job_id, None).finished_at is None  # type: ignore[union-attr]
     assert webhooks == []
+
+
+def test_a_preview_finishes_without_an_archive_or_a_merged_volume(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
+    job_id = ended_job(jobs, storage, ["甲"], preview=True)
+    assert handle_end(job_id, jobs, storage, lambda job_id: None)
+    assert jobs.get(job_id, None).finished_at is not None  # type: ignore[union-attr]
+    assert not storage.exists(job_archive_key(job_id))
+    assert not storage.exists(job_merged_key(job_id))

@@ -6,7 +6,16 @@ import time
 
 import redis
 
-from docrender.jobs.store import DocumentStatus, Finish, JobStatus, JobStore, NewDocument
+from docrender.jobs.options import JobOptions
+from docrender.jobs.store import (
+    PREVIEW_RETENTION_SECONDS,
+    DocumentStatus,
+    Finish,
+    JobStatus,
+    JobStore,
+    NewDocument,
+    NewJob,
+)
 from tests.helpers.clients import record_job
 
 RUNNING, SUCCEEDED, FAILED = DocumentStatus.RUNNING, DocumentStatus.SUCCEEDED, DocumentStatus.FAILED
@@ -167,3 +176,21 @@ def test_a_retry_takes_the_end_back_and_its_undo_restores_it(redis_client: redis
     assert store.undo_retry(retried) == 2
     assert store.ended(job_id) and redis_client.zscore(JobStore.ENDINGS, job_id) is not None
     assert store.finish(job_id)
+
+
+def test_a_preview_is_kept_out_of_its_tenants_list_and_lives_briefly(
+    redis_client: redis.Redis,
+) -> None:
+    store = JobStore(redis_client, 7 * 24 * 3600)
+    tenant = f"t-{time.time_ns()}"
+    batch = record_job(store, tenant, [NewDocument("甲", {})])
+    preview_id = "p" + batch[1:]
+    store.create(
+        NewJob(preview_id, tenant, "tpl", "k", JobOptions(), [NewDocument("甲", {})], preview=True)
+    )
+    listed, _ = store.list(tenant, 20)
+    assert [job.id for job in listed] == [batch]
+    preview = store.get(preview_id, tenant)
+    assert preview is not None and preview.preview and not store.get(batch, tenant).preview  # type: ignore[union-attr]
+    assert 0 < redis_client.ttl(JobStore.key(preview_id)) <= PREVIEW_RETENTION_SECONDS
+    assert redis_client.ttl(JobStore.key(batch)) > PREVIEW_RETENTION_SECONDS
