@@ -13,6 +13,7 @@ from api import actions, error_schemas, tracing
 from api.actions import MAX_WAIT_SECONDS
 from api.auth import require_tenant
 from api.errors import request_language
+from api.naming import batch_name
 from api.openapi import documented
 from api.schemas import (
     JobHeaders,
@@ -185,8 +186,10 @@ def download_merged(job_id: str) -> BaseResponse:
             ),
         )
     _check_finished(job)
-    name = f"{job.id}-merged.pdf"
-    return _file(job_merged_key(job.id), "application/pdf", attachment(name, fallback=name))
+    fallback = f"{job.id}-merged.pdf"
+    stem = batch_name(job.options.title, job.template_name)
+    name = f"{stem}.pdf" if stem else fallback
+    return _file(job_merged_key(job.id), "application/pdf", attachment(name, fallback=fallback))
 
 
 @bp.get("/jobs/<job_id>/documents/<int:index>")
@@ -247,8 +250,10 @@ def download_archive(job_id: str) -> BaseResponse:
     """A ZIP of every succeeded document, with UTF-8 file names."""
     job = _find_job(job_id)
     _check_finished(job)
-    name = f"{job.id}.zip"
-    return _file(job_archive_key(job.id), "application/zip", attachment(name, fallback=name))
+    fallback = f"{job.id}.zip"
+    stem = batch_name(job.options.title, job.template_name)
+    name = f"{stem}.zip" if stem else fallback
+    return _file(job_archive_key(job.id), "application/zip", attachment(name, fallback=fallback))
 
 
 def _file(key: str, mimetype: str, disposition: str) -> BaseResponse:

@@ -84,7 +84,8 @@ def document_names(
     job_pattern: str | None, documents: Sequence[tuple[str | None, dict[str, Any]]]
 ) -> list[str]:
     """One safe, unique stem per (name or pattern, data); the job's pattern applies where a
-    document has no name of its own; ``document-<index>`` where neither gives anything."""
+    document has no name of its own; where neither gives anything, the document's first short
+    text value (a sheet's first text column: the unit, as a rule), else ``document-<index>``."""
     names = []
     deadline = time.monotonic() + NAMING_SECONDS
     for index, (own, data) in enumerate(documents):
@@ -99,8 +100,31 @@ def document_names(
                 {"document": index},
             )
         pattern = own if own is not None else job_pattern
-        names.append(safe_name(render_pattern(pattern, data, index)) if pattern else "")
+        name = safe_name(render_pattern(pattern, data, index)) if pattern else ""
+        names.append(name or (safe_name(first_text(data)) if pattern is None else ""))
     return unique([name or f"document-{index}" for index, name in enumerate(names)])
+
+
+DEFAULT_NAME_CHARACTERS = 64
+
+
+def first_text(data: dict[str, Any]) -> str:
+    """The first text value of ``data`` that could name its document: on one line, at most
+    DEFAULT_NAME_CHARACTERS long; "" when there is none."""
+    for value in data.values():
+        text = value.strip() if isinstance(value, str) else ""
+        if text and len(text) <= DEFAULT_NAME_CHARACTERS and not _UNSAFE_LINE.search(text):
+            return text
+    return ""
+
+
+_UNSAFE_LINE = re.compile(r"[\r\n\v\f\u2028\u2029]")
+
+
+def batch_name(title: str | None, template_name: str) -> str:
+    """The stem of a job's own downloads (its archive, its merged volume): its title, else its
+    template's name ("" when neither gives a safe name)."""
+    return safe_name(title or "") or safe_name(template_name)
 
 
 def render_pattern(pattern: str, data: dict[str, Any], index: int) -> str:

@@ -21,6 +21,29 @@ def test_a_documents_own_name_wins_and_can_be_a_pattern_too() -> None:
     assert names == ["甲-附件", "乙"]
 
 
+def test_without_a_name_or_pattern_a_document_is_named_by_its_first_short_text() -> None:
+    """A sheet's first text column is its unit, as a rule: 沙灣五小.pdf, not document-0.pdf.
+    A value too long or on several lines to name a file is passed over; numbers are not
+    text; the same unit twice gets -2; nothing left: document-<index>."""
+    names = document_names(
+        None,
+        [
+            (None, {"n": 3, "unit": " 沙灣五小 ", "head": "王"}),
+            (None, {"summary": "一年來" * 30, "unit": "二中"}),
+            (None, {"summary": "第一行\n第二行", "unit": "二中"}),
+            (None, {"n": 5, "facts": [{"item": "甲"}]}),
+            (None, {"unit": "a/b"}),
+        ],
+    )
+    assert names == ["沙灣五小", "二中", "二中-2", "document-3", "a_b"]
+
+
+def test_a_jobs_downloads_are_named_by_its_title_else_its_template() -> None:
+    assert naming.batch_name("十二月 匯報/終稿", "經費表") == "十二月 匯報_終稿"
+    assert naming.batch_name(None, "經費表") == "經費表"
+    assert naming.batch_name(None, "") == ""
+
+
 def test_unsafe_characters_and_duplicates() -> None:
     names = document_names(
         "{{ unit }}",

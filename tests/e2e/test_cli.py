@@ -75,7 +75,7 @@ def test_failed_documents_are_reported_and_the_exit_status_says_so(
         "--no-strict",
     )
     assert status == 1
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["document-0.pdf"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["甲.pdf"]  # named by its first text column
     assert "not iterable" in capsys.readouterr().err
 
 

@@ -127,7 +127,7 @@ def test_a_failing_document_fails_alone(tenant: Tenant) -> None:
     assert failed.status_code == 404
     assert failed.get_json()["error"]["code"] == "document_failed"
     archive = zipfile.ZipFile(io.BytesIO(tenant.archive(job["id"]).data))
-    assert archive.namelist() == ["document-0.pdf", "document-2.pdf"]
+    assert archive.namelist() == ["一.pdf", "三.pdf"]
 
 
 def test_docx_format_skips_conversion(tenant: Tenant) -> None:

@@ -94,6 +94,7 @@ class Clerk:
         self.requests: list[str] = []
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.base, self.tmp = base, tmp
+        self.downloaded = ""  # the name the last download came with
 
     def go(self, path: str) -> None:
         self.page.goto(self.base + path)
@@ -107,7 +108,8 @@ class Clerk:
         scope = self.page.get_by_role("row", name=within) if within else self.page
         with self.page.expect_download() as waiting:
             scope.get_by_role("link", name=name).click()
-        path = self.tmp / waiting.value.suggested_filename
+        self.downloaded = waiting.value.suggested_filename
+        path = self.tmp / self.downloaded
         waiting.value.save_as(path)
         return path.read_bytes()
 
@@ -198,11 +200,13 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     clerk.shot("05-finished")
 
     archive = zipfile.ZipFile(io.BytesIO(clerk.download("Download all (ZIP)")))
+    assert clerk.downloaded == "經費表 · units.zip"  # named after the batch
     assert sorted(archive.namelist()) == sorted(
         ["沙灣縣第二中學-經費.pdf", "阜康市第二中学-經費.pdf", "奎屯市第一小學-經費.pdf"]
     )
     assert "2000.0" in pdf_text(archive.read("沙灣縣第二中學-經費.pdf"))
     merged = PdfReader(io.BytesIO(clerk.download("Download merged PDF")))
+    assert clerk.downloaded == "經費表 · units.pdf"
     assert len(merged.pages) == 3
     assert [item.title for item in merged.outline if not isinstance(item, list)] == [
         "沙灣縣第二中學-經費",
