@@ -45,7 +45,10 @@ def test_accepted_job_is_202_with_location_and_contract_shape(tenant: Tenant) ->
     }
     assert job["status"] == "queued" and job["format"] == "pdf" and job["template"] == template
     assert job["progress"] == {"total": 2, "succeeded": 0, "failed": 0}
-    assert [d["name"] for d in job["documents"]] == ["沙灣五小-匯報材料", "b"]  # its first text value
+    assert [d["name"] for d in job["documents"]] == [
+        "沙灣五小-匯報材料",
+        "b",
+    ]  # its first text value
     assert job["documents"][0] == {
         "index": 0,
         "name": "沙灣五小-匯報材料",

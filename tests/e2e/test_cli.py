@@ -75,7 +75,9 @@ def test_failed_documents_are_reported_and_the_exit_status_says_so(
         "--no-strict",
     )
     assert status == 1
-    assert [p.name for p in (tmp_path / "out").iterdir()] == ["甲.pdf"]  # named by its first text column
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [
+        "甲.pdf"
+    ]  # named by its first text column
     assert "not iterable" in capsys.readouterr().err
 
 
