@@ -48,6 +48,9 @@ class StoredMessage(TypedDict):
     code: str
     message: str
     text: NotRequired[KeptMessage]
+    # What a reader may act on beyond the sentence (a render failure's column and value, and
+    # where the template read it: tag, part, paragraph).
+    details: NotRequired[dict[str, Any]]
 
 
 class StoredWarning(StoredMessage):

@@ -77,6 +77,12 @@ class Progress(BaseModel):
 class DocumentError(BaseModel):
     code: str
     message: str
+    details: dict[str, Any] | None = Field(
+        default=None,
+        description="For a value of the data the template could not use: its column (a sheet's "
+        "header, or the value's path: facts.2.value) and value; where the template read it: "
+        "tag, part, paragraph",
+    )
 
 
 class DocumentWarning(BaseModel):

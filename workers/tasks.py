@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from docx.document import Document
 
@@ -84,10 +85,13 @@ class Made:
 class Failed:
     code: str
     text: Message  # rendered in each reader's language when the job is read
+    # What a reader may act on beyond the sentence (a data value's column; the template's tag).
+    details: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, error: DocrenderError) -> Failed:
-        return cls(error.code, error.text)
+        details = error.details if isinstance(error.details, dict) else None
+        return cls(error.code, error.text, details)
 
 
 Outcome = Made | Failed
@@ -284,6 +288,8 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
             "message": str(outcome.text),
             "text": outcome.text.to_json(),
         }
+        if outcome.details:
+            error["details"] = outcome.details
         status = DocumentStatus.FAILED
         finish = services.jobs.finish_document(job_id, index, status, error)
     if finish is not Finish.UNCHANGED:

@@ -22,6 +22,7 @@ would otherwise take Python's C code tens of seconds to spell out, uninterruptib
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
@@ -31,11 +32,16 @@ from docrender.i18n import Message, _
 
 
 class FilterError(ValueError):
-    """A filter was given a value it cannot read; ``text`` says which and what."""
+    """A filter was given a value it cannot read; ``text`` says which and what. ``value`` is
+    the value itself where the data gave it (not an argument of the filter), and ``expected``
+    what it should have been ("date", "number"), so a message can send the reader to the cell
+    to fix and say what to type there (workers/fill/render.py)."""
 
-    def __init__(self, text: Message) -> None:
+    def __init__(self, text: Message, value: Any = None, expected: str | None = None) -> None:
         super().__init__(str(text))
         self.text = text
+        self.value = value
+        self.expected = expected
 
 
 MAX_DIGITS = 30  # before and after the decimal point, in what a number filter takes
@@ -85,7 +91,9 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
                     "|%(filter)s needs a date; %(value)s is no spreadsheet date",
                     filter=name,
                     value=_shown(value),
-                )
+                ),
+                value,
+                "date",
             )
         return _SPREADSHEET_EPOCH + dt.timedelta(days=float(value))
     if isinstance(value, str):
@@ -94,13 +102,26 @@ def to_datetime(value: Any, name: str = "date") -> dt.datetime:
             return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             pass
+        if typed := _TYPED_DATE.fullmatch(text):  # a date typed as text: 2012/5/1, 2012年5月1日
+            try:
+                year, month, day = (int(part) for part in typed.groups())
+                return dt.datetime(year, month, day)
+            except ValueError:
+                pass
     raise FilterError(
         _(
             "|%(filter)s needs a date such as 2026-11-29 (or a spreadsheet date); got %(value)s",
             filter=name,
             value=_shown(value),
-        )
+        ),
+        value,
+        "date",
     )
+
+
+# Dates as people type them where a cell holds text (a CSV file, a cell formatted as text):
+# 2012/5/1, 2012.5.1, 2012-5-1, 2012年5月1日, full-width digits too.
+_TYPED_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
 def date(value: Any, format: str = "%Y-%m-%d") -> str:
@@ -118,7 +139,9 @@ def cn_date(value: Any) -> str:
 def _number(value: Any, name: str) -> Decimal:
     if isinstance(value, bool):
         raise FilterError(
-            _("|%(filter)s needs a number; got %(value)s", filter=name, value=_shown(value))
+            _("|%(filter)s needs a number; got %(value)s", filter=name, value=_shown(value)),
+            value,
+            "number",
         )
     if isinstance(value, int):
         if abs(value) >= _LIMIT:  # before str(): spelling a huge int out is what costs
@@ -133,11 +156,15 @@ def _number(value: Any, name: str) -> Decimal:
         number = Decimal(text)
     except InvalidOperation:
         raise FilterError(
-            _("|%(filter)s needs a number; got %(value)s", filter=name, value=_shown(value))
+            _("|%(filter)s needs a number; got %(value)s", filter=name, value=_shown(value)),
+            value,
+            "number",
         ) from None
     if not number.is_finite():
         raise FilterError(
             _("|%(name)s needs a finite number; got %(value)s", name=name, value=_shown(value)),
+            value,
+            "number",
         )
     if number and not -MAX_DIGITS <= number.adjusted() < MAX_DIGITS:
         raise _too_many_digits(name, value)
@@ -152,7 +179,8 @@ def _too_many_digits(name: str, value: Any) -> FilterError:
             filter=name,
             digits=MAX_DIGITS,
             value=_shown(value),
-        )
+        ),
+        value,
     )
 
 

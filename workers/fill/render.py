@@ -8,7 +8,7 @@ import re
 import signal
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jinja2
@@ -135,7 +135,7 @@ def fill_template(
         # Whatever this document's data makes a tag raise (a division by zero, a filter
         # given a word for a number, a missing key...) fails this document alone, saying
         # where: the other documents of the job go on.
-        raise RenderFailed(_failure_message(exc, document)) from None
+        raise _failure(exc, document, data) from None
     swap_in_svgs(document.docx, svgs)
     wrap_loose_runs(document.docx)
     check_filled(document.docx.part.package)
@@ -145,8 +145,73 @@ def fill_template(
     return filled
 
 
-def _failure_message(error: Exception, document: DocxTemplate) -> Message:
-    """What went wrong and where."""
+def _failure(error: Exception, document: DocxTemplate, data: dict[str, Any]) -> RenderFailed:
+    """What went wrong and where. A value of the data that a filter could not read is named
+    by its column (a sheet's header, the value's path in JSON: ``facts.2.value``) and said
+    with what to type instead, the words a clerk acts on; where the template read it (tag,
+    part, paragraph) goes in the details, for the template's author."""
+    place = _template_place(error, document)
+    details: dict[str, Any] = dict(place or {})
+    column = None
+    if isinstance(error, FilterError) and error.value is not None:
+        column = next(iter(value_paths(data, error.value)), None)
+    if column is None or not isinstance(error, FilterError):
+        return RenderFailed(_failure_message(error, place), details or None)
+    shown = str(error.value) if len(str(error.value)) <= 40 else f"{str(error.value)[:39]}…"
+    details |= {"column": column, "value": shown}
+    if error.expected == "date":
+        text = _(
+            "“%(column)s”: “%(value)s” is not a date; type one such as 2012/5/1 or 2012年5月1日.",
+            column=column,
+            value=shown,
+        )
+    elif error.expected == "number":
+        text = _(
+            "“%(column)s”: “%(value)s” is not a number; type digits alone, such as 1234.5.",
+            column=column,
+            value=shown,
+        )
+    else:
+        text = _(
+            "“%(column)s”: “%(value)s” cannot be printed: %(reason)s.",
+            column=column,
+            value=shown,
+            reason=error.text,
+        )
+    return RenderFailed(text, details)
+
+
+def value_paths(data: Any, value: Any, path: str = "") -> Iterator[str]:
+    """The paths of ``data`` that hold ``value``, as a sheet's headers name them (keys joined
+    by dots, list items counted from 1: ``facts.2.value``)."""
+    if isinstance(data, dict):
+        items: Iterable[tuple[str, Any]] = ((str(key), item) for key, item in data.items())
+    elif isinstance(data, list):
+        items = ((str(number), item) for number, item in enumerate(data, 1))
+    else:
+        if type(data) is type(value) and data == value:
+            yield path
+        return
+    for key, item in items:
+        yield from value_paths(item, value, f"{path}.{key}" if path else key)
+
+
+def _template_place(error: Exception, document: DocxTemplate) -> dict[str, str] | None:
+    """Where in the template ``error`` was raised: the tag, the part, the paragraph."""
+    part = getattr(document, "current_rendering_part", None)
+    found = failure_location(error, _ENVIRONMENT.last_source) if part is not None else None
+    if found is None or part is None:
+        return None
+    tags, paragraph = found
+    return {
+        "tag": " ".join(tags),
+        "part": str(part.partname).lstrip("/"),
+        "paragraph": paragraph if len(paragraph) <= 60 else paragraph[:57] + "...",
+    }
+
+
+def _failure_message(error: Exception, place: dict[str, str] | None) -> Message:
+    """What went wrong and where, for the template's author."""
     reason: Message | str
     if isinstance(error, FilterError):
         reason = error.text
@@ -160,22 +225,18 @@ def _failure_message(error: Exception, document: DocxTemplate) -> Message:
     else:
         kind = _REASONS.get(type(error), type(error).__name__)
         reason = _("%(kind)s: %(error)s", kind=kind, error=str(error)) if str(error) else kind
-    part = getattr(document, "current_rendering_part", None)
-    found = failure_location(error, _ENVIRONMENT.last_source) if part is not None else None
-    if found is None or part is None:
+    if place is None:
         return _(
             "The template could not be filled with this document's data: %(reason)s.",
             reason=reason,
         )
-    tags, paragraph = found
-    shown = paragraph if len(paragraph) <= 60 else paragraph[:57] + "..."
     return _(
         '%(reason)s in %(tag)s (%(part)s, paragraph "%(paragraph)s"); check this document\'s '
         "data for the values that tag reads.",
         reason=reason,
-        tag=" ".join(tags) or _("a tag"),
-        part=str(part.partname).lstrip("/"),
-        paragraph=shown,
+        tag=place["tag"] or _("a tag"),
+        part=place["part"],
+        paragraph=place["paragraph"],
     )
 
 

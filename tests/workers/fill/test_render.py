@@ -80,6 +80,36 @@ def test_a_python_habit_the_data_cannot_serve_says_what_to_write(tag: str, hint:
     assert "請改" in failed.value.text.render("zh-Hant")
 
 
+def test_a_value_a_filter_cannot_read_is_named_by_its_column_with_what_to_type() -> None:
+    """The clerk's sentence names the cell (its column, as the sheet's header says it) and
+    what to type there; the template's tag, part and paragraph stay in the details, for the
+    template's author. A date typed as text the way people type dates is a date."""
+    template = make_docx(
+        '{{ unit }} 填報日期：{{ day|date("%Y年%-m月%-d日") }}',
+        "{%p for f in facts %}",
+        "{{ f.item }}：{{ f.value|thousands }}",
+        "{%p endfor %}",
+    )
+    good = {"unit": "甲", "day": "2012年5月1日", "facts": [{"item": "人數", "value": 12}]}
+    assert "填報日期：2012年5月1日" in text_of(render_docx(template, good))
+    with pytest.raises(RenderFailed) as failed:
+        render_docx(template, {**good, "day": "2012年5月"})
+    assert failed.value.text.render("zh-Hant") == (
+        "「day」：「2012年5月」不是日期，請填寫如 2012/5/1 或 2012年5月1日 的日期。"
+    )
+    assert failed.value.details["column"] == "day"
+    assert failed.value.details["value"] == "2012年5月"
+    assert (
+        "date" in failed.value.details["tag"]
+        and failed.value.details["part"] == "word/document.xml"
+    )
+    facts = [{"item": "人數", "value": 12}, {"item": "經費", "value": "約三萬"}]
+    with pytest.raises(RenderFailed) as failed:
+        render_docx(template, {**good, "facts": facts})
+    assert failed.value.details["column"] == "facts.2.value"
+    assert "不是數字" in failed.value.text.render("zh-Hant")
+
+
 INJECTION = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
 
 
