@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from flask import Blueprint, Response, g, jsonify, redirect, request, send_file
@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from api import actions, error_schemas, tracing
 from api.actions import MAX_WAIT_SECONDS
 from api.auth import require_tenant
+from api.dry_run import dry_run, dry_run_view
 from api.errors import request_language
 from api.naming import batch_name
 from api.openapi import documented
@@ -27,6 +28,7 @@ from api.schemas import (
 )
 from api.services import job_view, services
 from api.submission import job_body_from_form, submit_job, uploaded_files
+from docrender.data.files import DataFile
 from docrender.data.strict_json import JSONValue
 from docrender.errors import (
     DocumentFailed,
@@ -35,11 +37,11 @@ from docrender.errors import (
     NotReady,
     UnsupportedFileType,
 )
-from docrender.i18n import _, kept
+from docrender.i18n import Language, _, kept
 from docrender.jobs.formats import FORMATS
 from docrender.jobs.idempotency import MAX_KEY_LENGTH
 from docrender.jobs.store import DocumentStatus, Job
-from docrender.responses import JobSummary
+from docrender.responses import DryRunOut, JobSummary
 from docrender.storage import job_archive_key, job_document_key, job_merged_key
 
 bp = Blueprint("jobs", __name__)
@@ -67,8 +69,43 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
     variable the template reads is refused (422 ``missing_variables``, every document and
     name listed). A ``callback_url`` is POSTed the finished job, signed
     (``X-Docrender-Signature``)."""
+    body, uploads, sheet = _job_request()
+    job, replayed = submit_job(
+        services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads, sheet
+    )
+    headers = {"Location": f"/v1/jobs/{job.id}"}
+    if replayed:  # the job an earlier request with this key made, as it is now
+        return _job_body(job), 200, headers | {"Idempotent-Replayed": "true"}
+    return _job_body(job), 202, headers
+
+
+@bp.post("/jobs/dry-run")
+@documented(
+    operation_id="dryRunJob",
+    tags=("jobs",),
+    ok={200: DryRunOut},
+    errors=(413, 415, 422, 429, 503),
+    json=JobIn,
+    form=JobUpload,
+)
+def dry_run_job() -> Response:
+    """Check a job without making it: the same body as POST /v1/jobs; every document filled
+    as its render would fill it (by the workers, nothing converted, nothing kept), each
+    listed with what would stop it printing: a missing or wrongly shaped value (with
+    ``strict``), a value the template cannot use (its column and what to type), any other
+    render failure. 200 whatever the documents' verdict; a body that is no job is refused as
+    POST /v1/jobs refuses it."""
+    body, uploads, sheet = _job_request()
+    checked = dry_run(services(), g.tenant, body, uploads, sheet, tracing.request_id())
+    messages = body.get("messages") if isinstance(body, dict) else None
+    language = request_language(cast("Language | None", messages))
+    return jsonify(dry_run_view(checked, language).model_dump(mode="json"))
+
+
+def _job_request() -> tuple[JSONValue, dict[str, bytes], DataFile | None]:
+    """A job as a request sends it: its body, its files by name, and its data file's sheet."""
     uploads: dict[str, bytes] = {}
-    sheet = None
+    sheet: DataFile | None = None
     body: JSONValue
     if request.mimetype == "multipart/form-data":
         body, sheet = job_body_from_form(request.form, request.files, services().settings, g.tenant)
@@ -82,13 +119,7 @@ def create_job() -> tuple[Response, int, dict[str, str]]:
                 "with a 'data' file."
             ),
         )
-    job, replayed = submit_job(
-        services(), g.tenant, body, _idempotency_key(), tracing.request_id(), uploads, sheet
-    )
-    headers = {"Location": f"/v1/jobs/{job.id}"}
-    if replayed:  # the job an earlier request with this key made, as it is now
-        return _job_body(job), 200, headers | {"Idempotent-Replayed": "true"}
-    return _job_body(job), 202, headers
+    return body, uploads, sheet
 
 
 def _idempotency_key() -> str | None:

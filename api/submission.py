@@ -37,7 +37,7 @@ from docrender.errors import (
 from docrender.i18n import StoredWarning, _, ngettext
 from docrender.jobs.idempotency import Claim, fingerprint
 from docrender.jobs.options import JobOptions
-from docrender.jobs.store import Job, NewDocument, NewJob
+from docrender.jobs.store import Job, JobKind, NewDocument, NewJob
 from docrender.processes import poll_until
 from docrender.settings import BOOLEAN_WORDS, Settings
 from docrender.storage import job_data_key, job_file_key, job_template_key
@@ -114,12 +114,12 @@ def submit_job(
     request_id: str = "",
     uploads: Mapping[str, bytes] | None = None,
     sheet: DataFile | None = None,
-    preview: bool = False,
+    kind: JobKind = JobKind.BATCH,
 ) -> tuple[Job, bool]:
     """Validate, record and queue a job; return it and whether it is an earlier request's
     (same ``idempotency_key`` and body) rather than a new one. ``uploads``: files sent with
-    it, by name; ``sheet``: the data file its documents came from, if any; ``preview``: the
-    job is a preview (docrender/jobs/store.py)."""
+    it, by name; ``sheet``: the data file its documents came from, if any; ``kind``: a
+    batch, or a preview or check (docrender/jobs/store.py)."""
     uploads = uploads or {}
     # The cheap refusals first, before the documents are validated one by one.
     documents = body.get("documents") if isinstance(body, dict) else None
@@ -132,7 +132,7 @@ def submit_job(
             ),
             {"limit": limit, "documents": len(documents)},
         )
-    template = _template(services, tenant, body)
+    template = find_template(services, tenant, body)
     request = parse_job(body)
     _check_document_sizes(services, [doc.data for doc in request.documents])
     places = sheet.places() if sheet is not None else None
@@ -159,7 +159,7 @@ def submit_job(
         request_id=request_id,
         warnings=warnings,
         template_name=template.name,
-        preview=preview,
+        kind=kind,
     )
     if idempotency_key is not None:
         request_print = fingerprint(
@@ -244,7 +244,7 @@ def _check_file_references(tenant: str, documents: list[Any], uploads: Mapping[s
             ) from None
 
 
-def _template(services: ApiServices, tenant: str, body: JSONValue) -> Template:
+def find_template(services: ApiServices, tenant: str, body: JSONValue) -> Template:
     """The job's template, looked up before its documents are read; a body that names none
     is left to the job's validation to describe."""
     name = body.get("template") if isinstance(body, dict) else None
@@ -327,7 +327,7 @@ def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) ->
         services.jobs.release_unfinished(new.tenant, count)
         raise
     try:
-        services.queue.enqueue(new.id, list(range(count)))
+        services.queue.enqueue(new.id, list(range(count)), urgent=new.kind is not JobKind.BATCH)
     except BaseException:
         # The broker refused the tasks: take the job back, so that the error the client gets
         # (503) means nothing was accepted, and its retry makes a job that does run; its files

@@ -141,13 +141,24 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser(
         "validate",
-        help="check DATA against a template, offline",
-        description="Check every row of DATA against TEMPLATE as the service would with "
-        "strict on: every missing variable and every value of the wrong shape. Exits 1 when "
-        "any row does not fit.",
+        help="check DATA against a template: the render's verdict on each row",
+        description="A dry run of the job submit would send: the service fills every row of "
+        "DATA into TEMPLATE as its render would (nothing converted, nothing kept) and says, "
+        "row by row, what would stop it printing: a missing value, a value of the wrong "
+        "shape, a value the template cannot use (its column and what to type). --offline "
+        "checks only what the template's tags say of the data's shape, without a service. "
+        "Exits 1 when any row would not print, 2 when the job was refused, 3 when the "
+        "service cannot be reached.",
     )
     validate.add_argument("template", type=Path)
     validate.add_argument("data", type=Path)
+    validate.add_argument("--name", help='file name pattern, e.g. "{{ unit }}-匯報材料"')
+    validate.add_argument("--no-strict", action="store_true", help="missing values print empty")
+    validate.add_argument(
+        "--offline", action="store_true", help="shapes only, without a service (nothing filled)"
+    )
+    validate.add_argument("--server", help="docrender's URL (default: make run's)")
+    validate.add_argument("--key", help="API key (default: $DOCRENDER_API_KEY or make run's)")
     validate.set_defaults(run=_validate)
 
     keys = commands.add_parser(
@@ -198,7 +209,44 @@ def _inspect(args: argparse.Namespace, _: Any) -> int:
     return EXIT_OK
 
 
-def _validate(args: argparse.Namespace, _: Any) -> int:
+def _validate(args: argparse.Namespace, transport: httpx.BaseTransport | None) -> int:
+    if args.offline:
+        return _validate_offline(args)
+    with _client(args, transport) as http:
+        template = _call(
+            http.post("/v1/templates", files={"file": (args.template.name, _read(args.template))})
+        )
+        form = {"template": template["id"]}
+        if args.name:
+            form["name"] = args.name
+        if args.no_strict:
+            form["strict"] = "false"
+        checked = _call(
+            http.post(
+                "/v1/jobs/dry-run", data=form, files={"data": (args.data.name, _read(args.data))}
+            )
+        )
+    for warning in checked.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning['message']}")
+    documents = checked["documents"]
+    for document in documents:
+        place = f"row {document['row']}" if document["row"] else f"document {document['index']}"
+        for problem in document["problems"]:
+            console.print(f"[red]✗[/red] {place} ({document['name']}): {problem['message']}")
+            if tag := problem.get("details", {}).get("tag"):
+                console.print(f"  [dim]in the template: {tag}[/dim]")
+    if checked["fit"] < len(documents):
+        console.print(
+            f"{checked['fit']} of {plural(len(documents), 'document')} of {args.data.name} "
+            "would print"
+        )
+        return EXIT_FAILED_DOCUMENTS
+    every = "the 1 document" if len(documents) == 1 else f"all {len(documents)} documents"
+    print(f"{every} of {args.data.name} would print with {args.template.name}")
+    return EXIT_OK
+
+
+def _validate_offline(args: argparse.Namespace) -> int:
     inspection = inspect_template(_read(args.template))
     sheet = read_data_file(args.data.name, _read(args.data), MAX_ROWS_OFFLINE)
     if warning := unused_columns(inspection, sheet.columns):

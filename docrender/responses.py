@@ -176,11 +176,11 @@ class JobOut(JobSummary):
                     index=doc.index,
                     name=doc.name,
                     status=doc.status,
-                    error=DocumentError.model_validate(_said(doc.error, language))
+                    error=DocumentError.model_validate(said(doc.error, language))
                     if doc.error
                     else None,
                     warnings=[
-                        DocumentWarning.model_validate(_said(w, language)) for w in doc.warnings
+                        DocumentWarning.model_validate(said(w, language)) for w in doc.warnings
                     ],
                     language=doc.language,  # type: ignore[arg-type]
                     url=f"/v1/jobs/{job.id}/documents/{doc.index}"
@@ -190,7 +190,7 @@ class JobOut(JobSummary):
                 for doc in job.documents
             ],
             callback=None if callback is None else CallbackOut.model_validate(asdict(callback)),
-            warnings=[JobWarning.model_validate(_said(w, language)) for w in job.warnings],
+            warnings=[JobWarning.model_validate(said(w, language)) for w in job.warnings],
         )
 
     def body(self) -> dict[str, Any]:
@@ -198,7 +198,7 @@ class JobOut(JobSummary):
         return self.model_dump(mode="json")
 
 
-def _said(item: Mapping[str, Any], language: Language) -> dict[str, Any]:
+def said(item: Mapping[str, Any], language: Language) -> dict[str, Any]:
     """A stored error or warning with its message in ``language`` (its kept text used up)."""
     shown = {key: value for key, value in item.items() if key != "text"}
     shown["message"] = kept(item).render(language)
@@ -209,4 +209,34 @@ class JobList(BaseModel):
     jobs: list[JobSummary] = Field(description="Newest first")
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null on the last page"
+    )
+
+
+class Problem(BaseModel):
+    code: str = Field(
+        description="missing_variables, wrong_shape, or the code the document would fail with "
+        "(render_failed...)"
+    )
+    message: str
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="column (a sheet's header, or the value's path) and value of the cell to "
+        "fix; tag, part and paragraph where the template read it",
+    )
+
+
+class CheckedDocument(BaseModel):
+    index: int
+    name: str
+    row: int | None = Field(description="The data file's sheet row; null for JSON documents")
+    problems: list[Problem] = Field(description="Empty when the document would print")
+
+
+class DryRunOut(BaseModel):
+    """A dry run of a job: every document filled as its render would fill it, none made."""
+
+    documents: list[CheckedDocument]
+    fit: int = Field(description="How many documents would print")
+    warnings: list[JobWarning] = Field(
+        default_factory=list, description="What to check in the job's data, as a job says"
     )

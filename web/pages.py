@@ -38,22 +38,21 @@ from markupsafe import Markup
 
 from api import actions
 from api.auth import session_tenant, sign_in
+from api.dry_run import dry_run
 from api.errors import request_language
-from api.naming import document_names, safe_name
+from api.naming import safe_name
 from api.services import services
 from api.submission import submit_job
 from docrender.data.files import DataFile, read_uploaded_data_file
-from docrender.data.validation import check_documents, unused_columns
+from docrender.data.validation import unused_columns
 from docrender.errors import (
     DocrenderError,
-    MissingVariables,
     NotFound,
     PayloadTooLarge,
     RateLimited,
-    WrongShape,
 )
 from docrender.i18n import Language, Message, _, kept, ngettext
-from docrender.jobs.store import DocumentStatus, Job, JobStatus
+from docrender.jobs.store import DocumentStatus, Job, JobKind, JobStatus
 from docrender.storage import job_document_key
 from docrender.templates.fill_in_sheet import fill_in_sheet
 from docrender.templates.registry import Template, template_key
@@ -386,34 +385,43 @@ def _keep_data_file() -> dict[str, str] | None:
 
 
 def _checked_rows(template: Template, sheet: DataFile, pattern: str | None) -> list[dict[str, Any]]:
-    """Every row with its sheet row number, the name its document gets, and its problems."""
-    names = document_names(pattern, [(None, data) for data in sheet.documents])
-    places = sheet.places()
-    problems: dict[int, list[str]] = {}
-    try:
-        check_documents(template.inspection, sheet.documents, places)
-    except (MissingVariables, WrongShape) as error:
-        for found in error.details:
-            said = []
-            if found.get("missing"):
-                said.append(
-                    _("missing: %(names)s", names=", ".join(found["missing"])).render(g.language)
-                )
-            for shape in found.get("wrong_shape", []):
-                said.append(
-                    _("%(variable)s: %(expected)s needed, %(got)s given", **shape).render(
-                        g.language
-                    )
-                )
-            problems[found["document"]] = said
+    """Every row with its sheet row number, the name its document gets, and its problems as
+    the render would meet them (a dry run: api/dry_run.py), each a sentence for the clerk and,
+    where the template read the value, a line for its author."""
+    body: dict[str, Any] = {
+        "template": template.id,
+        "documents": [{"data": data} for data in sheet.documents],
+        "messages": g.language,
+    }
+    if pattern:
+        body["name"] = pattern
+    checked = dry_run(services(), g.tenant, body, None, sheet).documents
     return [
         {
-            "row": place.get("row", index + 1),
-            "name": names[index],
-            "problems": problems.get(index, []),
+            "row": document.row or document.index + 1,
+            "name": document.name,
+            "problems": [
+                {
+                    "text": problem.text.render(g.language),
+                    "author": _for_the_author(problem.details),
+                }
+                for problem in document.problems
+            ],
         }
-        for index, place in enumerate(places)
+        for document in checked
     ]
+
+
+def _for_the_author(details: dict[str, Any]) -> str:
+    """Where the template read the value at fault, for the template's author ("" if unknown)."""
+    if not details.get("tag"):
+        return ""
+    return _(
+        "In the template: %(tag)s (%(part)s, paragraph “%(paragraph)s”)",
+        tag=details["tag"],
+        part=details.get("part", ""),
+        paragraph=details.get("paragraph", ""),
+    ).render(g.language)
 
 
 def _submit(
@@ -422,7 +430,7 @@ def _submit(
     pattern: str | None,
     sheet: DataFile | None,
     title: str | None = None,
-    preview: bool = False,
+    kind: JobKind = JobKind.BATCH,
 ) -> Job:
     body: dict[str, Any] = {
         "template": template.id,
@@ -433,14 +441,14 @@ def _submit(
         body["name"] = pattern
     if title:
         body["title"] = title
-    return submit_job(services(), g.tenant, body, None, "", {}, sheet, preview=preview)[0]
+    return submit_job(services(), g.tenant, body, None, "", {}, sheet, kind=kind)[0]
 
 
 def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> dict[str, str]:
     """The first row's document made through the real stack (a preview: not one of the
     clerk's batches), its first page as an image. The page waits for it as a long poll
     does, in one of the tenant's slots."""
-    job = _submit(template, [first], pattern, None, preview=True)
+    job = _submit(template, [first], pattern, None, kind=JobKind.PREVIEW)
     with actions.long_poll_slot(services(), g.tenant):
         found = actions.wait_for_finish(services(), g.tenant, job, PREVIEW_SECONDS)
     if found.finished_at is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from docrender.jobs.store import JobStore
+from docrender.jobs.store import JobKind, JobStore
 from docrender.monitoring import metrics
 from docrender.storage import Storage
 from workers.pdf.bundle import store_bundle
@@ -31,7 +31,7 @@ def handle_end(
     if job is None or not all(doc.status.final for doc in job.documents):
         return False
     if job.finished_at is None:
-        if not job.preview:
+        if job.kind is JobKind.BATCH:  # previews and checks are read, not downloaded
             store_bundle(job, storage)
         if not jobs.finish(job_id):
             log.info("job %s was retried or finished elsewhere while it was bundled", job_id)

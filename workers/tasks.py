@@ -37,7 +37,7 @@ from docrender.errors import (
 from docrender.fonts.substitutes import word_language
 from docrender.i18n import Message, StoredMessage, StoredWarning, _
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
-from docrender.jobs.store import DocumentStatus, Finish, JobStore, WorkItem
+from docrender.jobs.store import DocumentStatus, Finish, JobKind, JobStore, WorkItem
 from docrender.monitoring import logs, metrics
 from docrender.storage import Storage, job_document_key, job_file_key
 from workers.convert import batching
@@ -94,7 +94,15 @@ class Failed:
         return cls(error.code, error.text, details)
 
 
-Outcome = Made | Failed
+@dataclass(frozen=True)
+class Filled:
+    """A check's document filled as its batch would be (docrender/jobs/store.py): nothing
+    converted, nothing stored."""
+
+    language: str
+
+
+Outcome = Made | Filled | Failed
 
 
 def render_documents(
@@ -196,6 +204,10 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             yield work, internal_failure(error_id)
         else:
             filled.append((work, document))
+    if works[0].kind is JobKind.CHECK:  # filled is all a check asks
+        for work, _ in filled:
+            yield work, Filled(languages[work.index])
+        return
     options = works[0].options  # the same for every document of a job
     if not FORMATS[options.format].converted:
         for work, document in filled:
@@ -273,12 +285,12 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
             services.storage.put(job_document_key(job_id, index, outcome.format), outcome.output)
         except StorageQuotaExceeded as exc:  # this one does not fit: it fails alone
             outcome = Failed.of(exc)
-    if isinstance(outcome, Made):
+    if isinstance(outcome, Made | Filled):
         finish = services.jobs.finish_document(
             job_id,
             index,
             DocumentStatus.SUCCEEDED,
-            warnings=outcome.warnings,
+            warnings=outcome.warnings if isinstance(outcome, Made) else [],
             language=outcome.language,
         )
         status = DocumentStatus.SUCCEEDED

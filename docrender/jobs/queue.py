@@ -66,7 +66,7 @@ class JobQueue(Protocol):
     that follows its end, its webhook deliveries. ``DocumentQueue`` sends them with Celery;
     tests hold or refuse them."""
 
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None: ...
+    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None: ...
 
     def job_ended(self, job_id: str) -> None: ...
 
@@ -82,8 +82,11 @@ class DocumentQueue:
         self.batch_size = settings.batch_size
         self.converters = settings.workers
 
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
-        queue = INTERACTIVE_QUEUE if len(indexes) <= self.interactive_max_documents else BULK_QUEUE
+    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None:
+        """Send the render tasks of documents ``indexes``: to the interactive queue when they
+        are few, or ``urgent`` (someone waits for the answer: a check), else the bulk one."""
+        few = len(indexes) <= self.interactive_max_documents
+        queue = INTERACTIVE_QUEUE if urgent or few else BULK_QUEUE
         with self.celery.producer_or_acquire() as producer:
             for group in self.groups(indexes):
                 self.celery.send_task(

@@ -3,7 +3,7 @@
 Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, template_name, template_key, options
                                (the JobOptions as JSON), created_at, finished_at, total,
-                               done, request_id, warnings (JSON), preview ("1" or absent)
+                               done, request_id, warnings (JSON), kind (absent: a batch)
     docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
 (Webhook deliveries keep their state beside it: docrender/webhooks/store.py.)
@@ -18,10 +18,12 @@ downloaded. The script that ends a job also adds it to ``docrender:jobs:ending``
 the time it ended), in the same step; the job leaves it once its end is handled, and a sweeper
 hands out the ones left there too long (``claim_endings``), so no crash loses a job's end.
 
-A *preview* (the pages' first document of a batch, made to be looked at) is a job of one
-document like any other on its way through the workers, so it shows what the batch will print;
-but it is not in its tenant's list, lives PREVIEW_RETENTION_SECONDS, and gets no archive or
-merged volume.
+Two kinds of job are not batches (``JobKind``): a *preview* (the pages' first document of a
+batch, made to be looked at) and a *check* (every document filled as the render fills it, none
+converted: the dry run that says which documents would fail for their data). Each goes through
+the workers as a batch does, so it shows what the batch will do; but it is not in its tenant's
+list, lives SHORT_RETENTION_SECONDS at most (its caller discards it once read), and gets no
+archive, merged volume or webhook.
 
 Per tenant, ``docrender:tenant:<tenant>:unfinished`` counts its documents accepted and not yet
 finished (the cap on queued documents). The scripts that finish, cancel or re-queue documents
@@ -45,7 +47,15 @@ from docrender.errors import ConversionTimedOut, DocumentQuarantined
 from docrender.i18n import StoredMessage, StoredWarning, _
 from docrender.jobs.options import JobOptions
 
-PREVIEW_RETENTION_SECONDS = 15 * 60
+SHORT_RETENTION_SECONDS = 15 * 60
+
+
+class JobKind(enum.StrEnum):
+    """What a job is for (module docstring)."""
+
+    BATCH = "batch"
+    PREVIEW = "preview"
+    CHECK = "check"
 
 
 class DocumentStatus(enum.StrEnum):
@@ -314,7 +324,7 @@ class Job:
     request_id: str = ""
     warnings: list[StoredWarning] = field(default_factory=list)
     template_name: str = ""  # the template's name when the job was submitted
-    preview: bool = False  # see the module docstring
+    kind: JobKind = JobKind.BATCH
 
     @property
     def format(self) -> str:
@@ -362,7 +372,7 @@ class NewJob:
     # What its submitter should check (columns of its data file no tag reads...).
     warnings: list[StoredWarning] = field(default_factory=list)
     template_name: str = ""
-    preview: bool = False
+    kind: JobKind = JobKind.BATCH
 
 
 @dataclass(frozen=True)
@@ -377,6 +387,7 @@ class WorkItem:
     tenant: str = ""
     request_id: str = ""  # of the request that submitted the job
     name: str = ""  # the document's name (its file's, its title where the template has none)
+    kind: JobKind = JobKind.BATCH  # a check's documents are filled, not converted
 
 
 class JobStore:
@@ -437,7 +448,7 @@ class JobStore:
                 "request_id": new.request_id,
                 "warnings": json.dumps(new.warnings, ensure_ascii=False),
                 "template_name": new.template_name,
-                **({"preview": "1"} if new.preview else {}),
+                **({"kind": new.kind} if new.kind is not JobKind.BATCH else {}),
             },
         )
         pipe.hset(docs_key, mapping={str(s.index): _doc_json(s) for s in states})
@@ -449,11 +460,11 @@ class JobStore:
             },
         )
         retention = self.retention_seconds
-        if new.preview:
-            retention = min(retention, PREVIEW_RETENTION_SECONDS)
+        if new.kind is not JobKind.BATCH:
+            retention = min(retention, SHORT_RETENTION_SECONDS)
         for key in (job_key, docs_key, data_key):
             pipe.expire(key, retention)
-        if not new.preview:
+        if new.kind is JobKind.BATCH:
             # The tenant's jobs, newest first (``list``); the index outlives none of them long.
             index = self.tenant_jobs_key(new.tenant)
             pipe.zadd(index, {new.id: time.time_ns() // 1000})  # microseconds: no two alike
@@ -470,7 +481,7 @@ class JobStore:
             request_id=new.request_id,
             warnings=new.warnings,
             template_name=new.template_name,
-            preview=new.preview,
+            kind=new.kind,
         )
 
     @staticmethod
@@ -557,7 +568,7 @@ class JobStore:
             request_id=fields.get("request_id", ""),
             warnings=json.loads(fields.get("warnings") or "[]"),
             template_name=fields.get("template_name", ""),
-            preview=fields.get("preview") == "1",
+            kind=JobKind(fields.get("kind") or JobKind.BATCH),
         )
 
     def options(self, job_id: str) -> JobOptions | None:
@@ -598,10 +609,10 @@ class JobStore:
         if status != DocumentStatus.RUNNING:
             return None
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(job_key, ["options", "template_key", "tenant", "request_id"])
+        pipe.hmget(job_key, ["options", "template_key", "tenant", "request_id", "kind"])
         pipe.hget(data_key, str(index))
         pipe.hget(docs_key, str(index))
-        (options, template_key, tenant, request_id), data, state = pipe.execute()
+        (options, template_key, tenant, request_id, kind), data, state = pipe.execute()
         if options is None or data is None:
             return None
         return WorkItem(
@@ -613,6 +624,7 @@ class JobStore:
             tenant,
             request_id or "",
             json.loads(state or "{}").get("name", ""),
+            JobKind(kind or JobKind.BATCH),
         )
 
     def finish_document(

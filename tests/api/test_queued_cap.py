@@ -25,7 +25,7 @@ class HeldQueue(JobQueue):
     run meanwhile, so the count is exact. (A JobQueue: a fake that falls behind the real
     queue's methods fails here, not as a 500 the test would not look at.)"""
 
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
+    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None:
         pass
 
     def job_ended(self, job_id: str) -> None:
@@ -95,7 +95,7 @@ FAILED = DocumentStatus.FAILED
 class BrokenQueue(HeldQueue):
     """A broker that refuses every task."""
 
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
+    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None:
         raise kombu.exceptions.OperationalError("broker down")
 
 

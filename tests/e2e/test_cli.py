@@ -104,14 +104,30 @@ def test_inspect_and_validate_work_offline(
     fonts = capsys.readouterr().out.split("fonts (requested -> rendered with):")[1]
     assert "仿宋_GB2312 -> cwTeXFangSong (substitute)" in fonts
     assert "楷体_GB2312 -> AR PL UKai TW (substitute)" in fonts
-    assert (
-        main(["validate", str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units-gbk.csv")]) == 0
-    )
+    summary, units = str(SAMPLES / "unit-summary.docx"), str(SAMPLES / "units-gbk.csv")
+    assert main(["validate", summary, units, "--offline"]) == 0
     bad = tmp_path / "壞.csv"
     bad.write_text("unit,facts\n沙灣,x\n")
-    assert main(["validate", str(SAMPLES / "unit-summary.docx"), str(bad)]) == 1
+    assert main(["validate", summary, str(bad), "--offline"]) == 1
     err = " ".join(capsys.readouterr().err.split())
     assert "row 2 (沙灣)" in err and "has text for facts, where a list is needed" in err
+
+
+def test_validate_gives_the_renders_verdict_row_by_row(
+    tenant: Tenant, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "填報表.docx"
+    template.write_bytes(make_docx("{{ unit }}", '{{ day|date("%Y年%-m月%-d日") }}'))
+    data = tmp_path / "填報.csv"
+    data.write_text("unit,day\n甲校,2012/5/1\n乙校,2012年5月\n", encoding="utf-8")
+    assert run_cli(tenant, "validate", str(template), str(data)) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "row 3 (乙校): “day”: “2012年5月” is not a date" in said
+    assert "in the template: {{ day|date" in said and "row 2" not in said
+    data.write_text("unit,day\n甲校,2012/5/1\n乙校,2012年5月1日\n", encoding="utf-8")
+    assert run_cli(tenant, "validate", str(template), str(data)) == 0
+    assert "all 2 documents of 填報.csv would print" in capsys.readouterr().out
+    assert tenant.get("/v1/jobs").get_json()["jobs"] == []  # nothing was made
 
 
 def test_installed_as_a_console_script() -> None:

@@ -13,7 +13,7 @@ from docrender.jobs.queue import JobQueue
 class RefusingQueue(JobQueue):
     """A broker that is down: every send fails as kombu reports it."""
 
-    def enqueue(self, job_id: str, indexes: Sequence[int]) -> None:
+    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None:
         raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
 
     def job_ended(self, job_id: str) -> None:

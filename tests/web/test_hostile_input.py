@@ -65,6 +65,7 @@ def check(client: FlaskClient, template: str, sheet: bytes) -> TestResponse:
     )
 
 
+@pytest.mark.usefixtures("worker")  # Check fills the rows it read, as the render will
 def test_a_sheet_claiming_every_column_is_checked_within_the_caps(settings: Settings) -> None:
     clerk = signed_in_with_template(settings)
     client, template = clerk.client, clerk.template

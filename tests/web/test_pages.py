@@ -177,8 +177,10 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     expect(page.get_by_label("Batch title")).to_have_value("經費表 · units")
     bad = page.get_by_role("row", name="奎屯市第一小學-經費")
     expect(bad).to_contain_text("5")  # the sheet's row number
-    expect(bad).to_contain_text("missing: budget")
-    expect(page.get_by_role("status").first).to_contain_text("1 of 4 rows have problems")
+    expect(bad).to_contain_text("“budget” has no value; fill it in.")
+    # Check fills every row as the render will: no students is a division by zero, found now.
+    expect(page.get_by_role("row", name="西戈壁鎮中心校-經費")).to_contain_text("division by zero")
+    expect(page.get_by_role("status").first).to_contain_text("2 of 4 rows have problems")
     clerk.shot("03-checked-one-bad-row")
 
     rows[3][2] = 700_000  # the clerk fills the missing cell and checks again
@@ -187,7 +189,7 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     page.get_by_label("Data").set_input_files(filled)
     page.get_by_role("button", name="Preview").click()
     expect(page.get_by_role("img", name="First page")).to_be_visible(timeout=120_000)
-    expect(page.get_by_role("status").first).to_contain_text("All 4 rows fit")
+    expect(page.get_by_role("status").first).to_contain_text("1 of 4 rows have problems")
     clerk.shot("04-preview")
 
     page.get_by_role("button", name="Render").click()
@@ -267,6 +269,55 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
 
     hosts = {urlparse(url).hostname for url in clerk.requests if not url.startswith("data:")}
     assert hosts == {"127.0.0.1"}, hosts
+
+
+def test_check_gives_the_renders_verdict_in_the_clerks_words(
+    browser: Browser, stack: str, tmp_path: Path
+) -> None:
+    """A date typed as 2012年5月 passed Check and failed at render. Check now fills every row as
+    the render does: the row is caught, with its column and what to type, in her language;
+    the tag stays on a line of its own for the template's author. Fixed, the sheet fits."""
+    clerk = Clerk(browser, stack, "zh-TW", tmp_path)
+    page = clerk.page
+    clerk.go("/web/")
+    page.get_by_label("API 金鑰").fill(KEY)
+    page.get_by_role("button", name="登入").click()
+    page.get_by_role("link", name="範本", exact=True).click()
+    template = tmp_path / "填報表.docx"
+    document = docx.Document()
+    document.add_paragraph("{{ unit }}")
+    document.add_paragraph('填報日期：{{ day|date("%Y年%-m月%-d日") }}')
+    document.save(str(template))
+    page.get_by_label("範本", exact=True).set_input_files(template)
+    page.get_by_role("button", name="上傳").click()
+    expect(page.get_by_role("row", name="填報表")).to_be_visible()
+
+    sheet = openpyxl.Workbook()
+    sheet.active.append(["unit", "day"])
+    sheet.active.append(["沙灣縣第二中學", datetime(2012, 5, 1)])  # a date cell
+    sheet.active.append(["阜康市第二中學", "2012/5/1"])  # a date typed as text: fine too
+    sheet.active.append(["奎屯市第一小學", "2012年5月"])  # no day: not a date
+    filled = tmp_path / "填報.xlsx"
+    sheet.save(filled)
+    page.get_by_role("link", name="新批次", exact=True).click()
+    page.get_by_label("報告範本").select_option(label="填報表")
+    page.get_by_label("資料", exact=True).set_input_files(filled)
+    page.get_by_role("button", name="檢查").click()
+    bad = page.get_by_role("row", name="奎屯市第一小學")
+    expect(bad).to_contain_text("4")  # its sheet row
+    expect(bad).to_contain_text(
+        "「day」：「2012年5月」不是日期，請填寫如 2012/5/1 或 2012年5月1日 的日期。"
+    )
+    expect(bad.locator("small")).to_contain_text("day|date")  # for the template's author
+    expect(page.get_by_role("row", name="阜康市第二中學")).to_contain_text("符合")
+    clerk.shot("03c-check-names-the-cell")
+
+    sheet.active.cell(4, 2).value = "2012年5月1日"
+    sheet.save(filled)
+    page.get_by_label("資料", exact=True).set_input_files(filled)
+    page.get_by_role("button", name="檢查").click()
+    expect(page.get_by_role("status").first).to_contain_text("3")
+    expect(page.locator("tr.bad")).to_have_count(0)
 
 
 def test_the_page_speaks_the_browsers_language_and_the_docs_need_no_internet(

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from docrender.jobs.options import JobOptions
-from docrender.jobs.store import DocumentStatus, JobStore, NewDocument, NewJob
+from docrender.jobs.store import DocumentStatus, JobKind, JobStore, NewDocument, NewJob
 from docrender.storage import LocalStorage, job_archive_key, job_document_key, job_merged_key
 from tests.helpers.clients import record_job
 from workers.ending import handle_end
@@ -33,11 +33,11 @@ class FlakyStorage(LocalStorage):
 
 
 def ended_job(
-    jobs: JobStore, storage: LocalStorage, names: list[str], preview: bool = False
+    jobs: JobStore, storage: LocalStorage, names: list[str], kind: JobKind = JobKind.BATCH
 ) -> str:
     job_id = uuid.uuid4().hex
     documents = [NewDocument(name, {}) for name in names]
-    jobs.create(NewJob(job_id, "t", "tpl", "k", JobOptions(), documents, preview=preview))
+    jobs.create(NewJob(job_id, "t", "tpl", "k", JobOptions(), documents, kind=kind))
     for index in range(len(names)):
         pdf = pikepdf.new()
         pdf.add_blank_page()
@@ -103,7 +103,7 @@ def test_a_preview_finishes_without_an_archive_or_a_merged_volume(
     redis_client: redis.Redis, tmp_path: Path
 ) -> None:
     jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
-    job_id = ended_job(jobs, storage, ["甲"], preview=True)
+    job_id = ended_job(jobs, storage, ["甲"], kind=JobKind.PREVIEW)
     assert handle_end(job_id, jobs, storage, lambda job_id: None)
     assert jobs.get(job_id, None).finished_at is not None  # type: ignore[union-attr]
     assert not storage.exists(job_archive_key(job_id))

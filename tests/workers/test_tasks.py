@@ -18,7 +18,8 @@ from docx.oxml.ns import qn
 
 from docrender.errors import ConversionFailed, ConversionTimedOut, ConverterUnavailable
 from docrender.i18n import _
-from docrender.jobs.store import JobStore, NewDocument
+from docrender.jobs.options import JobOptions
+from docrender.jobs.store import JobKind, JobStore, NewDocument, NewJob
 from docrender.storage import LocalStorage, MeteredStorage, job_archive_key, job_document_key
 from docrender.tenants.usage import Usage
 from tests.helpers.clients import record_job
@@ -157,6 +158,26 @@ def test_docx_output_skips_the_converter(services: RenderServices) -> None:
     assert services.converter.calls == 0  # type: ignore[attr-defined]
     made = services.storage.read(job_document_key(job_id, 0, "docx"))
     assert docx_text(made) == "x"  # filled, not the template
+
+
+def test_a_check_fills_each_document_and_converts_and_stores_none(
+    services: RenderServices,
+) -> None:
+    template_key = f"templates/{uuid.uuid4().hex}.docx"
+    services.storage.put(template_key, make_docx('{{ unit }} {{ day|date("%Y") }}'))
+    job_id = uuid.uuid4().hex
+    documents = [
+        NewDocument("a", {"unit": "甲", "day": "2012/5/1"}),
+        NewDocument("b", {"day": "x"}),
+    ]
+    services.jobs.create(
+        NewJob(job_id, "t", "tpl", template_key, JobOptions(), documents, kind=JobKind.CHECK)
+    )
+    assert render_documents(job_id, [0, 1], services) == ["succeeded", "failed"]
+    assert services.converter.calls == 0  # type: ignore[attr-defined]
+    assert not services.storage.exists(job_document_key(job_id, 0, "pdf"))
+    error = document(services, job_id, 1)["error"]
+    assert error["details"]["column"] == "day" and error["details"]["value"] == "x"
 
 
 def test_permanent_failure_fails_only_that_document(services: RenderServices) -> None:

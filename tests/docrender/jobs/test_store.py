@@ -8,9 +8,10 @@ import redis
 
 from docrender.jobs.options import JobOptions
 from docrender.jobs.store import (
-    PREVIEW_RETENTION_SECONDS,
+    SHORT_RETENTION_SECONDS,
     DocumentStatus,
     Finish,
+    JobKind,
     JobStatus,
     JobStore,
     NewDocument,
@@ -186,11 +187,19 @@ def test_a_preview_is_kept_out_of_its_tenants_list_and_lives_briefly(
     batch = record_job(store, tenant, [NewDocument("甲", {})])
     preview_id = "p" + batch[1:]
     store.create(
-        NewJob(preview_id, tenant, "tpl", "k", JobOptions(), [NewDocument("甲", {})], preview=True)
+        NewJob(
+            preview_id,
+            tenant,
+            "tpl",
+            "k",
+            JobOptions(),
+            [NewDocument("甲", {})],
+            kind=JobKind.PREVIEW,
+        )
     )
     listed, _ = store.list(tenant, 20)
     assert [job.id for job in listed] == [batch]
     preview = store.get(preview_id, tenant)
-    assert preview is not None and preview.preview and not store.get(batch, tenant).preview  # type: ignore[union-attr]
-    assert 0 < redis_client.ttl(JobStore.key(preview_id)) <= PREVIEW_RETENTION_SECONDS
-    assert redis_client.ttl(JobStore.key(batch)) > PREVIEW_RETENTION_SECONDS
+    assert preview is not None and preview.kind is JobKind.PREVIEW
+    assert 0 < redis_client.ttl(JobStore.key(preview_id)) <= SHORT_RETENTION_SECONDS
+    assert redis_client.ttl(JobStore.key(batch)) > SHORT_RETENTION_SECONDS
