@@ -10,7 +10,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from api.services import ApiServices
@@ -19,6 +19,7 @@ from docrender.errors import MalformedRequest, NotFound, TooManyLongPolls
 from docrender.i18n import _
 from docrender.jobs.store import DocumentStatus, Job
 from docrender.monitoring import metrics
+from docrender.storage import job_document_key, job_file_key, job_template_key
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,21 @@ def wait_for_finish(services: ApiServices, tenant: str, job: Job, seconds: float
             if pubsub.get_message(timeout=min(left, 5)) is not None:
                 job = find_job(services, tenant, job.id)
     return job if job.finished_at is not None else find_job(services, tenant, job.id)
+
+
+def discard(services: ApiServices, job: Job, uploads: Mapping[str, bytes]) -> None:
+    """Remove a finished preview or check (``job``, sent with ``uploads``) and its files now,
+    rather than at the retention purge: they are read once."""
+    keys = [job_template_key(job.id), *(job_file_key(job.id, name) for name in uploads)]
+    keys += [job_document_key(job.id, doc.index, job.format) for doc in job.documents]
+    try:
+        for key in keys:
+            if services.storage.exists(key):
+                services.storage.delete(key)
+        services.usage.forget_job(job.id)
+        services.jobs.delete(job.id)
+    except Exception:  # storage down: the job expires, and the purge takes its files
+        log.warning("check job %s stays until it expires", job.id, exc_info=True)
 
 
 @dataclass(frozen=True)

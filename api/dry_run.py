@@ -28,10 +28,9 @@ from docrender.data.strict_json import JSONValue
 from docrender.data.validation import check_documents, unused_columns
 from docrender.errors import MissingVariables, ServiceUnavailable, WrongShape
 from docrender.i18n import Language, Message, StoredWarning, _, kept
-from docrender.jobs.store import DocumentStatus, Job, JobKind
+from docrender.jobs.store import DocumentStatus, JobKind
 from docrender.responses import CheckedDocument, DryRunOut, JobWarning, said
 from docrender.responses import Problem as ProblemOut
-from docrender.storage import job_document_key, job_file_key, job_template_key
 
 log = logging.getLogger(__name__)
 
@@ -154,22 +153,8 @@ def _fill(
         for document in job.documents
         if document.status is DocumentStatus.FAILED and (error := document.error)
     ]
-    _discard(services, job, uploads)
+    actions.discard(services, job, uploads)
     return failures
-
-
-def _discard(services: ApiServices, job: Job, uploads: Mapping[str, bytes]) -> None:
-    """Remove a finished check job and its files now, rather than at the retention purge."""
-    keys = [job_template_key(job.id), *(job_file_key(job.id, name) for name in uploads)]
-    keys += [job_document_key(job.id, doc.index, job.format) for doc in job.documents]
-    try:
-        for key in keys:
-            if services.storage.exists(key):
-                services.storage.delete(key)
-        services.usage.forget_job(job.id)
-        services.jobs.delete(job.id)
-    except Exception:  # storage down: the job expires, and the purge takes its files
-        log.warning("check job %s stays until it expires", job.id, exc_info=True)
 
 
 def dry_run_view(checked: DryRun, language: Language) -> DryRunOut:

@@ -453,20 +453,25 @@ def _preview(template: Template, first: dict[str, Any], pattern: str | None) -> 
         found = actions.wait_for_finish(services(), g.tenant, job, PREVIEW_SECONDS)
     if found.finished_at is None:
         return {
-            "error": _("The preview could not be made: %(message)s", message="timeout").render(
-                g.language
-            )
+            "error": _(
+                "The preview took longer than %(seconds)s seconds: the workers are busy or down. "
+                "Try again in a minute.",
+                seconds=PREVIEW_SECONDS,
+            ).render(g.language)
         }
     document = found.documents[0]
-    if document is None or document.status is not DocumentStatus.SUCCEEDED:
+    pdf = None
+    if document.status is DocumentStatus.SUCCEEDED:
+        pdf = services().storage.read(job_document_key(job.id, 0, "pdf"))
+    actions.discard(services(), found, {})
+    if pdf is None:
         # The document's own error, in the clerk's language (its message id was kept).
-        message = kept(document.error) if document and document.error else ""
+        message = kept(document.error) if document.error else ""
         return {
             "error": _("The preview could not be made: %(message)s", message=message).render(
                 g.language
             )
         }
-    pdf = services().storage.read(job_document_key(job.id, 0, "pdf"))
     with tempfile.TemporaryDirectory() as work:
         source = Path(work) / "preview.pdf"
         source.write_bytes(pdf)
