@@ -12,10 +12,19 @@ import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from api.services import ApiServices
-from api.submission import queued_cap_reached
-from docrender.errors import MalformedRequest, NotFound, TooManyLongPolls
+from api.submission import check_document_sizes, queued_cap_reached
+from docrender.data.validation import check_documents
+from docrender.errors import (
+    MalformedRequest,
+    MissingVariables,
+    NotFound,
+    TooManyLongPolls,
+    ValidationFailed,
+    WrongShape,
+)
 from docrender.i18n import _
 from docrender.jobs.store import DocumentStatus, Job
 from docrender.monitoring import metrics
@@ -75,10 +84,19 @@ class Acted:
     count: int
 
 
-def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Acted:
-    """Re-queue the failed documents but the quarantined; 429 past the tenant's queued cap."""
+def retry_failed(
+    services: ApiServices,
+    tenant: str,
+    job_id: str,
+    fixed: Mapping[int, dict[str, Any]] | None = None,
+) -> Acted:
+    """Re-queue the failed documents but the quarantined; 429 past the tenant's queued cap.
+    With ``fixed`` (index -> corrected data), only those, each with its new data, checked as
+    a submission checks it (a 422 names the document; nothing changes)."""
     job = find_job(services, tenant, job_id)
-    retried = services.jobs.requeue_failed(job.id, services.settings.max_queued_documents)
+    if fixed:
+        _check_fixed(services, job, fixed)
+    retried = services.jobs.requeue_failed(job.id, services.settings.max_queued_documents, fixed)
     if retried.over_cap:
         raise queued_cap_reached(services.settings.max_queued_documents, retried.over_cap)
     if retried.again:
@@ -90,6 +108,33 @@ def retry_failed(services: ApiServices, tenant: str, job_id: str) -> Acted:
             services.jobs.undo_retry(retried)
             raise
     return Acted(find_job(services, tenant, job_id), len(retried.again))
+
+
+def _check_fixed(services: ApiServices, job: Job, fixed: Mapping[int, dict[str, Any]]) -> None:
+    """Corrected data may only replace a failed document's, and must fit as a submission's."""
+    failed = {doc.index for doc in job.documents if doc.status is DocumentStatus.FAILED}
+    if strays := sorted(set(fixed) - failed):
+        raise ValidationFailed(
+            _(
+                "Only a failed document's data can be corrected; job %(job_id)s has no failed "
+                "document %(indexes)s.",
+                job_id=job.id,
+                indexes=", ".join(map(str, strays)),
+            ),
+            [{"document": index} for index in strays],
+        )
+    check_document_sizes(services, list(fixed.values()))
+    template = services.templates.get(job.tenant, job.template)
+    if template is None or not job.options.strict:
+        return
+    for index, data in sorted(fixed.items()):
+        try:
+            check_documents(template.inspection, [data])
+        except (MissingVariables, WrongShape) as error:
+            details = [found | {"document": index} for found in error.details]
+            raise type(error)(
+                _("Document %(index)s: %(reason)s", index=index, reason=error.text), details
+            ) from None
 
 
 def cancel_queued(services: ApiServices, tenant: str, job_id: str) -> Acted:

@@ -23,8 +23,10 @@ from api.schemas import (
     JobListQuery,
     JobOut,
     JobUpload,
+    RetryIn,
     WaitQuery,
     parse_json,
+    parse_retry,
 )
 from api.services import job_view, services
 from api.submission import job_body_from_form, submit_job, uploaded_files
@@ -181,11 +183,25 @@ def get_job(job_id: str) -> Response:
 
 
 @bp.post("/jobs/<job_id>/retry")
-@documented(operation_id="retryJob", tags=("jobs",), ok={200: JobOut}, errors=(404, 429))
+@documented(
+    operation_id="retryJob",
+    tags=("jobs",),
+    ok={200: JobOut},
+    errors=(404, 413, 422, 429),
+    json=RetryIn,
+)
 def retry_job(job_id: str) -> Response:
     """Re-queue the failed documents, except those set aside as quarantined (they killed their
-    worker again and again). Counts against the tenant's cap on unfinished documents."""
-    return _job_body(actions.retry_failed(services(), g.tenant, job_id).job)
+    worker again and again). With a body, only the documents it lists, each with its
+    corrected data (a row fixed after its failure joins its batch again), checked as a
+    submission is. Counts against the tenant's cap on unfinished documents."""
+    fixed = None
+    if request.get_data(cache=True):
+        if request.mimetype != "application/json":
+            raise UnsupportedFileType(_("Send the corrected documents as JSON."))
+        corrected = parse_retry(parse_json(request.get_data(cache=False)))
+        fixed = {document.index: document.data for document in corrected.documents}
+    return _job_body(actions.retry_failed(services(), g.tenant, job_id, fixed).job)
 
 
 @bp.post("/jobs/<job_id>/cancel")

@@ -4,7 +4,7 @@ document (api/openapi.py) is generated from these same models."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, create_model
 
@@ -36,6 +36,21 @@ class JobIn(JobOptions):
 
     def options(self) -> JobOptions:
         return JobOptions(**{name: getattr(self, name) for name in JobOptions.model_fields})
+
+
+class FixedDocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0, description="A failed document of the job")
+    data: dict[str, Any] = Field(description="Its corrected data, in place of what it had")
+
+
+class RetryIn(BaseModel):
+    """Optional: corrected data for some failed documents; only those are made again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    documents: list[FixedDocumentIn] = Field(min_length=1)
 
 
 # --- the other ways in: form uploads, query strings, headers ---------------------------------
@@ -131,9 +146,20 @@ def parse_json(raw: bytes) -> JSONValue:
         ) from None
 
 
+Parsed = TypeVar("Parsed", bound=BaseModel)
+
+
 def parse_job(body: JSONValue) -> JobIn:
+    return _parse(JobIn, body)
+
+
+def parse_retry(body: JSONValue) -> RetryIn:
+    return _parse(RetryIn, body)
+
+
+def _parse(model: type[Parsed], body: JSONValue) -> Parsed:
     try:
-        return JobIn.model_validate(body)
+        return model.model_validate(body)
     except ValidationError as exc:
         problems = [
             {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}

@@ -134,7 +134,7 @@ def submit_job(
         )
     template = find_template(services, tenant, body)
     request = parse_job(body)
-    _check_document_sizes(services, [doc.data for doc in request.documents])
+    check_document_sizes(services, [doc.data for doc in request.documents])
     places = sheet.places() if sheet is not None else None
     if request.strict:
         check_documents(template.inspection, [d.data for d in request.documents], places)
@@ -259,7 +259,7 @@ def find_template(services: ApiServices, tenant: str, body: JSONValue) -> Templa
     return template
 
 
-def _check_document_sizes(services: ApiServices, documents: list[dict[str, Any]]) -> None:
+def check_document_sizes(services: ApiServices, documents: list[dict[str, Any]]) -> None:
     limit = services.settings.max_document_bytes
     for index, data in enumerate(documents):
         size = len(json.dumps(data, ensure_ascii=False).encode())

@@ -40,16 +40,19 @@ from api import actions
 from api.auth import session_tenant, sign_in
 from api.dry_run import dry_run
 from api.errors import request_language
-from api.naming import safe_name
+from api.naming import document_names, safe_name
 from api.services import services
 from api.submission import submit_job
 from docrender.data.files import DataFile, read_uploaded_data_file
 from docrender.data.validation import unused_columns
 from docrender.errors import (
     DocrenderError,
+    MissingVariables,
     NotFound,
     PayloadTooLarge,
     RateLimited,
+    RenderFailed,
+    WrongShape,
 )
 from docrender.i18n import Language, Message, _, kept, ngettext
 from docrender.jobs.store import DocumentStatus, Job, JobKind, JobStatus
@@ -126,7 +129,16 @@ def words() -> dict[str, Any]:
         "languages": LANGUAGES,
         "status_name": lambda status: _STATUS_NAMES[str(status)].render(language),
         "moment": moment,
+        "data_codes": sorted(DATA_CODES),
+        "data_failures": lambda job: [
+            doc for doc in job.documents if doc.error and doc.error["code"] in DATA_CODES
+        ],
     }
+
+
+# Failures that come from a document's data, which correcting its row fixes (the others are
+# the service's, which Retry is for).
+DATA_CODES = frozenset({RenderFailed.code, MissingVariables.code, WrongShape.code})
 
 
 def moment(iso: str) -> Markup:
@@ -526,6 +538,82 @@ def retry(job_id: str) -> ResponseReturnValue:
 @bp.post("/jobs/<job_id>/cancel")
 def cancel(job_id: str) -> ResponseReturnValue:
     return _act(job_id, "cancel")
+
+
+@bp.post("/jobs/<job_id>/fix")
+def fix_rows(job_id: str) -> ResponseReturnValue:
+    """The clerk's corrected rows for a batch's failed documents: each row is matched to its
+    document by the name it gives (the whole sheet may come back, or only the rows that
+    failed), checked as Check checks (a dry run), and those that now fit are made again in
+    the same batch with their new data; those still wrong are listed with their problems."""
+    job = _job(job_id)
+    upload = request.files.get("data")
+    if upload is None or not upload.filename:
+        return _job_error(job, _("Choose the data file."), 400)
+    try:
+        sheet = read_uploaded_data_file(
+            g.tenant,
+            Path(upload.filename).name,
+            upload.read(),
+            services().settings.max_documents_per_job,
+        )
+        failed = {
+            doc.name: doc.index for doc in job.documents if doc.status is DocumentStatus.FAILED
+        }
+        names = document_names(job.options.name, [(None, data) for data in sheet.documents])
+        picked = [position for position, name in enumerate(names) if name in failed]
+        if not picked:
+            return _job_error(
+                job,
+                _(
+                    "No row of %(file)s is one of this batch's failed documents (rows are "
+                    "matched by the name they give their document: %(names)s).",
+                    file=Path(upload.filename).name,
+                    names=", ".join(sorted(failed)),
+                ),
+                422,
+            )
+        body = {
+            "template": job.template,
+            "documents": [{"data": sheet.documents[position]} for position in picked],
+            "messages": g.language,
+            "strict": job.options.strict,
+        }
+        checked = dry_run(services(), g.tenant, body).documents
+        fixed = {
+            failed[names[position]]: sheet.documents[position]
+            for position, verdict in zip(picked, checked, strict=True)
+            if not verdict.problems
+        }
+        still_wrong = [
+            {
+                "row": sheet.rows[position] if sheet.rows else position + 1,
+                "name": names[position],
+                "problems": [problem.text.render(g.language) for problem in verdict.problems],
+            }
+            for position, verdict in zip(picked, checked, strict=True)
+            if verdict.problems
+        ]
+        if fixed:
+            actions.retry_failed(services(), g.tenant, job_id, fixed)
+    except DocrenderError as error:
+        return _job_error(job, error.text, error.status)
+    if fixed:
+        flash(
+            ngettext(
+                "%(count)s corrected row is being made again in this batch.",
+                "%(count)s corrected rows are being made again in this batch.",
+                len(fixed),
+            ).render(g.language)
+        )
+    if still_wrong:
+        page = render_template("job.html", job=_job(job_id), still_wrong=still_wrong)
+        return page, 200 if fixed else 422
+    return redirect(url_for("web.job_page", job_id=job_id))
+
+
+def _job_error(job: Job, message: Message, status: int) -> tuple[str, int]:
+    return render_template("job.html", job=job, error=message.render(g.language)), status
 
 
 def _act(job_id: str, action: str) -> ResponseReturnValue:

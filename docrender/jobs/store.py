@@ -36,7 +36,7 @@ import builtins
 import enum
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -187,20 +187,23 @@ return cancelled
 """
 
 # Puts the failed documents back in the queue, except those set aside (their error code is one
-# of ARGV[2..]: documents that kill or hang whatever makes them would only do it again), unless
-# that would take the tenant past its cap on unfinished documents (ARGV[1]). The job is
-# unfinished again (no longer an ending to handle: ARGV[2] in KEYS[3]) and its bundle, if any,
-# is stale. Returns JSON: the indexes re-queued and what an undo needs ({"again", "errors",
+# of ARGV[4..]: documents that kill or hang whatever makes them would only do it again), unless
+# that would take the tenant past its cap on unfinished documents (ARGV[1]). ARGV[3], JSON
+# {index: data as JSON}, when not empty, limits it to those documents and gives each its
+# corrected data (KEYS[4]). The job is unfinished again (no longer an ending to handle: ARGV[2]
+# in KEYS[3]) and its bundle, if any, is stale. Returns JSON: the indexes re-queued and what an undo needs ({"again", "errors",
 # "finished_at"}), or {"over_cap": n} with nothing changed.
 _RETRY_FAILED = """
 local docs = redis.call('HGETALL', KEYS[2])
+local fixed = cjson.decode(ARGV[3])
+local only = next(fixed) ~= nil
 local set_aside = {}
-for i = 3, #ARGV do set_aside[ARGV[i]] = true end
+for i = 4, #ARGV do set_aside[ARGV[i]] = true end
 local picked = {}
 for i = 1, #docs, 2 do
   local doc = cjson.decode(docs[i + 1])
   local code = type(doc.error) == 'table' and doc.error.code or ''
-  if doc.status == 'failed' and not set_aside[code] then
+  if doc.status == 'failed' and not set_aside[code] and (not only or fixed[docs[i]]) then
     table.insert(picked, {docs[i], doc})
   end
 end
@@ -217,6 +220,7 @@ for _, item in ipairs(picked) do
   doc.status = 'queued'
   doc.error = cjson.null
   redis.call('HSET', KEYS[2], index, cjson.encode(doc))
+  if only then redis.call('HSET', KEYS[4], index, fixed[index]) end
   table.insert(again, tonumber(index))
 end
 if counter then redis.call('INCRBY', counter, #again) end
@@ -663,12 +667,23 @@ class JobStore:
         job_key, docs_key, _ = self._keys(job_id)
         return int(self._cancel(keys=[job_key, docs_key, self.ENDINGS], args=[time.time(), job_id]))
 
-    def requeue_failed(self, job_id: str, cap: int) -> Retried:
+    def requeue_failed(
+        self, job_id: str, cap: int, fixed: Mapping[int, dict[str, Any]] | None = None
+    ) -> Retried:
         """Put the job's failed documents back in the queue, except those set aside (see
         SET_ASIDE), and unless that would take its tenant past ``cap`` unfinished documents
-        (then nothing changes and ``over_cap`` says how many would have been)."""
-        job_key, docs_key, _ = self._keys(job_id)
-        raw = self._retry(keys=[job_key, docs_key, self.ENDINGS], args=[cap, job_id, *SET_ASIDE])
+        (then nothing changes and ``over_cap`` says how many would have been). With
+        ``fixed``, only those of its documents, each with its corrected data, in the same
+        step. (An undone retry fails them again; their corrected data stays.)"""
+        job_key, docs_key, data_key = self._keys(job_id)
+        corrected = {
+            str(index): json.dumps(data, ensure_ascii=False)
+            for index, data in (fixed or {}).items()
+        }
+        raw = self._retry(
+            keys=[job_key, docs_key, self.ENDINGS, data_key],
+            args=[cap, job_id, json.dumps(corrected, ensure_ascii=False), *SET_ASIDE],
+        )
         retried = json.loads(raw)
         # Lua's cjson writes an empty table as {}: "again" may come back as a dict.
         again = sorted(int(i) for i in (retried.get("again") or []))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import threading
 import time
 import uuid
@@ -12,6 +13,7 @@ import redis
 
 from api import create_app
 from api.services import ApiServices
+from docrender.i18n import StoredMessage
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant, record_job, tenant_jobs, upload
@@ -351,3 +353,39 @@ def test_a_long_poll_slot_left_by_a_killed_process_lapses_while_the_tenant_polls
     redis_client.zadd(key, {"killed-process": time.time() + 1})  # its slot, lapsing in 1 s
     assert tenant.get(f"/v1/jobs/{job_id}?wait=0.1").status_code == 429
     wait_until(lambda: tenant.get(f"/v1/jobs/{job_id}?wait=0.1").status_code == 200, 5)
+
+
+def test_a_failed_documents_corrected_data_is_made_again_in_its_job(
+    tenant: Tenant, redis_client: redis.Redis
+) -> None:
+    """Retry with a body: only the documents it lists, each with its corrected data, checked
+    as a submission is; a succeeded or unknown document cannot be corrected."""
+    template = upload(tenant, "{{ unit }} {{ day }}")
+    job = tenant.submit(
+        template, [{"data": {"unit": "甲", "day": "1"}}, {"data": {"unit": "乙", "day": "x"}}]
+    ).get_json()
+    store = JobStore(redis_client, 3600)
+    for index, status in ((0, DocumentStatus.SUCCEEDED), (1, DocumentStatus.FAILED)):
+        store.start_document(job["id"], index)
+        error: StoredMessage | None = {"code": "render_failed", "message": "bad"} if index else None
+        store.finish_document(job["id"], index, status, error)
+    store.finish(job["id"])
+    retry = f"/v1/jobs/{job['id']}/retry"
+    for body, code in (
+        ({"documents": [{"index": 0, "data": {"unit": "甲", "day": "2"}}]}, "validation_failed"),
+        ({"documents": [{"index": 9, "data": {"unit": "丙", "day": "2"}}]}, "validation_failed"),
+        ({"documents": [{"index": 1, "data": {"unit": "乙"}}]}, "missing_variables"),
+        ({"documents": [{"index": "one", "data": {}}]}, "validation_failed"),
+    ):
+        refused = tenant.post(retry, json=body)
+        assert refused.status_code == 422, body
+        assert refused.get_json()["error"]["code"] == code, body
+    assert tenant.get(f"/v1/jobs/{job['id']}").get_json()["status"] == "partial"  # unchanged
+    fixed = tenant.post(
+        retry, json={"documents": [{"index": 1, "data": {"unit": "乙", "day": "2"}}]}
+    )
+    assert fixed.status_code == 200, fixed.get_json()
+    assert [d["status"] for d in fixed.get_json()["documents"]] == ["succeeded", "queued"]
+    data = redis_client.hgetall(f"{JobStore.key(job['id'])}:data")
+    assert json.loads(data["1"]) == {"unit": "乙", "day": "2"}
+    assert json.loads(data["0"]) == {"unit": "甲", "day": "1"}

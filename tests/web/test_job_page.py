@@ -18,7 +18,9 @@ from docrender.settings import Settings
 from tests.helpers.clients import record_job
 from tests.helpers.pages import clerk
 
-FAILED: StoredMessage = {"code": "render_failed", "message": "division by zero"}
+# A failure of the service (Retry is for those), and one of the data (its row is corrected).
+FAILED: StoredMessage = {"code": "conversion_failed", "message": "LibreOffice could not convert"}
+FROM_DATA: StoredMessage = {"code": "render_failed", "message": "division by zero"}
 
 
 def job(redis_client: redis.Redis, tenant: str, outcomes: Sequence[DocumentStatus | None]) -> str:
@@ -76,8 +78,8 @@ def test_retry_is_offered_once_the_job_finished_with_failures_and_says_what_it_d
     outcomes = [DocumentStatus.SUCCEEDED, DocumentStatus.FAILED, DocumentStatus.SUCCEEDED]
     job_id = job(redis_client, tenant, outcomes)
     text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
-    assert "3 of 3 documents" in text and "division by zero" in text
-    assert shown(text, "failures-heading") and shown(text, "retry")
+    assert "3 of 3 documents" in text and "LibreOffice could not convert" in text
+    assert shown(text, "failures-heading") and shown(text, "retry") and not shown(text, "fix")
     assert not shown(text, "cancel")
     retried = press(browser, text, job_id, "retry", "zh-TW")
     assert "正在重新產生 1 份失敗的文件。" in retried
@@ -109,7 +111,7 @@ def test_retry_counts_what_it_sent_even_when_the_document_fails_again_at_once(
     store = JobStore(redis_client, 3600)
     app_services = browser.application.extensions["docrender"]
 
-    def fails_again_at_once(queued_job: str, indexes: list[int]) -> None:
+    def fails_again_at_once(queued_job: str, indexes: list[int], urgent: bool = False) -> None:
         for index in indexes:  # a worker as fast as can be: the same failure, at once
             store.start_document(queued_job, index)
             store.finish_document(queued_job, index, DocumentStatus.FAILED, FAILED)
@@ -117,3 +119,19 @@ def test_retry_counts_what_it_sent_even_when_the_document_fails_again_at_once(
     monkeypatch.setattr(app_services.queue, "enqueue", fails_again_at_once)
     text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
     assert "1 failed document is being made again." in press(browser, text, job_id, "retry", "en")
+
+
+def test_a_failure_of_the_data_is_fixed_by_correcting_its_row_not_retried(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    browser, tenant = clerk(settings)
+    store = JobStore(redis_client, 3600)
+    job_id = record_job(store, tenant, [NewDocument("單位0", {}), NewDocument("單位1", {})])
+    for index, error in ((0, None), (1, FROM_DATA)):
+        store.start_document(job_id, index)
+        status = DocumentStatus.FAILED if error else DocumentStatus.SUCCEEDED
+        store.finish_document(job_id, index, status, error)
+    assert store.finish(job_id)
+    text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
+    assert "division by zero" in text
+    assert shown(text, "fix") and not shown(text, "retry")

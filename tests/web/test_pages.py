@@ -28,7 +28,7 @@ from pypdf import PdfReader
 
 from docrender.processes import free_port
 from docrender.settings import PROJECT_ROOT
-from tests.helpers.pdf import pdf_text
+from tests.helpers.pdf import pdf_text, squash
 from tests.helpers.processes import wait_ready
 
 pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
@@ -196,9 +196,11 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     expect(page.get_by_role("link", name="Download all (ZIP)")).to_be_visible(timeout=180_000)
     expect(page.locator("#count")).to_contain_text("4 of 4 documents")
     expect(page.locator("#failures")).to_contain_text("西戈壁鎮中心校-經費")  # 0 students
-    # Finished: nothing left to cancel; its failure can be made again.
+    # Finished: nothing left to cancel; its failure comes from its data (no students), so the
+    # page offers to correct its row, not to retry it.
     expect(page.get_by_role("button", name="Cancel")).to_be_hidden()
-    expect(page.get_by_role("button", name="Retry failed")).to_be_visible()
+    expect(page.get_by_role("button", name="Make the corrected rows")).to_be_visible()
+    expect(page.get_by_role("button", name="Retry failed")).to_be_hidden()
     clerk.shot("05-finished")
 
     archive = zipfile.ZipFile(io.BytesIO(clerk.download("Download all (ZIP)")))
@@ -218,14 +220,7 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
 
     job_url = page.url
     job_id = job_url.rstrip("/").rsplit("/", 1)[1]
-    ended = page.request.get(f"{stack}/v1/jobs/{job_id}").json()["finished_at"]
-    page.get_by_role("button", name="Retry failed").click()  # the failed one is made again
-    expect(page.locator(".notice")).to_contain_text("1 failed document is being made again.")
-    # Made again: the job ends anew (its failure and results were on the page already).
-    again = page.request.get(f"{stack}/v1/jobs/{job_id}?wait=60", timeout=90_000).json()
-    assert again["finished_at"] not in (None, ended), "Retry made nothing again"
-    page.reload()
-    expect(page.locator("#results")).to_be_visible(timeout=120_000)
+    again = page.request.get(f"{stack}/v1/jobs/{job_id}").json()
     expect(page.locator("#failures")).to_contain_text("division by zero")
 
     page.get_by_role("link", name="Jobs", exact=True).click()
@@ -271,12 +266,14 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
     assert hosts == {"127.0.0.1"}, hosts
 
 
-def test_check_gives_the_renders_verdict_in_the_clerks_words(
+def test_check_tells_the_truth_and_a_row_fixed_after_its_failure_joins_its_batch(
     browser: Browser, stack: str, tmp_path: Path
 ) -> None:
-    """A date typed as 2012年5月 passed Check and failed at render. Check now fills every row as
-    the render does: the row is caught, with its column and what to type, in her language;
-    the tag stays on a line of its own for the template's author. Fixed, the sheet fits."""
+    """A clerk's batch in zh-Hant: a date typed as 2012年5月 is caught by Check (which fills
+    every row as the render does), with its row, its column and what to type, the tag on a
+    line of its own for the template's author. Made anyway, that row fails for its data; she
+    sends the corrected row alone, and it is made again in the same batch: the merged PDF
+    holds every unit."""
     clerk = Clerk(browser, stack, "zh-TW", tmp_path)
     page = clerk.page
     clerk.go("/web/")
@@ -312,12 +309,34 @@ def test_check_gives_the_renders_verdict_in_the_clerks_words(
     expect(page.get_by_role("row", name="阜康市第二中學")).to_contain_text("符合")
     clerk.shot("03c-check-names-the-cell")
 
-    sheet.active.cell(4, 2).value = "2012年5月1日"
-    sheet.save(filled)
-    page.get_by_label("資料", exact=True).set_input_files(filled)
-    page.get_by_role("button", name="檢查").click()
-    expect(page.get_by_role("status").first).to_contain_text("3")
-    expect(page.locator("tr.bad")).to_have_count(0)
+    # She makes the batch anyway: the rows that fit print; the bad one fails for its data.
+    page.get_by_role("button", name="產生").click()
+    fix = page.get_by_role("button", name="產生改正的列")
+    expect(fix).to_be_visible(timeout=180_000)
+    expect(page.locator("#failures")).to_contain_text("「day」：「2012年5月」不是日期")
+    expect(page.locator("#count")).to_contain_text("3")
+    clerk.shot("11-failed-for-its-data")
+
+    # She corrects only that row, in a sheet of its own, and sends it to the same batch.
+    only = openpyxl.Workbook()
+    only.active.append(["unit", "day"])
+    only.active.append(["奎屯市第一小學", "2012年5月1日"])
+    corrected = tmp_path / "改正.xlsx"
+    only.save(corrected)
+    page.get_by_label("改正後的資料").set_input_files(corrected)
+    fix.click()
+    expect(page.locator(".notice")).to_contain_text("1 列改正的資料正在本批次中重新產生。")
+    expect(page.get_by_role("link", name="下載合併 PDF")).to_be_visible(timeout=180_000)
+    expect(page.locator("#failures-heading")).to_be_hidden()
+    expect(fix).to_be_hidden()
+    clerk.shot("12-fixed-row-joined-its-batch")
+    merged = PdfReader(io.BytesIO(clerk.download("下載合併 PDF")))
+    assert [item.title for item in merged.outline if not isinstance(item, list)] == [
+        "沙灣縣第二中學",
+        "阜康市第二中學",
+        "奎屯市第一小學",
+    ]  # every unit, in the sheet's order
+    assert "填報日期：2012年5月1日" in squash(merged.pages[2].extract_text())
 
 
 def test_the_page_speaks_the_browsers_language_and_the_docs_need_no_internet(

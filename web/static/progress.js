@@ -7,6 +7,7 @@
   const words = JSON.parse(section.dataset.words);
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, name) => values[name]);
   const started = { at: Date.now(), done: null };
+  const DATA_CODES = JSON.parse(section.dataset.dataCodes);
 
   function show(job) {
     const done = job.progress.succeeded + job.progress.failed;
@@ -23,10 +24,14 @@
     } else if (rate > 0) {
       left.textContent = fill(words.left, { seconds: Math.ceil((job.progress.total - done) / rate) });
     }
-    // Failures, Retry and Cancel only where they mean something: Retry once the job has
-    // finished with failures, Cancel while documents may still be waiting.
+    // Failures, Retry and Cancel only where they mean something: once the job has finished,
+    // failures that come from the data are fixed by correcting their rows, the service's
+    // are retried; Cancel while documents may still be waiting.
+    const failed = job.documents.filter((d) => d.status === "failed");
+    const fromData = failed.filter((d) => d.error && DATA_CODES.includes(d.error.code));
     document.getElementById("failures-heading").hidden = !job.progress.failed;
-    document.getElementById("retry").hidden = !(job.finished_at && job.progress.failed);
+    document.getElementById("fix").hidden = !(job.finished_at && fromData.length);
+    document.getElementById("retry").hidden = !(job.finished_at && failed.length > fromData.length);
     document.getElementById("cancel").hidden = Boolean(job.finished_at);
     const failures = document.getElementById("failures");
     failures.hidden = !job.progress.failed;
