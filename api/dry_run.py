@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from api import actions
@@ -25,9 +25,9 @@ from api.services import ApiServices
 from api.submission import find_template, submit_job
 from docrender.data.files import DataFile
 from docrender.data.strict_json import JSONValue
-from docrender.data.validation import check_documents, unused_columns
+from docrender.data.validation import Problem, check_documents, problems_of, unused_columns
 from docrender.errors import MissingVariables, ServiceUnavailable, WrongShape
-from docrender.i18n import Language, Message, StoredWarning, _, kept
+from docrender.i18n import Language, StoredWarning, _, kept
 from docrender.jobs.store import DocumentStatus, JobKind
 from docrender.responses import CheckedDocument, DryRunOut, JobWarning, said
 from docrender.responses import Problem as ProblemOut
@@ -35,15 +35,6 @@ from docrender.responses import Problem as ProblemOut
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 60  # how long a dry run waits for the workers' verdict
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    text: Message
-    # column and value of a cell the template could not use; tag, part and paragraph of the
-    # template where it was read (for the template's author).
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,7 +75,7 @@ def dry_run(
             check_documents(template.inspection, documents)
         except (MissingVariables, WrongShape) as error:
             for found in error.details:
-                problems[found["document"]] = _shape_problems(found)
+                problems[found["document"]] = problems_of(found)
     fitting = [index for index in range(len(documents)) if index not in problems]
     if fitting:
         for position, problem in _fill(services, tenant, body, fitting, uploads, request_id):
@@ -98,26 +89,6 @@ def dry_run(
         ],
         [unused] if unused else [],
     )
-
-
-def _shape_problems(found: dict[str, Any]) -> list[Problem]:
-    said = [
-        Problem(
-            MissingVariables.code,
-            _("“%(column)s” has no value; fill it in.", column=name),
-            {"column": name},
-        )
-        for name in found.get("missing", [])
-    ]
-    said += [
-        Problem(
-            WrongShape.code,
-            _("%(variable)s: %(expected)s needed, %(got)s given", **shape),
-            {"column": shape["variable"]},
-        )
-        for shape in found.get("wrong_shape", [])
-    ]
-    return said
 
 
 def _fill(

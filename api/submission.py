@@ -20,12 +20,13 @@ from api.schemas import parse_job, parse_json
 from api.services import ApiServices
 from docrender.data.files import DataFile, read_uploaded_data_file
 from docrender.data.strict_json import JSONValue
-from docrender.data.validation import check_documents, unused_columns
+from docrender.data.validation import check_documents, problems_of, unused_columns
 from docrender.data.values import named_files, subdocument_files
 from docrender.errors import (
     DocrenderError,
     IdempotencyKeyReused,
     MalformedRequest,
+    MissingVariables,
     PayloadTooLarge,
     ServiceUnavailable,
     TooManyQueuedDocuments,
@@ -33,8 +34,9 @@ from docrender.errors import (
     UnknownTemplate,
     ValidationFailed,
     WebhookSecretMissing,
+    WrongShape,
 )
-from docrender.i18n import StoredWarning, _, ngettext
+from docrender.i18n import StoredMessage, StoredWarning, _, listing, ngettext
 from docrender.jobs.idempotency import Claim, fingerprint
 from docrender.jobs.options import JobOptions
 from docrender.jobs.store import Job, JobKind, NewDocument, NewJob
@@ -69,13 +71,18 @@ def job_body_from_form(
     return body, sheet
 
 
+_YES_OR_NO = ("strict", "fail_alone")
+
+
 def _form_option(option: str, raw: str) -> JSONValue:
     """A job option as a form field writes it: text, a yes/no word, or JSON for an object."""
-    if option == "strict":
-        strict = BOOLEAN_WORDS.get(raw.strip().lower())
-        if strict is None:
-            raise MalformedRequest(_("strict=%(raw)s: use true or false.", raw=repr(raw)))
-        return strict
+    if option in _YES_OR_NO:
+        said = BOOLEAN_WORDS.get(raw.strip().lower())
+        if said is None:
+            raise MalformedRequest(
+                _("%(option)s=%(raw)s: use true or false.", option=option, raw=repr(raw))
+            )
+        return said
     if option == "pdf_options":
         return parse_json(raw.encode())
     return raw
@@ -136,8 +143,14 @@ def submit_job(
     request = parse_job(body)
     check_document_sizes(services, [doc.data for doc in request.documents])
     places = sheet.places() if sheet is not None else None
+    misfits: dict[int, StoredMessage] = {}
     if request.strict:
-        check_documents(template.inspection, [d.data for d in request.documents], places)
+        try:
+            check_documents(template.inspection, [d.data for d in request.documents], places)
+        except (MissingVariables, WrongShape) as error:
+            if not request.fail_alone:
+                raise
+            misfits = {found["document"]: _misfit(found) for found in error.details}
     warnings: list[StoredWarning] = []
     if sheet is not None and (unused := unused_columns(template.inspection, sheet.columns)):
         warnings.append(unused)
@@ -154,7 +167,8 @@ def submit_job(
         template_key=job_template_key(job_id),  # the job's own copy (see job_template_key)
         options=request.options(),
         documents=[
-            NewDocument(name, doc.data) for name, doc in zip(names, request.documents, strict=True)
+            NewDocument(name, doc.data, misfits.get(index))
+            for index, (name, doc) in enumerate(zip(names, request.documents, strict=True))
         ],
         request_id=request_id,
         warnings=warnings,
@@ -179,6 +193,19 @@ def submit_job(
             services.idempotency.release(tenant, idempotency_key, job_id)
             raise
     return _create(services, new, uploads), False
+
+
+def _misfit(found: dict[str, Any]) -> StoredMessage:
+    """The error a document whose data does not fit fails with at once (``fail_alone``):
+    its problems, each naming its column."""
+    problems = problems_of(found)
+    text = listing(problem.text for problem in problems)
+    return {
+        "code": problems[0].code,
+        "message": str(text),
+        "text": text.to_json(),
+        "details": {"columns": [problem.details["column"] for problem in problems]},
+    }
 
 
 def _earlier_job(
@@ -309,7 +336,8 @@ def queued_cap_reached(cap: int, count: int) -> TooManyQueuedDocuments:
 
 
 def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) -> Job:
-    count = len(new.documents)
+    queued = [index for index, document in enumerate(new.documents) if document.error is None]
+    count = len(queued)
     template = services.storage.read(template_key(new.tenant, new.template))
     data_size = len(json.dumps([doc.data for doc in new.documents], ensure_ascii=False).encode())
     services.usage.check(new.tenant, len(template) + data_size + sum(map(len, uploads.values())))
@@ -327,7 +355,10 @@ def _create(services: ApiServices, new: NewJob, uploads: Mapping[str, bytes]) ->
         services.jobs.release_unfinished(new.tenant, count)
         raise
     try:
-        services.queue.enqueue(new.id, list(range(count)), urgent=new.kind is not JobKind.BATCH)
+        if queued:
+            services.queue.enqueue(new.id, queued, urgent=new.kind is not JobKind.BATCH)
+        else:  # every document failed as it was made: what follows its end
+            services.queue.job_ended(new.id)
     except BaseException:
         # The broker refused the tasks: take the job back, so that the error the client gets
         # (503) means nothing was accepted, and its retry makes a job that does run; its files

@@ -129,6 +129,8 @@ def words() -> dict[str, Any]:
         "languages": LANGUAGES,
         "status_name": lambda status: _STATUS_NAMES[str(status)].render(language),
         "moment": moment,
+        # A stored error or warning in the reader's language (its message id was kept).
+        "said": lambda item: kept(item).render(language),
         "data_codes": sorted(DATA_CODES),
         "data_failures": lambda job: [
             doc for doc in job.documents if doc.error and doc.error["code"] in DATA_CODES
@@ -365,8 +367,14 @@ def _batch_context() -> dict[str, Any]:
         "chosen": chosen,
         "pattern": request.form.get("name_pattern", ""),
         "title": " ".join(request.form.get("title", "").split()),
+        "empty_ok": _empty_ok(),
         "kept": None,
     }
+
+
+def _empty_ok() -> bool:
+    """Whether the clerk chose to print missing values empty (the API's "strict": false)."""
+    return request.form.get("empty_ok") == "1"
 
 
 def default_title(template: Template, data_file: str) -> str:
@@ -404,6 +412,7 @@ def _checked_rows(template: Template, sheet: DataFile, pattern: str | None) -> l
         "template": template.id,
         "documents": [{"data": data} for data in sheet.documents],
         "messages": g.language,
+        "strict": not _empty_ok(),
     }
     if pattern:
         body["name"] = pattern
@@ -448,6 +457,10 @@ def _submit(
         "template": template.id,
         "documents": [{"data": d} for d in documents],
         "messages": g.language,
+        # A row whose data does not fit is left out (failed with its problems, to be fixed
+        # on the batch's page), not a reason to refuse the others; or printed empty.
+        "strict": not _empty_ok(),
+        "fail_alone": True,
     }
     if pattern:
         body["name"] = pattern

@@ -95,6 +95,39 @@ def check_documents(
     raise (MissingVariables if missing else WrongShape)(message, details)
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing that stops a document printing, in words its reader acts on."""
+
+    code: str
+    text: Message
+    # column and value of a cell the template could not use; tag, part and paragraph of the
+    # template where it was read (for the template's author).
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def problems_of(found: dict[str, Any]) -> list[Problem]:
+    """One document's entry of a MissingVariables or WrongShape error's details, as problems:
+    each missing value and each value of the wrong shape, naming its column."""
+    said = [
+        Problem(
+            MissingVariables.code,
+            _("“%(column)s” has no value; fill it in.", column=name),
+            {"column": name},
+        )
+        for name in found.get("missing", [])
+    ]
+    said += [
+        Problem(
+            WrongShape.code,
+            _("%(variable)s: %(expected)s needed, %(got)s given", **shape),
+            {"column": shape["variable"]},
+        )
+        for shape in found.get("wrong_shape", [])
+    ]
+    return said
+
+
 def plural(count: int, noun: str) -> str:
     """ "1 document", "2 documents"."""
     return f"{count} {noun}{'' if count == 1 else 's'}"

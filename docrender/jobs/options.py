@@ -36,6 +36,10 @@ class JobOptions(BaseModel):
     pdf_options: PdfOptions | None = None
     # Refuse data missing a variable the template reads (docrender/data/validation.py).
     strict: StrictBool = True
+    # With strict: a document whose data does not fit fails alone, its problems as its error,
+    # and the others are made (a retry with its corrected data makes it later), instead of
+    # the whole job being refused.
+    fail_alone: StrictBool = False
     # A name pattern for every document without a name of its own (api/naming.py).
     name: str | None = Field(default=None, max_length=500)
     # The East Asian language of the documents' text where the template does not say it on

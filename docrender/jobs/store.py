@@ -360,6 +360,9 @@ class Job:
 class NewDocument:
     name: str
     data: dict[str, Any]
+    # Failed from the start (its data does not fit the template, and the job asked for the
+    # others to be made nonetheless): never queued; a retry with corrected data makes it.
+    error: StoredMessage | None = None
 
 
 @dataclass(frozen=True)
@@ -434,9 +437,15 @@ class JobStore:
         job_key, docs_key, data_key = self._keys(new.id)
         created_at = utcnow_iso()
         states = [
-            DocumentState(i, doc.name, DocumentStatus.QUEUED, None)
+            DocumentState(
+                i,
+                doc.name,
+                DocumentStatus.QUEUED if doc.error is None else DocumentStatus.FAILED,
+                doc.error,
+            )
             for i, doc in enumerate(new.documents)
         ]
+        failed = sum(state.status is DocumentStatus.FAILED for state in states)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(
             job_key,
@@ -448,7 +457,7 @@ class JobStore:
                 "created_at": created_at,
                 "finished_at": "",
                 "total": len(new.documents),
-                "done": 0,
+                "done": failed,
                 "request_id": new.request_id,
                 "warnings": json.dumps(new.warnings, ensure_ascii=False),
                 "template_name": new.template_name,
@@ -468,6 +477,8 @@ class JobStore:
             retention = min(retention, SHORT_RETENTION_SECONDS)
         for key in (job_key, docs_key, data_key):
             pipe.expire(key, retention)
+        if states and failed == len(states):  # ended as it was made: its end is to handle
+            pipe.zadd(self.ENDINGS, {new.id: time.time()})
         if new.kind is JobKind.BATCH:
             # The tenant's jobs, newest first (``list``); the index outlives none of them long.
             index = self.tenant_jobs_key(new.tenant)

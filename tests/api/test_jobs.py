@@ -389,3 +389,33 @@ def test_a_failed_documents_corrected_data_is_made_again_in_its_job(
     data = redis_client.hgetall(f"{JobStore.key(job['id'])}:data")
     assert json.loads(data["1"]) == {"unit": "乙", "day": "2"}
     assert json.loads(data["0"]) == {"unit": "甲", "day": "1"}
+
+
+def test_with_fail_alone_a_document_that_does_not_fit_fails_and_the_others_are_made(
+    tenant: Tenant, redis_client: redis.Redis
+) -> None:
+    template = upload(tenant, "{{ unit }} {{ day }}")
+    documents = [
+        {"data": {"unit": "甲", "day": "1"}},
+        {"data": {"unit": "乙"}},
+        {"data": {"unit": "丙", "day": "3"}},
+    ]
+    refused = tenant.submit(template, documents)  # strict alone: the whole job is refused
+    assert refused.status_code == 422
+    answer = tenant.submit(template, documents, fail_alone=True, messages="zh-Hant")
+    assert answer.status_code == 202, answer.get_json()
+    job = answer.get_json()
+    left_out = job["documents"][1]
+    assert left_out["status"] == "failed" and left_out["error"]["code"] == "missing_variables"
+    assert left_out["error"]["message"] == "「day」沒有填寫，請補上。"
+    assert left_out["error"]["details"] == {"columns": ["day"]}
+    assert {job["documents"][0]["status"], job["documents"][2]["status"]} <= {
+        "queued",
+        "running",
+        "succeeded",
+    }
+    # Every document left out: the job ends as it is made, and its end is handled.
+    alone = tenant.submit(template, [documents[1]], fail_alone=True).get_json()
+    assert alone["progress"] == {"total": 1, "succeeded": 0, "failed": 1}
+    ended = redis_client.zscore(JobStore.ENDINGS, alone["id"])
+    assert ended is not None or tenant.get(f"/v1/jobs/{alone['id']}").get_json()["finished_at"]

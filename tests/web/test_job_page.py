@@ -5,6 +5,7 @@ and each says what it did."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 
@@ -16,7 +17,8 @@ from docrender.i18n import StoredMessage
 from docrender.jobs.store import DocumentStatus, JobStore, NewDocument
 from docrender.settings import Settings
 from tests.helpers.clients import record_job
-from tests.helpers.pages import clerk
+from tests.helpers.documents import make_docx
+from tests.helpers.pages import clerk, csrf_token
 
 # A failure of the service (Retry is for those), and one of the data (its row is corrected).
 FAILED: StoredMessage = {"code": "conversion_failed", "message": "LibreOffice could not convert"}
@@ -135,3 +137,41 @@ def test_a_failure_of_the_data_is_fixed_by_correcting_its_row_not_retried(
     text = browser.get(f"/web/jobs/{job_id}").get_data(as_text=True)
     assert "division by zero" in text
     assert shown(text, "fix") and not shown(text, "retry")
+
+
+def test_a_batch_with_a_row_missing_a_value_makes_the_others_and_leaves_that_one_to_fix(
+    settings: Settings,
+) -> None:
+    """One empty cell no longer holds back the other units: Render makes the rows that fit
+    and leaves that one out, failed with what to fill in, to be corrected on the job's page."""
+    browser, tenant = clerk(settings)
+    page = browser.get("/web/templates").get_data(as_text=True)
+    browser.post(
+        "/web/templates",
+        data={
+            "csrf_token": csrf_token(page),
+            "template": (io.BytesIO(make_docx("{{ unit }} {{ day }}")), "填報表.docx"),
+        },
+    )
+    app_services = browser.application.extensions["docrender"]
+    (template,) = app_services.templates.list(tenant)
+    page = browser.get("/web/batch").get_data(as_text=True)
+    answer = browser.post(
+        "/web/batch",
+        data={
+            "csrf_token": csrf_token(page),
+            "template": template.id,
+            "action": "render",
+            "data": (io.BytesIO("unit,day\n甲校,1\n乙校,\n".encode()), "units.csv"),
+        },
+        headers={"Accept-Language": "zh-TW"},
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    job_id = answer.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+    job = app_services.jobs.get(job_id, tenant)
+    assert [doc.status for doc in job.documents][1] == DocumentStatus.FAILED
+    assert job.documents[0].status is not DocumentStatus.FAILED
+    text = browser.get(f"/web/jobs/{job_id}", headers={"Accept-Language": "zh-TW"}).get_data(
+        as_text=True
+    )
+    assert "乙校: 「day」沒有填寫，請補上。" in text
