@@ -96,3 +96,17 @@ if [ ! -x .venv-uno/bin/unoserver ] || [ "$(cat .venv-uno/.stamp 2>/dev/null)" !
   echo "$uno_stamp" > .venv-uno/.stamp
 fi
 .venv-uno/bin/python -c 'import uno' || { echo "bootstrap: python3-uno is not importable" >&2; exit 1; }
+
+# What the browser tests inject into the pages (axe-core: tests/web/test_accessibility.py),
+# from npm, as package-lock.json pins it; with Debian's Node.js where the machine has none.
+if ! command -v npm > /dev/null; then
+  echo "bootstrap: installing Node.js and npm"
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+npm_stamp=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/axe-core/axe.min.js ] || [ "$(cat node_modules/.stamp 2>/dev/null)" != "$npm_stamp" ]; then
+  echo "bootstrap: installing the browser tests' npm packages"
+  npm ci --no-audit --no-fund --silent
+  echo "$npm_stamp" > node_modules/.stamp
+fi

@@ -8,115 +8,22 @@ from __future__ import annotations
 
 import http.server
 import io
-import os
-import signal
-import subprocess
-import sys
 import threading
 import zipfile
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlparse
 
 import docx
 import openpyxl
-import psutil
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 
-from docrender.processes import free_port
-from docrender.settings import PROJECT_ROOT
+from tests.helpers.browser import KEY, Clerk
 from tests.helpers.pdf import pdf_text, squash
-from tests.helpers.processes import wait_ready
 
 pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "var" / "test-artifacts" / "web"
-KEY = "clerk-key-0123456789"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`make run`'s stack, as `make run` starts it, with a key the test knows."""
-    data_dir = tmp_path_factory.mktemp("web-stack")
-    bind = f"127.0.0.1:{free_port()}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCRENDER_", "PROMETHEUS_"))}
-    env.update(
-        DOCRENDER_DATA_DIR=str(data_dir),
-        DOCRENDER_BIND=bind,
-        DOCRENDER_WORKERS="1",
-        DOCRENDER_API_KEYS=f"county:{KEY}",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cli.stack"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    descendants: list[psutil.Process] = []
-    try:
-        wait_ready(f"http://{bind}", process)
-        yield f"http://{bind}"
-        # Including the template inspectors the pages' uploads started in gunicorn's workers.
-        descendants = psutil.Process(process.pid).children(recursive=True)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=120)
-    alive = [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not alive, f"processes of the stack still run: {alive}"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Debian's chromium is missing: make bootstrap installs it"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield browser
-        browser.close()
-
-
-class Clerk:
-    """A browser page, every request it makes recorded, a screenshot per step."""
-
-    def __init__(
-        self, browser: Browser, base: str, locale: str, tmp: Path, zone: str = "Asia/Shanghai"
-    ) -> None:
-        self.context = browser.new_context(
-            locale=locale,
-            timezone_id=zone,
-            accept_downloads=True,
-            extra_http_headers={"Accept-Language": locale},
-        )
-        self.page: Page = self.context.new_page()
-        self.requests: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
-        self.base, self.tmp = base, tmp
-        self.downloaded = ""  # the name the last download came with
-
-    def go(self, path: str) -> None:
-        self.page.goto(self.base + path)
-
-    def shot(self, name: str) -> None:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-    def download(self, name: str, within: str | None = None) -> bytes:
-        """The file behind link ``name`` (in the table row named ``within``)."""
-        scope = self.page.get_by_role("row", name=within) if within else self.page
-        with self.page.expect_download() as waiting:
-            scope.get_by_role("link", name=name).click()
-        self.downloaded = waiting.value.suggested_filename
-        path = self.tmp / self.downloaded
-        waiting.value.save_as(path)
-        return path.read_bytes()
-
-    def sign_in(self, key: str = KEY) -> None:
-        self.go("/web/")
-        self.page.get_by_label("API key").fill(key)
-        self.page.get_by_role("button", name="Sign in").click()
 
 
 def spending_template() -> bytes:

@@ -1,0 +1,106 @@
+"""Every page of the clerks' pages, in each of its three languages, checked by axe-core (the
+npm package make bootstrap installs; its script injected by the test, nothing fetched): no
+serious or critical violation. The pages are seen as a clerk meets them: signed out, with a
+template uploaded, a batch checked with a row that does not fit, a finished batch with a
+failure to fix, the lists, a delete to confirm and a page that is not there."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import docx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from docrender.settings import PROJECT_ROOT
+from tests.helpers.browser import OTHER_KEY, Clerk
+
+pytestmark = [pytest.mark.redis, pytest.mark.libreoffice]
+
+AXE = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
+LANGUAGES = ("en", "zh-Hans", "zh-Hant")
+
+
+def violations(page: Page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def described(found: list[dict]) -> str:
+    return json.dumps(
+        [
+            {"id": v["id"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"][:3]]}
+            for v in found
+        ],
+        ensure_ascii=False,
+        indent=1,
+    )
+
+
+def test_every_page_in_every_language_has_no_serious_accessibility_violation(
+    browser: Browser, stack: str, tmp_path: Path
+) -> None:
+    assert AXE.exists(), "axe-core is missing: make bootstrap installs it (npm ci)"
+    # The pages' policy allows no inline script; the test's own injection is let through.
+    clerk = Clerk(browser, stack, "en-US", tmp_path, bypass_csp=True)
+    page = clerk.page
+    failures: dict[str, list[dict]] = {}
+    for language in LANGUAGES:  # signed out: the sign-in page
+        clerk.go(f"/web/sign-in?lang={language}")
+        if found := violations(page):
+            failures[f"sign-in ({language})"] = found
+    pages: dict[str, str] = {}
+    clerk.go("/web/sign-in?lang=en")
+    clerk.sign_in(OTHER_KEY)
+    expect(page.get_by_role("link", name="Jobs", exact=True)).to_be_visible()
+
+    template = tmp_path / "填報表.docx"
+    document = docx.Document()
+    document.add_paragraph("{{ unit }}")
+    document.add_paragraph('填報日期：{{ day|date("%Y年%-m月%-d日") }}')
+    document.save(str(template))
+    clerk.go("/web/templates")
+    page.get_by_label("Template", exact=True).set_input_files(template)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("row", name="填報表")).to_be_visible()
+    pages["templates"] = "/web/templates"
+    page.get_by_role("link", name="Delete 填報表").click()
+    pages["delete"] = page.url.removeprefix(stack)
+
+    sheet = tmp_path / "units.csv"
+    sheet.write_text("unit,day\n甲校,2012/5/1\n乙校,2012年5月\n", encoding="utf-8")
+    clerk.go("/web/batch")
+    pages["batch"] = "/web/batch"
+    page.get_by_label("Report template").select_option(label="填報表")
+    page.get_by_label("Data").set_input_files(sheet)
+    page.get_by_role("button", name="Check").click()
+    expect(page.get_by_role("row", name="乙校")).to_contain_text("is not a date")
+    page.get_by_role("button", name="Render").click()
+    expect(page.get_by_role("button", name="Make the corrected rows")).to_be_visible(
+        timeout=180_000
+    )
+    pages["job"] = page.url.removeprefix(stack)
+    pages["jobs"] = "/web/jobs"
+    pages["not-found"] = "/web/jobs/no-such-job"
+
+    for language in LANGUAGES:
+        for name, path in pages.items():
+            clerk.go(f"{path}?lang={language}")
+            page.wait_for_load_state("load")
+            if found := violations(page):
+                failures[f"{name} ({language})"] = found
+        # The checked batch, as the answer to Check shows it (a POST: made again per language).
+        clerk.go(f"/web/batch?lang={language}")
+        page.locator("#template-choice").select_option(label="填報表")
+        page.locator("#data").set_input_files(sheet)
+        page.locator("button[value=check]").click()
+        expect(page.locator("tr.bad")).to_have_count(1)
+        if found := violations(page):
+            failures[f"batch checked ({language})"] = found
+        clerk.shot(f"13-checked-{language}")
+    assert not failures, "\n".join(f"{page}: {described(v)}" for page, v in failures.items())
