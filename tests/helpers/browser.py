@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from docrender.settings import PROJECT_ROOT
 
@@ -28,6 +28,7 @@ class Clerk:
         tmp: Path,
         zone: str = "Asia/Shanghai",
         bypass_csp: bool = False,  # for a script the test injects (axe-core)
+        viewport: ViewportSize | None = None,
     ) -> None:
         self.context = browser.new_context(
             locale=locale,
@@ -35,6 +36,7 @@ class Clerk:
             accept_downloads=True,
             extra_http_headers={"Accept-Language": locale},
             bypass_csp=bypass_csp,
+            viewport=viewport or {"width": 1280, "height": 720},  # Playwright's default
         )
         self.page: Page = self.context.new_page()
         self.requests: list[str] = []

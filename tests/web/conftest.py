@@ -18,7 +18,7 @@ from tests.helpers.browser import CHROMIUM, KEY, OTHER_KEY
 from tests.helpers.processes import wait_ready
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`make run`'s stack, as `make run` starts it, with a key the test knows."""
     data_dir = tmp_path_factory.mktemp("web-stack")
@@ -49,7 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert not alive, f"processes of the stack still run: {alive}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), "Debian's chromium is missing: make bootstrap installs it"
     with sync_playwright() as playwright:

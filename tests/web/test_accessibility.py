@@ -104,3 +104,43 @@ def test_every_page_in_every_language_has_no_serious_accessibility_violation(
             failures[f"batch checked ({language})"] = found
         clerk.shot(f"13-checked-{language}")
     assert not failures, "\n".join(f"{page}: {described(v)}" for page, v in failures.items())
+
+
+def test_the_pages_read_well_at_a_phones_width(
+    browser: Browser, stack: str, tmp_path: Path
+) -> None:
+    """At 390 px nothing runs off the side, a table is one card a row (each value under its
+    column's name), and no link or button label wraps inside itself."""
+    clerk = Clerk(browser, stack, "zh-TW", tmp_path, viewport={"width": 390, "height": 844})
+    page = clerk.page
+    clerk.go("/web/sign-in?lang=zh-Hant")
+    page.get_by_label("API 金鑰").fill(OTHER_KEY)
+    page.get_by_role("button", name="登入").click()
+    expect(page.get_by_role("link", name="任務", exact=True)).to_be_visible()
+    template = tmp_path / "手機表.docx"
+    document = docx.Document()
+    document.add_paragraph("{{ unit }} {{ head }}")
+    document.save(str(template))
+    clerk.go("/web/templates")
+    page.get_by_label("範本", exact=True).set_input_files(template)
+    page.get_by_role("button", name="上傳").click()
+    expect(page.get_by_role("row", name="手機表")).to_be_visible()
+    for path in ("/web/templates", "/web/jobs", "/web/batch", "/web/sign-in"):
+        clerk.go(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width} px wide"
+        wrapped = page.evaluate(
+            """() => [...document.querySelectorAll('main a, main button')]
+                .filter((e) => e.offsetParent && e.getClientRects().length > 1
+                        || e.tagName === 'BUTTON' && e.offsetHeight > 2.2 * parseFloat(
+                            getComputedStyle(e).lineHeight))
+                .map((e) => e.textContent.trim())"""
+        )
+        assert not wrapped, f"{path}: labels wrap: {wrapped}"
+    clerk.go("/web/templates")
+    row = page.get_by_role("row", name="手機表")
+    # A card: the values under their column's name, one above the other.
+    cells = row.get_by_role("cell")
+    first, second = cells.nth(0).bounding_box(), cells.nth(1).bounding_box()
+    assert first and second and second["y"] > first["y"]
+    clerk.shot("14-templates-on-a-phone")
