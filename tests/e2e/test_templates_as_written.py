@@ -102,10 +102,13 @@ def test_a_filter_given_what_it_cannot_read_fails_that_document(tenant: Tenant) 
     ]
     job = tenant.wait_for(tenant.submit(template_id, documents).get_json()["id"])
     assert [d["status"] for d in job["documents"]] == ["succeeded", "failed", "succeeded"]
-    message = job["documents"][1]["error"]["message"]
+    error = job["documents"][1]["error"]
+    # The cell and what to type, for the clerk; the tag, for the template's author.
     assert (
-        "|rmb_upper needs a number; got '一百'" in message and "{{ amount|rmb_upper }}" in message
+        error["message"] == "“amount”: “一百” is not a number; type digits alone, such as 1234.5."
     )
+    assert error["details"]["tag"] == "{{ amount|rmb_upper }}"
+    assert error["details"]["column"] == "amount" and error["details"]["value"] == "一百"
 
 
 def test_a_number_no_report_prints_fails_its_document_at_once(tenant: Tenant) -> None:
