@@ -13,6 +13,7 @@ read, its files and their bytes on the tenant's quota with it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -82,13 +83,31 @@ def dry_run(
             problems[fitting[position]] = [problem]
     rows = sheet.rows if sheet is not None else None
     unused = unused_columns(template.inspection, sheet.columns) if sheet is not None else None
+    labels = sheet.labels if sheet is not None else {}
     return DryRun(
         [
-            Checked(index, names[index], rows[index] if rows else None, problems.get(index, []))
+            Checked(
+                index,
+                names[index],
+                rows[index] if rows else None,
+                [_as_headed(problem, labels) for problem in problems.get(index, [])],
+            )
             for index in range(len(documents))
         ],
         [unused] if unused else [],
     )
+
+
+def _as_headed(problem: Problem, labels: Mapping[str, str]) -> Problem:
+    """The problem naming its column as the sheet's header does, where the header gave a
+    label in the template's words (填報日期（day）), so the clerk finds the cell by its name."""
+    column = problem.details.get("column")
+    if not isinstance(column, str) or column not in labels or "column" not in problem.text.values:
+        return problem
+    text = dataclasses.replace(
+        problem.text, values={**problem.text.values, "column": f"{labels[column]}（{column}）"}
+    )
+    return dataclasses.replace(problem, text=text)
 
 
 def _fill(

@@ -290,7 +290,7 @@ def delete_template(template_id: str) -> ResponseReturnValue:
 def fill_in(template_id: str) -> Response:
     template = _template(template_id)
     data = services().storage.read(_template_key(template))
-    sheet = fill_in_sheet(data, template.inspection)
+    sheet = fill_in_sheet(data, template.inspection, g.language)
     return send_file(
         _bytes(sheet),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

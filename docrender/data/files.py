@@ -1,6 +1,8 @@
 """Documents' data from a file a bureau keeps: .xlsx, .csv or .json. One row, one document.
 
-Header names are variable names. Dotted headers build objects (``basic.students``); numbered
+Header names are variable names, or a label in the template's own words followed by the
+variable name in brackets, as the fill-in sheet writes them (``填報日期（day）``, ``Unit (unit)``):
+the name in brackets is the column's. Dotted headers build objects (``basic.students``); numbered
 ones build lists (``honours.1``, ``honours.2`` -> ``honours: [...]``, blanks dropped, always a
 list), and the two combine (``facts.1.item``, ``facts.1.value``). An empty cell of a plain
 column is a missing value. Shared by the API (multipart jobs) and the CLI (``validate``).
@@ -75,6 +77,8 @@ class DataFile:
     rows: list[int] | None = None
     # The top-level names its columns give values to ("basic.students" gives "basic").
     columns: list[str] = field(default_factory=list)
+    # The label a header gives before its variable name, by the name: {"day": "填報日期"}.
+    labels: dict[str, str] = field(default_factory=dict)
 
     def places(self) -> list[dict[str, Any]]:
         """Where each document is in the file, as a clerk finds it: its sheet row and the
@@ -422,13 +426,18 @@ def _rows_to_documents(numbered: Sequence[tuple[int, Sequence[Any]]]) -> DataFil
     ):
         start += 1
     header_number, header_row = numbered[start]
+    labels: dict[str, str] = {}
     header = [
-        _header_path(cell, column, header_number) for column, cell in enumerate(header_row, start=1)
+        _header_path(cell, column, header_number, labels)
+        for column, cell in enumerate(header_row, start=1)
     ]
     data = numbered[start + 1 :]
     columns = list(dict.fromkeys(path[0] for path in header if path is not None))
     return DataFile(
-        [_row_to_data(header, row) for _, row in data], [number for number, _ in data], columns
+        [_row_to_data(header, row) for _, row in data],
+        [number for number, _ in data],
+        columns,
+        labels,
     )
 
 
@@ -436,10 +445,21 @@ def _filled(row: Sequence[Any]) -> int:
     return sum(cell is not None for cell in row)
 
 
-def _header_path(cell: Any, column: int, row: int) -> list[str] | None:
+# A header in the template's words with the variable name after it in brackets (ASCII or
+# full-width): 填報日期（day）. A name with brackets could name no variable, so nothing is lost;
+# the name in brackets is an ASCII one (a Chinese word in brackets is a unit: 人數（人）).
+_ASCII_PATH = re.compile(r"[A-Za-z_]\w*(?:\.(?:[A-Za-z_]\w*|\d+))*", re.ASCII)
+_LABELLED = re.compile(r"^(?P<label>.*?)\s*[(（]\s*(?P<name>[^()（）\s]+)\s*[)）]$", re.DOTALL)
+
+
+def _header_path(cell: Any, column: int, row: int, labels: dict[str, str]) -> list[str] | None:
     if cell is None:
         return None  # a column without a header is ignored
     name = str(cell.get("text") if isinstance(cell, dict) else cell).strip()
+    if (labelled := _LABELLED.match(name)) and _ASCII_PATH.fullmatch(labelled["name"]):
+        name = labelled["name"]
+        if labelled["label"].strip():
+            labels[name] = labelled["label"].strip()
     parts = name.split(".")
     if not all(parts):
         raise InvalidDataFile(

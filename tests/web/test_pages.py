@@ -62,14 +62,15 @@ def test_a_clerk_makes_a_batch_from_a_spreadsheet(
         io.BytesIO(clerk.download("Download fill-in sheet", within="經費表"))
     )
     headers = [cell.value for cell in sheet.active[1]]
-    assert headers == ["unit", "students", "budget"]
+    # In the template's words where it gives them ("學生人數：{{ students }}").
+    assert headers == ["unit", "學生人數（students）", "budget"]
+    assert sheet.active.max_row == 1  # no example row to send by mistake
     rows = [
         ["沙灣縣第二中學", 820, 1_640_000],
         ["阜康市第二中学", 610, 915_000],
         ["西戈壁鎮中心校", 0, 80_000],
         ["奎屯市第一小學", 450, None],
     ]
-    sheet.active.delete_rows(2)
     for row in rows:
         sheet.active.append(row)
     filled = tmp_path / "units.xlsx"
@@ -196,11 +197,18 @@ def test_check_tells_the_truth_and_a_row_fixed_after_its_failure_joins_its_batch
     page.get_by_role("button", name="上傳").click()
     expect(page.get_by_role("row", name="填報表")).to_be_visible()
 
-    sheet = openpyxl.Workbook()
-    sheet.active.append(["unit", "day"])
-    sheet.active.append(["沙灣縣第二中學", datetime(2012, 5, 1)])  # a date cell
-    sheet.active.append(["阜康市第二中學", "2012/5/1"])  # a date typed as text: fine too
-    sheet.active.append(["奎屯市第一小學", "2012年5月"])  # no day: not a date
+    # Her fill-in sheet: headers in the template's words, the date column typed.
+    sheet = openpyxl.load_workbook(io.BytesIO(clerk.download("下載填寫表", within="填報表")))
+    assert [cell.value for cell in sheet.active[1]] == ["unit", "填報日期（day）"]
+    assert sheet.sheetnames == ["data", "填寫說明"]
+    rows: list[list[object]] = [
+        ["沙灣縣第二中學", datetime(2012, 5, 1)],  # a date cell
+        ["阜康市第二中學", "2012/5/1"],  # a date typed as text: fine too
+        ["奎屯市第一小學", "2012年5月"],  # no day: not a date
+    ]
+    for row, values in enumerate(rows, start=2):
+        for column, value in enumerate(values, start=1):
+            sheet.active.cell(row, column).value = value
     filled = tmp_path / "填報.xlsx"
     sheet.save(filled)
     page.get_by_role("link", name="新批次", exact=True).click()
@@ -210,7 +218,7 @@ def test_check_tells_the_truth_and_a_row_fixed_after_its_failure_joins_its_batch
     bad = page.get_by_role("row", name="奎屯市第一小學")
     expect(bad).to_contain_text("4")  # its sheet row
     expect(bad).to_contain_text(
-        "「day」：「2012年5月」不是日期，請填寫如 2012/5/1 或 2012年5月1日 的日期。"
+        "「填報日期（day）」：「2012年5月」不是日期，請填寫如 2012/5/1 或 2012年5月1日 的日期。"
     )
     expect(bad.locator("small")).to_contain_text("day|date")  # for the template's author
     expect(page.get_by_role("row", name="阜康市第二中學")).to_contain_text("符合")
