@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from docrender.data.values import is_rich, is_subdocument
+from docrender.data.values import is_paragraphs, is_rich, is_subdocument
 from docrender.errors import MissingVariables, WrongShape
 from docrender.i18n import Message, StoredWarning, _, listing, ngettext
 from docrender.templates.tags import TemplateInspection
@@ -190,7 +190,7 @@ def _check(
                 )
     for path in plain:
         for where, value in _values_at(data, path):
-            if is_rich(value) or is_subdocument(value):
+            if is_rich(value) or is_subdocument(value) or is_paragraphs(value):
                 problems.wrong_shape.append(
                     {"variable": where, "expected": str(_PLAIN_TAG), "got": _type_name(value)}
                 )
@@ -200,11 +200,15 @@ def _check(
 # What docxtpl's {{r x }} and {{p x }} tags print: a plain text value there prints nothing.
 _TAG_KINDS = {
     "r": _('rich text ({"type": "rich", ...}) for its {{r }} tag'),
-    "p": _('rich text or a sub-document ({"type": "docx", ...}) for its {{p }} tag'),
+    "p": _(
+        'rich text, paragraphs ({"type": "paragraphs", ...}) or a sub-document ({"type": '
+        '"docx", ...}) for its {{p }} tag'
+    ),
 }
 # A plain {{ x }} tag prints text: rich text or a sub-document there would print nothing.
 _PLAIN_TAG = _(
-    "text or a number for its {{ }} tag (rich text needs a {{r }} tag, a sub-document a {{p }} tag)"
+    "text or a number for its {{ }} tag (rich text needs a {{r }} tag, paragraphs or a "
+    "sub-document a {{p }} tag)"
 )
 # The kinds a problem's details name (in English, for systems), as each reader calls them.
 _KIND_NAMES = {
@@ -220,7 +224,7 @@ _KIND_NAMES = {
 def _fits_tag(kind: str, value: Any) -> bool:
     if kind == "r":
         return is_rich(value)
-    return is_rich(value) or is_subdocument(value)
+    return is_rich(value) or is_subdocument(value) or is_paragraphs(value)
 
 
 def _values_at(data: Any, path: str) -> Iterator[tuple[str, Any]]:

@@ -27,6 +27,11 @@ def is_rich(value: Any) -> bool:
     return isinstance(value, dict) and value.get("type") == "rich"
 
 
+def is_paragraphs(value: Any) -> bool:
+    """Paragraphs of rich text, each with its own paragraph style (workers/fill/rich_text.py)."""
+    return isinstance(value, dict) and value.get("type") == "paragraphs"
+
+
 def is_cell(value: Any) -> bool:
     return (
         isinstance(value, dict)

@@ -111,6 +111,46 @@ def test_rich_text_in_a_paragraph_tag_prints_as_its_own_paragraph(tenant: Tenant
     assert made.tables[0].rows[0].cells[1].paragraphs[-1].text == "表內說明"
 
 
+def test_paragraphs_of_rich_text_print_each_with_its_paragraph_style(tenant: Tenant) -> None:
+    """docxtpl's RichTextParagraph, in JSON: a {{p body }} tag prints several paragraphs,
+    each with the template's paragraph style it names and its own runs; enough of them run
+    onto more pages. A style the template lacks fails the document, naming those it has."""
+    document = docx.Document()
+    document.add_paragraph("報告")
+    document.add_paragraph("{{p body }}")
+    document.add_paragraph("完")
+    out = io.BytesIO()
+    document.save(out)
+    paragraphs: list[dict[str, Any]] = [{"style": "Heading 1", "runs": ["一、總體情況"]}]
+    paragraphs += [{"runs": [f"第{n}段，", {"text": "重點", "bold": True}]} for n in range(1, 81)]
+    body = {"type": "paragraphs", "paragraphs": paragraphs}
+    pdf = render(tenant, out.getvalue(), {"body": body})
+    text = squash(pdf_text(pdf))
+    assert text.startswith(squash("報告 一、總體情況 第1段，重點")) and text.endswith("完")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) >= 2  # eighty paragraphs run onto page two
+    template_id = tenant.upload(out.getvalue()).get_json()["id"]
+    job = tenant.wait_for(
+        tenant.submit(template_id, [{"data": {"body": body}}], format="docx").get_json()["id"]
+    )
+    made = docx.Document(io.BytesIO(tenant.get(job["documents"][0]["url"]).data))
+    assert [(p.style.name if p.style else "", p.text) for p in made.paragraphs[:3]] == [
+        ("Normal", "報告"),
+        ("Heading 1", "一、總體情況"),
+        ("Normal", "第1段，重點"),
+    ]
+    assert made.paragraphs[2].runs[1].bold
+    unknown = {"type": "paragraphs", "paragraphs": [{"style": "標題 9", "runs": ["x"]}]}
+    failed = tenant.wait_for(
+        tenant.submit(template_id, [{"data": {"body": unknown}}]).get_json()["id"]
+    )["documents"][0]
+    assert failed["status"] == "failed" and "'標題 9'" in failed["error"]["message"]
+    assert "Heading 1" in failed["error"]["message"]
+    # In a plain {{ }} tag it would print nothing: refused at submission, saying which tag.
+    plain = tenant.upload(template("{{ body }}")).get_json()["id"]
+    refused = tenant.submit(plain, [{"data": {"body": body}}])
+    assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "wrong_shape"
+
+
 def test_a_bad_style_fails_its_document_naming_the_styles_there_are(tenant: Tenant) -> None:
     template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
     bad = {"type": "rich", "runs": [{"text": "x", "style": "強調"}]}

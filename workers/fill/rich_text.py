@@ -4,6 +4,12 @@ character style or a link, printed by docxtpl's RichText where the template says
 
     {"type": "rich", "runs": ["普通文字，", {"text": "重点内容", "bold": true, "color": "C00000"}]}
 
+Paragraphs of rich text, each with a paragraph style of the template, are docxtpl's
+RichTextParagraph, printed by a ``{{p body }}`` tag:
+
+    {"type": "paragraphs", "paragraphs": [{"style": "Heading 1", "runs": ["一、总体情况"]},
+                                          {"runs": ["正文，", {"text": "重点", "bold": true}]}]}
+
 A run's ``font`` names the face of its Chinese text as well as of its Latin text (as choosing
 a font in Word does), mapped like a template's fonts (docrender/fonts/substitutes.py); docxtpl's own
 spelling ``"eastAsia:楷体"`` names the Chinese face alone. A run's text may hold line breaks
@@ -13,10 +19,10 @@ docxtpl writes them into the document's XML as they are.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from docx.enum.style import WD_STYLE_TYPE
-from docxtpl import DocxTemplate, RichText
+from docxtpl import DocxTemplate, RichText, RichTextParagraph
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError
 
 from docrender.errors import RenderFailed
@@ -50,25 +56,65 @@ class Run(BaseModel):
     url: str | None = Field(default=None, pattern=r"^(https?://|mailto:)[^\s\"'<>]{1,2000}$")
 
 
-class RichSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["rich"]
-    # A run is plain text or an object; told apart first, so that an error in an object says
-    # what is wrong with it, not that it is no string.
-    runs: list[
+# A run is plain text or an object; told apart first, so that an error in an object says what
+# is wrong with it, not that it is no string.
+Runs = Annotated[
+    list[
         Annotated[
             Annotated[str, Tag("plain")] | Annotated[Run, Tag("run")],
             Discriminator(lambda run: "plain" if isinstance(run, str) else "run"),
         ]
-    ] = Field(min_length=1, max_length=10_000)
+    ],
+    Field(min_length=1, max_length=10_000),
+]
+
+
+class RichSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["rich"]
+    runs: Runs
+
+
+class Paragraph(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # A paragraph style of the template, by its name or id ("Heading 1", "Title"...).
+    style: str | None = Field(default=None, pattern=r"^[^\"'<>&]{1,100}$")
+    runs: Runs
+
+
+class ParagraphsSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["paragraphs"]
+    paragraphs: list[Paragraph] = Field(min_length=1, max_length=10_000)
 
 
 def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichText:
     """The runs of ``value`` as docxtpl's RichText for ``template`` (whose character styles
     the runs may name, and whose relationships hold their links)."""
+    return _runs(_validated(RichSpec, value, path).runs, path, template)
+
+
+def rich_paragraphs(value: dict[str, Any], path: str, template: DocxTemplate) -> RichTextParagraph:
+    """The paragraphs of ``value`` as docxtpl's RichTextParagraph, each with its runs and
+    the template's paragraph style it names."""
+    spec = _validated(ParagraphsSpec, value, path)
+    paragraphs = RichTextParagraph()
+    for number, paragraph in enumerate(spec.paragraphs):
+        where = f"{path}.paragraphs[{number}]"
+        style = _named_style(template, paragraph.style, WD_STYLE_TYPE.PARAGRAPH, where)
+        paragraphs.add(_runs(paragraph.runs, where, template), parastyle=style)
+    return paragraphs
+
+
+Spec = TypeVar("Spec", RichSpec, ParagraphsSpec)
+
+
+def _validated(model: type[Spec], value: dict[str, Any], path: str) -> Spec:
     try:
-        spec = RichSpec.model_validate(value)
+        return model.model_validate(value)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = "".join(
@@ -84,12 +130,15 @@ def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichT
                 msg=first["msg"],
             ),
         ) from None
+
+
+def _runs(runs: list[str | Run], path: str, template: DocxTemplate) -> RichText:
     text = RichText()
-    for number, run in enumerate(spec.runs):
+    for number, run in enumerate(runs):
         if isinstance(run, str):
             text.add(run)
             continue
-        style = _character_style(template, run.style, f"{path}.runs[{number}]")
+        style = _named_style(template, run.style, WD_STYLE_TYPE.CHARACTER, f"{path}.runs[{number}]")
         color, underline = run.color, run.underline
         if run.url and style is None:
             style = _style_id(template, "Hyperlink")
@@ -120,29 +169,35 @@ def _font(name: str | None) -> str | None:
     return f"eastAsia:{name}"
 
 
-def _character_style(template: DocxTemplate, name: str | None, path: str) -> str | None:
+def _named_style(
+    template: DocxTemplate, name: str | None, kind: WD_STYLE_TYPE, path: str
+) -> str | None:
+    """The id of the template's style of ``kind`` called ``name``; a name it has none of
+    fails the document, listing the styles of that kind it has."""
     if name is None:
         return None
-    style_id = _style_id(template, name)
+    style_id = _style_id(template, name, kind)
     if style_id is None:
-        known = sorted(
-            style.name for style in template.docx.styles if style.type == WD_STYLE_TYPE.CHARACTER
-        )
+        known = sorted(style.name for style in template.docx.styles if style.type == kind)
+        what = _("character style") if kind == WD_STYLE_TYPE.CHARACTER else _("paragraph style")
         raise RenderFailed(
             _(
                 "The rich text at %(path)s names the style %(style)s, which the template has no "
-                "character style of; it has: %(known)s.",
+                "%(kind)s of; it has: %(known)s.",
                 path=path,
                 style=repr(name),
+                kind=what,
                 known=", ".join(known) or _("none"),
             )
         )
     return style_id
 
 
-def _style_id(template: DocxTemplate, name: str) -> str | None:
-    """The id of the template's character style called ``name`` (by name or by id)."""
+def _style_id(
+    template: DocxTemplate, name: str, kind: WD_STYLE_TYPE = WD_STYLE_TYPE.CHARACTER
+) -> str | None:
+    """The id of the template's style of ``kind`` called ``name`` (by name or by id)."""
     for style in template.docx.styles:
-        if style.type == WD_STYLE_TYPE.CHARACTER and name in (style.name, style.style_id):
+        if style.type == kind and name in (style.name, style.style_id):
             return str(style.style_id)
     return None

@@ -10,9 +10,9 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
-from docrender.data.values import is_cell, is_image, is_rich, is_subdocument, shown
+from docrender.data.values import is_cell, is_image, is_paragraphs, is_rich, is_subdocument, shown
 from workers.fill.images import ImageLimits, inline_image
-from workers.fill.rich_text import rich_text
+from workers.fill.rich_text import rich_paragraphs, rich_text
 from workers.fill.subdocuments import subdocument
 
 
@@ -31,6 +31,8 @@ def prepare_values(
         return inline_image(template, data, read_file, limits, path or "data", svgs)
     if is_rich(data):
         return rich_text(data, path or "data", template)
+    if is_paragraphs(data):
+        return rich_paragraphs(data, path or "data", template)
     if is_cell(data):
         return shown(data)
     if is_subdocument(data):
