@@ -149,7 +149,7 @@ class JobSummary(BaseModel):
             "created_at": job.created_at,
             "finished_at": job.finished_at,
             "progress": Progress(
-                total=len(job.documents), succeeded=job.succeeded, failed=job.failed
+                total=job.total, succeeded=job.succeeded, failed=job.failed
             ),
         }
 

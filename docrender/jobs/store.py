@@ -25,6 +25,14 @@ the workers as a batch does, so it shows what the batch will do; but it is not i
 list, lives SHORT_RETENTION_SECONDS at most (its caller discards it once read), and gets no
 archive, merged volume or webhook.
 
+A job counts its documents by final state in its own hash (``succeeded``, ``failed``,
+``cancelled``, and ``started`` once one has started), kept by the same scripts that change a
+document, so that a list of jobs reads one hash a job, not every document's state. A tenant's
+jobs are indexed newest first (``docrender:tenant:<tenant>:jobs``), and again by state: the
+finished by their final status (``...:jobs:failed``...), the others in ``...:jobs:unfinished``;
+the scripts that finish a job or open it again move it between them. A status filter walks its
+own index, not every job the tenant has.
+
 Per tenant, ``docrender:tenant:<tenant>:unfinished`` counts its documents accepted and not yet
 finished (the cap on queued documents). The scripts that finish, cancel or re-queue documents
 keep it in step; they build its key from the job's tenant, which a standalone Redis allows.
@@ -75,6 +83,16 @@ class DocumentStatus(enum.StrEnum):
 _FINAL = frozenset({DocumentStatus.SUCCEEDED, DocumentStatus.FAILED, DocumentStatus.CANCELLED})
 
 
+def _counts(fields: dict[str, str]) -> Counts:
+    return Counts(
+        total=int(fields["total"]),
+        succeeded=int(fields.get("succeeded") or 0),
+        failed=int(fields.get("failed") or 0),
+        cancelled=int(fields.get("cancelled") or 0),
+        started=fields.get("started") == "1",
+    )
+
+
 class JobStatus(enum.StrEnum):
     """A job's state, derived from its documents' (``Job.status``)."""
 
@@ -85,6 +103,45 @@ class JobStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
+
+# Lua shared by the scripts that finish a job or open it again: its final status from its
+# counts, and its place in its tenant's indexes by state (the module docstring).
+_INDEXES = """
+local function final_status(job)
+  local c = redis.call('HMGET', job, 'succeeded', 'failed', 'cancelled')
+  if tonumber(c[3] or '0') > 0 then return 'cancelled' end
+  if tonumber(c[1] or '0') == 0 then return 'failed' end
+  if tonumber(c[2] or '0') > 0 then return 'partial' end
+  return 'succeeded'
+end
+local function indexed(job, id)
+  local f = redis.call('HMGET', job, 'tenant', 'counted')
+  if not f[1] or not f[2] then return nil end
+  local base = 'docrender:tenant:' .. f[1] .. ':jobs'
+  local score = redis.call('ZSCORE', base, id)
+  if not score then return nil end
+  return base, score
+end
+local function index_finished(job, id)
+  local base, score = indexed(job, id)
+  if not base then return end
+  local key = base .. ':' .. final_status(job)
+  redis.call('ZADD', key, score, id)
+  local ttl = redis.call('TTL', base)
+  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+  redis.call('ZREM', base .. ':unfinished', id)
+end
+local function index_unfinished(job, id)
+  local base, score = indexed(job, id)
+  if not base then return end
+  for _, status in ipairs({'succeeded', 'partial', 'failed', 'cancelled'}) do
+    redis.call('ZREM', base .. ':' .. status, id)
+  end
+  redis.call('ZADD', base .. ':unfinished', score, id)
+  local ttl = redis.call('TTL', base)
+  if ttl > 0 then redis.call('EXPIRE', base .. ':unfinished', ttl) end
+end
+"""
 
 # Returns the document's status after the call: "running" when the caller may work on it,
 # a final status when it is already done (a re-delivered task), nil when the job expired, or
@@ -101,6 +158,7 @@ if doc.status == 'running' then
 elseif doc.status == 'queued' then
   doc.status = 'running'
   redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+  redis.call('HSET', KEYS[2], 'started', 1)
 end
 return doc.status
 """
@@ -150,6 +208,7 @@ if ARGV[5] ~= '' then
   for key, value in pairs(cjson.decode(ARGV[5])) do doc[key] = value end
 end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(doc))
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant then redis.call('DECR', 'docrender:tenant:' .. tenant .. ':unfinished') end
 local done = redis.call('HINCRBY', KEYS[1], 'done', 1)
@@ -174,6 +233,7 @@ for i = 1, #docs, 2 do
   end
 end
 if cancelled > 0 then
+  redis.call('HINCRBY', KEYS[1], 'cancelled', cancelled)
   local tenant = redis.call('HGET', KEYS[1], 'tenant')
   if tenant then
     redis.call('DECRBY', 'docrender:tenant:' .. tenant .. ':unfinished', cancelled)
@@ -193,7 +253,9 @@ return cancelled
 # corrected data (KEYS[4]). The job is unfinished again (no longer an ending to handle: ARGV[2]
 # in KEYS[3]) and its bundle, if any, is stale. Returns JSON: the indexes re-queued and what an undo needs ({"again", "errors",
 # "finished_at"}), or {"over_cap": n} with nothing changed.
-_RETRY_FAILED = """
+_RETRY_FAILED = (
+    _INDEXES
+    + """
 local docs = redis.call('HGETALL', KEYS[2])
 local fixed = cjson.decode(ARGV[3])
 local only = next(fixed) ~= nil
@@ -224,18 +286,25 @@ for _, item in ipairs(picked) do
   table.insert(again, tonumber(index))
 end
 if counter then redis.call('INCRBY', counter, #again) end
-redis.call('HINCRBY', KEYS[1], 'done', -#again)
+redis.call('HINCRBY', KEYS[1], 'failed', -#again)
+if redis.call('HINCRBY', KEYS[1], 'done', -#again) == 0 then
+  redis.call('HSET', KEYS[1], 'started', 0)  -- every document waits again
+end
 local before = redis.call('HGET', KEYS[1], 'finished_at') or ''
 redis.call('HSET', KEYS[1], 'finished_at', '')
 redis.call('ZREM', KEYS[3], ARGV[2])
+index_unfinished(KEYS[1], ARGV[2])
 return cjson.encode({again = again, errors = errors, finished_at = before})
 """
+)
 
 # Undoes a retry whose tasks could not all be sent: each of its documents still queued is
 # failed again with its earlier error; when that ends the job again, its finish time comes
 # back, or, where it had not finished, it is an ending to handle again (KEYS[3], at ARGV[2]).
 # (A document whose task did go out and started runs on as usual.)
-_UNDO_RETRY = """
+_UNDO_RETRY = (
+    _INDEXES
+    + """
 local retried = cjson.decode(ARGV[1])
 local restored = 0
 for index, err in pairs(retried.errors) do
@@ -255,13 +324,19 @@ local tenant = redis.call('HGET', KEYS[1], 'tenant')
 if tenant then
   redis.call('DECRBY', 'docrender:tenant:' .. tenant .. ':unfinished', restored)
 end
+redis.call('HINCRBY', KEYS[1], 'failed', restored)
 local done = redis.call('HINCRBY', KEYS[1], 'done', restored)
 if done >= tonumber(redis.call('HGET', KEYS[1], 'total')) then
   redis.call('HSET', KEYS[1], 'finished_at', retried.finished_at)
-  if retried.finished_at == '' then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3]) end
+  if retried.finished_at == '' then
+    redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+  else
+    index_finished(KEYS[1], ARGV[3])
+  end
 end
 return restored
 """
+)
 
 
 # Reserves room for ARGV[1] more unfinished documents of a tenant, unless that would pass the
@@ -275,14 +350,18 @@ return 1
 
 # Finishes an ended job whose bundle is stored: its finish time, and long-polling readers are
 # told. Returns 1, or 0 when it is gone, finished already, or re-opened (retried) meanwhile.
-_FINISH_JOB = """
+_FINISH_JOB = (
+    _INDEXES
+    + """
 local fields = redis.call('HMGET', KEYS[1], 'finished_at', 'done', 'total')
 if not fields[3] or (fields[1] or '') ~= '' then return 0 end
 if tonumber(fields[2]) < tonumber(fields[3]) then return 0 end
 redis.call('HSET', KEYS[1], 'finished_at', ARGV[1])
+index_finished(KEYS[1], ARGV[2])
 redis.call('PUBLISH', KEYS[2], 'finished')
 return 1
 """
+)
 
 # Hands out the endings left unhandled since before ARGV[1] (at most ARGV[3]), each pushed to
 # ARGV[2] so that another sweeper does not take it too; a job that expired leaves the set.
@@ -317,6 +396,17 @@ class DocumentState:
 
 
 @dataclass(frozen=True)
+class Counts:
+    """A job's documents counted by state, as its record keeps them (the module docstring)."""
+
+    total: int
+    succeeded: int
+    failed: int
+    cancelled: int
+    started: bool
+
+
+@dataclass(frozen=True)
 class Job:
     id: str
     tenant: str
@@ -329,21 +419,33 @@ class Job:
     warnings: list[StoredWarning] = field(default_factory=list)
     template_name: str = ""  # the template's name when the job was submitted
     kind: JobKind = JobKind.BATCH
+    # A job as a list reads it: its counts, without its documents (``JobStore.list``).
+    counts: Counts | None = None
 
     @property
     def format(self) -> str:
         return self.options.format
 
     @property
+    def total(self) -> int:
+        return self.counts.total if self.counts else len(self.documents)
+
+    @property
     def succeeded(self) -> int:
+        if self.counts:
+            return self.counts.succeeded
         return sum(doc.status is DocumentStatus.SUCCEEDED for doc in self.documents)
 
     @property
     def failed(self) -> int:
+        if self.counts:
+            return self.counts.failed
         return sum(doc.status is DocumentStatus.FAILED for doc in self.documents)
 
     @property
     def status(self) -> JobStatus:
+        if self.counts:
+            return self._counted_status(self.counts)
         states = {doc.status for doc in self.documents}
         if states <= _FINAL and self.finished_at is not None:
             if DocumentStatus.CANCELLED in states:  # whatever finished before the cancel
@@ -354,6 +456,22 @@ class Job:
                 return JobStatus.PARTIAL
             return JobStatus.SUCCEEDED
         return JobStatus.QUEUED if states == {DocumentStatus.QUEUED} else JobStatus.RUNNING
+
+    def _counted_status(self, counts: Counts) -> JobStatus:
+        """``status`` from the counts, as the documents' states give it."""
+        if self.finished_at is not None:
+            if counts.cancelled:
+                return JobStatus.CANCELLED
+            if not counts.succeeded:
+                return JobStatus.FAILED
+            return JobStatus.PARTIAL if counts.failed else JobStatus.SUCCEEDED
+        done = counts.succeeded + counts.failed + counts.cancelled
+        return JobStatus.QUEUED if not done and not counts.started else JobStatus.RUNNING
+
+
+_FINAL_STATUSES = frozenset(
+    {JobStatus.SUCCEEDED, JobStatus.PARTIAL, JobStatus.FAILED, JobStatus.CANCELLED}
+)
 
 
 @dataclass(frozen=True)
@@ -458,6 +576,12 @@ class JobStore:
                 "finished_at": "",
                 "total": len(new.documents),
                 "done": failed,
+                # Counts by state (the module docstring); "counted" says the job keeps them.
+                "counted": 1,
+                "succeeded": 0,
+                "failed": failed,
+                "cancelled": 0,
+                "started": 0,
                 "request_id": new.request_id,
                 "warnings": json.dumps(new.warnings, ensure_ascii=False),
                 "template_name": new.template_name,
@@ -482,8 +606,12 @@ class JobStore:
         if new.kind is JobKind.BATCH:
             # The tenant's jobs, newest first (``list``); the index outlives none of them long.
             index = self.tenant_jobs_key(new.tenant)
-            pipe.zadd(index, {new.id: time.time_ns() // 1000})  # microseconds: no two alike
+            score = time.time_ns() // 1000  # microseconds: no two alike
+            pipe.zadd(index, {new.id: score})
             pipe.expire(index, self.retention_seconds)
+            unfinished = f"{index}:unfinished"
+            pipe.zadd(unfinished, {new.id: score})
+            pipe.expire(unfinished, self.retention_seconds)
         pipe.execute()
         return Job(
             new.id,
@@ -508,8 +636,14 @@ class JobStore:
     ) -> tuple[list[Job], float | None]:
         """The tenant's jobs, newest first: up to ``limit`` created before ``before`` (a
         cursor this returned), of ``status`` if given; and the cursor for the next page
-        (None at the end). Jobs that expired leave the index as they are met."""
+        (None at the end). Each job as its record counts it (``Job.counts``, no documents),
+        read a page at a time; a status walks its own index (the module docstring). Jobs
+        that expired leave the indexes as they are met."""
         index = self.tenant_jobs_key(tenant)
+        if status in _FINAL_STATUSES:
+            index = f"{index}:{status}"
+        elif status is not None:
+            index = f"{index}:unfinished"
         found: list[Job] = []
         upper = f"({before}" if before is not None else "+inf"
         while len(found) < limit:
@@ -521,9 +655,9 @@ class JobStore:
             )
             if not batch:
                 return found, None
-            for job_id, score in batch:
+            jobs = self._counted([job_id for job_id, _ in batch], tenant)
+            for (job_id, score), job in zip(batch, jobs, strict=True):
                 upper = f"({score}"
-                job = self.get(job_id, tenant)
                 if job is None:
                     self.redis.zrem(index, job_id)
                 elif status is None or job.status == status:
@@ -531,6 +665,22 @@ class JobStore:
                     if len(found) == limit:
                         return found, score
         return found, None
+
+    def _counted(self, job_ids: Sequence[str], tenant: str) -> builtins.list[Job | None]:
+        """The jobs as their records count them, in one round trip; a job recorded before
+        the counts were kept is read whole."""
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hgetall(self.key(job_id))
+        jobs: builtins.list[Job | None] = []
+        for job_id, fields in zip(job_ids, pipe.execute(), strict=True):
+            if not fields or fields.get("tenant") != tenant:
+                jobs.append(None)
+            elif "counted" not in fields:
+                jobs.append(self.get(job_id, tenant))
+            else:
+                jobs.append(self._job(job_id, fields, [], _counts(fields)))
+        return jobs
 
     @staticmethod
     def unfinished_key(tenant: str) -> str:
@@ -572,6 +722,15 @@ class JobStore:
                     doc.get("language"),
                 )
             )
+        return self._job(job_id, fields, documents)
+
+    @staticmethod
+    def _job(
+        job_id: str,
+        fields: dict[str, str],
+        documents: builtins.list[DocumentState],
+        counts: Counts | None = None,
+    ) -> Job:
         return Job(
             id=job_id,
             tenant=fields["tenant"],
@@ -584,6 +743,7 @@ class JobStore:
             warnings=json.loads(fields.get("warnings") or "[]"),
             template_name=fields.get("template_name", ""),
             kind=JobKind(fields.get("kind") or JobKind.BATCH),
+            counts=counts,
         )
 
     def options(self, job_id: str) -> JobOptions | None:
@@ -611,7 +771,7 @@ class JobStore:
         (the job expired, or a re-delivered task finds the document already finished).
         Raises DocumentQuarantined when ``max_crashes`` deliveries of it died mid-work."""
         job_key, docs_key, data_key = self._keys(job_id)
-        status = self._start(keys=[docs_key], args=[str(index), str(max_crashes)])
+        status = self._start(keys=[docs_key, job_key], args=[str(index), str(max_crashes)])
         if status == "quarantine":
             raise DocumentQuarantined(
                 _(
@@ -722,7 +882,8 @@ class JobStore:
         (retried) meanwhile."""
         return bool(
             self._finish_job(
-                keys=[self.key(job_id), self.finished_channel(job_id)], args=[utcnow_iso()]
+                keys=[self.key(job_id), self.finished_channel(job_id)],
+                args=[utcnow_iso(), job_id],
             )
         )
 

@@ -11,6 +11,7 @@ from docrender.jobs.store import (
     SHORT_RETENTION_SECONDS,
     DocumentStatus,
     Finish,
+    Job,
     JobKind,
     JobStatus,
     JobStore,
@@ -203,3 +204,52 @@ def test_a_preview_is_kept_out_of_its_tenants_list_and_lives_briefly(
     assert preview is not None and preview.kind is JobKind.PREVIEW
     assert 0 < redis_client.ttl(JobStore.key(preview_id)) <= SHORT_RETENTION_SECONDS
     assert redis_client.ttl(JobStore.key(batch)) > SHORT_RETENTION_SECONDS
+
+
+def test_a_list_counts_each_job_as_its_documents_do_and_each_status_has_its_index(
+    redis_client: redis.Redis,
+) -> None:
+    """A list reads one hash a job (its counts), not every document; a status filter walks
+    that status's index. Through a job's whole life, the list says what the job says."""
+    store = JobStore(redis_client, 3600)
+    tenant = f"t-{time.time_ns()}"
+
+    def listed(status: str | None = None) -> dict[str, Job]:
+        return {job.id: job for job in store.list(tenant, 50, None, status)[0]}
+
+    def agree(job_id: str, status: JobStatus) -> None:
+        summary, full = listed()[job_id], store.get(job_id, tenant)
+        assert full is not None and summary.documents == [] and summary.counts is not None
+        assert (summary.status, summary.succeeded, summary.failed, summary.total) == (
+            full.status,
+            full.succeeded,
+            full.failed,
+            full.total,
+        )
+        assert summary.status is status
+        assert list(listed(status)) == [job_id]  # its status's own index
+
+    job_id = record_job(store, tenant, [NewDocument("甲", {}), NewDocument("乙", {})])
+    agree(job_id, JobStatus.QUEUED)
+    store.start_document(job_id, 0)
+    agree(job_id, JobStatus.RUNNING)
+    store.finish_document(job_id, 0, DocumentStatus.SUCCEEDED)
+    store.start_document(job_id, 1)
+    store.finish_document(job_id, 1, DocumentStatus.FAILED, {"code": "x", "message": "y"})
+    agree(job_id, JobStatus.RUNNING)  # ended; finished once its files are stored
+    assert store.finish(job_id)
+    agree(job_id, JobStatus.PARTIAL)
+    assert listed(JobStatus.RUNNING) == {} and listed(JobStatus.FAILED) == {}
+    retried = store.requeue_failed(job_id, 100)
+    agree(job_id, JobStatus.RUNNING)
+    assert listed(JobStatus.PARTIAL) == {}
+    store.undo_retry(retried)  # the broker refused it: the job is as it was
+    agree(job_id, JobStatus.PARTIAL)
+    cancelled = record_job(store, tenant, [NewDocument("丙", {})])
+    store.cancel_queued(cancelled)
+    assert store.finish(cancelled)
+    agree(cancelled, JobStatus.CANCELLED)
+    # A job that expired leaves the index it is met in.
+    redis_client.delete(JobStore.key(job_id))
+    assert listed(JobStatus.PARTIAL) == {}
+    assert redis_client.zscore(f"{JobStore.tenant_jobs_key(tenant)}:partial", job_id) is None
