@@ -148,9 +148,7 @@ class JobSummary(BaseModel):
             "format": job.options.format,
             "created_at": job.created_at,
             "finished_at": job.finished_at,
-            "progress": Progress(
-                total=job.total, succeeded=job.succeeded, failed=job.failed
-            ),
+            "progress": Progress(total=job.total, succeeded=job.succeeded, failed=job.failed),
         }
 
 
