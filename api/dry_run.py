@@ -25,9 +25,10 @@ from api.schemas import parse_job
 from api.services import ApiServices
 from api.submission import find_template, submit_job
 from docrender.data.files import DataFile
+from docrender.data.rich import check_rich
 from docrender.data.strict_json import JSONValue
 from docrender.data.validation import Problem, check_documents, problems_of, unused_columns
-from docrender.errors import MissingVariables, ServiceUnavailable, WrongShape
+from docrender.errors import MissingVariables, RenderFailed, ServiceUnavailable, WrongShape
 from docrender.i18n import Language, StoredWarning, _, kept
 from docrender.jobs.store import DocumentStatus, JobKind
 from docrender.responses import CheckedDocument, DryRunOut, JobWarning, said
@@ -71,12 +72,17 @@ def dry_run(
     documents = [document.data for document in request.documents]
     names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
     problems: dict[int, list[Problem]] = {}
+    for index, data in enumerate(documents):
+        try:
+            check_rich(data)
+        except RenderFailed as error:
+            problems[index] = [Problem(error.code, error.text, dict(error.details or {}))]
     if request.strict:
         try:
             check_documents(template.inspection, documents)
         except (MissingVariables, WrongShape) as error:
             for found in error.details:
-                problems[found["document"]] = problems_of(found)
+                problems.setdefault(found["document"], problems_of(found))
     fitting = [index for index in range(len(documents)) if index not in problems]
     if fitting:
         for position, problem in _fill(services, tenant, body, fitting, uploads, request_id):

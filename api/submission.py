@@ -19,6 +19,7 @@ from api.naming import document_names
 from api.schemas import parse_job, parse_json
 from api.services import ApiServices
 from docrender.data.files import DataFile, read_uploaded_data_file
+from docrender.data.rich import check_rich
 from docrender.data.strict_json import JSONValue
 from docrender.data.validation import check_documents, problems_of, unused_columns
 from docrender.data.values import named_files, subdocument_files
@@ -28,6 +29,7 @@ from docrender.errors import (
     MalformedRequest,
     MissingVariables,
     PayloadTooLarge,
+    RenderFailed,
     ServiceUnavailable,
     TooManyQueuedDocuments,
     TooManyUploads,
@@ -142,6 +144,7 @@ def submit_job(
     template = find_template(services, tenant, body)
     request = parse_job(body)
     check_document_sizes(services, [doc.data for doc in request.documents])
+    check_rich_values([doc.data for doc in request.documents])
     places = sheet.places() if sheet is not None else None
     misfits: dict[int, StoredMessage] = {}
     if request.strict:
@@ -193,6 +196,23 @@ def submit_job(
             services.idempotency.release(tenant, idempotency_key, job_id)
             raise
     return _create(services, new, uploads), False
+
+
+def check_rich_values(documents: list[dict[str, Any]]) -> None:
+    """Every rich value of every document well formed (docrender/data/rich.py), or a 422
+    naming each bad one by its document and path, in words a person acts on."""
+    problems = []
+    for index, data in enumerate(documents):
+        try:
+            check_rich(data)
+        except RenderFailed as error:
+            problems.append((index, error))
+    if problems:
+        index, first = problems[0]
+        raise ValidationFailed(
+            _("Document %(index)s: %(reason)s", index=index, reason=first.text),
+            [{"document": at, "message": error.message, **error.details} for at, error in problems],
+        )
 
 
 def _misfit(found: dict[str, Any]) -> StoredMessage:

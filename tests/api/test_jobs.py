@@ -419,3 +419,27 @@ def test_with_fail_alone_a_document_that_does_not_fit_fails_and_the_others_are_m
     assert alone["progress"] == {"total": 1, "succeeded": 0, "failed": 1}
     ended = redis_client.zscore(JobStore.ENDINGS, alone["id"])
     assert ended is not None or tenant.get(f"/v1/jobs/{alone['id']}").get_json()["finished_at"]
+
+
+def test_a_rich_value_that_is_not_valid_is_refused_at_submission_in_plain_words(
+    tenant: Tenant,
+) -> None:
+    """A javascript: link, a colour that is no colour, a property rich text has not: found
+    when the job is sent (a 422 naming the document and the value), not after the 202; and
+    said in words, not as the regular expression that checks it."""
+    template = upload(tenant, "{{r remark }}")
+    good = {"type": "rich", "runs": [{"text": "官網", "url": "https://example.org"}]}
+    for run, words in (
+        ({"text": "x", "url": "javascript:alert(1)"}, "a link starts with http://, https://"),
+        ({"text": "x", "color": "red"}, "a colour is six hexadecimal digits"),
+        ({"text": "x", "shadow": True}, "'shadow' is no property of rich text"),
+    ):
+        bad = {"type": "rich", "runs": ["甲", run]}
+        refused = tenant.submit(template, [{"data": {"remark": good}}, {"data": {"remark": bad}}])
+        assert refused.status_code == 422, run
+        error = refused.get_json()["error"]
+        assert error["code"] == "validation_failed"
+        assert error["message"].startswith("Document 1: The rich text at remark is not valid")
+        assert words in error["message"] and "^(" not in error["message"], error["message"]
+        assert error["details"][0]["document"] == 1 and error["details"][0]["path"] == "remark"
+    assert tenant.submit(template, [{"data": {"remark": good}}]).status_code == 202

@@ -13,123 +13,41 @@ RichTextParagraph, printed by a ``{{p body }}`` tag:
 A run's ``font`` names the face of its Chinese text as well as of its Latin text (as choosing
 a font in Word does), mapped like a template's fonts (docrender/fonts/substitutes.py); docxtpl's own
 spelling ``"eastAsia:楷体"`` names the Chinese face alone. A run's text may hold line breaks
-(\\n), new paragraphs (\\a) and page breaks (\\f). Every property is checked here, since
-docxtpl writes them into the document's XML as they are.
+(\\n), new paragraphs (\\a) and page breaks (\\f). Every property is checked by the models
+of docrender/data/rich.py, at submission and again here, since docxtpl writes them into the
+document's XML as they are; the styles a value names, here, where the template is open.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any
 
 from docx.enum.style import WD_STYLE_TYPE
 from docxtpl import DocxTemplate, RichText, RichTextParagraph
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError
 
+from docrender.data.rich import ParagraphsSpec, RichSpec, Run, parsed
 from docrender.errors import RenderFailed
 from docrender.i18n import _
 
-Colour = Annotated[str, Field(pattern=r"^#?[0-9A-Fa-f]{6}$")]
-# Word's underline kinds that docxtpl writes.
-Underline = Literal["single", "double", "thick", "dotted", "dash", "dotDash", "dotDotDash", "wave"]
 _LINK_COLOUR = "0563C1"  # Word's own hyperlink blue, where the template has no Hyperlink style
-
-
-class Run(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    text: str = Field(max_length=100_000)
-    bold: StrictBool = False
-    italic: StrictBool = False
-    underline: StrictBool | Underline = False
-    strike: StrictBool = False
-    superscript: StrictBool = False
-    subscript: StrictBool = False
-    color: Colour | None = None
-    highlight: Colour | None = None
-    size: float | None = Field(default=None, gt=0, le=400, description="points")
-    # A face name, or docxtpl's "eastAsia:楷体" (the Chinese text's face alone).
-    font: str | None = Field(
-        default=None, pattern=r"^(?:(?:eastAsia|ascii|hAnsi|cs):)?[^\"'<>&:]{1,64}$"
-    )
-    # A character style of the template, by its name or id ("Strong", "Emphasis"...).
-    style: str | None = Field(default=None, pattern=r"^[^\"'<>&]{1,100}$")
-    url: str | None = Field(default=None, pattern=r"^(https?://|mailto:)[^\s\"'<>]{1,2000}$")
-
-
-# A run is plain text or an object; told apart first, so that an error in an object says what
-# is wrong with it, not that it is no string.
-Runs = Annotated[
-    list[
-        Annotated[
-            Annotated[str, Tag("plain")] | Annotated[Run, Tag("run")],
-            Discriminator(lambda run: "plain" if isinstance(run, str) else "run"),
-        ]
-    ],
-    Field(min_length=1, max_length=10_000),
-]
-
-
-class RichSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["rich"]
-    runs: Runs
-
-
-class Paragraph(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # A paragraph style of the template, by its name or id ("Heading 1", "Title"...).
-    style: str | None = Field(default=None, pattern=r"^[^\"'<>&]{1,100}$")
-    runs: Runs
-
-
-class ParagraphsSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    type: Literal["paragraphs"]
-    paragraphs: list[Paragraph] = Field(min_length=1, max_length=10_000)
 
 
 def rich_text(value: dict[str, Any], path: str, template: DocxTemplate) -> RichText:
     """The runs of ``value`` as docxtpl's RichText for ``template`` (whose character styles
     the runs may name, and whose relationships hold their links)."""
-    return _runs(_validated(RichSpec, value, path).runs, path, template)
+    return _runs(parsed(RichSpec, value, path).runs, path, template)
 
 
 def rich_paragraphs(value: dict[str, Any], path: str, template: DocxTemplate) -> RichTextParagraph:
     """The paragraphs of ``value`` as docxtpl's RichTextParagraph, each with its runs and
     the template's paragraph style it names."""
-    spec = _validated(ParagraphsSpec, value, path)
+    spec = parsed(ParagraphsSpec, value, path)
     paragraphs = RichTextParagraph()
     for number, paragraph in enumerate(spec.paragraphs):
         where = f"{path}.paragraphs[{number}]"
         style = _named_style(template, paragraph.style, WD_STYLE_TYPE.PARAGRAPH, where)
         paragraphs.add(_runs(paragraph.runs, where, template), parastyle=style)
     return paragraphs
-
-
-Spec = TypeVar("Spec", RichSpec, ParagraphsSpec)
-
-
-def _validated(model: type[Spec], value: dict[str, Any], path: str) -> Spec:
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}"
-            for part in first["loc"]
-            if part not in ("plain", "run")
-        ).lstrip(".")
-        raise RenderFailed(
-            _(
-                "The rich text at %(path)s is not valid: %(where)s: %(msg)s.",
-                path=path,
-                where=where,
-                msg=first["msg"],
-            ),
-        ) from None
 
 
 def _runs(runs: list[str | Run], path: str, template: DocxTemplate) -> RichText:
