@@ -70,7 +70,11 @@ def dry_run(
     request = parse_job(body)
     assert isinstance(body, dict)  # parse_job accepted it
     documents = [document.data for document in request.documents]
-    names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
+    names = document_names(
+        request.name,
+        [(doc.name, doc.data) for doc in request.documents],
+        sheet.rows if sheet is not None else None,
+    )
     problems: dict[int, list[Problem]] = {}
     for index, data in enumerate(documents):
         try:

@@ -81,11 +81,14 @@ NAMING_SECONDS = 5.0
 
 
 def document_names(
-    job_pattern: str | None, documents: Sequence[tuple[str | None, dict[str, Any]]]
+    job_pattern: str | None,
+    documents: Sequence[tuple[str | None, dict[str, Any]]],
+    rows: Sequence[int] | None = None,
 ) -> list[str]:
     """One safe, unique stem per (name or pattern, data); the job's pattern applies where a
     document has no name of its own; where neither gives anything, the document's first short
-    text value (a sheet's first text column: the unit, as a rule), else ``document-<index>``."""
+    text value (a sheet's first text column: the unit, as a rule), else ``row-<its sheet
+    row>`` for a data file's row (``rows``), ``document-<index>`` for JSON."""
     names = []
     deadline = time.monotonic() + NAMING_SECONDS
     for index, (own, data) in enumerate(documents):
@@ -102,7 +105,12 @@ def document_names(
         pattern = own if own is not None else job_pattern
         name = safe_name(render_pattern(pattern, data, index)) if pattern else ""
         names.append(name or (safe_name(first_text(data)) if pattern is None else ""))
-    return unique([name or f"document-{index}" for index, name in enumerate(names)])
+    return unique(
+        [
+            name or (f"row-{rows[index]}" if rows else f"document-{index}")
+            for index, name in enumerate(names)
+        ]
+    )
 
 
 DEFAULT_NAME_CHARACTERS = 64

@@ -161,7 +161,11 @@ def submit_job(
         _check_callback(services, tenant, request.callback_url)
     _check_file_references(tenant, [doc.data for doc in request.documents], uploads)
 
-    names = document_names(request.name, [(doc.name, doc.data) for doc in request.documents])
+    names = document_names(
+        request.name,
+        [(doc.name, doc.data) for doc in request.documents],
+        sheet.rows if sheet is not None else None,
+    )
     job_id = uuid.uuid4().hex
     new = NewJob(
         id=job_id,

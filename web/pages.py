@@ -573,7 +573,9 @@ def fix_rows(job_id: str) -> ResponseReturnValue:
         failed = {
             doc.name: doc.index for doc in job.documents if doc.status is DocumentStatus.FAILED
         }
-        names = document_names(job.options.name, [(None, data) for data in sheet.documents])
+        names = document_names(
+            job.options.name, [(None, data) for data in sheet.documents], sheet.rows
+        )
         picked = [position for position, name in enumerate(names) if name in failed]
         if not picked:
             return _job_error(

@@ -38,6 +38,11 @@ def test_without_a_name_or_pattern_a_document_is_named_by_its_first_short_text()
     assert names == ["沙灣五小", "二中", "二中-2", "document-3", "a_b"]
 
 
+def test_a_sheet_row_with_no_text_is_named_by_its_row() -> None:
+    names = document_names(None, [(None, {"n": 1}), (None, {"unit": "甲"})], rows=[5, 6])
+    assert names == ["row-5", "甲"]
+
+
 def test_a_jobs_downloads_are_named_by_its_title_else_its_template() -> None:
     assert naming.batch_name("十二月 匯報/終稿", "經費表") == "十二月 匯報_終稿"
     assert naming.batch_name(None, "經費表") == "經費表"
