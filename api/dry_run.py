@@ -78,7 +78,7 @@ def dry_run(
     problems: dict[int, list[Problem]] = {}
     for index, data in enumerate(documents):
         try:
-            check_rich(data)
+            check_rich(data, template.styles)
         except RenderFailed as error:
             problems[index] = [Problem(error.code, error.text, dict(error.details or {}))]
     if request.strict:

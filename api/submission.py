@@ -10,7 +10,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -144,7 +144,7 @@ def submit_job(
     template = find_template(services, tenant, body)
     request = parse_job(body)
     check_document_sizes(services, [doc.data for doc in request.documents])
-    check_rich_values([doc.data for doc in request.documents])
+    check_rich_values([doc.data for doc in request.documents], template.styles)
     places = sheet.places() if sheet is not None else None
     misfits: dict[int, StoredMessage] = {}
     if request.strict:
@@ -202,13 +202,16 @@ def submit_job(
     return _create(services, new, uploads), False
 
 
-def check_rich_values(documents: list[dict[str, Any]]) -> None:
-    """Every rich value of every document well formed (docrender/data/rich.py), or a 422
-    naming each bad one by its document and path, in words a person acts on."""
+def check_rich_values(
+    documents: list[dict[str, Any]], styles: Mapping[str, Sequence[str]] | None = None
+) -> None:
+    """Every rich value of every document well formed and naming only the template's
+    ``styles`` (docrender/data/rich.py), or a 422 naming each bad one by its document and
+    path, in words a person acts on."""
     problems = []
     for index, data in enumerate(documents):
         try:
-            check_rich(data)
+            check_rich(data, styles)
         except RenderFailed as error:
             problems.append((index, error))
     if problems:

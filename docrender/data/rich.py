@@ -8,7 +8,7 @@ writes every property into the document's XML as it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag, ValidationError
@@ -137,10 +137,39 @@ def rich_values(data: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]
             yield from rich_values(item, f"{path}[{index}]")
 
 
-def check_rich(data: Any) -> None:
-    """Raise RenderFailed for the first rich value of ``data`` that is not valid."""
+def check_rich(data: Any, styles: Mapping[str, Sequence[str]] | None = None) -> None:
+    """Raise RenderFailed for the first rich value of ``data`` that is not valid, or that
+    names a style the template has not (``styles``: its style names by kind and their
+    "ids", as the template registry keeps them; not checked without)."""
     for path, value in rich_values(data):
         if is_rich(value):
-            parsed(RichSpec, value, path)
+            runs = [(path, parsed(RichSpec, value, path).runs)]
         else:
-            parsed(ParagraphsSpec, value, path)
+            spec = parsed(ParagraphsSpec, value, path)
+            runs = []
+            for number, paragraph in enumerate(spec.paragraphs):
+                where = f"{path}.paragraphs[{number}]"
+                _check_style(paragraph.style, "paragraph", styles, where)
+                runs.append((where, paragraph.runs))
+        for where, items in runs:
+            for number, run in enumerate(items):
+                if isinstance(run, Run):
+                    _check_style(run.style, "character", styles, f"{where}.runs[{number}]")
+
+
+def _check_style(
+    name: str | None, kind: str, styles: Mapping[str, Sequence[str]] | None, path: str
+) -> None:
+    if name is None or not styles or name in styles.get(kind, ()) or name in styles.get("ids", ()):
+        return
+    raise RenderFailed(
+        _(
+            "The rich text at %(path)s names the style %(style)s, which the template has no "
+            "%(kind)s of; it has: %(known)s.",
+            path=path,
+            style=repr(name),
+            kind=_("character style") if kind == "character" else _("paragraph style"),
+            known=", ".join(styles.get(kind, ())) or _("none"),
+        ),
+        {"path": path, "style": name},
+    )

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from docx.enum.style import WD_STYLE_TYPE
+
 from docrender.children import Overran, run_in_child
 from docrender.errors import TemplateTooComplex
 from docrender.fonts.template import font_report
 from docrender.i18n import _
-from docrender.templates.tags import TemplateInspection, check_docx, inspect_template
+from docrender.templates.tags import TemplateInspection, check_docx, inspect_template, open_template
 
 INSPECT_SECONDS = 15
 
@@ -26,6 +28,8 @@ INSPECT_SECONDS = 15
 class Inspected:
     inspection: TemplateInspection
     fonts: list[dict[str, Any]]  # the font report (docrender/fonts/template.py)
+    # Its character and paragraph styles' names, which rich values may name.
+    styles: dict[str, list[str]]
 
 
 def inspect_upload(data: bytes, tenant: str, fonts_dir: Path | None = None) -> Inspected:
@@ -64,4 +68,17 @@ def inspect_here(data: bytes, tenant: str, fonts_dir: Path | None = None) -> Ins
 
 def _inspect(data: bytes, fonts_dir: Path | None) -> Inspected:
     inspection = inspect_template(data)  # first: it refuses what is no safe DOCX
-    return Inspected(inspection, [use.to_dict() for use in font_report(data, fonts_dir)])
+    fonts = [use.to_dict() for use in font_report(data, fonts_dir)]
+    return Inspected(inspection, fonts, style_names(open_template(data).docx))
+
+
+def style_names(document: Any) -> dict[str, list[str]]:
+    """The names of ``document``'s character and paragraph styles, by kind, and under "ids"
+    their ids, which rich values may name them by too (docrender/data/rich.py)."""
+    kinds = {WD_STYLE_TYPE.CHARACTER: "character", WD_STYLE_TYPE.PARAGRAPH: "paragraph"}
+    names: dict[str, list[str]] = {"character": [], "paragraph": [], "ids": []}
+    for style in document.styles:
+        if style.type in kinds and style.name:
+            names[kinds[style.type]].append(str(style.name))
+            names["ids"].append(str(style.style_id))
+    return {kind: sorted(set(found)) for kind, found in names.items()}

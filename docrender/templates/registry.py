@@ -45,6 +45,9 @@ class Template:
     optional: list[str] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)
     plain: list[str] = field(default_factory=list)  # kept from the inspection (tags.py)
+    # Its character and paragraph styles (inspection.style_names); empty for a template
+    # uploaded before they were kept.
+    styles: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def inspection(self) -> TemplateInspection:
@@ -113,6 +116,7 @@ class TemplateRegistry:
             optional=inspection.optional,
             kinds=inspection.kinds,
             plain=inspection.plain,
+            styles=inspected.styles,
         )
         # Bytes first: once the id is visible in Redis its file must already exist.
         self.storage.put(template_key(tenant, candidate.id), data)

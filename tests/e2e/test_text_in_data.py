@@ -114,7 +114,7 @@ def test_rich_text_in_a_paragraph_tag_prints_as_its_own_paragraph(tenant: Tenant
 def test_paragraphs_of_rich_text_print_each_with_its_paragraph_style(tenant: Tenant) -> None:
     """docxtpl's RichTextParagraph, in JSON: a {{p body }} tag prints several paragraphs,
     each with the template's paragraph style it names and its own runs; enough of them run
-    onto more pages. A style the template lacks fails the document, naming those it has."""
+    onto more pages. A style the template lacks is refused, naming those it has."""
     document = docx.Document()
     document.add_paragraph("報告")
     document.add_paragraph("{{p body }}")
@@ -140,30 +140,29 @@ def test_paragraphs_of_rich_text_print_each_with_its_paragraph_style(tenant: Ten
     ]
     assert made.paragraphs[2].runs[1].bold
     unknown = {"type": "paragraphs", "paragraphs": [{"style": "標題 9", "runs": ["x"]}]}
-    failed = tenant.wait_for(
-        tenant.submit(template_id, [{"data": {"body": unknown}}]).get_json()["id"]
-    )["documents"][0]
-    assert failed["status"] == "failed" and "'標題 9'" in failed["error"]["message"]
-    assert "Heading 1" in failed["error"]["message"]
+    refused = tenant.submit(template_id, [{"data": {"body": unknown}}])
+    assert refused.status_code == 422
+    message = refused.get_json()["error"]["message"]
+    assert "'標題 9'" in message and "paragraph style" in message and "Heading 1" in message
     # In a plain {{ }} tag it would print nothing: refused at submission, saying which tag.
     plain = tenant.upload(template("{{ body }}")).get_json()["id"]
     refused = tenant.submit(plain, [{"data": {"body": body}}])
     assert refused.status_code == 422 and refused.get_json()["error"]["code"] == "wrong_shape"
 
 
-def test_a_bad_style_fails_its_document_naming_the_styles_there_are(tenant: Tenant) -> None:
+def test_a_style_the_template_lacks_is_refused_when_the_job_is_sent(tenant: Tenant) -> None:
+    """Found at submission (the template's styles are kept from its upload), not after the
+    202: a 422 naming the document, the value and the styles there are."""
     template_id = tenant.upload(template("{{r remark }}")).get_json()["id"]
     bad = {"type": "rich", "runs": [{"text": "x", "style": "強調"}]}
     good = {"type": "rich", "runs": [{"text": "x", "style": "Emphasis"}]}
-    job = tenant.wait_for(
-        tenant.submit(
-            template_id, [{"data": {"remark": bad}}, {"data": {"remark": good}}]
-        ).get_json()["id"]
-    )
-    failed, made = job["documents"]
-    assert made["status"] == "succeeded"
-    assert failed["status"] == "failed" and "'強調'" in failed["error"]["message"]
-    assert "Emphasis" in failed["error"]["message"]
+    refused = tenant.submit(template_id, [{"data": {"remark": good}}, {"data": {"remark": bad}}])
+    assert refused.status_code == 422
+    error = refused.get_json()["error"]
+    assert error["message"].startswith("Document 1: The rich text at remark.runs[0] names")
+    assert "'強調'" in error["message"] and "Emphasis" in error["message"]
+    job = tenant.wait_for(tenant.submit(template_id, [{"data": {"remark": good}}]).get_json()["id"])
+    assert job["documents"][0]["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("rich", [False, True])
