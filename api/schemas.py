@@ -26,6 +26,10 @@ class DocumentIn(BaseModel):
     data: dict[str, Any]
     # The output file's stem, or a pattern over the data: "{{ unit }}-匯報材料".
     name: str | None = Field(default=None, max_length=500)
+    # The template's pictures to replace, by a name Word gives them (its file in the package,
+    # its name or alt text), each with an image value: {"公章": {"type": "image", ...}}
+    # (docrender/templates/pictures.py, workers/fill/pictures.py).
+    pictures: dict[str, dict[str, Any]] = Field(default_factory=dict, max_length=50)
 
 
 class JobIn(JobOptions):

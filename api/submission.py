@@ -16,13 +16,13 @@ from typing import Any
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from api.naming import document_names
-from api.schemas import parse_job, parse_json
+from api.schemas import DocumentIn, parse_job, parse_json
 from api.services import ApiServices
 from docrender.data.files import DataFile, read_uploaded_data_file
 from docrender.data.rich import check_rich
 from docrender.data.strict_json import JSONValue
 from docrender.data.validation import check_documents, problems_of, unused_columns
-from docrender.data.values import named_files, subdocument_files
+from docrender.data.values import is_image, named_files, subdocument_files
 from docrender.errors import (
     DocrenderError,
     IdempotencyKeyReused,
@@ -159,7 +159,10 @@ def submit_job(
         warnings.append(unused)
     if request.callback_url is not None:
         _check_callback(services, tenant, request.callback_url)
-    _check_file_references(tenant, [doc.data for doc in request.documents], uploads)
+    _check_pictures(template, request.documents)
+    _check_file_references(
+        tenant, [{"data": doc.data, "pictures": doc.pictures} for doc in request.documents], uploads
+    )
 
     names = document_names(
         request.name,
@@ -174,7 +177,7 @@ def submit_job(
         template_key=job_template_key(job_id),  # the job's own copy (see job_template_key)
         options=request.options(),
         documents=[
-            NewDocument(name, doc.data, misfits.get(index))
+            NewDocument(name, doc.data, misfits.get(index), doc.pictures)
             for index, (name, doc) in enumerate(zip(names, request.documents, strict=True))
         ],
         request_id=request_id,
@@ -200,6 +203,34 @@ def submit_job(
             services.idempotency.release(tenant, idempotency_key, job_id)
             raise
     return _create(services, new, uploads), False
+
+
+def _check_pictures(template: Template, documents: Sequence[DocumentIn]) -> None:
+    """Every picture a document replaces is one of the template's, given an image value
+    (a template uploaded before its pictures were kept is checked when it is filled)."""
+    for index, document in enumerate(documents):
+        for name, value in document.pictures.items():
+            if template.pictures is not None and name not in template.pictures:
+                raise ValidationFailed(
+                    _(
+                        "Document %(index)s replaces the picture %(name)s, which the template "
+                        "has not; its pictures are: %(names)s.",
+                        index=index,
+                        name=repr(name),
+                        names=", ".join(template.pictures) or _("none"),
+                    ),
+                    [{"document": index, "picture": name, "pictures": template.pictures}],
+                )
+            if not is_image(value):
+                raise ValidationFailed(
+                    _(
+                        "Document %(index)s: the picture %(name)s needs an image value, such as "
+                        '{"type": "image", "file": "seal.png"}.',
+                        index=index,
+                        name=repr(name),
+                    ),
+                    [{"document": index, "picture": name}],
+                )
 
 
 def check_rich_values(

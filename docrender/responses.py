@@ -58,6 +58,12 @@ class TemplateOut(BaseModel):
         "may leave them out",
     )
     fonts: list[FontOut] = Field(description="The fonts it names, and what renders each")
+    pictures: list[str] | None = Field(
+        default=None,
+        description="The names its pictures answer to (file in the package, name, alt text), "
+        'which a document\'s "pictures" may replace; null for a template uploaded before '
+        "they were kept",
+    )
 
     @classmethod
     def of(cls, template: Template) -> TemplateOut:

@@ -44,6 +44,7 @@ from workers.convert import batching
 from workers.convert.converter import Converter
 from workers.fill import grid
 from workers.fill.images import ImageLimits
+from workers.fill.pictures import replace_pictures
 from workers.fill.render import (
     conversion_bytes,
     docx_bytes,
@@ -345,6 +346,8 @@ def _fill(services: RenderServices, template: bytes, work: WorkItem) -> tuple[Do
             read_file,
             services.image_limits,
         )
+    if work.pictures:
+        replace_pictures(document, work.pictures, read_file, services.image_limits)
     language = settle_language(document, work.options.language)
     if work.options.pdf_options is not None and work.options.pdf_options.accessible:
         prepare_for_readers(document, work.name, language)

@@ -481,6 +481,8 @@ class NewDocument:
     # Failed from the start (its data does not fit the template, and the job asked for the
     # others to be made nonetheless): never queued; a retry with corrected data makes it.
     error: StoredMessage | None = None
+    # The template's pictures it replaces, by name (workers/fill/pictures.py).
+    pictures: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -513,6 +515,7 @@ class WorkItem:
     request_id: str = ""  # of the request that submitted the job
     name: str = ""  # the document's name (its file's, its title where the template has none)
     kind: JobKind = JobKind.BATCH  # a check's documents are filled, not converted
+    pictures: dict[str, Any] = field(default_factory=dict)  # the template's, replaced
 
 
 class JobStore:
@@ -540,6 +543,11 @@ class JobStore:
     def _keys(cls, job_id: str) -> tuple[str, str, str]:
         base = cls.key(job_id)
         return base, f"{base}:docs", f"{base}:data"
+
+    @classmethod
+    def _pictures_key(cls, job_id: str) -> str:
+        """index -> the pictures a document replaces (JSON), for documents that do."""
+        return f"{cls.key(job_id)}:pictures"
 
     # Jobs whose last document is final and whose end is not handled yet (module docstring).
     ENDINGS = "docrender:jobs:ending"
@@ -596,10 +604,19 @@ class JobStore:
                 for i, doc in enumerate(new.documents)
             },
         )
+        if any(doc.pictures for doc in new.documents):
+            pipe.hset(
+                self._pictures_key(new.id),
+                mapping={
+                    str(i): json.dumps(doc.pictures, ensure_ascii=False)
+                    for i, doc in enumerate(new.documents)
+                    if doc.pictures
+                },
+            )
         retention = self.retention_seconds
         if new.kind is not JobKind.BATCH:
             retention = min(retention, SHORT_RETENTION_SECONDS)
-        for key in (job_key, docs_key, data_key):
+        for key in (job_key, docs_key, data_key, self._pictures_key(new.id)):
             pipe.expire(key, retention)
         if states and failed == len(states):  # ended as it was made: its end is to handle
             pipe.zadd(self.ENDINGS, {new.id: time.time()})
@@ -697,7 +714,7 @@ class JobStore:
     def delete(self, job_id: str) -> None:
         """Remove a job that was never queued. (A task of it already sent finds no job and
         does nothing.)"""
-        self.redis.delete(*self._keys(job_id))
+        self.redis.delete(*self._keys(job_id), self._pictures_key(job_id))
 
     def get(self, job_id: str, tenant: str | None) -> Job | None:
         """The job, or None when it does not exist, expired, or belongs to another tenant.
@@ -787,7 +804,8 @@ class JobStore:
         pipe.hmget(job_key, ["options", "template_key", "tenant", "request_id", "kind"])
         pipe.hget(data_key, str(index))
         pipe.hget(docs_key, str(index))
-        (options, template_key, tenant, request_id, kind), data, state = pipe.execute()
+        pipe.hget(self._pictures_key(job_id), str(index))
+        (options, template_key, tenant, request_id, kind), data, state, pictures = pipe.execute()
         if options is None or data is None:
             return None
         return WorkItem(
@@ -800,6 +818,7 @@ class JobStore:
             request_id or "",
             json.loads(state or "{}").get("name", ""),
             JobKind(kind or JobKind.BATCH),
+            json.loads(pictures or "{}"),
         )
 
     def finish_document(

@@ -19,6 +19,7 @@ from docrender.children import Overran, run_in_child
 from docrender.errors import TemplateTooComplex
 from docrender.fonts.template import font_report
 from docrender.i18n import _
+from docrender.templates.pictures import picture_names
 from docrender.templates.tags import TemplateInspection, check_docx, inspect_template, open_template
 
 INSPECT_SECONDS = 15
@@ -30,6 +31,8 @@ class Inspected:
     fonts: list[dict[str, Any]]  # the font report (docrender/fonts/template.py)
     # Its character and paragraph styles' names, which rich values may name.
     styles: dict[str, list[str]]
+    # The names its pictures answer to, which a document's "pictures" may replace.
+    pictures: list[str]
 
 
 def inspect_upload(data: bytes, tenant: str, fonts_dir: Path | None = None) -> Inspected:
@@ -69,7 +72,8 @@ def inspect_here(data: bytes, tenant: str, fonts_dir: Path | None = None) -> Ins
 def _inspect(data: bytes, fonts_dir: Path | None) -> Inspected:
     inspection = inspect_template(data)  # first: it refuses what is no safe DOCX
     fonts = [use.to_dict() for use in font_report(data, fonts_dir)]
-    return Inspected(inspection, fonts, style_names(open_template(data).docx))
+    document = open_template(data).docx
+    return Inspected(inspection, fonts, style_names(document), picture_names(document))
 
 
 def style_names(document: Any) -> dict[str, list[str]]:

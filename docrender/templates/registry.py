@@ -48,6 +48,9 @@ class Template:
     # Its character and paragraph styles (inspection.style_names); empty for a template
     # uploaded before they were kept.
     styles: dict[str, list[str]] = field(default_factory=dict)
+    # The names its pictures answer to (templates/pictures.py); None for a template uploaded
+    # before they were kept.
+    pictures: list[str] | None = None
 
     @property
     def inspection(self) -> TemplateInspection:
@@ -117,6 +120,7 @@ class TemplateRegistry:
             kinds=inspection.kinds,
             plain=inspection.plain,
             styles=inspected.styles,
+            pictures=inspected.pictures,
         )
         # Bytes first: once the id is visible in Redis its file must already exist.
         self.storage.put(template_key(tenant, candidate.id), data)

@@ -33,8 +33,10 @@ def test_upload_returns_the_template_with_its_variables(
         "loops",
         "fonts",
         "optional",
+        "pictures",
     }
     assert body["name"] == "report"
+    assert body["pictures"] == []  # the sample report holds no picture
     assert body["sha256"] == hashlib.sha256(sample_template).hexdigest()
     assert body["size"] == len(sample_template)
     assert "unit" in body["variables"] and body["variables"] == sorted(body["variables"])

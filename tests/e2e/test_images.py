@@ -7,11 +7,12 @@ import base64
 import io
 import json
 import subprocess
+from typing import Any
 
 import pytest
 
 from tests.helpers.clients import Tenant
-from tests.helpers.documents import make_docx, picture
+from tests.helpers.documents import make_docx, picture, template_with_pictures
 from tests.helpers.pdf import pdf_text
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -119,3 +120,62 @@ def test_an_svg_stays_vector_in_the_pdf(tenant: Tenant) -> None:
     pdf = tenant.get(job["documents"][0]["url"]).data
     assert images_in(pdf) == []  # not a raster picture...
     assert "CHART-42" in pdf_text(pdf)  # ...but the SVG's own shapes and text
+
+
+def test_a_templates_dummy_pictures_are_replaced_per_document(tenant: Tenant) -> None:
+    """docxtpl's replace_pic in JSON: each unit's seal in the body and the bureau's logo in
+    the header replace the designer's dummies, in their frames; a document that names none
+    keeps them. A name the template has not, or a value that is no image, is a 422."""
+    template = tenant.upload(template_with_pictures()).get_json()["id"]
+    assert {"公章", "局徽"} <= set(tenant.get(f"/v1/templates/{template}").get_json()["pictures"])
+
+    def png(size: tuple[int, int]) -> dict[str, str]:
+        return {"type": "image", "data": base64.b64encode(picture("PNG", size)).decode()}
+
+    documents: list[dict[str, Any]] = [
+        {"data": {"unit": "甲"}, "pictures": {"公章": png((64, 64)), "局徽": png((90, 30))}},
+        {"data": {"unit": "乙"}, "pictures": {"公章": png((72, 72))}},
+        {"data": {"unit": "丙"}},
+    ]
+    job = tenant.wait_for(tenant.submit(template, documents).get_json()["id"])
+    assert [d["status"] for d in job["documents"]] == ["succeeded"] * 3, job
+    pixels = [
+        sorted((i["width"], i["height"]) for i in images_in(tenant.get(d["url"]).data))
+        for d in job["documents"]
+    ]
+    assert pixels[0] == [(40, 40), (64, 64), (90, 30)]  # the table's photo stays
+    assert pixels[1] == [(40, 40), (40, 40), (72, 72)]  # the logo stays
+    assert pixels[2] == [(40, 40), (40, 40), (40, 40)]
+    seal = next(
+        i for i in images_in(tenant.get(job["documents"][0]["url"]).data) if i["width"] == 64
+    )
+    assert abs(seal["width_mm"] - 30) < 1  # the dummy's frame, 30 mm wide
+    for pictures, said in (
+        ({"印章": png((8, 8))}, "its pictures are: "),
+        ({"公章": {"type": "docx", "file": "seal.docx"}}, "needs an image value"),
+    ):
+        refused = tenant.submit(template, [{"data": {"unit": "丁"}, "pictures": pictures}])
+        assert refused.status_code == 422 and said in refused.get_json()["error"]["message"]
+
+
+def test_documents_of_one_job_each_print_their_own_pictures(tenant: Tenant) -> None:
+    """Each document's images are its own, however the job's documents are grouped for
+    conversion: pictures added per document share part names (media/image4.png) and differ,
+    so documents whose pictures differ are never converted together."""
+    template = tenant.upload(make_docx("{{ unit }}", "{{ photo }}")).get_json()["id"]
+    sizes = [(30, 60), (50, 20), (70, 70), (20, 90)]
+    documents = [
+        {
+            "data": {
+                "unit": f"單位{n}",
+                "photo": {"type": "image", "data": base64.b64encode(picture("PNG", size)).decode()},
+            }
+        }
+        for n, size in enumerate(sizes)
+    ]
+    job = tenant.wait_for(tenant.submit(template, documents).get_json()["id"])
+    printed = [
+        [(i["width"], i["height"]) for i in images_in(tenant.get(d["url"]).data)]
+        for d in job["documents"]
+    ]
+    assert printed == [[size] for size in sizes]

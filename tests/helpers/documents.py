@@ -121,3 +121,31 @@ def many_paragraphs(count: int) -> bytes:
     return tamper(
         body=b"".join(b'<w:p w:rsidR="%08X"/>' % chance.getrandbits(4) for _ in range(count))
     )
+
+
+def template_with_pictures() -> bytes:
+    """A template as a designer makes one in Word: dummy pictures placed at their size, a seal
+    in the body with its alt text (公章), a photo in a table cell, a logo in the header (each
+    40x40 px, in red, blue, green)."""
+    from docx.shared import Mm
+
+    document = docx.Document()
+    document.add_paragraph("{{ unit }}")
+    seal = (
+        document.add_paragraph()
+        .add_run()
+        .add_picture(io.BytesIO(picture("PNG", (40, 40), (200, 0, 0))), width=Mm(30))
+    )
+    seal._inline.docPr.set("descr", "公章")
+    cell = document.add_table(rows=1, cols=2).cell(0, 1)
+    cell.paragraphs[0].add_run().add_picture(
+        io.BytesIO(picture("PNG", (40, 40), (0, 0, 200))), width=Mm(20)
+    )
+    header = document.sections[0].header.paragraphs[0]
+    logo = header.add_run().add_picture(
+        io.BytesIO(picture("PNG", (40, 40), (0, 150, 0))), width=Mm(15)
+    )
+    logo._inline.docPr.set("descr", "局徽")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

@@ -17,6 +17,7 @@ cross-references, several sections, relationships added by the data) converts on
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import itertools
 import re
@@ -26,6 +27,7 @@ import pikepdf
 from docx.document import Document
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
+from docx.parts.image import ImagePart
 from lxml import etree
 
 from docrender.fonts.template import default_script
@@ -86,11 +88,25 @@ def compatible(first: Document, other: Document) -> bool:
     """Whether ``other``'s body can move into ``first``'s package unchanged: the same
     relationships (images, hyperlinks, styles...) under the same ids, and the same default
     language (settled per document from its text: it picks the Simplified or Traditional
-    glyph forms, and a moved body would take ``first``'s). Data-made links or images differ,
-    and such a document converts alone."""
-    return _body_relationships(first) == _body_relationships(other) and default_script(
-        first.styles.element
-    ) == default_script(other.styles.element)
+    glyph forms, and a moved body would take ``first``'s), and the same pictures. Data-made
+    links or images differ, and such a document converts alone."""
+    return (
+        _body_relationships(first) == _body_relationships(other)
+        and _images(first) == _images(other)
+        and default_script(first.styles.element) == default_script(other.styles.element)
+    )
+
+
+def _images(document: Document) -> dict[str, str]:
+    """Each image part of the package by name, with a digest of its bytes. Two documents'
+    pictures may share a part name (media/image4.png) and differ (each unit's photo, or its
+    seal swapped in for the template's: workers/fill/pictures.py); moved into the first's
+    package, a body or header would show the first's."""
+    return {
+        str(part.partname): hashlib.sha1(part.blob).hexdigest()
+        for part in document.part.package.iter_parts()
+        if isinstance(part, ImagePart)
+    }
 
 
 def combine(documents: Sequence[Document]) -> Document:

@@ -73,14 +73,7 @@ def inline_image(
             )
         )
     content = _content(spec, read_file, fail)
-    if len(content) > limits.max_bytes:
-        raise fail(
-            _(
-                "is %(count)s bytes, more than the %(max_bytes)s allowed",
-                count=len(content),
-                max_bytes=limits.max_bytes,
-            ),
-        )
+    _check_bytes(content, limits, fail)
     width, height = (_length(spec.get(side), side, fail) for side in ("width", "height"))
     if looks_like_svg(content):
         proportions = svg_proportions(content, fail)
@@ -91,6 +84,41 @@ def inline_image(
         return InlineImage(template, io.BytesIO(stand_in), width=width, height=height)
     _check_picture(content, limits, fail)
     return InlineImage(template, io.BytesIO(content), width=width, height=height)
+
+
+def picture_bytes(
+    spec: dict[str, Any],
+    read_file: Callable[[str], bytes | None],
+    limits: ImageLimits,
+    path: str,
+) -> bytes:
+    """The checked bytes of a PNG or JPEG image value, to replace a template's picture with
+    (workers/fill/pictures.py); an SVG is refused there."""
+
+    def fail(reason: Message) -> RenderFailed:
+        return RenderFailed(_("The image at %(path)s %(reason)s.", path=path, reason=reason))
+
+    if not isinstance(spec, dict) or spec.get("type") != "image":
+        raise fail(_('is no image value ({"type": "image", ...})'))
+    content = _content(spec, read_file, fail)
+    _check_bytes(content, limits, fail)
+    if looks_like_svg(content):
+        raise fail(_("is an SVG, which cannot replace a template's picture; send PNG or JPEG"))
+    _check_picture(content, limits, fail)
+    return content
+
+
+def _check_bytes(
+    content: bytes, limits: ImageLimits, fail: Callable[[Message], RenderFailed]
+) -> None:
+    if len(content) > limits.max_bytes:
+        raise fail(
+            _(
+                "is %(count)s bytes, more than the %(max_bytes)s allowed",
+                count=len(content),
+                max_bytes=limits.max_bytes,
+            ),
+        )
 
 
 def _content(
