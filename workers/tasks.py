@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -362,7 +362,7 @@ def _group_for_conversion(
     """Groups of two or more documents that can share one conversion (batchable, and
     compatible with their group's first: a job of Simplified and Traditional reports makes a
     group of each), and the documents that convert alone."""
-    groups: list[list[tuple[WorkItem, Document]]] = []
+    groups: dict[Hashable, list[tuple[WorkItem, Document]]] = {}
     alone: list[tuple[WorkItem, Document]] = []
     for work, document in filled:
         # An annex brings styles and numbering of its own into its document's styles part,
@@ -370,14 +370,9 @@ def _group_for_conversion(
         if any(subdocument_files(work.data)) or not batching.batchable(document):
             alone.append((work, document))
             continue
-        for group in groups:
-            if batching.compatible(group[0][1], document):
-                group.append((work, document))
-                break
-        else:
-            groups.append([(work, document)])
-    alone += [group[0] for group in groups if len(group) == 1]
-    return [group for group in groups if len(group) > 1], alone
+        groups.setdefault(batching.conversion_key(document), []).append((work, document))
+    alone += [group[0] for group in groups.values() if len(group) == 1]
+    return [group for group in groups.values() if len(group) > 1], alone
 
 
 def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes | None]:

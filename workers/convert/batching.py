@@ -21,7 +21,7 @@ import hashlib
 import io
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 import pikepdf
 from docx.document import Document
@@ -85,28 +85,29 @@ def batchable(document: Document) -> bool:
 
 
 def compatible(first: Document, other: Document) -> bool:
-    """Whether ``other``'s body can move into ``first``'s package unchanged: the same
-    relationships (images, hyperlinks, styles...) under the same ids, and the same default
-    language (settled per document from its text: it picks the Simplified or Traditional
-    glyph forms, and a moved body would take ``first``'s), and the same pictures. Data-made
+    """Whether ``other``'s body can move into ``first``'s package unchanged (``conversion_key``)."""
+    return conversion_key(first) == conversion_key(other)
+
+
+def conversion_key(document: Document) -> Hashable:
+    """What documents converted together must share, read once per document so that grouping
+    a job is one lookup a document: the same relationships (images, hyperlinks, styles...)
+    under the same ids, the same pictures, byte for byte (two documents' pictures may share a
+    part name, media/image4.png, and differ: each unit's photo, or its seal swapped in for the
+    template's by workers/fill/pictures.py; a moved body or header would show the first's),
+    and the same default language (settled per document from its text: it picks the
+    Simplified or Traditional glyph forms, and a moved body would take the first's). Data-made
     links or images differ, and such a document converts alone."""
-    return (
-        _body_relationships(first) == _body_relationships(other)
-        and _images(first) == _images(other)
-        and default_script(first.styles.element) == default_script(other.styles.element)
-    )
-
-
-def _images(document: Document) -> dict[str, str]:
-    """Each image part of the package by name, with a digest of its bytes. Two documents'
-    pictures may share a part name (media/image4.png) and differ (each unit's photo, or its
-    seal swapped in for the template's: workers/fill/pictures.py); moved into the first's
-    package, a body or header would show the first's."""
-    return {
-        str(part.partname): hashlib.sha1(part.blob).hexdigest()
+    images = sorted(
+        (str(part.partname), hashlib.sha1(part.blob).hexdigest())
         for part in document.part.package.iter_parts()
         if isinstance(part, ImagePart)
-    }
+    )
+    return (
+        tuple(sorted(_body_relationships(document).items())),
+        tuple(images),
+        default_script(document.styles.element),
+    )
 
 
 def combine(documents: Sequence[Document]) -> Document:
