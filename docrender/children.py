@@ -36,7 +36,12 @@ CHILD_MEMORY = 1 << 30  # bytes of address space for a child
 # Two at a time per API process, so one slow parse does not queue every other behind it.
 CHILDREN = 2
 # The modules whose functions run in the children, imported once by the forkserver.
-_PRELOAD = ["docrender.templates.inspection", "docrender.templates.tags", "docrender.data.files"]
+_PRELOAD = [
+    "docrender.templates.inspection",
+    "docrender.templates.tags",
+    "docrender.templates.fill_in_sheet",
+    "docrender.data.files",
+]
 
 
 class Overran(Exception):

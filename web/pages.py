@@ -57,7 +57,7 @@ from docrender.errors import (
 from docrender.i18n import Language, Message, _, kept, ngettext
 from docrender.jobs.store import DocumentStatus, Job, JobKind, JobStatus
 from docrender.storage import job_document_key
-from docrender.templates.fill_in_sheet import fill_in_sheet
+from docrender.templates.inspection import fill_in_sheet_for
 from docrender.templates.registry import Template, template_key
 
 bp = Blueprint(
@@ -290,7 +290,7 @@ def delete_template(template_id: str) -> ResponseReturnValue:
 def fill_in(template_id: str) -> Response:
     template = _template(template_id)
     data = services().storage.read(_template_key(template))
-    sheet = fill_in_sheet(data, template.inspection, g.language)
+    sheet = fill_in_sheet_for(g.tenant, data, template.inspection, g.language)
     return send_file(
         _bytes(sheet),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

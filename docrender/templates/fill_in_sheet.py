@@ -43,9 +43,12 @@ NUMBER_FILTERS = frozenset({"thousands", "fixed", "percent", "rmb_upper", "cn_nu
 
 
 def fill_in_sheet(data: bytes, inspection: TemplateInspection, language: Language = "en") -> bytes:
-    columns = sheet_columns(data, inspection)
+    """The sheet for the (inspected) template ``data``, in ``language``. It parses what a
+    tenant sent: the pages call it in a bounded child (docrender/children.py)."""
+    trees = parsed_parts(data)  # once, for the columns and their kinds
+    columns = _columns(trees, inspection)
     labels = template_labels(data)
-    kinds = column_kinds(data, inspection)
+    kinds = _column_kinds(trees, inspection)
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "data"
@@ -209,11 +212,13 @@ def _cell_label(paragraph: Any) -> str | None:
     return None
 
 
-def column_kinds(data: bytes, inspection: TemplateInspection) -> dict[tuple[str, ...], str]:
+def _column_kinds(
+    trees: list[nodes.Template], inspection: TemplateInspection
+) -> dict[tuple[str, ...], str]:
     """ "date" or "number" by path (loop items as "[]"), where a filter of the template says
     what the value is; the first filter met decides."""
     kinds: dict[tuple[str, ...], str] = {}
-    for tree in parsed_parts(data):
+    for tree in trees:
         for path, kind in _filtered(tree, {}, set(inspection.variables)):
             kinds.setdefault(path, kind)
     return kinds
@@ -242,8 +247,12 @@ def _filtered(
 
 def sheet_columns(data: bytes, inspection: TemplateInspection) -> list[str]:
     """The template's columns in the order its tags first read them."""
+    return _columns(parsed_parts(data), inspection)
+
+
+def _columns(trees: list[nodes.Template], inspection: TemplateInspection) -> list[str]:
     paths: list[tuple[str, ...]] = []
-    for tree in parsed_parts(data):
+    for tree in trees:
         for path in _paths(tree, {}, set(inspection.variables)):
             if path not in paths:
                 paths.append(path)

@@ -18,7 +18,8 @@ from docx.enum.style import WD_STYLE_TYPE
 from docrender.children import Overran, run_in_child
 from docrender.errors import TemplateTooComplex
 from docrender.fonts.template import font_report
-from docrender.i18n import _
+from docrender.i18n import Language, _
+from docrender.templates.fill_in_sheet import fill_in_sheet
 from docrender.templates.pictures import picture_names
 from docrender.templates.tags import TemplateInspection, check_docx, inspect_template, open_template
 
@@ -48,6 +49,21 @@ def inspect_upload(data: bytes, tenant: str, fonts_dir: Path | None = None) -> I
                 "far less. Look for very long runs of braces or deeply nested tags.",
                 limit=overran.text,
             ),
+            {"limit": str(overran.text)},
+        ) from None
+
+
+def fill_in_sheet_for(
+    tenant: str, data: bytes, inspection: TemplateInspection, language: Language
+) -> bytes:
+    """The template's fill-in sheet (docrender/templates/fill_in_sheet.py), made in a child:
+    it parses the template's tags and XML again, which the upload allowed up to
+    INSPECT_SECONDS, and no page may hold an API thread that long."""
+    try:
+        return run_in_child(tenant, INSPECT_SECONDS, fill_in_sheet, data, inspection, language)
+    except Overran as overran:
+        raise TemplateTooComplex(
+            _("Making the fill-in sheet took more than %(limit)s.", limit=overran.text),
             {"limit": str(overran.text)},
         ) from None
 
