@@ -408,14 +408,7 @@ def _checked_rows(template: Template, sheet: DataFile, pattern: str | None) -> l
     """Every row with its sheet row number, the name its document gets, and its problems as
     the render would meet them (a dry run: api/dry_run.py), each a sentence for the clerk and,
     where the template read the value, a line for its author."""
-    body: dict[str, Any] = {
-        "template": template.id,
-        "documents": [{"data": data} for data in sheet.documents],
-        "messages": g.language,
-        "strict": not _empty_ok(),
-    }
-    if pattern:
-        body["name"] = pattern
+    body = _job_body(template, sheet.documents, pattern)
     checked = dry_run(services(), g.tenant, body, None, sheet).documents
     return [
         {
@@ -445,6 +438,22 @@ def _for_the_author(details: dict[str, Any]) -> str:
     ).render(g.language)
 
 
+def _job_body(
+    template: Template, documents: list[dict[str, Any]], pattern: str | None
+) -> dict[str, Any]:
+    """The job the form describes, as the API takes it: the clerk's language for its
+    messages, missing values printed empty only if she chose so."""
+    body: dict[str, Any] = {
+        "template": template.id,
+        "documents": [{"data": data} for data in documents],
+        "messages": g.language,
+        "strict": not _empty_ok(),
+    }
+    if pattern:
+        body["name"] = pattern
+    return body
+
+
 def _submit(
     template: Template,
     documents: list[dict[str, Any]],
@@ -453,17 +462,9 @@ def _submit(
     title: str | None = None,
     kind: JobKind = JobKind.BATCH,
 ) -> Job:
-    body: dict[str, Any] = {
-        "template": template.id,
-        "documents": [{"data": d} for d in documents],
-        "messages": g.language,
-        # A row whose data does not fit is left out (failed with its problems, to be fixed
-        # on the batch's page), not a reason to refuse the others; or printed empty.
-        "strict": not _empty_ok(),
-        "fail_alone": True,
-    }
-    if pattern:
-        body["name"] = pattern
+    # A row whose data does not fit is left out (failed with its problems, to be fixed on
+    # the batch's page), not a reason to refuse the others; or printed empty.
+    body = _job_body(template, documents, pattern) | {"fail_alone": True}
     if title:
         body["title"] = title
     return submit_job(services(), g.tenant, body, None, "", {}, sheet, kind=kind)[0]
