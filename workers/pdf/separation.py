@@ -20,12 +20,14 @@ subset), ``separate`` says so, and that document is converted alone instead
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import cachetools
 import pikepdf
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -42,6 +44,16 @@ logging.getLogger("fontTools.subset").setLevel(logging.WARNING)
 _SIMPLE_FONTS = {"/Type1", "/MMType1", "/TrueType"}
 MAX_PROGRAM = 8 << 20  # a font program larger than this is not read: its document converts alone
 _NESTING = 8  # form XObjects inside form XObjects: deeper counts as drawing text
+# TrueType subsets made, kept per worker process by the program's digest and the codes kept.
+# LibreOffice embeds its TrueType fonts (OpenSymbol's bullet, Carlito's digits, DejaVu's
+# punctuation) as subsets of a few glyphs, the same bytes conversion after conversion, and most
+# documents keep the same one or two codes of them: fontTools took 2 ms to cut each. A subset
+# is a pure function of the two, so a tenant gets from here only what it would have made.
+TRUETYPE_KEPT_BYTES = 8 << 20
+_TRUETYPE_KEPT_AT_MOST = 256 << 10  # bigger programs (a template's own fonts) are cut each time
+_TRUETYPE_SUBSETS: cachetools.LRUCache[tuple[bytes, frozenset[int]], bytes | None] = (
+    cachetools.LRUCache(TRUETYPE_KEPT_BYTES, getsizeof=lambda made: len(made or b"") + 64)
+)
 _ObjGen = tuple[int, int]
 
 
@@ -50,7 +62,8 @@ class _Read:
     """What is read once per combined PDF, for every document whose fonts share it."""
 
     programs: dict[_ObjGen, Type1Program | None] = field(default_factory=dict)
-    maps: dict[_ObjGen, dict[int, str]] = field(default_factory=dict)  # ToUnicode maps
+    # Each ToUnicode map's entries by code, written out (to_unicode.entries).
+    maps: dict[_ObjGen, dict[int, bytes]] = field(default_factory=dict)
 
 
 def separate(combined: pikepdf.Pdf, documents: Sequence[range]) -> list[bool]:
@@ -187,10 +200,9 @@ def _own_font(
     if "/ToUnicode" in font:
         key = font.ToUnicode.objgen
         if key not in read.maps:
-            read.maps[key] = to_unicode.read(font.ToUnicode.read_bytes())
-        mapping = read.maps[key]
-        own_map = {code: text for code, text in mapping.items() if code in codes}
-        own.ToUnicode = _deflated(pdf, to_unicode.write(own_map))
+            read.maps[key] = to_unicode.entries(to_unicode.read(font.ToUnicode.read_bytes()))
+        kept = [entry for code, entry in read.maps[key].items() if code in codes]
+        own.ToUnicode = _deflated(pdf, to_unicode.write_entries(kept))
     encoding = font.get("/Encoding")
     if isinstance(encoding, pikepdf.Dictionary):
         own.Encoding = _own_encoding(encoding, codes)
@@ -248,7 +260,7 @@ def _own_descriptor(
         if int(file.get("/Length", 0)) > MAX_PROGRAM:
             return None
         whole = file.read_bytes()
-        program = _truetype_subset(whole, codes)
+        program = _kept_truetype_subset(whole, codes)
         if program is None:
             return None
         if program is not whole:
@@ -298,6 +310,18 @@ def _deflated(pdf: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
     return stream
 
 
+def _kept_truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
+    """``_truetype_subset``, made once per worker process for each program and codes."""
+    key = (hashlib.blake2b(program, digest_size=16).digest(), frozenset(codes))
+    try:
+        made = _TRUETYPE_SUBSETS[key]
+    except KeyError:
+        made = _truetype_subset(program, codes)
+        if len(program) <= _TRUETYPE_KEPT_AT_MOST:
+            _TRUETYPE_SUBSETS[key] = made
+    return program if made == program else made  # ``program`` itself when kept whole
+
+
 def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
     """The TrueType program with glyphs for ``codes`` only (glyph ids kept, so the codes draw
     as before), and its cmap mapping only them; ``program`` itself when it holds no other
@@ -337,7 +361,7 @@ def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
             table.cmap = mapping
         font["cmap"].tables = [table for table, _mapping in kept_tables]
         out = io.BytesIO()
-        font.save(out)
+        font.save(out, reorderTables=None)  # in the order written: a PDF reader reads any
     except Exception:  # a program fontTools cannot read or write: not cut down, not shared
         return None
     return out.getvalue()

@@ -72,14 +72,24 @@ def read(cmap: bytes) -> dict[int, str]:
 def write(mapping: dict[int, str]) -> bytes:
     """A ToUnicode map of one-byte codes (a simple font's) for ``mapping``, as LibreOffice
     writes them: ``bfchar`` entries only."""
-    entries = [
-        b"<%02X> <%s>" % (code, text.encode("utf-16-be").hex().upper().encode())
+    return write_entries(list(entries(mapping).values()))
+
+
+def entries(mapping: dict[int, str]) -> dict[int, bytes]:
+    """Each one-byte code's ``bfchar`` entry, in code order: made once for a font whose map
+    is written for several documents' codes."""
+    return {
+        code: b"<%02X> <%s>" % (code, text.encode("utf-16-be").hex().upper().encode())
         for code, text in sorted(mapping.items())
         if 0 <= code <= 0xFF
-    ]
+    }
+
+
+def write_entries(kept: list[bytes]) -> bytes:
+    """A ToUnicode map of ``kept`` entries (from ``entries``), in their order."""
     blocks = []
-    for start in range(0, len(entries), _PER_BLOCK):
-        chunk = entries[start : start + _PER_BLOCK]
+    for start in range(0, len(kept), _PER_BLOCK):
+        chunk = kept[start : start + _PER_BLOCK]
         blocks.append(b"%d beginbfchar\n%s\nendbfchar\n" % (len(chunk), b"\n".join(chunk)))
     return _HEADER + b"".join(blocks) + _FOOTER
 

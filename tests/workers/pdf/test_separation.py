@@ -10,6 +10,9 @@ import io
 
 import pikepdf
 import pytest
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib import TTFont
 
 from workers.pdf import glyphs, separation, to_unicode
 
@@ -86,6 +89,54 @@ def test_each_document_keeps_only_its_codes_and_images() -> None:
         differences = [item for item in font.Encoding.Differences if isinstance(item, int)]
         assert set(differences) == codes
         assert list(page.obj.Resources.XObject.keys()) == [image]
+
+
+def truetype_program() -> bytes:
+    """A TrueType program as LibreOffice embeds one: a glyph for each of the codes 1-4."""
+    names = [".notdef", "jia", "yi", "bing", "ding"]
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap(dict(zip(range(1, 5), names[1:], strict=True)))
+    glyphs = {}
+    for size, name in enumerate(names, start=1):
+        pen = TTGlyphPen(None)
+        pen.moveTo((0, 0))
+        pen.lineTo((0, 100 * size))
+        pen.lineTo((100 * size, 0))
+        pen.closePath()
+        glyphs[name] = pen.glyph()
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics({name: (1000, 0) for name in names})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Shared", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    out = io.BytesIO()
+    builder.save(out)
+    return out.getvalue()
+
+
+def test_truetype_fonts_keep_each_documents_own_glyphs_each_time() -> None:
+    """The second time round, the subsets come from what the worker kept of the first: each
+    document still gets its own glyphs, not those of another document of the same font."""
+    program = truetype_program()
+    for _ in range(2):
+        pdf = combined()
+        font = pdf.pages[0].Resources.Font.F1
+        font.Subtype = pikepdf.Name.TrueType
+        del font["/Encoding"]
+        font.FontDescriptor = pikepdf.Dictionary(
+            Type=pikepdf.Name.FontDescriptor,
+            FontFile2=pdf.make_stream(program, Length1=len(program)),
+        )
+        assert separation.separate(pdf, [range(0, 1), range(1, 2)]) == [True, True]
+        for page, kept in ((pdf.pages[0], {1, 2}), (pdf.pages[1], {3, 4})):
+            own = TTFont(io.BytesIO(page.Resources.Font.F1.FontDescriptor.FontFile2.read_bytes()))
+            glyf = own["glyf"]
+            drawn = {
+                gid for gid, name in enumerate(own.getGlyphOrder()) if glyf[name].numberOfContours
+            }
+            assert drawn == kept | {0}  # glyph ids kept: .notdef and the codes' glyphs
 
 
 @pytest.mark.parametrize(
