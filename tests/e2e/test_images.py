@@ -158,6 +158,35 @@ def test_a_templates_dummy_pictures_are_replaced_per_document(tenant: Tenant) ->
         assert refused.status_code == 422 and said in refused.get_json()["error"]["message"]
 
 
+def test_a_templates_dummy_seal_is_replaced_by_an_svg_that_stays_vector(tenant: Tenant) -> None:
+    """A seal drawn as an SVG replaces the dummy: each document prints its own (its text in
+    the PDF, no raster image left in the seal's place); the dummy photo and logo stay
+    pictures. (The frame kept: tests/workers/fill/test_pictures.py.)"""
+    template = tenant.upload(template_with_pictures()).get_json()["id"]
+
+    def seal(text: str) -> dict[str, str]:
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200">'
+            '<circle cx="100" cy="100" r="90" fill="none" stroke="#c00000" stroke-width="8"/>'
+            f'<text x="30" y="110" font-size="28" fill="#c00000">{text}</text></svg>'
+        )
+        return {"type": "image", "data": base64.b64encode(svg.encode()).decode()}
+
+    documents = [
+        {"data": {"unit": unit}, "pictures": {"公章": seal(text)}}
+        for unit, text in (("甲", "SEAL-JIA"), ("乙", "SEAL-YI"))
+    ]
+    job = tenant.wait_for(tenant.submit(template, documents).get_json()["id"])
+    assert [d["status"] for d in job["documents"]] == ["succeeded"] * 2, job
+    for document, own, other in zip(
+        job["documents"], ("SEAL-JIA", "SEAL-YI"), ("SEAL-YI", "SEAL-JIA"), strict=True
+    ):
+        pdf = tenant.get(document["url"]).data
+        text = pdf_text(pdf)
+        assert own in text and other not in text
+        assert sorted((i["width"], i["height"]) for i in images_in(pdf)) == [(40, 40)] * 2
+
+
 def test_documents_of_one_job_each_print_their_own_pictures(tenant: Tenant) -> None:
     """Each document's images are its own, however the job's documents are grouped for
     conversion: pictures added per document share part names (media/image4.png) and differ,

@@ -91,9 +91,11 @@ def picture_bytes(
     read_file: Callable[[str], bytes | None],
     limits: ImageLimits,
     path: str,
+    svgs: dict[bytes, bytes],
 ) -> bytes:
-    """The checked bytes of a PNG or JPEG image value, to replace a template's picture with
-    (workers/fill/pictures.py); an SVG is refused there."""
+    """The checked bytes of an image value, to replace a template's picture with
+    (workers/fill/pictures.py): a PNG or JPEG as it is, an SVG as a stand-in PNG recorded
+    in ``svgs`` for ``swap_in_svgs``, as ``inline_image`` does."""
 
     def fail(reason: Message) -> RenderFailed:
         return RenderFailed(_("The image at %(path)s %(reason)s.", path=path, reason=reason))
@@ -103,7 +105,9 @@ def picture_bytes(
     content = _content(spec, read_file, fail)
     _check_bytes(content, limits, fail)
     if looks_like_svg(content):
-        raise fail(_("is an SVG, which cannot replace a template's picture; send PNG or JPEG"))
+        stand_in = _stand_in(content, svg_proportions(content, fail))
+        svgs[stand_in] = content
+        return stand_in
     _check_picture(content, limits, fail)
     return content
 

@@ -7,9 +7,10 @@ put there, an image value as the data's:
 
     {"data": {...}, "pictures": {"公章": {"type": "image", "file": "seal-03.png"}}}
 
-The new picture takes the dummy's place and size (the frame is the designer's). PNG or JPEG,
-with the same limits as the data's images; an SVG is refused (python-docx places no SVG, and
-the stand-in swap images.py does for a new picture has no place to go in an existing one).
+The new picture takes the dummy's place and size (the frame is the designer's). PNG, JPEG or
+SVG, with the same limits and checks as the data's images; an SVG goes in as images.py puts
+one in a new picture (a stand-in PNG python-docx can place, swapped for the SVG), so it stays
+vectors in the PDF.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docrender.errors import RenderFailed
 from docrender.i18n import _
 from docrender.templates.pictures import EMBED, picture_names, placed_pictures
-from workers.fill.images import ImageLimits, picture_bytes
+from workers.fill.images import ImageLimits, picture_bytes, swap_in_svgs
 
 
 def replace_pictures(
@@ -36,6 +37,7 @@ def replace_pictures(
     """Put each of ``pictures`` (by a name of the template's picture) where that picture
     stands, everywhere it does."""
     placed = placed_pictures(document)
+    svgs: dict[bytes, bytes] = {}  # stand-in PNG -> the SVG it stands for
     for name, spec in pictures.items():
         targets = [picture for picture in placed if name in picture.names]
         if not targets:
@@ -46,10 +48,11 @@ def replace_pictures(
                     names=", ".join(picture_names(document)) or _("none"),
                 ),
             )
-        content = picture_bytes(spec, read_file, limits, f"pictures.{name}")
+        content = picture_bytes(spec, read_file, limits, f"pictures.{name}", svgs)
         for picture in targets:
             # The package's image part for these bytes, related from the part the picture
             # stands in (a header is a plain XML part here: StoryPart.get_or_add_image's
             # two steps, done by hand).
             image_part = picture.part.package.get_or_add_image_part(io.BytesIO(content))
             picture.blip.set(EMBED, picture.part.relate_to(image_part, RT.IMAGE))
+    swap_in_svgs(document, svgs)

@@ -56,11 +56,38 @@ def test_pictures_are_replaced_by_alt_text_and_file_name_keeping_their_frames() 
     assert len(placed_pictures(saved)) == 3
 
 
+SEAL_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
+    b'<circle cx="50" cy="50" r="45" fill="none" stroke="#c00000" stroke-width="6"/></svg>'
+)
+# An SVG LibreOffice would fetch something for: refused as a data image's is.
+OUTSIDE_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+    b'<image xlink:href="http://example.com/seal.png" width="10" height="10"/></svg>'
+)
+
+
+def test_a_picture_replaced_by_an_svg_gets_the_svg_itself_in_its_frame() -> None:
+    document = fill_template(template_with_pictures(), {"unit": "甲"})
+    extents = [(inline.width, inline.height) for inline in document.inline_shapes]
+    svg = {"type": "image", "data": base64.b64encode(SEAL_SVG).decode()}
+    replace_pictures(document, {"公章": svg}, lambda name: None, ImageLimits())
+    saved = docx.Document(io.BytesIO(docx_bytes(document)))
+    seal = next(placed for placed in placed_pictures(saved) if "公章" in placed.names)
+    part = seal.part.rels[seal.blip.get(EMBED)].target_part
+    assert (part.content_type, part.blob) == ("image/svg+xml", SEAL_SVG)
+    assert part.partname.endswith(".svg")
+    assert [(inline.width, inline.height) for inline in saved.inline_shapes] == extents
+
+
 @pytest.mark.parametrize(
     ("pictures", "said"),
     [
         ({"印章": {"type": "image", "data": ""}}, "no picture '印章'; its pictures are: "),
-        ({"公章": {"type": "image", "data": base64.b64encode(b"<svg/>").decode()}}, "an SVG"),
+        (
+            {"公章": {"type": "image", "data": base64.b64encode(OUTSIDE_SVG).decode()}},
+            "refers to something outside itself",
+        ),
         ({"公章": {"type": "image", "file": "seal.png"}}, "was not uploaded"),
     ],
 )
