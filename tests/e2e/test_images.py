@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 
 from tests.helpers.clients import Tenant
-from tests.helpers.documents import make_docx, picture, template_with_pictures
+from tests.helpers.documents import (
+    make_docx,
+    picture,
+    template_with_pictures,
+    with_svg_original,
+    with_vml_picture,
+)
 from tests.helpers.pdf import pdf_text
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -185,6 +191,49 @@ def test_a_templates_dummy_seal_is_replaced_by_an_svg_that_stays_vector(tenant: 
         text = pdf_text(pdf)
         assert own in text and other not in text
         assert sorted((i["width"], i["height"]) for i in images_in(pdf)) == [(40, 40)] * 2
+
+
+def test_a_dummy_word_inserted_from_an_svg_is_replaced(tenant: Tenant) -> None:
+    """A designer who inserted the dummy seal in Word from an SVG file: Word keeps a PNG and
+    the SVG, LibreOffice prints the SVG. The seal sent replaces both; a document that sends
+    none prints the dummy."""
+    template = tenant.upload(with_svg_original(template_with_pictures(), "公章"))
+    seal = {"type": "image", "data": base64.b64encode(picture("PNG", (64, 64))).decode()}
+    documents: list[dict[str, Any]] = [
+        {"data": {"unit": "甲"}, "pictures": {"公章": seal}},
+        {"data": {"unit": "乙"}},
+    ]
+    job = tenant.wait_for(tenant.submit(template.get_json()["id"], documents).get_json()["id"])
+    assert [d["status"] for d in job["documents"]] == ["succeeded"] * 2, job
+    replaced, kept = (tenant.get(d["url"]).data for d in job["documents"])
+    assert "DUMMY-SEAL" not in pdf_text(replaced)
+    assert sorted((i["width"], i["height"]) for i in images_in(replaced)) == [
+        (40, 40),
+        (40, 40),
+        (64, 64),
+    ]
+    assert "DUMMY-SEAL" in pdf_text(kept)
+
+
+def test_a_header_picture_written_in_vml_is_replaced(tenant: Tenant) -> None:
+    """A picture watermark, or a header picture from an older Word, is VML: found by its alt
+    text and replaced as a DrawingML picture is."""
+    template = tenant.upload(with_vml_picture(template_with_pictures(), "浮水印"))
+    template_id = template.get_json()["id"]
+    assert "浮水印" in tenant.get(f"/v1/templates/{template_id}").get_json()["pictures"]
+    mark = {"type": "image", "data": base64.b64encode(picture("PNG", (50, 25))).decode()}
+    documents: list[dict[str, Any]] = [
+        {"data": {"unit": "甲"}, "pictures": {"浮水印": mark}},
+        {"data": {"unit": "乙"}},
+    ]
+    job = tenant.wait_for(tenant.submit(template_id, documents).get_json()["id"])
+    assert [d["status"] for d in job["documents"]] == ["succeeded"] * 2, job
+    replaced, kept = (
+        sorted((i["width"], i["height"]) for i in images_in(tenant.get(d["url"]).data))
+        for d in job["documents"]
+    )
+    assert replaced == [(40, 40), (40, 40), (40, 40), (50, 25)]
+    assert kept == [(30, 30), (40, 40), (40, 40), (40, 40)]
 
 
 def test_documents_of_one_job_each_print_their_own_pictures(tenant: Tenant) -> None:

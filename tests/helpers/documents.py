@@ -149,3 +149,66 @@ def template_with_pictures() -> bytes:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+DUMMY_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">'
+    b'<rect width="100" height="100" fill="#ffcc00"/>'
+    b'<text x="8" y="55" font-size="18">DUMMY-SEAL</text></svg>'
+)
+
+
+def with_svg_original(template: bytes, alt: str) -> bytes:
+    """``template`` with its picture ``alt`` as Word keeps a picture inserted from an SVG file:
+    the blip's PNG, and the SVG itself (word/media/dummy-seal.svg, ``DUMMY_SVG``) in the blip's
+    svgBlip extension, which LibreOffice prints instead of the PNG."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from lxml import etree
+
+    from docrender.templates.pictures import placed_pictures
+
+    document = docx.Document(io.BytesIO(template))
+    package = document.part.package
+    svg = Part(PackURI("/word/media/dummy-seal.svg"), "image/svg+xml", DUMMY_SVG, package)
+    rid = document.part.relate_to(svg, RELATIONSHIP_TYPE.IMAGE)
+    blip = next(placed.blip for placed in placed_pictures(document) if alt in placed.names)
+    drawing = "http://schemas.openxmlformats.org/drawingml/2006/main"
+    extensions = etree.SubElement(blip, f"{{{drawing}}}extLst")
+    extension = etree.SubElement(
+        extensions, f"{{{drawing}}}ext", uri="{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
+    )
+    original = etree.SubElement(
+        extension, "{http://schemas.microsoft.com/office/drawing/2016/SVG/main}svgBlip"
+    )
+    original.set("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}embed", rid)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def with_vml_picture(template: bytes, alt: str, size: tuple[int, int] = (30, 30)) -> bytes:
+    """``template`` with a picture in its header as Word writes a picture watermark or an
+    older Word a header picture: VML (``<w:pict><v:shape alt=...><v:imagedata r:id=...>``),
+    a purple PNG of ``size`` pixels, 20 mm wide."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from lxml import etree
+
+    document = docx.Document(io.BytesIO(template))
+    header = document.sections[0].header
+    image = header.part.package.get_or_add_image_part(
+        io.BytesIO(picture("PNG", size, (120, 0, 120)))
+    )
+    rid = header.part.relate_to(image, RELATIONSHIP_TYPE.IMAGE)
+    run = etree.fromstring(
+        '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+        ' xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office"'
+        ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        f'<w:pict><v:shape id="logo" style="width:20mm;height:20mm" alt="{alt}">'
+        f'<v:imagedata r:id="{rid}" o:title="watermark"/></v:shape></w:pict></w:r>'
+    )
+    header.paragraphs[0]._p.append(run)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

@@ -24,7 +24,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 
 from docrender.errors import RenderFailed
 from docrender.i18n import _
-from docrender.templates.pictures import EMBED, picture_names, placed_pictures
+from docrender.templates.pictures import picture_names, placed_pictures
 from workers.fill.images import ImageLimits, picture_bytes, swap_in_svgs
 
 
@@ -54,5 +54,5 @@ def replace_pictures(
             # stands in (a header is a plain XML part here: StoryPart.get_or_add_image's
             # two steps, done by hand).
             image_part = picture.part.package.get_or_add_image_part(io.BytesIO(content))
-            picture.blip.set(EMBED, picture.part.relate_to(image_part, RT.IMAGE))
+            picture.point_to(picture.part.relate_to(image_part, RT.IMAGE))
     swap_in_svgs(document, svgs)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from docrender.errors import RenderFailed
 from docrender.templates.pictures import EMBED, picture_names, placed_pictures
-from tests.helpers.documents import picture, template_with_pictures
+from tests.helpers.documents import picture, template_with_pictures, with_svg_original
 from workers.fill.images import ImageLimits
 from workers.fill.pictures import replace_pictures
 from workers.fill.render import docx_bytes, fill_template
@@ -78,6 +78,21 @@ def test_a_picture_replaced_by_an_svg_gets_the_svg_itself_in_its_frame() -> None
     assert (part.content_type, part.blob) == ("image/svg+xml", SEAL_SVG)
     assert part.partname.endswith(".svg")
     assert [(inline.width, inline.height) for inline in saved.inline_shapes] == extents
+
+
+def test_a_picture_word_inserted_from_an_svg_is_replaced_svg_and_all() -> None:
+    """Word keeps such a picture twice, a PNG in the blip and the SVG in its svgBlip
+    extension, and LibreOffice prints the SVG: replacing the PNG alone printed the dummy."""
+    template = with_svg_original(template_with_pictures(), "公章")
+    assert "dummy-seal.svg" in picture_names(docx.Document(io.BytesIO(template)))
+    document = fill_template(template, {"unit": "甲"})
+    replace_pictures(
+        document, {"dummy-seal.svg": image((64, 64), (0, 0, 0))}, lambda name: None, ImageLimits()
+    )
+    saved = docx.Document(io.BytesIO(docx_bytes(document)))
+    assert shown(saved)["公章"] == (64, 64)
+    seal = next(placed for placed in placed_pictures(saved) if "公章" in placed.names)
+    assert "svgBlip" not in seal.blip.xml  # nothing left for LibreOffice to print instead
 
 
 @pytest.mark.parametrize(
