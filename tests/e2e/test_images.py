@@ -9,8 +9,11 @@ import json
 import subprocess
 from typing import Any
 
+import docx
 import pytest
+from PIL import Image
 
+from docrender.templates.pictures import EMBED, placed_pictures
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import (
     make_docx,
@@ -213,6 +216,15 @@ def test_a_dummy_word_inserted_from_an_svg_is_replaced(tenant: Tenant) -> None:
         (64, 64),
     ]
     assert "DUMMY-SEAL" in pdf_text(kept)
+    # As a DOCX, the file Word opens: the seal's blip holds the new picture, no SVG beside it.
+    as_docx = tenant.wait_for(
+        tenant.submit(template.get_json()["id"], documents[:1], format="docx").get_json()["id"]
+    )
+    made = docx.Document(io.BytesIO(tenant.get(as_docx["documents"][0]["url"]).data))
+    seal_placed = next(p for p in placed_pictures(made) if "公章" in p.names)
+    assert "svgBlip" not in seal_placed.blip.xml
+    blob = seal_placed.part.rels[seal_placed.blip.get(EMBED)].target_part.blob
+    assert Image.open(io.BytesIO(blob)).size == (64, 64)
 
 
 def test_a_header_picture_written_in_vml_is_replaced(tenant: Tenant) -> None:
