@@ -6,6 +6,7 @@ by."""
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import math
 import time
@@ -28,7 +29,7 @@ from docrender.errors import (
 from docrender.i18n import _
 from docrender.jobs.store import DocumentStatus, Job
 from docrender.monitoring import metrics
-from docrender.storage import job_document_key, job_file_key, job_template_key
+from docrender.storage import job_data_key, job_document_key, job_file_key, job_template_key
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,20 @@ def retry_failed(
     With ``fixed`` (index -> corrected data), only those, each with its new data, checked as
     a submission checks it (a 422 names the document; nothing changes)."""
     job = find_job(services, tenant, job_id)
+    data_key, counted = job_data_key(job.id), 0
     if fixed:
         _check_fixed(services, job, fixed)
+        # The corrected data replaces what Redis keeps of those documents: the job's data is
+        # counted against the quota as it grows or shrinks (413 when it would not fit).
+        counted = services.usage.counted(data_key)
+        grown = sum(
+            len(json.dumps(data, ensure_ascii=False).encode()) for data in fixed.values()
+        ) - services.jobs.data_bytes(job.id, fixed)
+        services.usage.claim(data_key, max(0, counted + grown))
     retried = services.jobs.requeue_failed(job.id, services.settings.max_queued_documents, fixed)
     if retried.over_cap:
+        if fixed:
+            services.usage.record(data_key, counted)  # nothing changed
         raise queued_cap_reached(services.settings.max_queued_documents, retried.over_cap)
     if retried.again:
         try:

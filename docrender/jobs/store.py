@@ -44,7 +44,7 @@ import builtins
 import enum
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -878,6 +878,13 @@ class JobStore:
         # Lua's cjson writes an empty table as {}: "again" may come back as a dict.
         again = sorted(int(i) for i in (retried.get("again") or []))
         return Retried(job_id, again, int(retried.get("over_cap", 0)), raw)
+
+    def data_bytes(self, job_id: str, indexes: Iterable[int]) -> int:
+        """The bytes the data of the job's documents ``indexes`` takes, as stored (UTF-8 JSON)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for index in indexes:
+            pipe.hstrlen(self._keys(job_id)[2], str(index))
+        return sum(int(size) for size in pipe.execute())
 
     def undo_retry(self, retried: Retried) -> int:
         """Fail again, with their earlier errors, the retried documents still queued: for a

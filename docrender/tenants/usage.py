@@ -96,6 +96,11 @@ class Usage:
             raise self._exceeded(int(value), size)
         return int(value)
 
+    def counted(self, key: str) -> int:
+        """The bytes counted for storage key ``key`` now."""
+        owner = self._owner_key(key)
+        return 0 if owner is None else int(self.redis.hget(owner, f"file:{key}") or 0)
+
     def record(self, key: str, size: int) -> None:
         """Count ``size`` bytes for ``key`` whatever the quota (a deletion, a rollback)."""
         self.claim(key, size, refusable=False)

@@ -19,6 +19,7 @@ import redis
 from api import create_app
 from api.services import ApiServices
 from cli.processes import start_redis
+from docrender.jobs.store import DocumentStatus, JobStore
 from docrender.processes import free_port
 from docrender.settings import Settings
 from docrender.storage import LocalStorage, MeteredStorage
@@ -120,6 +121,47 @@ def test_a_jobs_data_counts_against_the_quota(settings: Settings) -> None:
     assert refused.status_code == 413
     assert refused.get_json()["error"]["code"] == "storage_quota_exceeded"
     assert usage.used(name) > 10 * MB
+
+
+def test_corrected_data_counts_against_the_quota(
+    settings: Settings, redis_client: redis.Redis
+) -> None:
+    """Retrying failed documents with corrected data replaces the data Redis keeps: it was
+    not counted, so a job of small failing rows could be grown past the quota row by row
+    (up to 16 MB a document, 1,000 documents a job). Now the job's data is counted as it
+    changes: a correction replaces its document's bytes, and one that does not fit is a 413
+    that changes nothing."""
+    app, name, usage = quota_tenant(settings, 4 * MB)
+    tenant = Tenant(app.test_client(), f"key-{name}")
+    template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
+    job = tenant.submit(template, [{"data": {"unit": "甲"}}, {"data": {"unit": "乙"}}]).get_json()
+    store = JobStore(redis_client, 3600)
+
+    def fail(index: int) -> None:
+        store.start_document(job["id"], index)
+        store.finish_document(
+            job["id"], index, DocumentStatus.FAILED, {"code": "render_failed", "message": "x"}
+        )
+
+    def retry(index: int, note: str) -> Any:
+        body = {"documents": [{"index": index, "data": {"unit": "甲", "note": note}}]}
+        return tenant.post(f"/v1/jobs/{job['id']}/retry", json=body)
+
+    fail(0)
+    fail(1)
+    before = usage.used(name)
+    assert retry(0, "字" * MB).status_code == 200  # 3 MB
+    assert 3 * MB < usage.used(name) - before < 3 * MB + 100
+    fail(0)
+    assert retry(0, "文" * MB).status_code == 200  # replaces its own 3 MB
+    assert 3 * MB < usage.used(name) - before < 3 * MB + 100
+    used = usage.used(name)
+    refused = retry(1, "字" * MB)
+    assert refused.status_code == 413
+    assert refused.get_json()["error"]["code"] == "storage_quota_exceeded"
+    assert usage.used(name) == used
+    assert tenant.get(f"/v1/jobs/{job['id']}").get_json()["documents"][1]["status"] == "failed"
+    assert json.loads(redis_client.hget(f"{JobStore.key(job['id'])}:data", "1")) == {"unit": "乙"}
 
 
 @pytest.fixture
