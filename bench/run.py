@@ -1041,7 +1041,8 @@ def main() -> None:
                 profile_worker(stack, work, RESULTS / "worker-profile.txt")
     import chart  # matplotlib is slow to import; only when there is something to draw
 
-    chart.draw(result, RESULTS / "bench.png")
+    # Beside the results it draws: a run kept apart (--out) leaves bench.png as it was.
+    chart.draw(result, out.with_suffix(".png"))
     print(
         json.dumps(
             {k: v for k, v in result.items() if k != "endurance"}, ensure_ascii=False, indent=2
