@@ -113,7 +113,8 @@ _ARRAY = re.compile(rb"\[([^\[\]]*+)\]\s*+TJ" + _END)
 _NAMED = re.compile(rb"((?:" + _NAME + rb"\s*+)++)(Do|gs|sh|scn|SCN|BDC|DP)" + _END)
 _SAVE = re.compile(rb"[qQ](?<![^\s\]>][qQ])" + _END)
 _STRING = re.compile(rb"<([0-9A-Fa-f]*+)>")
-_COUNTED = (b"Tf", b"Tj", b"TJ", b"'", b'"', b"Do", b"gs", b"sh", b"scn", b"SCN", b"BDC", b"DP")
+_NAMING = (b"Do", b"gs", b"sh", b"scn", b"SCN", b"BDC", b"DP")
+_COUNTED = (b"Tf", b"Tj", b"TJ", b"'", b'"', *_NAMING)
 _SAVE_FONT, _RESTORE_FONT, _SET_FONT, _SHOW_TEXT = range(4)
 _POSITION = operator.itemgetter(0)
 
@@ -123,36 +124,44 @@ def _quick_uses(data: bytes, fonts: set[str]) -> Uses | None:
     (or shows text in a way pikepdf's parser should judge)."""
     if any(outside in data for outside in _OUTSIDE):
         return None
+    # Every operator is counted outside strings (hex digits spell BDC), and each expression
+    # runs only on a stream that holds its operators at all: LibreOffice's report pages name
+    # no image, graphics state or marked content, and never use ' or ".
+    operators = _STRING.sub(b"<>", data)
+    present = {op: operators.count(op) for op in _COUNTED}
     uses = Uses()
     matched = dict.fromkeys(_COUNTED, 0)
     events: list[tuple[int, int, bytes]] = []  # (position, what, operand)
-    for found in _FONT.finditer(data):
-        events.append((found.start(), _SET_FONT, found[1]))
-    matched[b"Tf"] = len(events)
-    for found in _SHOW.finditer(data):
-        matched[found[2]] += 1
-        events.append((found.start(), _SHOW_TEXT, found[1]))
-    for found in _QUOTE.finditer(data):
-        matched[b'"'] += 1
-        events.append((found.start(), _SHOW_TEXT, found[1]))
-    for found in _ARRAY.finditer(data):
-        matched[b"TJ"] += 1
-        events += [(found.start(), _SHOW_TEXT, text) for text in _STRING.findall(found[1])]
-    for found in _NAMED.finditer(data):
-        op = found[2]
-        matched[op] += 1
-        uses.names[NAMED_BY[op.decode()]].update(
-            "/" + name.strip().decode("latin-1") for name in found[1].split(b"/")[1:]
-        )
+    if present[b"Tf"]:
+        for found in _FONT.finditer(data):
+            events.append((found.start(), _SET_FONT, found[1]))
+        matched[b"Tf"] = len(events)
+    if present[b"Tj"] or present[b"'"]:
+        for found in _SHOW.finditer(data):
+            matched[found[2]] += 1
+            events.append((found.start(), _SHOW_TEXT, found[1]))
+    if present[b'"']:
+        for found in _QUOTE.finditer(data):
+            matched[b'"'] += 1
+            events.append((found.start(), _SHOW_TEXT, found[1]))
+    if present[b"TJ"]:
+        for found in _ARRAY.finditer(data):
+            matched[b"TJ"] += 1
+            events += [(found.start(), _SHOW_TEXT, text) for text in _STRING.findall(found[1])]
+    if any(present[op] for op in _NAMING):
+        for found in _NAMED.finditer(data):
+            op = found[2]
+            matched[op] += 1
+            uses.names[NAMED_BY[op.decode()]].update(
+                "/" + name.strip().decode("latin-1") for name in found[1].split(b"/")[1:]
+            )
     saves = [
         (found.start(), _SAVE_FONT if found[0] == b"q" else _RESTORE_FONT, b"")
         for found in _SAVE.finditer(data)
     ]
-    # Every operator found in its form: counted outside strings (hex digits spell BDC).
-    operators = _STRING.sub(b"<>", data)
     if len(saves) != operators.count(b"q") + operators.count(b"Q"):
         return None  # a q or Q inside another token
-    if any(operators.count(op) != count for op, count in matched.items()):
+    if matched != present:
         return None  # an operator in a form this reader does not read
     events += saves
     events.sort(key=_POSITION)
