@@ -13,26 +13,11 @@ import redis
 
 from api import create_app
 from api.services import ApiServices
-from docrender.jobs.queue import JobQueue
 from docrender.jobs.store import DocumentStatus, JobStore
 from docrender.settings import Settings
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
-
-
-class HeldQueue(JobQueue):
-    """Keeps the tasks instead of sending them: the documents stay queued, whatever workers
-    run meanwhile, so the count is exact. (A JobQueue: a fake that falls behind the real
-    queue's methods fails here, not as a 500 the test would not look at.)"""
-
-    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None:
-        pass
-
-    def job_ended(self, job_id: str) -> None:
-        pass
-
-    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
-        pass
+from tests.helpers.fakes import HeldQueue
 
 
 def capped_tenant(settings: Settings, cap: int, held: bool = False) -> Tenant:

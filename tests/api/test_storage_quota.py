@@ -26,7 +26,7 @@ from docrender.storage import LocalStorage, MeteredStorage
 from docrender.tenants.usage import Usage
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import make_docx
-from tests.helpers.fakes import RefusingQueue
+from tests.helpers.fakes import HeldQueue, RefusingQueue
 
 MB = 1024 * 1024
 
@@ -131,7 +131,8 @@ def test_corrected_data_counts_against_the_quota(
     (up to 16 MB a document, 1,000 documents a job). Now the job's data is counted as it
     changes: a correction replaces its document's bytes, and one that does not fit is a 413
     that changes nothing."""
-    app, name, usage = quota_tenant(settings, 4 * MB)
+    # The tasks are held: a worker on the same broker would make the retried documents.
+    app, name, usage = quota_tenant(settings, 4 * MB, queue=HeldQueue())
     tenant = Tenant(app.test_client(), f"key-{name}")
     template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
     job = tenant.submit(template, [{"data": {"unit": "甲"}}, {"data": {"unit": "乙"}}]).get_json()

@@ -21,3 +21,17 @@ class RefusingQueue(JobQueue):
 
     def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
         raise kombu.exceptions.OperationalError("Error 111 connecting to broker")
+
+
+class HeldQueue(JobQueue):
+    """Keeps the tasks instead of sending them: the documents stay queued, whatever workers
+    run meanwhile (an end-to-end test's, on the same broker), so what a test counts is exact."""
+
+    def enqueue(self, job_id: str, indexes: Sequence[int], urgent: bool = False) -> None:
+        pass
+
+    def job_ended(self, job_id: str) -> None:
+        pass
+
+    def deliver_callback(self, job_id: str, delivery_id: str, countdown: float = 0) -> None:
+        pass
