@@ -44,7 +44,7 @@ class Placed:
     def point_to(self, relationship: str) -> None:
         """Show the picture of ``relationship`` (an image relationship of ``part``)."""
         self.blip.set(self.attribute, relationship)
-        drop_svg_original(self.blip)
+        _drop_svg_original(self.blip)
 
 
 def placed_pictures(document: Any) -> list[Placed]:
@@ -72,8 +72,7 @@ def placed_pictures(document: Any) -> list[Placed]:
             for tag in (_DOC_PROPERTIES, _PICTURE_PROPERTIES):
                 for properties in drawing.iter(tag):
                     names |= {properties.get("name") or "", properties.get("descr") or ""}
-            names = {name.strip() for name in names if name and name.strip()}
-            found.append(Placed(frozenset(names), part, blip))
+            found.append(Placed(_named(names), part, blip))
         for imagedata in part.element.iter(_IMAGEDATA):
             relationship = imagedata.get(_VML_ID)
             if relationship not in part.rels or part.rels[relationship].is_external:
@@ -84,12 +83,15 @@ def placed_pictures(document: Any) -> list[Placed]:
                 imagedata.get(_VML_TITLE) or "",
                 (shape.get("alt") if shape is not None else None) or "",
             }
-            names = {name.strip() for name in names if name and name.strip()}
-            found.append(Placed(frozenset(names), part, imagedata, _VML_ID))
+            found.append(Placed(_named(names), part, imagedata, _VML_ID))
     return found
 
 
-def drop_svg_original(blip: Any) -> None:
+def _named(names: set[str]) -> frozenset[str]:
+    return frozenset(name.strip() for name in names if name.strip())
+
+
+def _drop_svg_original(blip: Any) -> None:
     """Take the SVG Word keeps beside the blip's PNG out of ``blip``: LibreOffice prints the
     SVG rather than the blip, so a picture replaced in the blip alone would print unchanged."""
     for svg in list(blip.iter(_SVG_BLIP)):

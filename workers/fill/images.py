@@ -72,17 +72,10 @@ def inline_image(
                 "'data', or upload it with the job and name it in 'file'"
             )
         )
-    content = _content(spec, read_file, fail)
-    _check_bytes(content, limits, fail)
+    content = picture_bytes(spec, read_file, limits, path, svgs)
     width, height = (_length(spec.get(side), side, fail) for side in ("width", "height"))
-    if looks_like_svg(content):
-        proportions = svg_proportions(content, fail)
-        stand_in = _stand_in(content, proportions)
-        svgs[stand_in] = content
-        if width is None and height is None:
-            width = Mm(DEFAULT_SVG_WIDTH_MM)
-        return InlineImage(template, io.BytesIO(stand_in), width=width, height=height)
-    _check_picture(content, limits, fail)
+    if content in svgs and width is None and height is None:
+        width = Mm(DEFAULT_SVG_WIDTH_MM)
     return InlineImage(template, io.BytesIO(content), width=width, height=height)
 
 
@@ -93,9 +86,9 @@ def picture_bytes(
     path: str,
     svgs: dict[bytes, bytes],
 ) -> bytes:
-    """The checked bytes of an image value, to replace a template's picture with
-    (workers/fill/pictures.py): a PNG or JPEG as it is, an SVG as a stand-in PNG recorded
-    in ``svgs`` for ``swap_in_svgs``, as ``inline_image`` does."""
+    """The checked bytes of an image value as python-docx places them, for a new picture
+    (``inline_image``) or one replacing a template's (workers/fill/pictures.py): a PNG or
+    JPEG as it is, an SVG as a stand-in PNG recorded in ``svgs`` for ``swap_in_svgs``."""
 
     def fail(reason: Message) -> RenderFailed:
         return RenderFailed(_("The image at %(path)s %(reason)s.", path=path, reason=reason))

@@ -312,13 +312,13 @@ def _deflated(pdf: pikepdf.Pdf, data: bytes) -> pikepdf.Stream:
 
 def _kept_truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
     """``_truetype_subset``, made once per worker process for each program and codes."""
+    if len(program) > _TRUETYPE_KEPT_AT_MOST:
+        return _truetype_subset(program, codes)
     key = (hashlib.blake2b(program, digest_size=16).digest(), frozenset(codes))
     try:
         made = _TRUETYPE_SUBSETS[key]
     except KeyError:
-        made = _truetype_subset(program, codes)
-        if len(program) <= _TRUETYPE_KEPT_AT_MOST:
-            _TRUETYPE_SUBSETS[key] = made
+        made = _TRUETYPE_SUBSETS[key] = _truetype_subset(program, codes)
     return program if made == program else made  # ``program`` itself when kept whole
 
 
