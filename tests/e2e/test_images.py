@@ -16,6 +16,7 @@ from PIL import Image
 from docrender.templates.pictures import EMBED, placed_pictures
 from tests.helpers.clients import Tenant
 from tests.helpers.documents import (
+    floating,
     make_docx,
     picture,
     template_with_pictures,
@@ -225,6 +226,24 @@ def test_a_dummy_word_inserted_from_an_svg_is_replaced(tenant: Tenant) -> None:
     assert "svgBlip" not in seal_placed.blip.xml
     blob = seal_placed.part.rels[seal_placed.blip.get(EMBED)].target_part.blob
     assert Image.open(io.BytesIO(blob)).size == (64, 64)
+
+
+def test_a_floating_dummy_seal_is_replaced(tenant: Tenant) -> None:
+    """A seal laid over the signature floats (Word's wp:anchor): replaced as an inline one."""
+    template = tenant.upload(floating(template_with_pictures(), "公章")).get_json()["id"]
+    seal = {"type": "image", "data": base64.b64encode(picture("PNG", (64, 64))).decode()}
+    job = tenant.wait_for(
+        tenant.submit(template, [{"data": {"unit": "甲"}, "pictures": {"公章": seal}}]).get_json()[
+            "id"
+        ]
+    )
+    assert job["documents"][0]["status"] == "succeeded", job
+    pdf = tenant.get(job["documents"][0]["url"]).data
+    assert sorted((i["width"], i["height"]) for i in images_in(pdf)) == [
+        (40, 40),
+        (40, 40),
+        (64, 64),
+    ]
 
 
 def test_a_header_picture_written_in_vml_is_replaced(tenant: Tenant) -> None:

@@ -212,3 +212,37 @@ def with_vml_picture(template: bytes, alt: str, size: tuple[int, int] = (30, 30)
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def floating(template: bytes, alt: str) -> bytes:
+    """``template`` with its picture ``alt`` floating as a seal is laid over a signature:
+    Word's ``wp:anchor`` (placed on the page, no wrapping) instead of ``wp:inline``."""
+    import copy
+
+    from lxml import etree
+
+    document = docx.Document(io.BytesIO(template))
+    wp = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing"
+    inline = next(
+        found
+        for found in document.element.body.iter(f"{{{wp}}}inline")
+        if found.find(f"{{{wp}}}docPr").get("descr") == alt
+    )
+    anchor = etree.fromstring(
+        f'<wp:anchor xmlns:wp="{wp}" distT="0" distB="0" distL="0" distR="0" simplePos="0"'
+        ' relativeHeight="2" behindDoc="0" locked="0" layoutInCell="1" allowOverlap="1">'
+        '<wp:simplePos x="0" y="0"/>'
+        '<wp:positionH relativeFrom="page"><wp:posOffset>4000000</wp:posOffset></wp:positionH>'
+        '<wp:positionV relativeFrom="page"><wp:posOffset>2000000</wp:posOffset></wp:positionV>'
+        "</wp:anchor>"
+    )
+    anchor.append(copy.deepcopy(inline.find(f"{{{wp}}}extent")))
+    anchor.append(etree.fromstring(f'<wp:effectExtent xmlns:wp="{wp}" l="0" t="0" r="0" b="0"/>'))
+    anchor.append(etree.fromstring(f'<wp:wrapNone xmlns:wp="{wp}"/>'))
+    for child in inline:
+        if child.tag.endswith(("}docPr", "}cNvGraphicFramePr", "}graphic")):
+            anchor.append(copy.deepcopy(child))
+    inline.getparent().replace(inline, anchor)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
