@@ -96,19 +96,26 @@ def retry_failed(
     a submission checks it (a 422 names the document; nothing changes)."""
     job = find_job(services, tenant, job_id)
     data_key, counted = job_data_key(job.id), 0
+    growth: dict[int, int] = {}  # index -> bytes its corrected data adds to the job's
     if fixed:
         _check_fixed(services, job, fixed)
         # The corrected data replaces what Redis keeps of those documents: the job's data is
         # counted against the quota as it grows or shrinks (413 when it would not fit).
         counted = services.usage.counted(data_key)
-        grown = sum(
-            len(json.dumps(data, ensure_ascii=False).encode()) for data in fixed.values()
-        ) - services.jobs.data_bytes(job.id, fixed)
-        services.usage.claim(data_key, max(0, counted + grown))
+        stored = services.jobs.data_sizes(job.id, fixed)
+        growth = {
+            index: len(json.dumps(data, ensure_ascii=False).encode()) - stored[index]
+            for index, data in fixed.items()
+        }
+        services.usage.claim(data_key, max(0, counted + sum(growth.values())))
     retried = services.jobs.requeue_failed(job.id, services.settings.max_queued_documents, fixed)
+    if growth:
+        # What the retry did store: nothing past the cap, else the data of the documents it
+        # re-queued (one set aside as quarantined keeps its data).
+        grown = 0 if retried.over_cap else sum(growth[index] for index in retried.again)
+        if grown != sum(growth.values()):
+            services.usage.record(data_key, max(0, counted + grown))
     if retried.over_cap:
-        if fixed:
-            services.usage.record(data_key, counted)  # nothing changed
         raise queued_cap_reached(services.settings.max_queued_documents, retried.over_cap)
     if retried.again:
         try:

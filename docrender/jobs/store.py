@@ -879,12 +879,14 @@ class JobStore:
         again = sorted(int(i) for i in (retried.get("again") or []))
         return Retried(job_id, again, int(retried.get("over_cap", 0)), raw)
 
-    def data_bytes(self, job_id: str, indexes: Iterable[int]) -> int:
-        """The bytes the data of the job's documents ``indexes`` takes, as stored (UTF-8 JSON)."""
+    def data_sizes(self, job_id: str, indexes: Iterable[int]) -> dict[int, int]:
+        """The bytes the data of each of the job's documents ``indexes`` takes, as stored
+        (UTF-8 JSON)."""
+        wanted = list(indexes)
         pipe = self.redis.pipeline(transaction=False)
-        for index in indexes:
+        for index in wanted:
             pipe.hstrlen(self._keys(job_id)[2], str(index))
-        return sum(int(size) for size in pipe.execute())
+        return dict(zip(wanted, map(int, pipe.execute()), strict=True))
 
     def undo_retry(self, retried: Retried) -> int:
         """Fail again, with their earlier errors, the retried documents still queued: for a

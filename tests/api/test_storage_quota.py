@@ -19,7 +19,7 @@ import redis
 from api import create_app
 from api.services import ApiServices
 from cli.processes import start_redis
-from docrender.jobs.store import DocumentStatus, JobStore
+from docrender.jobs.store import SET_ASIDE, DocumentStatus, JobStore
 from docrender.processes import free_port
 from docrender.settings import Settings
 from docrender.storage import LocalStorage, MeteredStorage
@@ -135,13 +135,14 @@ def test_corrected_data_counts_against_the_quota(
     app, name, usage = quota_tenant(settings, 4 * MB, queue=HeldQueue())
     tenant = Tenant(app.test_client(), f"key-{name}")
     template = tenant.upload(make_docx("{{ unit }}")).get_json()["id"]
-    job = tenant.submit(template, [{"data": {"unit": "甲"}}, {"data": {"unit": "乙"}}]).get_json()
+    units = [{"data": {"unit": unit}} for unit in ("甲", "乙", "丙")]
+    job = tenant.submit(template, units).get_json()
     store = JobStore(redis_client, 3600)
 
-    def fail(index: int) -> None:
+    def fail(index: int, code: str = "render_failed") -> None:
         store.start_document(job["id"], index)
         store.finish_document(
-            job["id"], index, DocumentStatus.FAILED, {"code": "render_failed", "message": "x"}
+            job["id"], index, DocumentStatus.FAILED, {"code": code, "message": "x"}
         )
 
     def retry(index: int, note: str) -> Any:
@@ -150,6 +151,7 @@ def test_corrected_data_counts_against_the_quota(
 
     fail(0)
     fail(1)
+    fail(2, SET_ASIDE[0])  # quarantined: it killed its worker again and again
     before = usage.used(name)
     assert retry(0, "字" * MB).status_code == 200  # 3 MB
     assert 3 * MB < usage.used(name) - before < 3 * MB + 100
@@ -164,6 +166,9 @@ def test_corrected_data_counts_against_the_quota(
     assert tenant.get(f"/v1/jobs/{job['id']}").get_json()["documents"][1]["status"] == "failed"
     kept = redis_client.hget(f"{JobStore.key(job['id'])}:data", "1")
     assert kept is not None and json.loads(kept) == {"unit": "乙"}  # its data as it was
+    # A document set aside is not retried and keeps its data: its correction counts nothing.
+    assert retry(2, "字" * 100_000).status_code == 200
+    assert usage.used(name) == used
 
 
 @pytest.fixture
