@@ -556,7 +556,7 @@ def own_fonts_cost(work: Workloads) -> dict[str, Any]:
                 began = time.process_time()
                 parts = batching.split(combined, documents)
                 timed[label] += time.process_time() - began
-                weights[label] += sum(len(part or b"") for part in parts)
+                weights[label] += sum(len(part.pdf or b"") for part in parts)
                 separation.separate = separate
     count = len(work.reports)
     return {

@@ -37,9 +37,9 @@ from docrender.errors import (
 from docrender.fonts.substitutes import word_language
 from docrender.i18n import Message, StoredMessage, StoredWarning, _
 from docrender.jobs.formats import FORMATS, export_options, plain_pdf
-from docrender.jobs.store import DocumentStatus, Finish, JobKind, JobStore, WorkItem
+from docrender.jobs.store import DocumentStatus, Finish, JobKind, JobStore, PagesIn, WorkItem
 from docrender.monitoring import logs, metrics
-from docrender.storage import Storage, job_document_key, job_file_key
+from docrender.storage import Storage, job_conversion_key, job_document_key, job_file_key
 from workers.convert import batching
 from workers.convert.converter import Converter
 from workers.fill import grid
@@ -80,6 +80,33 @@ class Made:
     format: str  # the job's output format, which names the stored file
     language: str  # the Chinese forms it prints with: "zh-Hans" or "zh-Hant"
     warnings: list[StoredWarning] = field(default_factory=list)
+    # Its pages in a combined conversion, from which the job's merged volume takes them.
+    volume: tuple[KeptConversion, range] | None = None
+
+
+@dataclass
+class KeptConversion:
+    """A batch's combined conversion, kept for the job's merged volume (workers/pdf/bundle.py):
+    one tenant's job, whose volume holds all its documents anyway, so there their pages may
+    share the conversion's fonts. Stored as the last of its documents is recorded, after their
+    own files, which get the tenant's storage quota first; past the quota it is not kept (the
+    volume takes the documents' own files). Until then a document recorded points at a key
+    not stored yet, and its job cannot end."""
+
+    key: str
+    pdf: bytes
+    unrecorded: int  # its documents not recorded yet
+
+    def one_recorded(self, storage: Storage) -> None:
+        self.unrecorded -= 1
+        if self.unrecorded:
+            return
+        try:
+            storage.put(self.key, self.pdf)
+        except StorageQuotaExceeded:
+            log.info("combined conversion %s not kept for the volume: past the quota", self.key)
+        except Exception:  # the volume takes these documents' own files instead
+            log.warning("combined conversion %s not kept for the volume", self.key, exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -219,7 +246,9 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
     groups, alone = _group_for_conversion(filled) if shared else ([], filled)
     for together in groups:
         try:
-            pdfs = _convert_combined([document for _, document in together], services.converter)
+            combined, cuts = _convert_combined(
+                [document for _, document in together], services.converter
+            )
         except ConverterUnavailable:
             raise  # transient: the whole task is retried
         except Exception as exc:
@@ -228,17 +257,29 @@ def decide(services: RenderServices, works: list[WorkItem]) -> Iterator[tuple[Wo
             log.warning("combined conversion failed (%r); converting one by one", exc)
             alone += [(work, _fill(services, template, work)[0]) for work, _ in together]
         else:
-            cut = [(work, pdf) for (work, _), pdf in zip(together, pdfs, strict=True) if pdf]
+            made = [
+                (work, cut.pdf, cut.pages)
+                for (work, _), cut in zip(together, cuts, strict=True)
+                if cut.pdf is not None
+            ]
             log.info(
                 "job %s: documents %s converted in one LibreOffice load",
                 works[0].job_id,
-                [work.index for work, _ in cut],
+                [work.index for work, _, _ in made],
             )
-            metrics.CONVERTED_TOGETHER.inc(len(cut))
-            for work, pdf in cut:
-                yield work, _pdf_made(work, pdf, languages[work.index])
+            metrics.CONVERTED_TOGETHER.inc(len(made))
+            kept = (
+                KeptConversion(
+                    job_conversion_key(works[0].job_id, uuid.uuid4().hex), combined, len(made)
+                )
+                if works[0].kind is JobKind.BATCH  # a preview gets no volume
+                else None
+            )
+            for work, pdf, pages in made:
+                volume = (kept, pages) if kept else None
+                yield work, _pdf_made(work, pdf, languages[work.index], volume)
             if unseparated := [
-                work for (work, _), pdf in zip(together, pdfs, strict=True) if pdf is None
+                work for (work, _), cut in zip(together, cuts, strict=True) if cut.pdf is None
             ]:
                 # Cut out, they could carry their neighbours' text: they convert alone.
                 log.info(
@@ -280,12 +321,18 @@ def internal_failure(error_id: str) -> Failed:
 def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) -> DocumentStatus:
     """Store a made document's file and record its final state (once: a document already
     final keeps its state); the job's end, when this was its last document, is announced."""
+    pages_in = None
     if isinstance(outcome, Made):
+        volume = outcome.volume
         try:
             # Deterministic key: a re-delivered task overwrites its own output.
             services.storage.put(job_document_key(job_id, index, outcome.format), outcome.output)
         except StorageQuotaExceeded as exc:  # this one does not fit: it fails alone
             outcome = Failed.of(exc)
+        if volume is not None:
+            kept, pages = volume
+            kept.one_recorded(services.storage)
+            pages_in = PagesIn(kept.key, pages.start, pages.stop)
     if isinstance(outcome, Made | Filled):
         finish = services.jobs.finish_document(
             job_id,
@@ -293,6 +340,7 @@ def record(services: RenderServices, job_id: str, index: int, outcome: Outcome) 
             DocumentStatus.SUCCEEDED,
             warnings=outcome.warnings if isinstance(outcome, Made) else [],
             language=outcome.language,
+            pages_in=pages_in,
         )
         status = DocumentStatus.SUCCEEDED
     else:
@@ -375,14 +423,19 @@ def _group_for_conversion(
     return [group for group in groups.values() if len(group) > 1], alone
 
 
-def _convert_combined(documents: list[Document], converter: Converter) -> list[bytes | None]:
+def _convert_combined(
+    documents: list[Document], converter: Converter
+) -> tuple[bytes, list[batching.Cut]]:
+    """The combined conversion of ``documents``, and each one's share of it."""
     combined = conversion_bytes(batching.combine(documents))
     with metrics.CONVERSION_SECONDS.time():
         pdf = converter.convert(combined, "pdf", batching.SPLIT_FILTER_OPTIONS)
-    return batching.split(pdf, documents)
+    return pdf, batching.split(pdf, documents)
 
 
-def _pdf_made(work: WorkItem, pdf: bytes, language: str) -> Made:
+def _pdf_made(
+    work: WorkItem, pdf: bytes, language: str, volume: tuple[KeptConversion, range] | None = None
+) -> Made:
     """A PDF, with a warning when characters of its data print as tofu (no installed font
     has them)."""
     warnings: list[StoredWarning] = []
@@ -400,4 +453,4 @@ def _pdf_made(work: WorkItem, pdf: bytes, language: str) -> Made:
                 " ".join(f"U+{ord(c):04X}" for c in missing[:20]),
             )
             warnings.append(glyphs.missing_glyph_warning(missing))
-    return Made(pdf, work.options.format, language, warnings)
+    return Made(pdf, work.options.format, language, warnings, volume)

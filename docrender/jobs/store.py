@@ -4,7 +4,8 @@ Layout, every key expiring with the job's retention:
     docrender:job:<id>        hash: tenant, template, template_name, template_key, options
                                (the JobOptions as JSON), created_at, finished_at, total,
                                done, request_id, warnings (JSON), kind (absent: a batch)
-    docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings"} (JSON)
+    docrender:job:<id>:docs   hash: index -> {"name", "status", "error", "warnings",
+                               "language", "pages_in"} (JSON)
     docrender:job:<id>:data   hash: index -> the document's data (JSON), read by workers only
 (Webhook deliveries keep their state beside it: docrender/webhooks/store.py.)
 
@@ -385,6 +386,18 @@ SET_ASIDE = (DocumentQuarantined.code, ConversionTimedOut.code)
 
 
 @dataclass(frozen=True)
+class PagesIn:
+    """Where a made document's pages lie besides its own file: pages ``start`` to ``stop`` of
+    the stored combined conversion ``key`` (storage's job_conversion_key). The merged volume
+    takes them from there (workers/pdf/bundle.py): the same pages, with the fonts their
+    conversion shares, instead of one copy of each font per document."""
+
+    key: str
+    start: int
+    stop: int
+
+
+@dataclass(frozen=True)
 class DocumentState:
     index: int
     name: str
@@ -393,6 +406,7 @@ class DocumentState:
     # Things to check in a succeeded document (missing glyphs...).
     warnings: list[StoredWarning] = field(default_factory=list)
     language: str | None = None  # the Chinese forms it printed with: zh-Hans or zh-Hant
+    pages_in: PagesIn | None = None
 
 
 @dataclass(frozen=True)
@@ -729,6 +743,7 @@ class JobStore:
         documents = []
         for index, raw in sorted(docs.items(), key=lambda item: int(item[0])):
             doc = json.loads(raw)
+            pages_in = doc.get("pages_in")
             documents.append(
                 DocumentState(
                     int(index),
@@ -737,6 +752,7 @@ class JobStore:
                     doc["error"],
                     doc.get("warnings") or [],
                     doc.get("language"),
+                    PagesIn(*pages_in) if pages_in else None,
                 )
             )
         return self._job(job_id, fields, documents)
@@ -829,14 +845,19 @@ class JobStore:
         error: StoredMessage | None = None,
         warnings: builtins.list[StoredWarning] | None = None,
         language: str | None = None,
+        pages_in: PagesIn | None = None,
     ) -> Finish:
         """Record a document's final state (once: a second call changes nothing), with what
-        to check in it and the Chinese forms it printed with."""
+        to check in it, the Chinese forms it printed with, and where else its pages lie."""
         if not status.final:
             raise ValueError(f"{status!r} is not a final document state")
         job_key, docs_key, _ = self._keys(job_id)
         # Only what is there: Lua's cjson would store an empty list as {}.
-        details = {k: v for k, v in (("warnings", warnings), ("language", language)) if v}
+        details: dict[str, object] = {
+            k: v for k, v in (("warnings", warnings), ("language", language)) if v
+        }
+        if pages_in is not None:
+            details["pages_in"] = [pages_in.key, pages_in.start, pages_in.stop]
         outcome = self._finish(
             keys=[job_key, docs_key, self.ENDINGS],
             args=[

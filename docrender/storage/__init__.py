@@ -205,3 +205,11 @@ def job_merged_key(job_id: str) -> str:
 
 def job_archive_key(job_id: str) -> str:
     return f"jobs/{job_id}/archive.zip"
+
+
+def job_conversion_key(job_id: str, token: str) -> str:
+    """A combined conversion of some of the job's documents, as LibreOffice made it: the merged
+    volume takes their pages from it (workers/pdf/bundle.py). Counted and refused like the
+    documents' own files, after them. ``token`` is new for each conversion, so a re-delivered
+    task never overwrites pages a recorded document points at."""
+    return f"jobs/{job_id}/conversions/{token}.pdf"

@@ -363,7 +363,15 @@ def test_a_document_that_cannot_be_cut_from_its_group_converts_alone(
     """Cut from the combined PDF, its fonts could carry its neighbours' text."""
     converter = FakeConverter()
     services = replace(services, converter=converter)
-    monkeypatch.setattr(batching, "split", lambda pdf, documents: [pdf, None, pdf])
+    monkeypatch.setattr(
+        batching,
+        "split",
+        lambda pdf, documents: [
+            batching.Cut(range(0, 1), pdf),
+            batching.Cut(range(1, 2), None),
+            batching.Cut(range(2, 3), pdf),
+        ],
+    )
     job_id = new_job(services, [{"unit": "甲區"}, {"unit": "乙區"}, {"unit": "丙區"}])
     assert render_documents(job_id, [0, 1, 2], services) == ["succeeded"] * 3
     assert (converter.calls, converter.combined_calls) == (2, 1)  # together, then 1 alone

@@ -22,6 +22,7 @@ import io
 import itertools
 import re
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 
 import pikepdf
 from docx.document import Document
@@ -130,12 +131,21 @@ def combine(documents: Sequence[Document]) -> Document:
     return combined
 
 
-def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes | None]:
+@dataclass(frozen=True)
+class Cut:
+    """One document's share of a combined conversion: its pages there, and its own PDF (None
+    when its own share of the fonts cannot be told for sure: cut, it could carry its
+    neighbours' text, so it converts alone)."""
+
+    pages: range
+    pdf: bytes | None
+
+
+def split(pdf: bytes, documents: Sequence[Document]) -> list[Cut]:
     """Cut a combined PDF back into one PDF per document, at their named destinations. Each
     gets its own document's title, author, subject and keywords (the combined conversion gave
     them all the first one's), its part of the outline, and only the fonts, glyphs and images it
-    draws (workers/pdf/separation.py). None for a document whose own share of the fonts
-    cannot be told for sure: cut, it could carry its neighbours' text, so it converts alone."""
+    draws (workers/pdf/separation.py)."""
     with pikepdf.open(io.BytesIO(pdf)) as combined:
         starts = _starts(combined, len(documents))
         ranges = [
@@ -144,7 +154,7 @@ def split(pdf: bytes, documents: Sequence[Document]) -> list[bytes | None]:
         separated = separation.separate(combined, ranges)
         outline = Outline(combined)
         return [
-            _extract(combined, pages, outline, document) if own else None
+            Cut(pages, _extract(combined, pages, outline, document) if own else None)
             for pages, document, own in zip(ranges, documents, separated, strict=True)
         ]
 

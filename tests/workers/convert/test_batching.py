@@ -40,7 +40,7 @@ def filled(template: bytes, data: dict[str, Any]) -> docx.document.Document:
 def cut_apart(pdf: bytes, documents: list[docx.document.Document]) -> list[bytes]:
     """``batching.split`` where every document is expected to be cut (none left to convert
     alone)."""
-    parts = batching.split(pdf, documents)
+    parts = [cut.pdf for cut in batching.split(pdf, documents)]
     assert None not in parts, "a document was left to convert alone"
     return [part for part in parts if part is not None]
 
@@ -278,7 +278,8 @@ def test_a_document_whose_fonts_cannot_be_separated_is_not_cut(
 
     real = separation.separate
     monkeypatch.setattr(separation, "separate", second_fails)
-    parts = batching.split(reports.combined, [filled(sample_template, d) for d in reports.data])
+    cuts = batching.split(reports.combined, [filled(sample_template, d) for d in reports.data])
+    parts = [cut.pdf for cut in cuts]
     assert parts[1] is None
     for part, one in [*zip(parts, reports.alone, strict=True)][2:]:
         assert part is not None
