@@ -17,9 +17,10 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import IO, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 from docrender.settings import Settings
 from docrender.tenants.usage import Usage
@@ -30,8 +31,9 @@ _KEY = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
 
-    def put_file(self, key: str, source: IO[bytes]) -> None:
-        """Store what ``source`` holds from its position on, streamed (a job's archive)."""
+    def writer(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A file whose content is stored under ``key`` when the block ends without an error,
+        written as it is made (a job's archive), never held whole in memory."""
         ...
 
     def open(self, key: str) -> BinaryIO: ...
@@ -62,19 +64,18 @@ class LocalStorage:
         return self.root / key
 
     def put(self, key: str, data: bytes) -> None:
-        self._write(key, lambda out: out.write(data))
+        with self.writer(key) as out:
+            out.write(data)
 
-    def put_file(self, key: str, source: IO[bytes]) -> None:
-        self._write(key, lambda out: shutil.copyfileobj(source, out, 1 << 20))
-
-    def _write(self, key: str, write: Callable[[BinaryIO], object]) -> None:
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
         """Written beside its place and moved in: a reader sees the old file or the new one."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as out:
-                write(out)
+                yield out
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -127,15 +128,18 @@ class MeteredStorage:
             self.usage.record(key, before)
             raise
 
-    def put_file(self, key: str, source: IO[bytes]) -> None:
-        start = source.tell()
-        size = source.seek(0, os.SEEK_END) - start
-        source.seek(start)
-        before = self.usage.claim(key, size, refusable=not _derived(key))
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        """Claims the bytes written when the block ends, before they are stored (past the quota
+        nothing is); a failed store gives the claim back."""
+        before: int | None = None
         try:
-            self.storage.put_file(key, source)
+            with self.storage.writer(key) as out:
+                yield out
+                before = self.usage.claim(key, out.tell(), refusable=not _derived(key))
         except BaseException:
-            self.usage.record(key, before)
+            if before is not None:
+                self.usage.record(key, before)
             raise
 
     def open(self, key: str) -> BinaryIO:

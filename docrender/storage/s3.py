@@ -13,9 +13,12 @@ as MinIO expects.
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
 from collections import defaultdict
-from typing import IO, Any, BinaryIO, cast
+from collections.abc import Iterator
+from typing import Any, BinaryIO, cast
 
 import boto3
 import botocore.config
@@ -81,9 +84,14 @@ class S3Storage:
     def put(self, key: str, data: bytes) -> None:
         self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
 
-    def put_file(self, key: str, source: IO[bytes]) -> None:
-        # boto3's managed transfer: in parts for a large file, never the whole in memory.
-        self.client.upload_fileobj(source, self.bucket, self._key(key))
+    @contextlib.contextmanager
+    def writer(self, key: str) -> Iterator[BinaryIO]:
+        """Written to a local file (in memory up to 32 MB), then uploaded with boto3's managed
+        transfer: in parts for a large file, never the whole in memory."""
+        with tempfile.SpooledTemporaryFile(max_size=32 << 20) as out:
+            yield cast(BinaryIO, out)
+            out.seek(0)
+            self.client.upload_fileobj(out, self.bucket, self._key(key))
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import tempfile
 import zipfile
 
 import pikepdf
@@ -45,18 +44,19 @@ def _succeeded(job: Job) -> list[tuple[str, DocumentState]]:
 
 def _store_archive(job: Job, storage: Storage) -> None:
     extension = FORMATS[job.format].extension
-    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as archive:
-        # Python's zipfile sets the UTF-8 flag on non-ASCII names; names are unique within a
-        # job and fit an extracting file system (api/naming.py). Stored, not deflated: PDFs
-        # and DOCX files are compressed already (deflating a sample report's PDF saved 3 % for
-        # 10 ms of CPU, in the worker that runs beside the next job's conversion).
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:
-            for key, doc in _succeeded(job):
-                with storage.open(key) as src, zipped.open(f"{doc.name}.{extension}", "w") as dst:
-                    while chunk := src.read(1 << 20):
-                        dst.write(chunk)
-        archive.seek(0)
-        storage.put_file(job_archive_key(job.id), archive)  # streamed: a spilled ZIP stays on disk
+    # Written into storage as it is made: a large job's archive is never whole in memory.
+    # Python's zipfile sets the UTF-8 flag on non-ASCII names; names are unique within a job
+    # and fit an extracting file system (api/naming.py). Stored, not deflated: PDFs and DOCX
+    # files are compressed already (deflating a sample report's PDF saved 3 % for 10 ms of
+    # CPU, in the worker that runs beside the next job's conversion).
+    with (
+        storage.writer(job_archive_key(job.id)) as archive,
+        zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped,
+    ):
+        for key, doc in _succeeded(job):
+            with storage.open(key) as src, zipped.open(f"{doc.name}.{extension}", "w") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
 
 
 def _store_merged(job: Job, storage: Storage) -> None:
@@ -91,9 +91,8 @@ def _store_merged(job: Job, storage: Storage) -> None:
                 item = pikepdf.OutlineItem(doc.name, start)
                 item.children.extend(headings.copied(pages, merged, start))
                 outline.root.append(item)
-        out = io.BytesIO()
-        # As LibreOffice and the cut wrote them (workers/convert/batching.py): the streams are
-        # deflated already, but the Type 1 programs cut for a document, which deflate would
-        # hardly shrink.
-        merged.save(out, compress_streams=False)
-    storage.put(job_merged_key(job.id), out.getvalue())
+        with storage.writer(job_merged_key(job.id)) as out:
+            # As LibreOffice and the cut wrote them (workers/convert/batching.py): the streams
+            # are deflated already, but the Type 1 programs cut for a document, which deflate
+            # would hardly shrink.
+            merged.save(out, compress_streams=False)

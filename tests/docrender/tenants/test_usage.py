@@ -14,8 +14,10 @@ from docrender.errors import StorageQuotaExceeded
 from docrender.storage import (
     LocalStorage,
     MeteredStorage,
+    job_archive_key,
     job_document_key,
     job_file_key,
+    job_merged_key,
     job_template_key,
 )
 from docrender.templates.registry import template_key
@@ -40,6 +42,33 @@ def test_files_count_once_however_often_they_are_written(metered: MeteredStorage
     assert usage.used(tenant) == 450
     metered.delete(template_key(tenant, "tpl"))
     assert usage.used(tenant) == 350
+
+
+def test_a_file_written_as_it_is_made_is_claimed_before_it_is_stored(
+    metered: MeteredStorage,
+) -> None:
+    """``writer`` (a job's archive and merged volume, written as they are built): what passes
+    the quota is refused and not stored, a copy of counted documents is counted and never
+    refused, and a block that fails stores and counts nothing."""
+    tenant, job = f"t{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    metered.usage.start_job(job, tenant)
+    metered.put(job_document_key(job, 0, "pdf"), b"x" * 900)
+    with (
+        pytest.raises(StorageQuotaExceeded),
+        metered.writer(job_document_key(job, 1, "pdf")) as out,
+    ):
+        out.write(b"x" * 200)
+    assert not metered.exists(job_document_key(job, 1, "pdf"))
+    assert metered.usage.used(tenant) == 900
+    with metered.writer(job_archive_key(job)) as out:
+        out.write(b"x" * 900)
+    assert metered.read(job_archive_key(job)) == b"x" * 900
+    assert metered.usage.used(tenant) == 1800
+    with pytest.raises(OSError), metered.writer(job_merged_key(job)) as out:
+        out.write(b"x" * 100)
+        raise OSError("the save failed")
+    assert not metered.exists(job_merged_key(job))
+    assert metered.usage.used(tenant) == 1800
 
 
 def test_the_quota_refuses_what_would_pass_it(metered: MeteredStorage) -> None:
