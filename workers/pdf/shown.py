@@ -10,8 +10,11 @@ strings, dictionaries, comments or inline images. In a stream made only of those
 expressions find the same operators far faster. The quick reader takes a stream only when it
 can account for every occurrence of every operator it looks for (each ``Tf``, ``Tj``, ``TJ``,
 ``'``, ``"``, ``q``, ``Q`` and resource-naming operator matched in its expected form); for
-anything else it answers None and the stream goes to pikepdf's parser. The tests run both on
-LibreOffice's output and compare.
+anything else it answers None and the stream goes to pikepdf's parser. LibreOffice sets the
+font before every text it shows (``/F1 12 Tf<0102>Tj``): where each Tf is so followed by its one
+show, one expression reads font and text together, with no graphics state to follow (0.58 ->
+0.33 ms a page of the sample reports). The tests run the readers on LibreOffice's output and
+compare.
 """
 
 from __future__ import annotations
@@ -112,6 +115,12 @@ _QUOTE = re.compile(rb"<([0-9A-Fa-f]*+)>\s*+\"" + _END)  # after its two numbers
 _ARRAY = re.compile(rb"\[([^\[\]]*+)\]\s*+TJ" + _END)
 _NAMED = re.compile(rb"((?:" + _NAME + rb"\s*+)++)(Do|gs|sh|scn|SCN|BDC|DP)" + _END)
 _SAVE = re.compile(rb"[qQ](?<![^\s\]>][qQ])" + _END)
+# LibreOffice sets the font before each text it shows ("/F1 12 Tf<0102>Tj"): where every Tf
+# is so followed by the one show it is for, no q, Q or ordering need be followed.
+_FONT_THEN_SHOW = re.compile(
+    rb"(" + _NAME + rb")\s+" + _NUMBER + rb"\s+Tf\s*+"
+    rb"(?:<((?:[0-9A-Fa-f]{2})*+)>\s*+Tj|\[([^\[\]]*+)\]\s*+TJ)" + _END
+)
 _STRING = re.compile(rb"<([0-9A-Fa-f]*+)>")
 _NAMING = (b"Do", b"gs", b"sh", b"scn", b"SCN", b"BDC", b"DP")
 _COUNTED = (b"Tf", b"Tj", b"TJ", b"'", b'"', *_NAMING)
@@ -129,6 +138,12 @@ def _quick_uses(data: bytes, fonts: set[str]) -> Uses | None:
     # no image, graphics state or marked content, and never use ' or ".
     operators = _STRING.sub(b"<>", data)
     present = {op: operators.count(op) for op in _COUNTED}
+    if present[b"Tf"] == present[b"Tj"] + present[b"TJ"] and not any(
+        present[op] for op in (b"'", b'"', *_NAMING)
+    ):
+        paired = _fonts_then_shows(data, fonts, present[b"Tf"])
+        if paired is not None:
+            return paired
     uses = Uses()
     matched = dict.fromkeys(_COUNTED, 0)
     events: list[tuple[int, int, bytes]] = []  # (position, what, operand)
@@ -186,4 +201,28 @@ def _quick_uses(data: bytes, fonts: set[str]) -> Uses | None:
     uses.codes = {
         name: set(bytes.fromhex(b"".join(texts).decode())) for name, texts in shown.items()
     }
+    return uses
+
+
+def _fonts_then_shows(data: bytes, fonts: set[str], count: int) -> Uses | None:
+    """The page's uses when each of its ``count`` Tf is followed by the one show it is for
+    (and no other operator of ``_COUNTED`` is there), else None."""
+    pairs = _FONT_THEN_SHOW.findall(data)
+    if len(pairs) != count:
+        return None
+    shown: dict[bytes, list[bytes]] = {}
+    for font, text, array in pairs:
+        if array:
+            strings = _STRING.findall(array)
+            if any(len(string) % 2 for string in strings):
+                return None  # an odd hex string (PDF pads it with a 0): pikepdf's parser
+            text = b"".join(strings)
+        shown.setdefault(font, []).append(text)
+    uses = Uses()
+    for font, texts in shown.items():
+        name = font.decode("latin-1")
+        if name not in fonts:
+            return None
+        uses.names["/Font"].add(name)
+        uses.codes[name] = set(bytes.fromhex(b"".join(texts).decode()))
     return uses

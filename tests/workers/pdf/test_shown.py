@@ -32,6 +32,17 @@ READ_QUICKLY = {
         b"BT /F1 12 Tf q /F2 12 Tf<05>Tj Q<06>Tj ET",
         {"/F1": {6}, "/F2": {5}},
     ),
+    # Each show right after its font, as LibreOffice writes them; then a font that shows
+    # twice, and one moved to before its show: the state followed through the stream.
+    "fonts then shows": (
+        b"BT\n1 0 Td /F2 12 Tf<0A0B>Tj\n/F1 12 Tf[<0C>2<0D>]TJ\n/F2 12 Tf<0E>Tj\nET",
+        {"/F1": {0x0C, 0x0D}, "/F2": {0x0A, 0x0B, 0x0E}},
+    ),
+    "a font showing twice": (
+        b"BT /F1 12 Tf<01>Tj /F2 12 Tf<02>Tj<03>Tj ET",
+        {"/F1": {1}, "/F2": {2, 3}},
+    ),
+    "a font set before a move": (b"BT /F2 12 Tf 1 0 0 1 5 5 Tm<04>Tj ET", {"/F2": {4}}),
     "quote operators": (b"BT /F1 12 Tf<07>' 1 2<08>\" ET", {"/F1": {7, 8}}),
     # Hex digits spell BDC: not an operator inside a string.
     "BDC in a string": (b"BT /F2 12 Tf<0BDC0A>Tj ET", {"/F2": {0x0B, 0xDC, 0x0A}}),
