@@ -327,7 +327,8 @@ def _truetype_subset(program: bytes, codes: set[int]) -> bytes | None:
     as before), and its cmap mapping only them; ``program`` itself when it holds no other
     code. None when fontTools cannot read it."""
     try:
-        font = TTFont(io.BytesIO(program))
+        # Without the time of the cut in head.modified: the same program and codes, the same bytes.
+        font = TTFont(io.BytesIO(program), recalcTimestamp=False)
         kept_tables = []
         glyphs: set[str] = set()
         for table in font["cmap"].tables:

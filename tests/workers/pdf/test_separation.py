@@ -13,6 +13,7 @@ import pytest
 from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 from fontTools.ttLib import TTFont
+from fontTools.ttLib.tables import _h_e_a_d
 
 from workers.pdf import glyphs, separation, to_unicode
 
@@ -137,6 +138,19 @@ def test_truetype_fonts_keep_each_documents_own_glyphs_each_time() -> None:
                 gid for gid, name in enumerate(own.getGlyphOrder()) if glyf[name].numberOfContours
             }
             assert drawn == kept | {0}  # glyph ids kept: .notdef and the codes' glyphs
+
+
+def test_a_truetype_subset_is_the_same_bytes_whenever_it_is_made(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A document's PDF depends on its conversion, not on the moment it was cut: fontTools
+    would write the time of the cut into each subset's head table."""
+    program = truetype_program()
+    made = separation._truetype_subset(program, {1, 2})
+    monkeypatch.setattr(_h_e_a_d, "timestampNow", lambda: 3_000_000_000)  # some later moment
+    assert separation._truetype_subset(program, {1, 2}) == made
+    assert made is not None
+    assert TTFont(io.BytesIO(made))["head"].modified == TTFont(io.BytesIO(program))["head"].modified
 
 
 @pytest.mark.parametrize(
