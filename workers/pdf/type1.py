@@ -174,17 +174,35 @@ def _eexec_keys(encrypted: bytes) -> np.ndarray:
 
     r[i+1] = C1 * r[i] + (C1 * c[i] + C2), so with q = C1's inverse modulo 2**16:
     r[i] = C1**i * (r[0] + sum(q**(j+1) * (C1 * c[j] + C2) for j < i)).
-    uint64 arithmetic wraps modulo 2**64, which keeps every value right modulo 2**16."""
+    uint16 arithmetic wraps modulo 2**16, as the key does, sums included."""
     count = len(encrypted)
-    c = np.frombuffer(encrypted, np.uint8).astype(np.uint64)
+    powers, inverse_powers = _powers(count)
+    c = np.frombuffer(encrypted, np.uint8).astype(np.uint16)
+    keys = np.empty(count + 1, np.uint16)
+    keys[0] = _KEY
     with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(count, _C1, np.uint64))  # C1**1 .. C1**count
-        inverse_powers = np.cumprod(np.full(count, _C1_INVERSE, np.uint64))
-        sums = np.cumsum(inverse_powers * (c * np.uint64(_C1) + np.uint64(_C2)))
-        keys = np.empty(count + 1, np.uint64)
-        keys[0] = _KEY
-        keys[1:] = powers * (np.uint64(_KEY) + sums)
-    return (keys & np.uint64(_MASK)).astype(np.uint16)
+        sums = np.cumsum(inverse_powers * (c * _C1_16 + _C2_16), dtype=np.uint16)
+        keys[1:] = powers * (np.uint16(_KEY) + sums)
+    return keys
+
+
+_POWERS: list[np.ndarray] = []
+_POWERS_KEPT = 1 << 20  # longer programs (LibreOffice's are a few hundred KB) make their own
+
+
+def _powers(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """C1**1 .. C1**count and q**1 .. q**count modulo 2**16, made once per worker process."""
+    if _POWERS and len(_POWERS[0]) >= count:
+        return _POWERS[0][:count], _POWERS[1][:count]
+    size = min(max(count, 2 * len(_POWERS[0]) if _POWERS else 1 << 16), _POWERS_KEPT)
+    with np.errstate(over="ignore"):
+        made = [
+            np.cumprod(np.full(max(size, count), factor, np.uint16), dtype=np.uint16)
+            for factor in (_C1, _C1_INVERSE)
+        ]
+    if size >= count:
+        _POWERS[:] = made
+    return made[0][:count], made[1][:count]
 
 
 def _steering_comments(gaps: list[tuple[int, int]]) -> list[bytes]:

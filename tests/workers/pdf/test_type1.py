@@ -14,6 +14,7 @@ from fontTools.t1Lib import T1Font
 
 from tests.helpers.documents import make_docx
 from workers.convert.converter import UnoserverConverter
+from workers.pdf import type1
 from workers.pdf.type1 import Type1Program
 
 # Enough distinct characters for LibreOffice to fill several 255-glyph subsets.
@@ -52,6 +53,16 @@ def test_the_keys_decrypt_the_program_as_fonttools_does(
         assert bytes(c ^ int(k) for c, k in zip(program.encrypted, keys, strict=True)) == plain
         assert len(program.entries) > 1 and ".notdef" in program.entries
         assert set(program.encoding.values()) <= set(program.entries)
+
+
+@pytest.mark.parametrize("length", [1, 5_000, 70_000, 200_000, type1._POWERS_KEPT + 1])
+def test_the_keys_of_any_length_decrypt_as_fonttools_does(length: int) -> None:
+    """The powers of the key's multiplier are kept per process for the longest program met:
+    shorter ones, longer ones and those past what is kept all decrypt right."""
+    encrypted = random.Random(length).randbytes(length)
+    keys = type1._eexec_keys(encrypted)
+    plain, _ = eexec.decrypt(encrypted, 55665)
+    assert bytes(c ^ int(k) for c, k in zip(encrypted, keys[:-1] >> 8, strict=True)) == plain
 
 
 def test_a_subset_holds_the_kept_glyphs_byte_for_byte_and_nothing_else(
