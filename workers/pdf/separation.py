@@ -64,6 +64,8 @@ class _Read:
     programs: dict[_ObjGen, Type1Program | None] = field(default_factory=dict)
     # Each ToUnicode map's entries by code, written out (to_unicode.entries).
     maps: dict[_ObjGen, dict[int, bytes]] = field(default_factory=dict)
+    # Each font's widths, by code (reading a PDF array costs more than writing one).
+    widths: dict[_ObjGen, list[tuple[int, object]]] = field(default_factory=dict)
 
 
 def separate(combined: pikepdf.Pdf, documents: Sequence[range]) -> list[bool]:
@@ -191,11 +193,14 @@ def _own_font(
     if font.get("/Subtype") not in _SIMPLE_FONTS:
         return None
     own = _copy(font)
-    widths = font.get("/Widths")
-    if widths is not None:
-        first = int(font.get("/FirstChar", 0))
+    if "/Widths" in font:
+        if font.objgen not in read.widths:
+            first = int(font.get("/FirstChar", 0))
+            read.widths[font.objgen] = [
+                (first + offset, width) for offset, width in enumerate(font.Widths)
+            ]
         own.Widths = pikepdf.Array(
-            [width if first + offset in codes else 0 for offset, width in enumerate(widths)]
+            [width if code in codes else 0 for code, width in read.widths[font.objgen]]
         )
     if "/ToUnicode" in font:
         key = font.ToUnicode.objgen
