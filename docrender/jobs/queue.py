@@ -6,6 +6,7 @@ register the task under the same name.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -94,10 +95,21 @@ class DocumentQueue:
                 )
 
     def groups(self, indexes: Sequence[int]) -> list[list[int]]:
-        """Consecutive groups of at most ``batch_size`` documents, small enough that every
-        converter gets a share of a small job (5 documents on 2 converters: 3 + 2)."""
-        size = max(1, min(self.batch_size, -(-len(indexes) // self.converters)))
-        return [list(indexes[i : i + size]) for i in range(0, len(indexes), size)]
+        """Consecutive groups of at most ``batch_size`` documents: whole rounds of
+        ``batch_size`` for each converter, then what is left shared evenly by the converters
+        (100 documents, 16 a group, 2 converters: six of 16, then 2 + 2; 5 documents: 3 + 2).
+        A job's last group alone on one converter while the others wait would set its end:
+        50 documents as 16, 16, 16 and 2 took the time of 32 on one converter, as 16, 16, 9
+        and 9 that of 25."""
+        round_size = self.batch_size * self.converters
+        whole = len(indexes) // round_size * round_size
+        sizes = [self.batch_size] * (whole // self.batch_size)
+        rest = len(indexes) - whole
+        if rest:
+            shares = min(self.converters, rest)
+            sizes += [rest // shares + (share < rest % shares) for share in range(shares)]
+        starts = [0, *itertools.accumulate(sizes)]
+        return [list(indexes[start:end]) for start, end in itertools.pairwise(starts)]
 
     def job_ended(self, job_id: str) -> None:
         """Send what follows a job's end (workers/ending.py): its files stored, then the job
