@@ -26,7 +26,7 @@ from docrender.settings import Settings
 def test_a_jobs_last_groups_are_shared_by_the_converters(
     settings: Settings, count: int, converters: int, sizes: list[int]
 ) -> None:
-    queue = DocumentQueue(None, dataclasses.replace(settings, batch_size=16, workers=converters))  # type: ignore[arg-type]
+    queue = DocumentQueue(None, dataclasses.replace(settings, batch_size=16, workers=converters))
     groups = queue.groups(list(range(count)))
     assert [len(group) for group in groups] == sizes
     assert [index for group in groups for index in group] == list(range(count))
