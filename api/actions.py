@@ -27,7 +27,8 @@ from docrender.errors import (
     WrongShape,
 )
 from docrender.i18n import _
-from docrender.jobs.store import DocumentStatus, Job
+from docrender.jobs.options import JobOptions
+from docrender.jobs.store import DocumentState, DocumentStatus, Job
 from docrender.monitoring import metrics
 from docrender.storage import job_data_key, job_document_key, job_file_key, job_template_key
 
@@ -39,9 +40,27 @@ MAX_WAIT_SECONDS = 60
 
 def find_job(services: ApiServices, tenant: str, job_id: str) -> Job:
     job = services.jobs.get(job_id, tenant)
-    if job is None:  # unknown, expired, or another tenant's: indistinguishable on purpose
-        raise NotFound(_("There is no job %(job_id)s.", job_id=repr(job_id)))
+    if job is None:
+        raise _no_job(job_id)
     return job
+
+
+def find_document(
+    services: ApiServices, tenant: str, job_id: str, index: int
+) -> tuple[JobOptions, DocumentState]:
+    """One document of a job and the job's options, read without the job's other documents."""
+    found = services.jobs.document(job_id, index, tenant)
+    if found is None:
+        raise _no_job(job_id)
+    options, document = found
+    if document is None:
+        raise NotFound(_("Job %(job_id)s has no document %(index)s.", job_id=job_id, index=index))
+    return options, document
+
+
+def _no_job(job_id: str) -> NotFound:
+    # Unknown, expired, or another tenant's: indistinguishable on purpose.
+    return NotFound(_("There is no job %(job_id)s.", job_id=repr(job_id)))
 
 
 def wait_for_finish(services: ApiServices, tenant: str, job: Job, seconds: float) -> Job:

@@ -252,10 +252,7 @@ def download_merged(job_id: str) -> BaseResponse:
 def download_document(job_id: str, index: int) -> BaseResponse:
     """One document: application/pdf or the DOCX type, its UTF-8 name in
     Content-Disposition. 409 while it is not finished, 404 when it failed."""
-    job = _find_job(job_id)
-    if index >= len(job.documents):
-        raise NotFound(_("Job %(job_id)s has no document %(index)s.", job_id=job_id, index=index))
-    document = job.documents[index]
+    options, document = actions.find_document(services(), g.tenant, job_id, index)
     if document.status is DocumentStatus.FAILED:
         raise DocumentFailed(
             _(
@@ -277,11 +274,11 @@ def download_document(job_id: str, index: int) -> BaseResponse:
                 status=document.status,
             ),
         )
-    output = FORMATS[job.format]
+    output = FORMATS[options.format]
     disposition = attachment(
         f"{document.name}.{output.extension}", fallback=f"document-{index}.{output.extension}"
     )
-    return _file(job_document_key(job.id, index, job.format), output.mime_type, disposition)
+    return _file(job_document_key(job_id, index, options.format), output.mime_type, disposition)
 
 
 @bp.get("/jobs/<job_id>/archive")

@@ -740,22 +740,27 @@ class JobStore:
         fields, docs = pipe.execute()
         if not fields or (tenant is not None and fields.get("tenant") != tenant):
             return None
-        documents = []
-        for index, raw in sorted(docs.items(), key=lambda item: int(item[0])):
-            doc = json.loads(raw)
-            pages_in = doc.get("pages_in")
-            documents.append(
-                DocumentState(
-                    int(index),
-                    doc["name"],
-                    DocumentStatus(doc["status"]),
-                    doc["error"],
-                    doc.get("warnings") or [],
-                    doc.get("language"),
-                    PagesIn(*pages_in) if pages_in else None,
-                )
-            )
+        documents = [
+            _document_state(int(index), raw)
+            for index, raw in sorted(docs.items(), key=lambda item: int(item[0]))
+        ]
         return self._job(job_id, fields, documents)
+
+    def document(
+        self, job_id: str, index: int, tenant: str
+    ) -> tuple[JobOptions, DocumentState | None] | None:
+        """One document's state and its job's options, or None as ``get`` answers None: a
+        download reads one document, not all of a job's (a thousand downloads of a
+        thousand-document job would read a million)."""
+        job_key, docs_key, _ = self._keys(job_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(job_key, ["tenant", "options"])
+        pipe.hget(docs_key, str(index))
+        (owner, options), raw = pipe.execute()
+        if owner is None or owner != tenant:
+            return None
+        state = _document_state(index, raw) if raw is not None else None
+        return JobOptions.model_validate_json(options), state
 
     @staticmethod
     def _job(
@@ -963,6 +968,20 @@ class Finish(enum.IntEnum):
     UNCHANGED = 0  # already final, or the job is gone
     RECORDED = 1
     JOB_ENDED = 2  # this was the job's last document: what follows its end is due
+
+
+def _document_state(index: int, raw: str) -> DocumentState:
+    doc = json.loads(raw)
+    pages_in = doc.get("pages_in")
+    return DocumentState(
+        index,
+        doc["name"],
+        DocumentStatus(doc["status"]),
+        doc["error"],
+        doc.get("warnings") or [],
+        doc.get("language"),
+        PagesIn(*pages_in) if pages_in else None,
+    )
 
 
 def _doc_json(state: DocumentState) -> str:

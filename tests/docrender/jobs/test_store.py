@@ -17,6 +17,7 @@ from docrender.jobs.store import (
     JobStore,
     NewDocument,
     NewJob,
+    PagesIn,
 )
 from tests.helpers.clients import record_job
 
@@ -34,6 +35,23 @@ def test_new_job_is_queued_with_every_document(redis_client: redis.Redis) -> Non
     assert job.status == "queued"
     assert [d.status for d in job.documents] == ["queued"] * 3
     assert redis_client.ttl(f"docrender:job:{job.id}") > 3500
+
+
+def test_one_document_reads_as_the_whole_job_reads_it(redis_client: redis.Redis) -> None:
+    """A download reads one document's state: the same state the job's holds (its pages in
+    a kept conversion included), and nothing for another tenant or an index not in the job."""
+    store = JobStore(redis_client, 3600)
+    job_id = make_job(store, 3)
+    store.start_document(job_id, 1)
+    pages_in = PagesIn("jobs/x/conversions/y.pdf", 4, 9)
+    store.finish_document(job_id, 1, SUCCEEDED, language="zh-Hant", pages_in=pages_in)
+    job = store.get(job_id, "tenant1")
+    assert job is not None
+    assert store.document(job_id, 1, "tenant1") == (job.options, job.documents[1])
+    assert job.documents[1].pages_in == pages_in
+    assert store.document(job_id, 3, "tenant1") == (job.options, None)
+    assert store.document(job_id, 1, "tenant2") is None
+    assert store.document("nojob", 1, "tenant1") is None
 
 
 def test_another_tenant_cannot_see_the_job(redis_client: redis.Redis) -> None:
