@@ -13,22 +13,36 @@ class Outline:
     def __init__(self, pdf: pikepdf.Pdf) -> None:
         self._page_index = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
         # Read only: pdf.open_outline() would write the whole outline back when it closes.
-        self._items = list(pikepdf.Outline(pdf).root)
+        # The top-level items by the page they point at, with their place in the outline: a
+        # document of a combined conversion looks at its own pages' items only.
+        self._on_page: dict[int, list[tuple[int, pikepdf.OutlineItem]]] = {}
+        for place, item in enumerate(pikepdf.Outline(pdf).root):
+            page = self._page_of(item)
+            if page is not None:
+                self._on_page.setdefault(page, []).append((place, item))
 
     def copied(self, pages: range, target: pikepdf.Pdf, at: int) -> list[pikepdf.OutlineItem]:
         """The items pointing into ``pages``, with their children, pointing at the same places
         in ``target``, whose page ``at`` is the first of ``pages``. Items pointing elsewhere
         (and any but explicit destinations, which LibreOffice does not write) are left out."""
-        return [copy for item in self._items if (copy := self._copy(item, pages, target, at))]
+        found = sorted(
+            (entry for page in pages for entry in self._on_page.get(page, ())),
+            key=lambda entry: entry[0],
+        )
+        return [copy for _, item in found if (copy := self._copy(item, pages, target, at))]
+
+    def _page_of(self, item: pikepdf.OutlineItem) -> int | None:
+        destination = item.destination
+        if not isinstance(destination, pikepdf.Array) or len(destination) == 0:
+            return None
+        return self._page_index.get(destination[0].objgen)
 
     def _copy(
         self, item: pikepdf.OutlineItem, pages: range, target: pikepdf.Pdf, at: int
     ) -> pikepdf.OutlineItem | None:
+        page = self._page_of(item)
         destination = item.destination
-        if not isinstance(destination, pikepdf.Array) or len(destination) == 0:
-            return None
-        page = self._page_index.get(destination[0].objgen)
-        if page is None or page not in pages:
+        if page is None or page not in pages or not isinstance(destination, pikepdf.Array):
             return None
         page_there = target.pages[at + page - pages.start].obj
         copy = pikepdf.OutlineItem(item.title, pikepdf.Array([page_there, *destination[1:]]))
