@@ -107,16 +107,22 @@ def uncovered(text: str) -> list[str]:
     """The characters of ``text`` no installed font covers, in order of first appearance.
     Only they can print as tofu (or, depending on the fonts around them, not at all), and only
     when there are some is it worth reading a PDF's fonts (about 35 ms a document)."""
+    # Each character once, in order of appearance.
+    return [character for character in dict.fromkeys(text) if not _covered(character)]
+
+
+# Most characters recur from one document to the next: each is looked up once per process
+# (a bounded number: text of every script cycles through it, never grows it).
+@functools.lru_cache(maxsize=1 << 16)
+def _covered(character: str) -> bool:
+    """Whether some installed font covers ``character`` (white space and controls count as
+    covered: they print as nothing anyway)."""
+    if character.isspace() or not character.isprintable():
+        return True
     coverage = _installed_coverage()
-    found: dict[str, None] = {}
-    for character in dict.fromkeys(text):  # each character once, in order of appearance
-        if character.isspace() or not character.isprintable():
-            continue
-        code = ord(character)
-        at = bisect.bisect_right(coverage, (code, sys.maxsize)) - 1
-        if at < 0 or not coverage[at][0] <= code <= coverage[at][1]:
-            found[character] = None
-    return list(found)
+    code = ord(character)
+    at = bisect.bisect_right(coverage, (code, sys.maxsize)) - 1
+    return at >= 0 and coverage[at][0] <= code <= coverage[at][1]
 
 
 @functools.cache
