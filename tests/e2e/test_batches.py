@@ -89,6 +89,7 @@ def test_the_merged_volume_prints_each_documents_own_pages_with_their_conversion
     own = [tenant.get(d["url"]).data for d in job["documents"]]
     volume = tenant.merged(job_id).data
     assert renderings(volume) == [page for pdf in own for page in renderings(pdf)]
+    assert {pdf[:8] for pdf in own} == {volume[:8]}  # the PDF version LibreOffice wrote
     outline = PdfReader(io.BytesIO(volume)).outline
     assert [i.title for i in outline if not isinstance(i, list)] == [d.name for d in documents]
     # The reports cut from one conversion (here two, of four and three) share its fonts in

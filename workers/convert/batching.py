@@ -210,8 +210,15 @@ def _extract(combined: pikepdf.Pdf, pages: range, outline: Outline, document: Do
         out = io.BytesIO()
         # Every stream is deflated already but the Type 1 programs cut for this document,
         # which are mostly encrypted bytes (separation.py): deflating them again on save cost
-        # more worker CPU than the rest of the cut.
-        part.save(out, compress_streams=False)
+        # more worker CPU than the rest of the cut. The small objects go in object streams
+        # (0.8 -> 0.5 ms a save, 1 KB less), and the file says the PDF version LibreOffice
+        # wrote, as the document converted alone does.
+        part.save(
+            out,
+            compress_streams=False,
+            object_stream_mode=pikepdf.ObjectStreamMode.generate,
+            min_version=combined.pdf_version,
+        )
         return out.getvalue()
 
 

@@ -91,8 +91,15 @@ def _store_merged(job: Job, storage: Storage) -> None:
                 item = pikepdf.OutlineItem(doc.name, start)
                 item.children.extend(headings.copied(pages, merged, start))
                 outline.root.append(item)
+        versions = [pdf.pdf_version for pdf, _ in opened.values()]
         with storage.writer(job_merged_key(job.id)) as out:
             # As LibreOffice and the cut wrote them (workers/convert/batching.py): the streams
             # are deflated already, but the Type 1 programs cut for a document, which deflate
-            # would hardly shrink.
-            merged.save(out, compress_streams=False)
+            # would hardly shrink; the small objects in object streams; the version the
+            # sources say.
+            merged.save(
+                out,
+                compress_streams=False,
+                object_stream_mode=pikepdf.ObjectStreamMode.generate,
+                min_version=max(versions, key=lambda v: tuple(map(int, v.split(".")))),
+            )

@@ -204,6 +204,7 @@ def test_each_report_cut_from_a_combined_pdf_reads_like_the_report_alone(
             assert squash(f"{unit['unit']}·第{number}頁") in squash(page.extract_text())
         assert cut.metadata is not None and single.metadata is not None
         assert cut.metadata.title == single.metadata.title == unit["title"]
+        assert cut.pdf_header == single.pdf_header  # the PDF version LibreOffice wrote
         assert [o.title for o in cut.outline if not isinstance(o, list)] == [
             o.title for o in single.outline if not isinstance(o, list)
         ]
