@@ -17,7 +17,14 @@ import pytest
 import redis
 
 from docrender.jobs.options import JobOptions
-from docrender.jobs.store import DocumentStatus, JobKind, JobStore, NewDocument, NewJob
+from docrender.jobs.store import (
+    DocumentStatus,
+    JobKind,
+    JobStore,
+    NewDocument,
+    NewJob,
+    PagesIn,
+)
 from docrender.storage import LocalStorage, job_archive_key, job_document_key, job_merged_key
 from tests.helpers.clients import record_job
 from workers.ending import handle_end
@@ -36,20 +43,34 @@ class FlakyStorage(LocalStorage):
             yield out
 
 
+def blank_pages(count: int, width: int = 612) -> bytes:
+    pdf = pikepdf.new()
+    for _ in range(count):
+        pdf.add_blank_page(page_size=(width, 792))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
 def ended_job(
-    jobs: JobStore, storage: LocalStorage, names: list[str], kind: JobKind = JobKind.BATCH
+    jobs: JobStore,
+    storage: LocalStorage,
+    names: list[str],
+    kind: JobKind = JobKind.BATCH,
+    pages_in: dict[int, PagesIn] | None = None,
 ) -> str:
     job_id = uuid.uuid4().hex
     documents = [NewDocument(name, {}) for name in names]
     jobs.create(NewJob(job_id, "t", "tpl", "k", JobOptions(), documents, kind=kind))
     for index in range(len(names)):
-        pdf = pikepdf.new()
-        pdf.add_blank_page()
-        out = io.BytesIO()
-        pdf.save(out)
-        storage.put(job_document_key(job_id, index, "pdf"), out.getvalue())
+        storage.put(job_document_key(job_id, index, "pdf"), blank_pages(1))
         jobs.start_document(job_id, index)
-        jobs.finish_document(job_id, index, DocumentStatus.SUCCEEDED)
+        jobs.finish_document(
+            job_id,
+            index,
+            DocumentStatus.SUCCEEDED,
+            pages_in=(pages_in or {}).get(index),
+        )
     return job_id
 
 
@@ -69,6 +90,26 @@ def test_the_job_finishes_with_its_files_and_its_webhook_goes_once(
     assert handle_end(job_id, jobs, storage, webhooks.append)
     assert webhooks == [job_id]
     assert jobs.get(job_id, None).finished_at == job.finished_at  # type: ignore[union-attr]
+
+
+def test_the_volume_takes_pages_from_a_kept_conversion_only_where_they_are_there(
+    redis_client: redis.Redis, tmp_path: Path
+) -> None:
+    """Document 0's pages are in a kept conversion (drawn 300 points wide, its own file 612);
+    document 1 points past the conversion's end, document 2 at a conversion never stored:
+    those two come from their own files, and no document is left out."""
+    jobs, storage = JobStore(redis_client, 3600), LocalStorage(tmp_path)
+    kept = "jobs/x/conversions/kept.pdf"
+    storage.put(kept, blank_pages(1, width=300))
+    pages = {
+        0: PagesIn(kept, 0, 1),
+        1: PagesIn(kept, 1, 3),
+        2: PagesIn("jobs/x/conversions/gone.pdf", 0, 1),
+    }
+    job_id = ended_job(jobs, storage, ["甲", "乙", "丙"], pages_in=pages)
+    assert handle_end(job_id, jobs, storage, lambda _job: None)
+    volume = pikepdf.open(io.BytesIO(storage.read(job_merged_key(job_id))))
+    assert [float(page.mediabox[2]) for page in volume.pages] == [300, 612, 612]
 
 
 def test_a_failed_bundle_leaves_the_job_unfinished_and_its_end_to_handle(

@@ -74,17 +74,20 @@ def _store_merged(job: Job, storage: Storage) -> None:
                 opened[key] = pdf, Outline(pdf)
             return opened[key]
 
+        def pages_of(key: str, doc: DocumentState) -> tuple[pikepdf.Pdf, Outline, range]:
+            """Where the document's pages are taken from: its conversion, if kept and holding
+            them, else its own file."""
+            kept = doc.pages_in
+            if kept is not None and (kept.key in opened or storage.exists(kept.key)):
+                pdf, headings = source(kept.key)
+                if kept.stop <= len(pdf.pages):
+                    return pdf, headings, range(kept.start, kept.stop)
+            pdf, headings = source(key)
+            return pdf, headings, range(len(pdf.pages))
+
         with merged.open_outline() as outline:
             for key, doc in _succeeded(job):
-                pages_in = doc.pages_in
-                if pages_in is not None and (
-                    pages_in.key in opened or storage.exists(pages_in.key)
-                ):
-                    pdf, headings = source(pages_in.key)
-                    pages = range(pages_in.start, pages_in.stop)
-                else:
-                    pdf, headings = source(key)
-                    pages = range(len(pdf.pages))
+                pdf, headings, pages = pages_of(key, doc)
                 start = len(merged.pages)
                 merged.pages.extend(pdf.pages[pages.start : pages.stop])
                 # One item per document, its own headings nested under it.
