@@ -64,26 +64,35 @@ def _store_merged(job: Job, storage: Storage) -> None:
     (its fonts shared by the documents converted with it: the 100 sample reports' volume weighs
     6 MB instead of the 34 MB of their own files), else from the document's own file."""
     with pikepdf.new() as merged, contextlib.ExitStack() as sources:
-        opened: dict[str, tuple[pikepdf.Pdf, Outline]] = {}
+        opened: dict[str, tuple[pikepdf.Pdf, Outline] | None] = {}
 
-        def source(key: str) -> tuple[pikepdf.Pdf, Outline]:
+        def source(key: str) -> tuple[pikepdf.Pdf, Outline] | None:
+            """The PDF stored at ``key`` and its outline, opened once; None if there is none."""
             if key not in opened:
-                # Read whole: qpdf seeks, and an object store's stream does not. Each source
-                # stays open until the save, which reads the pages' streams from it.
-                pdf = sources.enter_context(pikepdf.open(io.BytesIO(storage.read(key))))
-                opened[key] = pdf, Outline(pdf)
+                try:
+                    # Read whole: qpdf seeks, and an object store's stream does not. Each
+                    # source stays open until the save, which reads the pages' streams from it.
+                    data = storage.read(key)
+                except FileNotFoundError:
+                    opened[key] = None
+                else:
+                    pdf = sources.enter_context(pikepdf.open(io.BytesIO(data)))
+                    opened[key] = pdf, Outline(pdf)
             return opened[key]
 
         def pages_of(key: str, doc: DocumentState) -> tuple[pikepdf.Pdf, Outline, range]:
             """Where the document's pages are taken from: its conversion, if kept and holding
             them, else its own file."""
             kept = doc.pages_in
-            if kept is not None and (kept.key in opened or storage.exists(kept.key)):
-                pdf, headings = source(kept.key)
+            conversion = source(kept.key) if kept is not None else None
+            if kept is not None and conversion is not None:
+                pdf, headings = conversion
                 if kept.stop <= len(pdf.pages):
                     return pdf, headings, range(kept.start, kept.stop)
-            pdf, headings = source(key)
-            return pdf, headings, range(len(pdf.pages))
+            own = source(key)
+            if own is None:
+                raise FileNotFoundError(key)
+            return own[0], own[1], range(len(own[0].pages))
 
         with merged.open_outline() as outline:
             for key, doc in _succeeded(job):
@@ -94,7 +103,7 @@ def _store_merged(job: Job, storage: Storage) -> None:
                 item = pikepdf.OutlineItem(doc.name, start)
                 item.children.extend(headings.copied(pages, merged, start))
                 outline.root.append(item)
-        versions = [pdf.pdf_version for pdf, _ in opened.values()]
+        versions = [found[0].pdf_version for found in opened.values() if found is not None]
         with storage.writer(job_merged_key(job.id)) as out:
             # As LibreOffice and the cut wrote them (workers/convert/batching.py): the streams
             # are deflated already, but the Type 1 programs cut for a document, which deflate

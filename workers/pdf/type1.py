@@ -192,17 +192,16 @@ _POWERS_KEPT = 1 << 20  # longer programs (LibreOffice's are a few hundred KB) m
 
 def _powers(count: int) -> tuple[np.ndarray, np.ndarray]:
     """C1**1 .. C1**count and q**1 .. q**count modulo 2**16, made once per worker process."""
-    if _POWERS and len(_POWERS[0]) >= count:
-        return _POWERS[0][:count], _POWERS[1][:count]
-    size = min(max(count, 2 * len(_POWERS[0]) if _POWERS else 1 << 16), _POWERS_KEPT)
-    with np.errstate(over="ignore"):
-        made = [
-            np.cumprod(np.full(max(size, count), factor, np.uint16), dtype=np.uint16)
-            for factor in (_C1, _C1_INVERSE)
-        ]
-    if size >= count:
+    if not _POWERS or len(_POWERS[0]) < count:
+        with np.errstate(over="ignore"):
+            made = [
+                np.cumprod(np.full(max(count, 1 << 16), factor, np.uint16), dtype=np.uint16)
+                for factor in (_C1, _C1_INVERSE)
+            ]
+        if count > _POWERS_KEPT:
+            return made[0][:count], made[1][:count]
         _POWERS[:] = made
-    return made[0][:count], made[1][:count]
+    return _POWERS[0][:count], _POWERS[1][:count]
 
 
 def _steering_comments(gaps: list[tuple[int, int]]) -> list[bytes]:
